@@ -1,0 +1,353 @@
+"""A SessionDock Local API emulator on 127.0.0.1: the test double for the real app.
+
+Built from SessionDock's reference pages (`GET /sessions`, `POST /import`) and the
+product brief: bearer auth, the three modes, 202 bodies with counts, the one error
+envelope, and switches for faults (scripted failures, rejected items, slow answers,
+`done: false`, going down and coming back on the same port).
+
+In tests: the `emulator` fixture (conftest.py) starts one; read `emu.imports`.
+By hand (a new user's trial, benchmarks):
+    python -m tests.emulator --port 18432 --token-file ~/.config/sessiondock-watcher/token
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+API = "/api/v1"
+MODES = ("disabled", "read-only", "full-automation")
+
+Fault = int | str
+"""A scripted answer to the next import: an HTTP status (500, 503, 429, 501, 400, 401),
+"drop" (close the connection without answering), "garbage" (200 with a non-JSON body),
+"hang" (answer only after `hang_seconds`), or "done-false" (202 with done: false)."""
+
+
+@dataclass
+class ImportRequest:
+    """One POST /import as the emulator received it, answered or not."""
+
+    at: float
+    kind: str
+    generate_previews: bool | None
+    items: list[dict[str, Any]]
+    status: int
+    authorization: str
+
+
+@dataclass
+class Emulator:
+    token: str = "test-token"
+    port: int = 0
+    mode: str = "full-automation"
+    """The configured and effective mode."""
+    effective_mode: str | None = None
+    """Set to downgrade writes at runtime while `mode` stays configured."""
+    faults: list[Fault] = field(default_factory=list)
+    reject_paths: set[str] = field(default_factory=set)
+    """Items with these projectPaths make the whole batch a 400, as SessionDock does."""
+    done: bool = True
+    hang_seconds: float = 30.0
+    retry_after: float | None = None
+    imports: list[ImportRequest] = field(default_factory=list)
+    health_calls: int = 0
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The library, by projectPath."""
+    _server: ThreadingHTTPServer | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _requests: int = 0
+    _release: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{API}"
+
+    def start(self) -> Emulator:
+        """Listen (again) on `port`; the first start picks a free port when it is 0."""
+        server = _Server(("127.0.0.1", self.port), _Handler)
+        server.emulator = self
+        self.port = server.server_address[1]
+        self._server = server
+        self._release.clear()
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop answering, as when SessionDock is quit; the port is free afterwards."""
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # --- what tests read --------------------------------------------------------------
+
+    def accepted(self) -> list[ImportRequest]:
+        with self._lock:
+            return [r for r in self.imports if r.status == 202]
+
+    def imported_paths(self) -> list[str]:
+        """Every projectPath in an accepted request, in order, duplicates kept."""
+        return [i["projectPath"] for r in self.accepted() for i in r.items]
+
+    def items(self) -> list[dict[str, Any]]:
+        return [i for r in self.accepted() for i in r.items]
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+        """Poll `condition` until true; fail with a description of what arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"condition not met in {timeout}s; emulator saw {self.summary()}")
+
+    def wait_for_paths(self, count: int, timeout: float = 20.0) -> list[str]:
+        self.wait_for(lambda: len(self.imported_paths()) >= count, timeout)
+        return self.imported_paths()
+
+    def summary(self) -> str:
+        with self._lock:
+            lines = [
+                f"{r.status} {r.kind} {[i['projectPath'] for i in r.items]}" for r in self.imports
+            ]
+        return f"{len(lines)} import requests: " + "; ".join(lines[-20:])
+
+    def release_hung(self) -> None:
+        self._release.set()
+
+    # --- the API ----------------------------------------------------------------------
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "data": {
+                "status": "ok",
+                "configuredMode": self.mode,
+                "effectiveMode": self.effective_mode or self.mode,
+                "running": True,
+                "port": self.port,
+                "baseUrl": self.base_url,
+                "docsUrl": f"http://127.0.0.1:{self.port}/docs",
+                "requestCount": self._requests,
+                "recentRequests": [],
+                "lastError": None,
+            }
+        }
+
+    def _import(self, body: dict[str, Any], done: bool) -> tuple[int, dict[str, Any]]:
+        items = body["items"]
+        known = [i for i in items if i.get("projectPath") in self.sessions]
+        for item in items:
+            path = item["projectPath"]
+            self.sessions.setdefault(
+                path,
+                {
+                    "id": f"session_{len(self.sessions) + 1}",
+                    "title": item.get("title", ""),
+                    "kind": body.get("kind", ""),
+                    "projectPath": path,
+                    "projectOriginalPath": path,
+                },
+            )
+        return 202, {
+            "data": {
+                "importId": f"imp_{uuid.uuid4().hex[:12]}",
+                "total": len(items),
+                "completed": len(items) - len(known) if done else 0,
+                "failed": 0,
+                "skipped": len(known),
+                "done": done,
+                "durationMs": 3,
+            }
+        }
+
+    def _sessions(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        limit = int(query.get("limit", ["50"])[0])
+        offset = int(query.get("offset", ["0"])[0])
+        rows = list(self.sessions.values())
+        return {
+            "data": rows[offset : offset + limit],
+            "meta": {"total": len(rows), "limit": limit, "offset": offset},
+        }
+
+
+def error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"error": {"status": status, "code": code, "message": message}}
+
+
+_FAULT_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("invalid_json", "Request body must be valid JSON."),
+    401: ("unauthorized", "Provide Authorization: Bearer <token>."),
+    403: ("read_only", "Enable Full Automation to perform this action."),
+    429: ("rate_limited", "Too many requests."),
+    500: ("internal_error", "Something went wrong."),
+    501: ("import_unavailable", "Import service is unavailable."),
+    503: ("unavailable", "SessionDock is starting."),
+}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: Emulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(
+        self, status: int, body: dict[str, Any] | bytes, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _authorised(self, emu: Emulator) -> bool:
+        if self.headers.get("Authorization", "") == f"Bearer {emu.token}":
+            return True
+        self._send(401, error(401, "unauthorized", "Provide Authorization: Bearer <token>."))
+        return False
+
+    def do_GET(self) -> None:
+        emu = self.server.emulator
+        url = urlsplit(self.path)
+        with emu._lock:
+            emu._requests += 1
+        if not self._authorised(emu):
+            return
+        if url.path == f"{API}/health":
+            with emu._lock:
+                emu.health_calls += 1
+            self._send(200, emu._health())
+        elif url.path == f"{API}/sessions":
+            with emu._lock:
+                body = emu._sessions(parse_qs(url.query))
+            self._send(200, body)
+        else:
+            self._send(404, error(404, "not_found", f"No route for GET {url.path}."))
+
+    def do_POST(self) -> None:
+        emu = self.server.emulator
+        url = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with emu._lock:
+            emu._requests += 1
+        if url.path != f"{API}/import":
+            self._send(404, error(404, "not_found", f"No route for POST {url.path}."))
+            return
+        try:
+            body = json.loads(raw)
+            items = body["items"]
+            assert isinstance(items, list) and all("projectPath" in i for i in items)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            self._send(400, error(400, "invalid_json", "Request body must be valid JSON."))
+            return
+        record = ImportRequest(
+            at=time.time(),
+            kind=body.get("kind", ""),
+            generate_previews=body.get("generatePreviews"),
+            items=items,
+            status=0,
+            authorization=self.headers.get("Authorization", ""),
+        )
+        with emu._lock:
+            emu.imports.append(record)  # visible while it is being answered ("hang")
+        status, answer, headers = self._decide(emu, body)
+        record.status = status
+        if status == -1:  # "drop": close without a word
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send(status, answer, headers)
+
+    def _decide(
+        self, emu: Emulator, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | bytes, list[tuple[str, str]]]:
+        if self.headers.get("Authorization", "") != f"Bearer {emu.token}":
+            return 401, error(401, *_FAULT_ERRORS[401]), []
+        if (emu.effective_mode or emu.mode) != "full-automation":
+            return 403, error(403, *_FAULT_ERRORS[403]), []
+        with emu._lock:
+            fault = emu.faults.pop(0) if emu.faults else None
+        retry = [("Retry-After", f"{emu.retry_after:g}")] if emu.retry_after is not None else []
+        if fault == "drop":
+            return -1, b"", []
+        if fault == "garbage":
+            return 200, b"<html>Proxy error</html>", []
+        if fault == "hang":
+            emu._release.wait(emu.hang_seconds)
+        if isinstance(fault, int):
+            code, message = _FAULT_ERRORS.get(fault, ("error", "Injected fault."))
+            return fault, error(fault, code, message), retry if fault in (429, 503) else []
+        rejected = [i["projectPath"] for i in body["items"] if i["projectPath"] in emu.reject_paths]
+        if rejected:
+            return (
+                400,
+                error(400, "invalid_json", f"Cannot import {rejected[0]}: not a project."),
+                [],
+            )
+        with emu._lock:
+            status, answer = emu._import(body, done=emu.done and fault != "done-false")
+        return status, answer, []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A SessionDock Local API emulator.")
+    parser.add_argument("--port", type=int, default=18432)
+    parser.add_argument("--token", help="the bearer token to accept")
+    parser.add_argument("--token-file", type=Path, help="read the token from this file")
+    parser.add_argument("--mode", choices=MODES, default="full-automation")
+    parser.add_argument("--log", action="store_true", help="print each accepted import")
+    args = parser.parse_args()
+    token = args.token or (
+        args.token_file.expanduser().read_text().strip() if args.token_file else None
+    )
+    if not token:
+        parser.error("give --token or --token-file")
+    emu = Emulator(token=token, port=args.port, mode=args.mode).start()
+    print(f"SessionDock emulator on {emu.base_url} (mode {args.mode}); Ctrl-C stops it", flush=True)
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.2)
+            accepted = emu.accepted()
+            if args.log:
+                for request in accepted[seen:]:
+                    for item in request.items:
+                        print(
+                            f"imported [{request.kind}] {item['title']}: {item['projectPath']}",
+                            flush=True,
+                        )
+            seen = len(accepted)
+    except KeyboardInterrupt:
+        emu.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""The `sessiondock-watcher` command line.
+
+Exit codes: 0 success; 2 bad usage (argparse); 78 invalid config (EX_CONFIG, so service
+managers stop restarting); 1 something was not delivered; 69 SessionDock unreachable
+(EX_UNAVAILABLE); 77 token rejected or Local API not in Full Automation (EX_NOPERM);
+3 `status`: the daemon is not running. Expected faults print one line, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from watcher import logging as watcher_logging
+from watcher.config import Config, ConfigError, find_config_path, load_config
+from watcher.daemon import EXIT_NOPERM, EXIT_UNAVAILABLE, Daemon
+from watcher.daws import Registry, Skipped
+from watcher.state import State, StateError
+
+EXIT_CONFIG = 78
+EXIT_NOT_RUNNING = 3
+PROG = "sessiondock-watcher"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Watch studio folders and import every new or changed DAW project "
+        "into SessionDock.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--config", metavar="PATH", help="config file (default: see README)")
+        return sub
+
+    command("run", "watch and import until stopped (SIGTERM/SIGINT); SIGHUP reloads")
+    scan = command("scan", "one pass over every watched folder; import what is new or changed")
+    scan.add_argument("--dry-run", action="store_true", help="send nothing; print JSON lines")
+    scan.add_argument(
+        "--explain", action="store_true", help="with --dry-run, also list skipped files and why"
+    )
+    command("check", "validate the config and ask SessionDock whether imports can go through")
+    status = command("status", "what is pending, in flight, imported and rejected")
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    service = command("service", "start at login on this OS (systemd, launchd, Task Scheduler)")
+    service.add_argument("action", choices=["install", "uninstall", "status"])
+    service.add_argument(
+        "--print", action="store_true", dest="print_only", help="show what would be written"
+    )
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config_path = find_config_path(args.config)
+        if args.command == "service":
+            from watcher import service
+
+            return service.run(args.action, config_path=config_path, print_only=args.print_only)
+        config = load_config(config_path)
+        watcher_logging.configure(config.log.level, config.log.format, config.log.file)
+        Registry.configured(config.kinds)
+        if args.command == "run":
+            return Daemon(config).run()
+        if args.command == "scan":
+            if args.dry_run:
+                return dry_run(config, explain=args.explain)
+            return Daemon(config, once=True).run()
+        if args.command == "check":
+            return check(config)
+        if args.command == "status":
+            return status(config, as_json=args.json)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    except ValueError as exc:  # kinds: names a DAW the registry does not know
+        return _fail(f"config error: at 'kinds': {exc}", EXIT_CONFIG)
+    except StateError as exc:
+        return _fail(f"{exc}; check state.path and that the folder is writable", 1)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _explain(skipped: Skipped) -> None:
+    _print_json({"path": str(skipped.path), "skipped": skipped.reason, "why": skipped.detail})
+
+
+def dry_run(config: Config, explain: bool = False) -> int:
+    """Print what a scan would import (and, with `explain`, what it would skip and why)."""
+    from watcher.scanner import probe, signature_of, walk
+
+    registry = Registry.configured(config.kinds)
+    database = config.state.database()
+    state = State(database, readonly=True) if database.exists() else None
+    for folder in config.watch:
+        if not folder.path.is_dir():
+            _print_json(
+                {
+                    "folder": str(folder.path),
+                    "skipped": "offline",
+                    "why": "folder does not exist or is not mounted",
+                }
+            )
+            continue
+        for verdict in walk(folder, registry, explain=explain):
+            if isinstance(verdict, Skipped):
+                _explain(verdict)
+                continue
+            path = Path(verdict.path)
+            signature = signature_of(path, verdict.daw)
+            if signature is None:
+                continue
+            known = state.known(path) if state else None
+            if known and known.signature == signature and known.state != "pending":
+                if explain:
+                    _print_json(
+                        {
+                            "path": str(path),
+                            "skipped": "unchanged",
+                            "why": f"{known.state}, unchanged since",
+                        }
+                    )
+                continue
+            project = probe(verdict, folder, config.import_, signature)
+            if isinstance(project, Skipped):
+                if explain:
+                    _explain(project)
+                continue
+            item = {
+                "projectPath": str(project.project_path),
+                "kind": project.kind,
+                "title": project.title,
+                "projectType": project.project_type,
+            }
+            if project.preview_path:
+                item["previewAudioPath"] = str(project.preview_path)
+            _print_json(item)
+    if state:
+        state.close()
+    return 0
+
+
+def check(config: Config) -> int:
+    """Config, token and /health in one line each; exit 0 only when imports can go through."""
+    from watcher.client import SessionDockClient, SessionDockError
+
+    print(f"ok    config {config.source}")
+    token = config.sessiondock.resolve_token()
+    watcher_logging.register_secret(token)
+    print("ok    token found")
+    with closing(
+        SessionDockClient(
+            config.sessiondock.base_url, lambda: token, config.sessiondock.timeout_seconds
+        )
+    ) as client:
+        try:
+            health = client.health()
+        except SessionDockError as exc:
+            print(f"FAIL  SessionDock at {config.sessiondock.base_url}: {exc}")
+            print(f"      -> {exc.advice}")
+            code = EXIT_NOPERM if getattr(exc, "status", 0) in (401, 403) else EXIT_UNAVAILABLE
+            return code
+    if not health.can_import:
+        print(
+            f"FAIL  SessionDock mode is {health.effective_mode}: enable Full Automation in "
+            "SessionDock's Local API settings"
+        )
+        return EXIT_NOPERM
+    print(f"ok    SessionDock {config.sessiondock.base_url}, mode {health.effective_mode}")
+    print("ready: imports can go through")
+    return 0
+
+
+def _ago(at: float | None) -> str:
+    if not at:
+        return "never"
+    seconds = max(0, int(time.time() - at))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def status(config: Config, as_json: bool = False) -> int:
+    """Read the state without disturbing a running daemon (a read-only connection)."""
+    database = config.state.database()
+    if not database.exists():
+        message = f"no state yet at {database}: the daemon has not run with this config"
+        if as_json:
+            _print_json({"running": False, "state": str(database), "message": message})
+        else:
+            print(message)
+        return EXIT_NOT_RUNNING
+    state = State(database, readonly=True)
+    try:
+        report = _status_report(state)
+    finally:
+        state.close()
+    if as_json:
+        _print_json(report)
+    else:
+        _print_status(report)
+    return 0 if report["running"] else EXIT_NOT_RUNNING
+
+
+def _status_report(state: State) -> dict[str, Any]:
+    daemon = state.get_meta("daemon") or {}
+    fresh = bool(daemon) and time.time() - daemon.get("updated_at", 0) < 90
+    running = bool(daemon.get("running")) and fresh and _pid_alive(daemon.get("pid"))
+    oldest = state.oldest("pending")
+    last = state.last_imported()
+    return {
+        "running": running,
+        "pid": daemon.get("pid") if running else None,
+        "sending": daemon.get("sending") if running else None,
+        "counts": state.counts(),
+        "oldest_pending": None
+        if oldest is None
+        else {"path": oldest.path, "queued_at": oldest.queued_at, "last_error": oldest.last_error},
+        "last_import": None
+        if last is None
+        else {"path": last.path, "at": last.imported_at, "import_id": last.last_import_id},
+        "last_error": state.get_meta("last_error"),
+        "rejected": [
+            {"path": r.path, "reason": r.last_error} for r in state.rows_in("rejected", 20)
+        ],
+        "folders": daemon.get("folders", {}),
+        "state": str(state.path),
+    }
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    counts = report["counts"]
+    if report["running"]:
+        print(f"daemon:    running (pid {report['pid']}), {report['sending']}")
+    else:
+        print("daemon:    not running")
+    print(
+        f"projects:  {counts['pending']} pending, {counts['in_flight']} in flight, "
+        f"{counts['imported']} imported, {counts['rejected']} rejected, "
+        f"{counts['invalid']} not valid projects"
+    )
+    oldest = report["oldest_pending"]
+    if oldest:
+        why = f" ({oldest['last_error']})" if oldest["last_error"] else ""
+        print(f"oldest:    {oldest['path']}, queued {_ago(oldest['queued_at'])}{why}")
+    last = report["last_import"]
+    print(
+        f"imported:  {'last ' + last['path'] + ', ' + _ago(last['at']) if last else 'nothing yet'}"
+    )
+    error = report["last_error"]
+    if error:
+        print(f"error:     {error['message']} ({_ago(error['at'])})")
+        if error.get("advice"):
+            print(f"           -> {error['advice']}")
+    for path, folder in report["folders"].items():
+        note = f" ({folder['note']})" if folder.get("note") else ""
+        print(f"folder:    {path}: {folder['mode']}{note}")
+    for rejected in report["rejected"]:
+        print(f"rejected:  {rejected['path']}: {rejected['reason']}")
+    print(f"state:     {report['state']}")

@@ -1,0 +1,360 @@
+"""The one YAML config file: schema, defaults, locations and the token.
+
+Every stage reads its settings from the `Config` built here, so this module is the
+single source of truth for option names and defaults (`config.example.yaml` and the
+README mirror it, and a test keeps the example loadable). It imports nothing else from
+the package: imports flow toward it.
+
+A bad config raises `ConfigError` with one line that names the key path and the
+problem, so the CLI can print it and exit 78 (EX_CONFIG) without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+APP_NAME = "sessiondock-watcher"
+CONFIG_ENV = "SESSIONDOCK_WATCHER_CONFIG"
+TOKEN_ENV = "SESSIONDOCK_TOKEN"  # noqa: S105 - a variable name, not a secret
+BASE_URL_ENV = "SESSIONDOCK_BASE_URL"
+DEFAULT_BASE_URL = "http://127.0.0.1:18432/api/v1"
+
+_UNSET_VAR = re.compile(r"\$(\w+|\{\w+\})")
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message is one actionable line for the user."""
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.yaml"
+
+
+def default_token_path() -> Path:
+    return config_dir() / "token"
+
+
+def expand_path(raw: str | Path, base: Path | None = None) -> Path:
+    """Expand `~` and `$VARS`; a relative path is taken relative to the config file.
+
+    An unset variable is an error rather than a literal `$HOME`-named folder.
+    """
+    text = os.path.expandvars(os.path.expanduser(str(raw)))
+    unset = _UNSET_VAR.search(text)
+    if unset:
+        raise ValueError(f"environment variable {unset.group(1).strip('{}')} is not set")
+    path = Path(text)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return Path(os.path.abspath(path))
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Section(BaseModel):
+    """Unknown keys are errors: a typo must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _path_field(value: Any, info: ValidationInfo) -> Any:
+    if value is None or value == "":
+        return None
+    base = (info.context or {}).get("base_dir")
+    return expand_path(value, base)
+
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class SessionDockSettings(_Section):
+    base_url: str = DEFAULT_BASE_URL
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10
+    allow_remote: bool = False
+    """Allow a base_url that is not loopback. The token then leaves this machine."""
+
+    _check_path = field_validator("token_file", mode="before")(_path_field)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL such as {DEFAULT_BASE_URL}, not {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _loopback_only(self) -> SessionDockSettings:
+        if not self.allow_remote and not is_loopback_url(self.base_url):
+            raise ValueError(
+                f"base_url {self.base_url} is not on this machine; the token would leave it. "
+                "SessionDock listens on 127.0.0.1 only; set sessiondock.allow_remote: true "
+                "if you really mean to send it elsewhere"
+            )
+        return self
+
+    def token_path(self) -> Path:
+        return self.token_file or default_token_path()
+
+    def resolve_token(self) -> str:
+        """The bearer token: $SESSIONDOCK_TOKEN, else `token`, else the token file.
+
+        Read afresh on each call so a regenerated token is picked up without a restart.
+        """
+        from_env = os.environ.get(TOKEN_ENV, "").strip()
+        if from_env:
+            return from_env
+        if self.token is not None:
+            return self.token.get_secret_value().strip()
+        path = self.token_path()
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"at 'sessiondock.token_file': {path} does not exist; copy the token from "
+                f"SessionDock's Local API settings into it (or set ${TOKEN_ENV})"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(
+                f"at 'sessiondock.token_file': cannot read {path}: {exc.strerror}"
+            ) from None
+        if not token:
+            raise ConfigError(
+                f"at 'sessiondock.token_file': {path} is empty; paste the token from "
+                "SessionDock's Local API settings into it"
+            )
+        return token
+
+
+class WatchFolder(_Section):
+    path: Path
+    recursive: bool = True
+    polling: bool = False
+    """True forces polling; false uses native events unless the folder is a network share."""
+    kind: str | None = None
+    generate_previews: bool = True
+    exclude: list[str] = Field(default_factory=list)
+
+    _check_path = field_validator("path", mode="before")(_path_field)
+
+    @field_validator("path")
+    @classmethod
+    def _required(cls, value: Path | None) -> Path:
+        if value is None:
+            raise ValueError("a folder to watch is required")
+        return value
+
+
+class DebounceSettings(_Section):
+    quiet_seconds: Seconds = 5
+    max_wait_seconds: Seconds = 120
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DebounceSettings:
+        if self.max_wait_seconds < self.quiet_seconds:
+            raise ValueError(
+                f"max_wait_seconds ({self.max_wait_seconds:g}) must not be shorter than "
+                f"quiet_seconds ({self.quiet_seconds:g})"
+            )
+        return self
+
+
+class ImportSettings(_Section):
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    batch_window_seconds: Seconds = 2
+    project_path: Literal["file", "folder"] = "file"
+    title_from: Literal["file", "folder"] = "file"
+    retry_max_seconds: Annotated[float, Field(gt=0)] = 60
+    """Cap of the exponential backoff while SessionDock is unreachable."""
+
+
+class StateSettings(_Section):
+    path: Path | None = None
+
+    _check_path = field_validator("path", mode="before")(_path_field)
+
+    def database(self) -> Path:
+        return self.path or state_dir() / "state.sqlite3"
+
+
+class ScanSettings(_Section):
+    reconcile_interval_seconds: Annotated[float, Field(gt=0)] = 3600
+    """How often every watched folder is re-walked as a safety net for missed events."""
+    offline_check_seconds: Annotated[float, Field(gt=0)] = 5
+    """How often an offline folder (unplugged drive, unmounted share) is looked for."""
+    polling_interval_seconds: Annotated[float, Field(gt=0)] = 2
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+    file: Path | None = None
+    """Also append JSON lines here (for OSes without a log collector)."""
+
+    _check_path = field_validator("file", mode="before")(_path_field)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class KindOverride(_Section):
+    """Rename a DAW's kind string, or give a DAW more extensions."""
+
+    kind: str | None = None
+    extensions: list[str] = Field(default_factory=list)
+
+    @field_validator("extensions")
+    @classmethod
+    def _dotted(cls, values: list[str]) -> list[str]:
+        return [v.lower() if v.startswith(".") else "." + v.lower() for v in values]
+
+
+class Config(_Section):
+    sessiondock: SessionDockSettings = Field(default_factory=SessionDockSettings)
+    watch: Annotated[list[WatchFolder], Field(min_length=1)]
+    debounce: DebounceSettings = Field(default_factory=DebounceSettings)
+    import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
+    state: StateSettings = Field(default_factory=StateSettings)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    kinds: dict[str, KindOverride] = Field(default_factory=dict)
+    """Keyed by the DAW's default kind string (e.g. `Ableton`, `Logic Pro`)."""
+
+    source: Path | None = Field(default=None, exclude=True)
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + part
+    return text or "(top level)"
+
+
+_FIELDS: dict[str, type[BaseModel]] = {
+    "": Config,
+    "sessiondock": SessionDockSettings,
+    "watch": WatchFolder,
+    "debounce": DebounceSettings,
+    "import": ImportSettings,
+    "state": StateSettings,
+    "scan": ScanSettings,
+    "log": LogSettings,
+}
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        section = str(loc[0]) if len(loc) > 1 else ""
+        model = _FIELDS.get(section)
+        known = [f.alias or n for n, f in model.model_fields.items()] if model else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"at '{_key_path(loc)}': unknown key{hint}"
+    if kind == "missing":
+        return f"at '{_key_path(loc)}': required"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    if kind.endswith(("_type", "_parsing")):
+        message += f", got {error.get('input')!r}"
+    return f"at '{_key_path(loc)}': {message[0].lower()}{message[1:]}"
+
+
+def parse_config(data: Any, source: Path | None = None) -> Config:
+    """Validate already-parsed YAML; every problem is reported in one line."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(_prefix(source) + "the file must be a mapping of sections, e.g. watch:")
+    data = dict(data)
+    env_url = os.environ.get(BASE_URL_ENV, "").strip()
+    if env_url:
+        data["sessiondock"] = {**(data.get("sessiondock") or {}), "base_url": env_url}
+    base_dir = source.parent if source else Path.cwd()
+    try:
+        config = Config.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(_prefix(source) + problems) from None
+    return config.model_copy(update={"source": source})
+
+
+def _prefix(source: Path | None) -> str:
+    return f"config error in {source}: " if source else "config error: "
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} does not exist; copy config.example.yaml there, "
+            f"or pass --config PATH"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{_prefix(path)}YAML syntax error{where}: {problem}") from None
+    return parse_config(data, source=path)
+
+
+def find_config_path(explicit: str | None) -> Path:
+    """`--config`, else `$SESSIONDOCK_WATCHER_CONFIG`, else the platform's config folder."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or default_config_path()
+    try:
+        return expand_path(chosen)
+    except ValueError as exc:
+        raise ConfigError(f"config path {chosen}: {exc}") from None

@@ -1,0 +1,874 @@
+"""The daemon: one loop that owns the state and turns file changes into imports.
+
+Threads are few and named: watchdog's observers and the `walker` (folder walks) only
+post messages; the `importer` talks to SessionDock; this loop, on the main thread,
+decides everything and is the only writer of the state. Signal handlers only post a
+message (supervisor's rule), so stopping and reloading happen between loop turns.
+
+Pipeline: change -> `Registry.classify` -> `Debouncer` -> fresh stat -> `probe` ->
+`State.enqueue` (committed) -> `next_batch` -> `State.mark_in_flight` (committed) ->
+`Importer` -> `State.mark_imported` / `mark_rejected` / `requeue`.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+from watcher import notify
+from watcher.batching import Batch, next_batch
+from watcher.client import ImportItem, ReadOnly, SessionDockClient
+from watcher.config import Config, ConfigError, WatchFolder, load_config
+from watcher.daws import Candidate, Registry, Skipped
+from watcher.debounce import Debouncer, Decision
+from watcher.importer import (
+    HealthJob,
+    HealthResult,
+    Importer,
+    LibraryJob,
+    LibraryResult,
+    Result,
+    SendJob,
+    SendResult,
+)
+from watcher.logging import get_logger, register_secret
+from watcher.observer import Change, ObserverTrouble, WatchError, Watchers, is_network_share
+from watcher.policy import Gate, Pause
+from watcher.scanner import Signature, cached_names_in, probe, signature_of, walk
+from watcher.state import State
+
+log = get_logger("watcher.daemon")
+
+FolderMode = Literal["native", "polling", "offline"]
+
+HEALTH_POLL_SECONDS = 5.0
+TOKEN_POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 30.0
+SUMMARY_SECONDS = 3600.0
+SUPERVISE_SECONDS = 10.0
+NATIVE_RETRY_SECONDS = (60.0, 3600.0)
+SHUTDOWN_GRACE_SECONDS = 3.0
+ONCE_ATTEMPTS = 3
+WALK_CHUNK = 200
+MAX_WAIT = 1.0
+
+EXIT_OK = 0
+EXIT_UNDELIVERED = 1
+EXIT_UNAVAILABLE = 69
+EXIT_NOPERM = 77
+
+
+@dataclass(frozen=True)
+class Found:
+    """A chunk of projects a walk found, with the signature taken at the time."""
+
+    root: Path
+    items: list[tuple[Candidate, Signature | None]]
+
+
+@dataclass(frozen=True)
+class WalkDone:
+    root: Path
+
+
+@dataclass(frozen=True)
+class SignalReceived:
+    signum: int
+
+
+@dataclass
+class Folder:
+    config: WatchFolder
+    mode: FolderMode = "offline"
+    native_failures: int = 0
+    native_retry_at: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Counters:
+    queued: int = 0
+    imported: int = 0
+    rejected: int = 0
+    requests: int = 0
+
+
+@dataclass
+class _Timers:
+    """Named monotonic deadlines for the loop's periodic work."""
+
+    due: dict[str, float] = field(default_factory=dict)
+
+    def set(self, name: str, at: float) -> None:
+        self.due[name] = at
+
+    def clear(self, name: str) -> None:
+        self.due.pop(name, None)
+
+    def fire(self, name: str, now: float) -> bool:
+        at = self.due.get(name)
+        if at is not None and now >= at:
+            del self.due[name]
+            return True
+        return False
+
+    def earliest(self) -> float | None:
+        return min(self.due.values(), default=None)
+
+
+class Daemon:
+    """`run` watches until stopped; with `once=True` it is `scan`: one pass, then exit."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        once: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        config_path: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path or config.source
+        self.once = once
+        self.clock = clock
+        self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.registry = Registry.configured(config.kinds)
+        self.debouncer: Debouncer[Path, Signature] = Debouncer(
+            config.debounce.quiet_seconds, config.debounce.max_wait_seconds
+        )
+        self.gate = Gate(cap=config.import_.retry_max_seconds)
+        self.folders: dict[Path, Folder] = {w.path: Folder(w) for w in config.watch}
+        self.counters = Counters()
+        self.timers = _Timers()
+        self._waiting: dict[Path, tuple[Candidate, Folder]] = {}
+        self._walks: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._walking: set[Path] = set()
+        self._stopping = False
+        self._replan = True
+        self._batch_due: float | None = None
+        self._in_flight: SendJob | None = None
+        self._attempts_left = ONCE_ATTEMPTS
+        self._started_wall = time.time()
+        self._exit_code = EXIT_OK
+        self.state: State
+        self.importer: Importer
+        self.watchers: Watchers | None = None
+
+    # --- start and stop ---------------------------------------------------------------
+
+    def run(self) -> int:
+        token = self.config.sessiondock.resolve_token()
+        register_secret(token)
+        self.state = State(self.config.state.database())
+        client = SessionDockClient(
+            self.config.sessiondock.base_url,
+            self._token,
+            self.config.sessiondock.timeout_seconds,
+        )
+        self.importer = Importer(client, self.inbox.put)
+        previous = self._install_signals()
+        walker = threading.Thread(target=self._walker, name="walker", daemon=True)
+        try:
+            self.importer.start()
+            walker.start()
+            self._recover()
+            if not self.once:
+                self.watchers = Watchers(self.inbox.put, self.config.scan.polling_interval_seconds)
+            for folder in self.folders.values():
+                self._attach(folder)
+            now = self.clock()
+            if not self.once:
+                self.timers.set("reconcile", now + self.config.scan.reconcile_interval_seconds)
+                self.timers.set("heartbeat", now)
+                self.timers.set("summary", now + SUMMARY_SECONDS)
+                self.timers.set("supervise", now + SUPERVISE_SECONDS)
+                self.timers.set("offline", now + self.config.scan.offline_check_seconds)
+                self._ping_watchdog(now)
+                notify.notify("READY=1", f"STATUS={self._status_line()}")
+                log.info("watching", folders=self._folder_modes(), state=str(self.state.path))
+            self._loop()
+        finally:
+            self._shutdown(walker)
+            self._restore_signals(previous)
+        return self._exit_code
+
+    def _token(self) -> str:
+        token = self.config.sessiondock.resolve_token()
+        register_secret(token)
+        return token
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        wanted = [signal.SIGTERM, signal.SIGINT]
+        if hasattr(signal, "SIGHUP"):
+            wanted.append(signal.SIGHUP)
+        previous: dict[int, Any] = {}
+        for signum in wanted:
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _restore_signals(self, previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.inbox.put(SignalReceived(signum))  # SimpleQueue.put is reentrant-safe
+
+    def _recover(self) -> None:
+        """Projects in flight when the last run died: ask SessionDock before resending."""
+        in_flight = self.state.in_flight_paths()
+        if not in_flight:
+            self._submit(HealthJob())
+            return
+        rows = self.state.rows(in_flight)
+        log.info("recovering_in_flight", projects=len(rows))
+        self._submit(LibraryJob(tuple((r.path, r.project_path) for r in rows)))
+
+    def _shutdown(self, walker: threading.Thread) -> None:
+        notify.notify("STOPPING=1")
+        if self.watchers is not None:
+            self.watchers.stop()
+        self._walks.put(None)
+        if self._in_flight is not None:
+            self._await_in_flight()
+        finished = self.importer.stop(SHUTDOWN_GRACE_SECONDS)
+        if not finished:
+            log.warning("request_abandoned", advice="it is sent again at the next start")
+        walker.join(timeout=SHUTDOWN_GRACE_SECONDS)
+        self._write_status(running=False)
+        self.state.close()
+        if not self.once:
+            log.info("stopped", pending=len(self.debouncer))
+
+    def _await_in_flight(self) -> None:
+        deadline = self.clock() + SHUTDOWN_GRACE_SECONDS
+        while self._in_flight is not None and (left := deadline - self.clock()) > 0:
+            try:
+                message = self.inbox.get(timeout=left)
+            except queue.Empty:
+                return
+            if isinstance(message, (SendResult, HealthResult, LibraryResult)):
+                with self.state.transaction():
+                    self._on_result(message)
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            message = self._wait()
+            with self.state.transaction():
+                if message is not None:
+                    self._handle(message)
+                    self._drain()
+                now = self.clock()
+                self._release_ready(now)
+                self._timers(now)
+            self._dispatch()
+            if self.once and self._once_finished():
+                return
+
+    def _wait(self) -> object | None:
+        deadlines = [
+            d
+            for d in (
+                self.debouncer.next_deadline(),
+                self.timers.earliest(),
+                self._batch_due_mono(),
+            )
+            if d is not None
+        ]
+        if self.gate.pause is Pause.BACKOFF and not self.importer.busy:
+            deadlines.append(self.gate.not_before)
+        now = self.clock()
+        timeout = min([MAX_WAIT, *(d - now for d in deadlines)])
+        try:
+            return self.inbox.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+
+    def _batch_due_mono(self) -> float | None:
+        if self._batch_due is None:
+            return None
+        return self.clock() + max(0.0, self._batch_due - time.time())
+
+    def _drain(self, limit: int = 5000) -> None:
+        for _ in range(limit):
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(message)
+
+    def _handle(self, message: object) -> None:
+        if isinstance(message, Change):
+            self._on_change(message)
+        elif isinstance(message, Found):
+            self._on_found(message)
+        elif isinstance(message, WalkDone):
+            self._walking.discard(message.root)
+        elif isinstance(message, (SendResult, HealthResult, LibraryResult)):
+            self._on_result(message)
+        elif isinstance(message, SignalReceived):
+            self._on_signal_received(message.signum)
+        elif isinstance(message, ObserverTrouble):
+            log.warning("events_lost", detail=message.detail, action="reconciling all folders")
+            self._reconcile_all()
+
+    def _on_signal_received(self, signum: int) -> None:
+        if signum == getattr(signal, "SIGHUP", None):
+            if self._stopping:
+                log.info("reload_ignored", reason="stopping")
+            else:
+                self._reload()
+            return
+        log.info("stopping", signal=signal.Signals(signum).name)
+        self._stopping = True
+
+    # --- changes, walks and debouncing ------------------------------------------------
+
+    def _folder_of(self, path: Path) -> Folder | None:
+        best: Folder | None = None
+        for root, folder in self.folders.items():
+            if (path == root or root in path.parents) and (
+                best is None or len(root.parts) > len(best.config.path.parts)
+            ):
+                best = folder
+        return best
+
+    def _on_change(self, change: Change) -> None:
+        folder = self._folder_of(change.path)
+        if folder is None or folder.mode == "offline":
+            return
+        if change.path == folder.config.path:
+            if change.gone:
+                self._check_online(folder)
+            return
+        verdict = self.registry.classify(
+            change.path, folder.config.path, cached_names_in(), folder.config.exclude
+        )
+        if isinstance(verdict, Candidate):
+            if change.gone and verdict.path == change.path:
+                self._forget(change.path)
+                return
+            self._touch_changed(verdict, folder, change.at)
+            return
+        if change.is_directory and verdict is None:
+            if change.gone:
+                self._forget_under(change.path)
+            elif folder.config.recursive:
+                self._walk_now(folder, change.path, change.at)
+
+    def _touch(
+        self, candidate: Candidate, folder: Folder, at: float, signature: Signature | None
+    ) -> None:
+        path = Path(candidate.path)
+        self._waiting[path] = (candidate, folder)
+        self.debouncer.touch(path, at, signature)
+
+    def _touch_changed(self, candidate: Candidate, folder: Folder, at: float) -> None:
+        """A file is stat'ed at each event; a bundle only once it has gone quiet."""
+        if candidate.daw.bundle:
+            self._touch(candidate, folder, at, None)
+            return
+        signature = signature_of(Path(candidate.path), candidate.daw)
+        if signature is not None:
+            self._touch(candidate, folder, at, signature)
+
+    def _forget(self, path: Path) -> None:
+        self.debouncer.forget(path)
+        self._waiting.pop(path, None)
+        if self.state.cancel(path):
+            log.info("project_removed", path=str(path), action="pending import cancelled")
+
+    def _forget_under(self, directory: Path) -> None:
+        for path in [p for p in self._waiting if directory in p.parents]:
+            self._forget(path)
+
+    def _walk_now(self, folder: Folder, directory: Path, at: float) -> None:
+        """A folder moved or copied in: every project inside it is new."""
+        sub = folder.config.model_copy(update={"path": directory})
+        for verdict in walk(sub, self.registry):
+            if isinstance(verdict, Candidate):
+                rooted = self.registry.classify(
+                    Path(verdict.path),
+                    folder.config.path,
+                    cached_names_in(),
+                    folder.config.exclude,
+                )
+                if isinstance(rooted, Candidate):
+                    self._touch_changed(rooted, folder, at)
+
+    def _walker(self) -> None:
+        """The walker thread: walks folders on request, posts what it finds."""
+        while (root := self._walks.get()) is not None:
+            folder = self.folders.get(root)
+            if folder is not None:
+                chunk: list[tuple[Candidate, Signature | None]] = []
+                for verdict in walk(folder.config, self.registry):
+                    if isinstance(verdict, Candidate):
+                        chunk.append((verdict, signature_of(Path(verdict.path), verdict.daw)))
+                        if len(chunk) >= WALK_CHUNK:
+                            self.inbox.put(Found(root, chunk))
+                            chunk = []
+                if chunk:
+                    self.inbox.put(Found(root, chunk))
+            self.inbox.put(WalkDone(root))
+
+    def _reconcile(self, folder: Folder) -> None:
+        if folder.config.path not in self._walking:
+            self._walking.add(folder.config.path)
+            self._walks.put(folder.config.path)
+
+    def _reconcile_all(self) -> None:
+        for folder in self.folders.values():
+            if folder.mode != "offline":
+                self._reconcile(folder)
+
+    def _on_found(self, found: Found) -> None:
+        folder = self.folders.get(found.root)
+        if folder is None or folder.mode == "offline":
+            return
+        now, wall = self.clock(), time.time()
+        for candidate, signature in found.items:
+            if signature is None:
+                continue
+            known = self.state.known(Path(candidate.path))
+            if known is not None and known.signature == signature:
+                continue  # unchanged since it was queued, imported, rejected or judged
+            age = max(0.0, wall - signature.mtime_ns / 1e9)
+            self._touch(candidate, folder, now - age, signature)
+
+    def _release_ready(self, now: float) -> None:
+        for path in self.debouncer.due(now):
+            entry = self._waiting.get(path)
+            if entry is None:
+                self.debouncer.forget(path)
+                continue
+            candidate, folder = entry
+            decision = self.debouncer.confirm(path, now, signature_of(path, candidate.daw))
+            if decision is Decision.WAIT:
+                continue
+            del self._waiting[path]
+            if decision is Decision.READY:
+                self._ready(candidate, folder)
+
+    def _ready(self, candidate: Candidate, folder: Folder) -> None:
+        path = Path(candidate.path)
+        signature = signature_of(path, candidate.daw)
+        if signature is None:
+            return
+        known = self.state.known(path)
+        if known is not None and known.signature == signature:
+            return
+        result = probe(candidate, folder.config, self.config.import_, signature)
+        if isinstance(result, Skipped):
+            kind = folder.config.kind or candidate.daw.kind
+            if self.state.mark_invalid(path, folder.config.path, kind, signature, result.detail):
+                log.warning(
+                    "project_skipped",
+                    path=str(path),
+                    reason=result.reason,
+                    detail=result.detail,
+                    action="tried again when the file changes",
+                )
+            return
+        if self.state.enqueue(result):
+            self.counters.queued += 1
+            self._replan = True
+            log.info("project_queued", path=str(path), kind=result.kind, title=result.title)
+
+    # --- sending ----------------------------------------------------------------------
+
+    def _submit(self, job: SendJob | HealthJob | LibraryJob) -> None:
+        if isinstance(job, SendJob):
+            self._in_flight = job
+        self.importer.submit(job)
+
+    def _dispatch(self) -> None:
+        if self.importer.busy or self._stopping:
+            return
+        now = self.clock()
+        if not self.gate.can_send(now):
+            return
+        if not self._replan and (self._batch_due is None or time.time() < self._batch_due):
+            return
+        self._replan = False
+        self._batch_due = None
+        wall = time.time()
+        plan = next_batch(
+            self.state.sendable(wall),
+            wall,
+            self.config.import_.batch_size,
+            self.config.import_.batch_window_seconds,
+        )
+        if isinstance(plan, Batch):
+            self._send(plan)
+        elif plan is not None:
+            self._batch_due = plan
+
+    def _send(self, batch: Batch[str]) -> None:
+        rows = self.state.rows(batch.keys)
+        with self.state.transaction():
+            self.state.mark_in_flight([r.path for r in rows])
+        items = tuple(
+            (
+                r.path,
+                ImportItem(
+                    project_path=r.project_path,
+                    title=r.title,
+                    project_type=r.project_type,
+                    preview_audio_path=r.preview_path,
+                ),
+            )
+            for r in rows
+        )
+        self.counters.requests += 1
+        self._submit(SendJob(batch.kind, batch.generate_previews, items))
+
+    def _on_result(self, result: Result) -> None:
+        self.importer.done()
+        self._replan = True
+        if isinstance(result, SendResult):
+            self._in_flight = None
+            self._on_send_result(result)
+        elif isinstance(result, HealthResult):
+            self._on_health(result)
+        else:
+            self._on_library(result)
+
+    def _on_send_result(self, result: SendResult) -> None:
+        for delivered in result.delivered:
+            self.state.mark_imported(list(delivered.keys), delivered.answer.import_id)
+            self.counters.imported += len(delivered.keys)
+        for key, message in result.rejected:
+            self.state.mark_rejected(key, message)
+            self.counters.rejected += 1
+            self._exit_code = EXIT_UNDELIVERED if self.once else self._exit_code
+            log.warning(
+                "project_rejected",
+                path=key,
+                message=message,
+                action="fix the project; it is tried again when it changes",
+            )
+        if result.error is None:
+            if self.gate.succeeded():
+                log.info("sending_resumed", pending=self.state.counts()["pending"])
+            self._write_status()
+            return
+        error = result.error
+        changed = self.gate.failed(error, self.clock(), self._safe_token())
+        not_before = time.time() + max(0.0, self.gate.not_before - self.clock())
+        self.state.requeue(result.unsent, str(error), not_before)
+        self._note_error(error, changed, projects=len(result.unsent))
+
+    def _safe_token(self) -> str | None:
+        try:
+            return self._token()
+        except ConfigError:
+            return None
+
+    def _note_error(self, error: Exception, changed: bool, **details: Any) -> None:
+        advice = getattr(error, "advice", "")
+        self.state.set_meta(
+            "last_error", {"at": time.time(), "message": str(error), "advice": advice}
+        )
+        if changed:
+            log.warning(
+                "sending_paused",
+                reason=self.gate.pause.value,
+                error=str(error),
+                advice=advice,
+                **details,
+            )
+            if self.gate.pause is Pause.AUTH:
+                self.timers.set("token", self.clock() + TOKEN_POLL_SECONDS)
+            if self.gate.pause is Pause.READ_ONLY:
+                self.timers.set("health", self.clock() + HEALTH_POLL_SECONDS)
+        else:
+            log.debug("send_failed", error=str(error), retry_in=self.gate.not_before - self.clock())
+        self._write_status()
+
+    def _on_health(self, result: HealthResult) -> None:
+        if result.error is not None:
+            changed = self.gate.failed(result.error, self.clock(), self._safe_token())
+            self._note_error(result.error, changed)
+            return
+        health = result.health
+        assert health is not None
+        if health.can_import:
+            resumed = self.gate.succeeded()
+            log.info(
+                "sessiondock_connected" if not resumed else "sending_resumed",
+                effective_mode=health.effective_mode,
+                configured_mode=health.configured_mode,
+            )
+            self.timers.clear("health")
+        else:
+            error = ReadOnly(403, "read_only", f"effective mode is {health.effective_mode}")
+            changed = self.gate.failed(error, self.clock())
+            self._note_error(error, changed, effective_mode=health.effective_mode)
+            self.timers.set("health", self.clock() + HEALTH_POLL_SECONDS)
+        self._write_status()
+
+    def _on_library(self, result: LibraryResult) -> None:
+        if result.known:
+            self.state.mark_imported(result.known, None)
+        self.state.requeue(result.unknown, None)
+        log.info(
+            "in_flight_recovered",
+            already_in_library=len(result.known),
+            to_resend=len(result.unknown),
+            checked=result.error is None,
+        )
+        if result.error is not None:
+            changed = self.gate.failed(result.error, self.clock(), self._safe_token())
+            self._note_error(result.error, changed)
+
+    # --- periodic work ----------------------------------------------------------------
+
+    def _timers(self, now: float) -> None:
+        scan = self.config.scan
+        if self.timers.fire("reconcile", now):
+            self._reconcile_all()
+            self.timers.set("reconcile", now + scan.reconcile_interval_seconds)
+        if self.timers.fire("offline", now):
+            for folder in self.folders.values():
+                self._check_online(folder)
+            self.timers.set("offline", now + scan.offline_check_seconds)
+        if self.timers.fire("supervise", now):
+            self._supervise(now)
+            self.timers.set("supervise", now + SUPERVISE_SECONDS)
+        if self.timers.fire("token", now) and self.gate.pause is Pause.AUTH:
+            token = self._safe_token()
+            if token is not None and self.gate.token_changed(token):
+                log.info("token_changed", action="retrying")
+                self.gate.pause = Pause.BACKOFF
+                self.gate.not_before = now
+                self._replan = True
+            else:
+                self.timers.set("token", now + TOKEN_POLL_SECONDS)
+        if self.timers.fire("health", now) and self.gate.pause is Pause.READ_ONLY:
+            if self.importer.busy:
+                self.timers.set("health", now + HEALTH_POLL_SECONDS)
+            else:
+                self._submit(HealthJob())
+        if self.timers.fire("watchdog", now):
+            self._ping_watchdog(now)
+        if self.timers.fire("heartbeat", now):
+            self._write_status()
+            notify.notify(f"STATUS={self._status_line()}")
+            self.timers.set("heartbeat", now + HEARTBEAT_SECONDS)
+        if self.timers.fire("summary", now):
+            counts = self.state.counts()
+            log.info("summary", **counts, folders=self._folder_modes())
+            self.timers.set("summary", now + SUMMARY_SECONDS)
+
+    def _ping_watchdog(self, now: float) -> None:
+        period = notify.watchdog_period()
+        if period:
+            notify.notify("WATCHDOG=1")
+            self.timers.set("watchdog", now + period)
+
+    # --- folders ----------------------------------------------------------------------
+
+    def _attach(self, folder: Folder) -> None:
+        """Start watching an online folder (or note it offline) and reconcile it."""
+        path = folder.config.path
+        if not path.is_dir():
+            if folder.mode != "offline" or not folder.note:
+                folder.note = "missing"
+                log.warning(
+                    "folder_offline",
+                    folder=str(path),
+                    action=f"checked every {self.config.scan.offline_check_seconds:g}s",
+                )
+            folder.mode = "offline"
+            if self.once:
+                self._exit_code = EXIT_UNDELIVERED
+            return
+        if self.watchers is None:
+            folder.mode = "polling" if folder.config.polling else "native"
+        else:
+            self._watch(folder)
+        self._reconcile(folder)
+
+    def _watch(self, folder: Folder) -> None:
+        assert self.watchers is not None
+        path = folder.config.path
+        if folder.config.polling:
+            mode, why = "polling", "polling: true in the config"
+        elif is_network_share(path):
+            mode, why = "polling", "network file system: native events do not arrive"
+        else:
+            mode, why = "native", "local file system"
+        try:
+            self.watchers.watch(path, folder.config.recursive, mode)  # type: ignore[arg-type]
+        except WatchError as exc:
+            failures = folder.native_failures = folder.native_failures + 1
+            delay = min(NATIVE_RETRY_SECONDS[0] * 2 ** (failures - 1), NATIVE_RETRY_SECONDS[1])
+            folder.native_retry_at = self.clock() + delay
+            log.warning(
+                "native_watch_failed",
+                folder=str(path),
+                advice=str(exc),
+                action=f"polling instead; native retried in {delay:g}s",
+            )
+            self.watchers.watch(path, folder.config.recursive, "polling")
+            mode, why = "polling", "native events unavailable"
+        else:
+            if mode == "native":
+                folder.native_failures, folder.native_retry_at = 0, None
+        folder.mode = mode  # type: ignore[assignment]
+        folder.note = why
+        log.info("folder_watched", folder=str(path), mode=mode, why=why)
+
+    def _check_online(self, folder: Folder) -> None:
+        online = folder.config.path.is_dir()
+        if folder.mode == "offline" and online:
+            log.info("folder_online", folder=str(folder.config.path), action="reconciling")
+            self._attach(folder)
+        elif folder.mode != "offline" and not online:
+            if self.watchers is not None:
+                self.watchers.unwatch(folder.config.path)
+            folder.mode = "offline"
+            folder.note = "disappeared"
+            log.warning(
+                "folder_offline",
+                folder=str(folder.config.path),
+                action="its projects are kept; watching resumes when it is back",
+            )
+
+    def _supervise(self, now: float) -> None:
+        if self.watchers is None:
+            return
+        for path in self.watchers.dead():
+            folder = self.folders.get(path)
+            if folder is None:
+                continue
+            log.warning("observer_died", folder=str(path), action="re-attaching and reconciling")
+            self.watchers.unwatch(path)
+            self._attach(folder)
+        for folder in self.folders.values():
+            if folder.native_retry_at is not None and now >= folder.native_retry_at:
+                folder.native_retry_at = None
+                self.watchers.unwatch(folder.config.path)
+                self._attach(folder)
+
+    # --- reload -----------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        if self.config_path is None:
+            return
+        try:
+            config = load_config(self.config_path)
+            registry = Registry.configured(config.kinds)
+        except (ConfigError, ValueError) as exc:
+            log.error("reload_failed", error=str(exc), action="keeping the running config")
+            return
+        old = self.folders
+        self.config, self.registry = config, registry
+        self.debouncer.quiet = config.debounce.quiet_seconds
+        self.debouncer.max_wait = config.debounce.max_wait_seconds
+        self.gate.cap = config.import_.retry_max_seconds
+        self.folders = {}
+        for watch in config.watch:
+            previous = old.pop(watch.path, None)
+            if previous is not None and previous.config == watch:
+                self.folders[watch.path] = previous
+                continue
+            if previous is not None and self.watchers is not None:
+                self.watchers.unwatch(watch.path)
+            self.folders[watch.path] = folder = Folder(watch)
+            self._attach(folder)
+        for path in old:
+            if self.watchers is not None:
+                self.watchers.unwatch(path)
+            self._forget_waiting_under(path)
+        if self.gate.pause is Pause.AUTH:
+            self.timers.set("token", self.clock())
+        log.info("config_reloaded", folders=self._folder_modes())
+        self._write_status()
+
+    def _forget_waiting_under(self, root: Path) -> None:
+        for path in [p for p in self._waiting if root in p.parents]:
+            self.debouncer.forget(path)
+            del self._waiting[path]
+
+    # --- scan mode --------------------------------------------------------------------
+
+    def _once_finished(self) -> bool:
+        if self._walking or len(self.debouncer) or self.importer.busy:
+            return False
+        if self.gate.pause in (Pause.AUTH, Pause.READ_ONLY):
+            error = self.gate.error
+            log.error("scan_stopped", error=str(error), advice=getattr(error, "advice", ""))
+            self._exit_code = EXIT_NOPERM
+            return True
+        pending = self.state.counts()["pending"]
+        if self.gate.pause is Pause.BACKOFF:
+            if self.gate.failures >= ONCE_ATTEMPTS:
+                error = self.gate.error
+                log.error(
+                    "scan_incomplete",
+                    pending=pending,
+                    error=str(error),
+                    advice=getattr(error, "advice", ""),
+                )
+                self._exit_code = EXIT_UNAVAILABLE
+                return True
+            return False
+        if pending and (self._replan or self._batch_due is not None):
+            return False
+        log.info(
+            "scan_finished",
+            queued=self.counters.queued,
+            imported=self.counters.imported,
+            rejected=self.counters.rejected,
+            requests=self.counters.requests,
+            pending=pending,
+        )
+        if pending:
+            self._exit_code = EXIT_UNDELIVERED
+        return True
+
+    # --- status -----------------------------------------------------------------------
+
+    def _folder_modes(self) -> dict[str, str]:
+        return {str(p): f.mode for p, f in self.folders.items()}
+
+    def _status_line(self) -> str:
+        counts = self.state.counts()
+        return (
+            f"{len(self.folders)} folders, {counts['pending']} pending, "
+            f"{counts['imported']} imported, {self.gate.pause.value}"
+        )
+
+    def _write_status(self, running: bool = True) -> None:
+        self.state.set_meta(
+            "daemon",
+            {
+                "pid": os.getpid(),
+                "running": running and not self.once,
+                "started_at": self._started_wall,
+                "updated_at": time.time(),
+                "sending": self.gate.pause.value,
+                "folders": {
+                    str(p): {"mode": f.mode, "note": f.note} for p, f in self.folders.items()
+                },
+                "python": sys.version.split()[0],
+            },
+        )
+
+
+def run_daemon(config: Config, once: bool = False) -> int:
+    return Daemon(config, once=once).run()

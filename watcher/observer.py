@@ -1,0 +1,238 @@
+"""File events from watchdog, turned into plain `Change` values for the daemon.
+
+One native observer serves every watched folder (inotify instances are scarce) and one
+polling observer serves folders on network shares or set to `polling: true`. Callbacks
+run on watchdog's threads and only hand a `Change` to the sink; all decisions happen on
+the daemon's loop. watchdog types stay inside this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+WatchMode = Literal["native", "polling"]
+
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afpfs", "afs", "9p",
+        "fuse.sshfs", "sshfs", "davfs", "fuse.davfs2", "webdav", "fuse.rclone", "ncpfs",
+        "fuse.gvfsd-fuse", "glusterfs", "ceph", "fuse.s3fs",
+    }
+)  # fmt: skip
+
+_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something happened at `path`: it exists now (`gone` False) or no longer does."""
+
+    path: Path
+    gone: bool
+    is_directory: bool
+    at: float
+    """Monotonic time the event was seen, so queueing delays do not skew debouncing."""
+
+
+@dataclass(frozen=True)
+class ObserverTrouble:
+    """Events may have been lost (queue overflow, dead emitter): reconcile."""
+
+    detail: str
+
+
+class WatchError(Exception):
+    """A folder could not be watched natively; the message says what to raise."""
+
+
+Sink = Callable[["Change | ObserverTrouble"], None]
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        now = time.monotonic()
+        src = Path(os.fsdecode(event.src_path))
+        if isinstance(event, (FileMovedEvent, DirMovedEvent)):
+            self._sink(Change(src, gone=True, is_directory=event.is_directory, at=now))
+            dest = Path(os.fsdecode(event.dest_path))
+            self._sink(Change(dest, gone=False, is_directory=event.is_directory, at=now))
+        elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
+            self._sink(Change(src, gone=True, is_directory=event.is_directory, at=now))
+        else:
+            self._sink(Change(src, gone=False, is_directory=event.is_directory, at=now))
+
+
+class _TroubleHandler(logging.Handler):
+    """watchdog reports an inotify queue overflow only as a log warning; listen for it."""
+
+    def __init__(self, sink: Sink) -> None:
+        super().__init__(logging.WARNING)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "overflow" in message.lower():
+            self._sink(ObserverTrouble(message))
+
+
+_LINUX = sys.platform.startswith("linux")
+_WINDOWS = sys.platform == "win32"
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of file system `path` lives on, where the OS tells it cheaply."""
+    if _LINUX:
+        best, fstype = "", None
+        try:
+            with open("/proc/self/mounts", encoding="utf-8", errors="replace") as mounts:
+                for line in mounts:
+                    fields = line.split()
+                    if len(fields) < 3:
+                        continue
+                    point = fields[1].replace("\\040", " ")
+                    inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
+                    if inside and len(point) >= len(best):
+                        best, fstype = point, fields[2]
+        except OSError:
+            return None
+        return fstype
+    if _WINDOWS:
+        return _windows_filesystem_type(path)
+    return None  # macOS: FSEvents does report changes made on this Mac to a share
+
+
+def _windows_filesystem_type(path: Path) -> str | None:
+    if str(path).startswith("\\\\"):
+        return "smb"  # a UNC path: \\server\share
+    import ctypes
+
+    drive = os.path.splitdrive(path)[0] + "\\"
+    drive_remote = 4
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+    return "smb" if kernel32.GetDriveTypeW(drive) == drive_remote else None
+
+
+def is_network_share(path: Path) -> bool:
+    fstype = filesystem_type(path)
+    return fstype is not None and (fstype in NETWORK_FILESYSTEMS or fstype.startswith("fuse."))
+
+
+def inotify_advice(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return (
+            "out of inotify watches: raise fs.inotify.max_user_watches, e.g. "
+            "`sudo sysctl fs.inotify.max_user_watches=524288` (persist it in /etc/sysctl.d/)"
+        )
+    if exc.errno == errno.EMFILE:
+        return (
+            "out of inotify instances: raise fs.inotify.max_user_instances, e.g. "
+            "`sudo sysctl fs.inotify.max_user_instances=512`"
+        )
+    return f"native file events unavailable: {exc.strerror or exc}"
+
+
+class Watchers:
+    """The two observers and which folder each one watches."""
+
+    def __init__(self, sink: Sink, polling_interval: float) -> None:
+        self._handler = _Handler(sink)
+        self._native: BaseObserver = Observer()
+        self._polling: BaseObserver = PollingObserver(timeout=polling_interval)
+        self._native.name = "observer-native"
+        self._polling.name = "observer-polling"
+        self._watches: dict[Path, tuple[WatchMode, ObservedWatch]] = {}
+        self._lock = threading.Lock()
+        self._trouble = _TroubleHandler(sink)
+        logging.getLogger("watchdog").addHandler(self._trouble)
+        self._native.start()
+        self._polling.start()
+
+    def watch(self, folder: Path, recursive: bool, mode: WatchMode) -> None:
+        """Start watching; raises WatchError (native only) with the limit to raise."""
+        observer = self._native if mode == "native" else self._polling
+        with self._lock:
+            self._unwatch_locked(folder)
+            try:
+                watch = observer.schedule(
+                    self._handler, str(folder), recursive=recursive, event_filter=_EVENTS
+                )
+            except OSError as exc:
+                raise WatchError(inotify_advice(exc)) from None
+            self._watches[folder] = (mode, watch)
+
+    def unwatch(self, folder: Path) -> None:
+        with self._lock:
+            self._unwatch_locked(folder)
+
+    def _unwatch_locked(self, folder: Path) -> None:
+        entry = self._watches.pop(folder, None)
+        if entry is None:
+            return
+        mode, watch = entry
+        observer = self._native if mode == "native" else self._polling
+        # KeyError/OSError: the folder vanished and watchdog already dropped its watch.
+        with contextlib.suppress(KeyError, OSError):
+            observer.unschedule(watch)
+
+    def mode(self, folder: Path) -> WatchMode | None:
+        entry = self._watches.get(folder)
+        return entry[0] if entry else None
+
+    def dead(self) -> list[Path]:
+        """Folders whose emitter thread has died (it then delivers nothing, silently)."""
+        alive = {
+            e.watch.path for o in (self._native, self._polling) for e in o.emitters if e.is_alive()
+        }
+        observers_alive = self._native.is_alive() and self._polling.is_alive()
+        return [
+            folder
+            for folder, (_, watch) in self._watches.items()
+            if not observers_alive or watch.path not in alive
+        ]
+
+    def stop(self) -> None:
+        """Stop then join, as watchdog's own tools do; safe to call twice."""
+        logging.getLogger("watchdog").removeHandler(self._trouble)
+        for observer in (self._native, self._polling):
+            observer.stop()
+        for observer in (self._native, self._polling):
+            if observer.is_alive():
+                observer.join(timeout=5)

@@ -1,0 +1,386 @@
+"""Durable state: every known project and where it stands, in one SQLite file.
+
+A project is written as `pending` before anything is sent, `in_flight` while a request
+carries it, and `imported` only after SessionDock answered 2xx; so after a crash or
+`kill -9` at any moment, whatever was pending or in flight is sent again and nothing
+detected is forgotten. `rejected` (SessionDock refused it) and `invalid` (its bytes
+are not a project) are retried only when the project changes.
+
+One connection writes (the daemon's main loop); `status` opens the file read-only, which
+WAL mode allows while the daemon runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from watcher.batching import Queued
+from watcher.scanner import Project, Signature
+
+StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid"]
+STATES: tuple[StateName, ...] = ("pending", "in_flight", "imported", "rejected", "invalid")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS projects (
+    path              TEXT PRIMARY KEY,
+    root              TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    title             TEXT NOT NULL,
+    project_type      TEXT NOT NULL,
+    project_path      TEXT NOT NULL,
+    preview_path      TEXT,
+    generate_previews INTEGER NOT NULL,
+    size              INTEGER NOT NULL,
+    mtime_ns          INTEGER NOT NULL,
+    inode             INTEGER NOT NULL,
+    state             TEXT NOT NULL,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   REAL NOT NULL DEFAULT 0,
+    queued_at         REAL,
+    last_error        TEXT,
+    last_import_id    TEXT,
+    imported_at       REAL,
+    updated_at        REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the state remembers of a project, enough to tell whether it changed."""
+
+    state: StateName
+    signature: Signature
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    root: str
+    kind: str
+    title: str
+    project_type: str
+    project_path: str
+    preview_path: str | None
+    generate_previews: bool
+    state: StateName
+    attempts: int
+    queued_at: float | None
+    last_error: str | None
+    last_import_id: str | None
+    imported_at: float | None
+    updated_at: float
+
+
+class StateError(Exception):
+    """The state database cannot be opened or written; the message says which file."""
+
+
+class State:
+    """The project table. Not thread-safe: one owner thread, by design."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                uri = f"{path.resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=5)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # FULL: a commit survives power loss, not only a crash; commits are few
+                # (one per loop turn), so the fsync is cheap.
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"cannot open state database {path}: {exc}") from None
+        self._db.row_factory = sqlite3.Row
+        self._depth = 0
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit; nested uses join the outer transaction."""
+        if self._depth == 0:
+            self._db.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._db.execute("ROLLBACK")
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._db.execute("COMMIT")
+
+    def _write(
+        self, sql: str, params: Sequence[Any] | Iterable[Sequence[Any]] = (), many: bool = False
+    ) -> int:
+        with self.transaction():
+            cursor = self._db.executemany(sql, params) if many else self._db.execute(sql, params)  # type: ignore[arg-type]
+            return cursor.rowcount
+
+    # --- reading ----------------------------------------------------------------------
+
+    def known(self, path: Path) -> Known | None:
+        row = self._db.execute(
+            "SELECT state, size, mtime_ns, inode, last_error FROM projects WHERE path = ?",
+            (str(path),),
+        ).fetchone()
+        if row is None:
+            return None
+        return Known(
+            state=row["state"],
+            signature=Signature(row["size"], row["mtime_ns"], row["inode"]),
+            last_error=row["last_error"],
+        )
+
+    def known_under(self, root: Path) -> dict[str, Known]:
+        rows = self._db.execute(
+            "SELECT path, state, size, mtime_ns, inode, last_error FROM projects WHERE root = ?",
+            (str(root),),
+        )
+        return {
+            r["path"]: Known(
+                r["state"], Signature(r["size"], r["mtime_ns"], r["inode"]), r["last_error"]
+            )
+            for r in rows
+        }
+
+    def sendable(self, now: float) -> list[Queued[str]]:
+        rows = self._db.execute(
+            "SELECT path, kind, generate_previews, queued_at FROM projects "
+            "WHERE state = 'pending' AND next_attempt_at <= ?",
+            (now,),
+        )
+        return [
+            Queued(r["path"], r["kind"], bool(r["generate_previews"]), r["queued_at"] or 0.0)
+            for r in rows
+        ]
+
+    def next_attempt_at(self) -> float | None:
+        row = self._db.execute(
+            "SELECT MIN(next_attempt_at) FROM projects WHERE state = 'pending'"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def rows(self, paths: Iterable[str]) -> list[Row]:
+        found: list[Row] = []
+        for path in paths:
+            r = self._db.execute("SELECT * FROM projects WHERE path = ?", (path,)).fetchone()
+            if r is not None:
+                found.append(_row(r))
+        return found
+
+    def rows_in(self, state: StateName, limit: int = 100) -> list[Row]:
+        cursor = self._db.execute(
+            "SELECT * FROM projects WHERE state = ? ORDER BY updated_at LIMIT ?", (state, limit)
+        )
+        return [_row(r) for r in cursor]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = dict.fromkeys(STATES, 0)
+        for r in self._db.execute("SELECT state, COUNT(*) AS n FROM projects GROUP BY state"):
+            counts[r["state"]] = r["n"]
+        return counts
+
+    def oldest(self, state: StateName) -> Row | None:
+        r = self._db.execute(
+            "SELECT * FROM projects WHERE state = ? ORDER BY COALESCE(queued_at, updated_at) LIMIT 1",
+            (state,),
+        ).fetchone()
+        return None if r is None else _row(r)
+
+    def last_imported(self) -> Row | None:
+        r = self._db.execute(
+            "SELECT * FROM projects WHERE state = 'imported' ORDER BY imported_at DESC LIMIT 1"
+        ).fetchone()
+        return None if r is None else _row(r)
+
+    def get_meta(self, key: str) -> Any:
+        r = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if r is None else json.loads(r["value"])
+
+    # --- writing ----------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def enqueue(self, project: Project, now: float | None = None) -> bool:
+        """Queue a ready project unless it is unchanged since it was last dealt with.
+
+        Returns True when it was queued (new, changed, or not yet delivered).
+        """
+        now = time.time() if now is None else now
+        known = self.known(project.path)
+        if (
+            known is not None
+            and known.signature == project.signature
+            and known.state
+            in (
+                "imported",
+                "rejected",
+                "pending",
+                "in_flight",
+            )
+        ):
+            return False
+        sig = project.signature
+        values = (
+            str(project.path),
+            str(project.root),
+            project.kind,
+            project.title,
+            project.project_type,
+            str(project.project_path),
+            str(project.preview_path) if project.preview_path else None,
+            int(project.generate_previews),
+            sig.size,
+            sig.mtime_ns,
+            sig.inode,
+            now,
+            now,
+        )
+        # A project changed while in flight goes back to pending: the answer for the old
+        # bytes then finds it no longer in flight and leaves it queued for the new ones.
+        self._write(
+            """
+            INSERT INTO projects (path, root, kind, title, project_type, project_path,
+                preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
+                next_attempt_at, queued_at, last_error, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, NULL, ?)
+            ON CONFLICT (path) DO UPDATE SET
+                root = excluded.root, kind = excluded.kind, title = excluded.title,
+                project_type = excluded.project_type, project_path = excluded.project_path,
+                preview_path = excluded.preview_path,
+                generate_previews = excluded.generate_previews,
+                size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                state = 'pending', attempts = 0, next_attempt_at = 0,
+                queued_at = CASE WHEN projects.state = 'pending' THEN projects.queued_at
+                                 ELSE excluded.queued_at END,
+                last_error = NULL, updated_at = excluded.updated_at
+            """,
+            values,
+        )
+        return True
+
+    def mark_invalid(
+        self, path: Path, root: Path, kind: str, signature: Signature, reason: str
+    ) -> bool:
+        """Remember a file whose bytes are not a project; True when this is news."""
+        known = self.known(path)
+        if known and known.state == "invalid" and known.signature == signature:
+            return False
+        now = time.time()
+        self._write(
+            """
+            INSERT INTO projects (path, root, kind, title, project_type, project_path,
+                generate_previews, size, mtime_ns, inode, state, last_error, updated_at)
+            VALUES (?, ?, ?, ?, '', ?, 0, ?, ?, ?, 'invalid', ?, ?)
+            ON CONFLICT (path) DO UPDATE SET state = 'invalid', size = excluded.size,
+                mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                last_error = excluded.last_error, updated_at = excluded.updated_at
+            WHERE projects.state != 'in_flight'
+            """,
+            (
+                str(path),
+                str(root),
+                kind,
+                path.name,
+                str(path),
+                signature.size,
+                signature.mtime_ns,
+                signature.inode,
+                reason,
+                now,
+            ),
+        )
+        return known is None or known.state != "invalid" or known.last_error != reason
+
+    def cancel(self, path: Path) -> bool:
+        """A deleted project no longer needs sending; delivered history is kept."""
+        return (
+            self._write(
+                "DELETE FROM projects WHERE path = ? AND state IN ('pending', 'invalid')",
+                (str(path),),
+            )
+            > 0
+        )
+
+    def mark_in_flight(self, paths: Sequence[str]) -> None:
+        self._write(
+            "UPDATE projects SET state = 'in_flight', attempts = attempts + 1, updated_at = ? "
+            "WHERE path = ? AND state = 'pending'",
+            [(time.time(), p) for p in paths],
+            many=True,
+        )
+
+    def mark_imported(self, paths: Sequence[str], import_id: str | None) -> None:
+        now = time.time()
+        self._write(
+            "UPDATE projects SET state = 'imported', last_import_id = ?, imported_at = ?, "
+            "last_error = NULL, updated_at = ? WHERE path = ? AND state = 'in_flight'",
+            [(import_id, now, now, p) for p in paths],
+            many=True,
+        )
+
+    def mark_rejected(self, path: str, message: str) -> None:
+        self._write(
+            "UPDATE projects SET state = 'rejected', last_error = ?, updated_at = ? "
+            "WHERE path = ? AND state = 'in_flight'",
+            (message, time.time(), path),
+        )
+
+    def requeue(self, paths: Sequence[str], error: str | None, not_before: float = 0) -> None:
+        """Back to pending after a failed attempt (or a crash while in flight)."""
+        self._write(
+            "UPDATE projects SET state = 'pending', last_error = ?, next_attempt_at = ?, "
+            "updated_at = ? WHERE path = ? AND state = 'in_flight'",
+            [(error, not_before, time.time(), p) for p in paths],
+            many=True,
+        )
+
+    def in_flight_paths(self) -> list[str]:
+        return [
+            r[0] for r in self._db.execute("SELECT path FROM projects WHERE state = 'in_flight'")
+        ]
+
+
+def _row(r: sqlite3.Row) -> Row:
+    return Row(
+        path=r["path"],
+        root=r["root"],
+        kind=r["kind"],
+        title=r["title"],
+        project_type=r["project_type"],
+        project_path=r["project_path"],
+        preview_path=r["preview_path"],
+        generate_previews=bool(r["generate_previews"]),
+        state=r["state"],
+        attempts=r["attempts"],
+        queued_at=r["queued_at"],
+        last_error=r["last_error"],
+        last_import_id=r["last_import_id"],
+        imported_at=r["imported_at"],
+        updated_at=r["updated_at"],
+    )
