@@ -90,12 +90,15 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop answering, as when SessionDock is quit; the port is free afterwards."""
+        """Stop answering, as when SessionDock is quit; the port is free afterwards.
+
+        A request held by a "hang" fault is dropped unanswered and not imported.
+        """
+        server, self._server = self._server, None
         self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
 
     # --- what tests read --------------------------------------------------------------
 
@@ -208,6 +211,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     emulator: Emulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a killed daemon) is normal here, not a traceback."""
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -302,6 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, b"<html>Proxy error</html>", []
         if fault == "hang":
             emu._release.wait(emu.hang_seconds)
+            if emu._server is None:  # SessionDock quit mid-request: nothing was imported
+                return -1, b"", []
         if isinstance(fault, int):
             code, message = _FAULT_ERRORS.get(fault, ("error", "Injected fault."))
             return fault, error(fault, code, message), retry if fault in (429, 503) else []

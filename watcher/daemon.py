@@ -737,6 +737,7 @@ class Daemon:
         if folder.mode == "offline" and online:
             log.info("folder_online", folder=str(folder.config.path), action="reconciling")
             self._attach(folder)
+            self._write_status()
         elif folder.mode != "offline" and not online:
             if self.watchers is not None:
                 self.watchers.unwatch(folder.config.path)
@@ -747,6 +748,7 @@ class Daemon:
                 folder=str(folder.config.path),
                 action="its projects are kept; watching resumes when it is back",
             )
+            self._write_status()
 
     def _supervise(self, now: float) -> None:
         if self.watchers is None:
