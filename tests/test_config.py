@@ -134,7 +134,7 @@ def test_missing_or_empty_token_file_is_a_config_error(
     config = parse_config(
         {"watch": [{"path": "/x"}], "sessiondock": {"token_file": str(tmp_path / "t")}}
     )
-    with pytest.raises(ConfigError, match="sessiondock.token_file.*does not exist"):
+    with pytest.raises(ConfigError, match=r"sessiondock\.token_file.*does not exist"):
         config.sessiondock.resolve_token()
     (tmp_path / "t").write_text("\n")
     with pytest.raises(ConfigError, match="is empty"):

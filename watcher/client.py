@@ -4,6 +4,7 @@ Errors form one small tree, so callers decide policy by type, not by parsing tex
 
     SessionDockError
     ├── Unreachable        connection refused, reset or timed out: SessionDock not running
+    ├── NoToken            the token file is gone or empty: nothing to authenticate with
     ├── BadAnswer          an answer that is not the documented JSON (retry later)
     └── ApiError           the error envelope {"error": {status, code, message}}
         ├── Unauthorized   401: the token was rejected (regenerated in SessionDock?)
@@ -26,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from watcher.config import ConfigError
+
 USER_AGENT = "sessiondock-watcher"
 
 
@@ -41,6 +44,15 @@ class SessionDockError(Exception):
 
 class Unreachable(SessionDockError):
     advice = "start SessionDock (the Local API runs inside the desktop app); retrying"
+
+
+class NoToken(SessionDockError):
+    """The token could not be read (token_file deleted or emptied while running)."""
+
+    advice = (
+        "put the token from SessionDock's Local API settings into token_file "
+        "(the watcher picks it up by itself)"
+    )
 
 
 class BadAnswer(SessionDockError):
@@ -183,7 +195,10 @@ class SessionDockClient:
         self._http.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token()}"}
+        try:
+            headers = {"Authorization": f"Bearer {self._token()}"}
+        except ConfigError as exc:
+            raise NoToken(str(exc)) from None
         try:
             response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:

@@ -100,6 +100,9 @@ class Counters:
     imported: int = 0
     rejected: int = 0
     requests: int = 0
+    found: int = 0
+    """Projects the walks found (changed or not); with `walked`, for scan's progress bar."""
+    walked: int = 0
 
 
 @dataclass
@@ -135,8 +138,10 @@ class Daemon:
         once: bool = False,
         clock: Callable[[], float] = time.monotonic,
         config_path: Path | None = None,
+        progress: Callable[[Counters], None] | None = None,
     ) -> None:
         self.config = config
+        self.progress = progress
         self.config_path = config_path or config.source
         self.once = once
         self.clock = clock
@@ -226,6 +231,7 @@ class Daemon:
 
     def _recover(self) -> None:
         """Projects in flight when the last run died: ask SessionDock before resending."""
+        self.state.retry_now()
         in_flight = self.state.in_flight_paths()
         if not in_flight:
             self._submit(HealthJob())
@@ -274,6 +280,8 @@ class Daemon:
                 self._release_ready(now)
                 self._timers(now)
             self._dispatch()
+            if self.progress is not None:
+                self.progress(self.counters)
             if self.once and self._once_finished():
                 return
 
@@ -316,6 +324,7 @@ class Daemon:
             self._on_found(message)
         elif isinstance(message, WalkDone):
             self._walking.discard(message.root)
+            self.counters.walked += 1
         elif isinstance(message, (SendResult, HealthResult, LibraryResult)):
             self._on_result(message)
         elif isinstance(message, SignalReceived):
@@ -439,6 +448,7 @@ class Daemon:
         if folder is None or folder.mode == "offline":
             return
         now, wall = self.clock(), time.time()
+        self.counters.found += len(found.items)
         for candidate, signature in found.items:
             if signature is None:
                 continue

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from watcher.client import (
+    BadAnswer,
     Health,
     ImportAnswer,
     ImportItem,
@@ -136,6 +137,15 @@ def check_library(client: SessionDockClient, job: LibraryJob) -> LibraryResult:
     return LibraryResult(known, unknown, None)
 
 
+def failed(job: Job, error: SessionDockError) -> Result:
+    """The result of a job that could not be attempted: everything in it stays queued."""
+    if isinstance(job, SendJob):
+        return SendResult(job, unsent=[key for key, _ in job.items], error=error)
+    if isinstance(job, LibraryJob):
+        return LibraryResult([], [key for key, _ in job.items], error)
+    return HealthResult(None, error)
+
+
 def perform(client: SessionDockClient, job: Job) -> Result:
     if isinstance(job, SendJob):
         return deliver(client, job)
@@ -170,7 +180,12 @@ class Importer:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            self._post(perform(self._client, job))
+            try:
+                result = perform(self._client, job)
+            except Exception as exc:  # a bug here must not leave the daemon waiting forever
+                log.exception("importer_failed", job=type(job).__name__)
+                result = failed(job, BadAnswer(f"internal error: {type(exc).__name__}"))
+            self._post(result)
 
     def stop(self, timeout: float) -> bool:
         """Ask the thread to finish; True when it did within `timeout`.

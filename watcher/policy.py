@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from watcher.client import ApiError, SessionDockError, Unauthorized
+from watcher.client import ApiError, NoToken, SessionDockError, Unauthorized
 
 BACKOFF_BASE_SECONDS = 1.0
 RETRY_AFTER_CAP_SECONDS = 600.0
@@ -55,7 +55,7 @@ class Gate:
         """Record a failed request; True when the pause kind changed (worth one log line)."""
         before = self.pause
         self.error = error
-        if isinstance(error, Unauthorized):
+        if isinstance(error, (Unauthorized, NoToken)):
             self.pause = Pause.AUTH
             self.rejected_token = fingerprint(token) if token else None
         elif isinstance(error, ApiError) and error.status == 403:

@@ -360,6 +360,13 @@ class State:
             many=True,
         )
 
+    def retry_now(self) -> None:
+        """Forget backoff deadlines left by an earlier process: a fresh start tries at once.
+
+        Otherwise pending rows wait for a deadline nothing in this process will plan for.
+        """
+        self._write("UPDATE projects SET next_attempt_at = 0 WHERE state = 'pending'")
+
     def in_flight_paths(self) -> list[str]:
         return [
             r[0] for r in self._db.execute("SELECT path FROM projects WHERE state = 'in_flight'")
