@@ -6,8 +6,12 @@ nothing sent twice where SessionDock answered.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -384,3 +388,56 @@ def test_status_shows_the_truth(
     assert proc.stop() == 0
     stopped = cli("status", "--config", str(config))
     assert stopped.returncode == 3 and "not running" in stopped.stdout
+
+
+def test_lost_events_trigger_a_reconciliation(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    """Freeze the daemon, overflow the kernel's inotify queue, then save a project last:
+    its events are dropped by the kernel, so only the reconciliation can find it."""
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    if limit > 50_000:
+        pytest.skip(f"fs.inotify.max_queued_events is {limit}: too large to overflow quickly")
+    proc = daemon(write_config([studio]))
+    proc.wait_watching()
+    proc.send(signal.SIGSTOP)
+    try:
+        for n in range(limit // 2 + 100):  # each new file queues at least two events
+            (studio / f"noise-{n}.txt").write_bytes(b"")
+        project = write_als(studio / "After The Flood.als")
+    finally:
+        proc.send(signal.SIGCONT)
+    lost = proc.wait_for("events_lost", timeout=30)[0]
+    assert "overflow" in lost["detail"].lower()
+    emulator.wait_for_paths(1, timeout=30)
+    assert proc.stop() == 0
+    assert emulator.imported_paths() == [str(project)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_no_inotify_instances_left_falls_back_to_polling(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    """Use up this user's inotify instances for real, as other watchers on a busy
+    machine do; the daemon must poll instead, say which sysctl to raise, and import."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    held: list[int] = []
+    try:
+        while len(held) < 10_000:
+            fd = libc.inotify_init1(0)
+            if fd < 0:
+                break
+            held.append(fd)
+        if ctypes.get_errno() != errno.EMFILE:
+            pytest.skip(f"inotify_init1 failed with errno {ctypes.get_errno()}, not EMFILE")
+        proc = daemon(write_config([studio]))
+        failed = proc.wait_for("native_watch_failed")[0]
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert "fs.inotify.max_user_instances" in failed["advice"]
+    proc.wait_for("folder_watched", mode="polling")
+    project = write_als(studio / "Polled.als")
+    emulator.wait_for_paths(1)
+    assert proc.stop() == 0
+    assert emulator.imported_paths() == [str(project)]

@@ -12,10 +12,11 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -120,23 +121,28 @@ _WINDOWS = sys.platform == "win32"
 def filesystem_type(path: Path) -> str | None:
     """The type of file system `path` lives on, where the OS tells it cheaply."""
     if _LINUX:
-        best, fstype = "", None
         try:
             with open("/proc/self/mounts", encoding="utf-8", errors="replace") as mounts:
-                for line in mounts:
-                    fields = line.split()
-                    if len(fields) < 3:
-                        continue
-                    point = fields[1].replace("\\040", " ")
-                    inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
-                    if inside and len(point) >= len(best):
-                        best, fstype = point, fields[2]
+                return mount_type(path, mounts)
         except OSError:
             return None
-        return fstype
     if _WINDOWS:
         return _windows_filesystem_type(path)
     return None  # macOS: FSEvents does report changes made on this Mac to a share
+
+
+def mount_type(path: Path, mounts: Iterable[str]) -> str | None:
+    """The type of the deepest mount holding `path`, from `/proc/self/mounts` lines."""
+    best, fstype = "", None
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+        inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, fields[2]
+    return fstype
 
 
 def _windows_filesystem_type(path: Path) -> str | None:
@@ -150,9 +156,13 @@ def _windows_filesystem_type(path: Path) -> str | None:
     return "smb" if kernel32.GetDriveTypeW(drive) == drive_remote else None
 
 
-def is_network_share(path: Path) -> bool:
-    fstype = filesystem_type(path)
+def is_network_fstype(fstype: str | None) -> bool:
+    """Network and FUSE file systems: inotify does not see changes made elsewhere."""
     return fstype is not None and (fstype in NETWORK_FILESYSTEMS or fstype.startswith("fuse."))
+
+
+def is_network_share(path: Path) -> bool:
+    return is_network_fstype(filesystem_type(path))
 
 
 def inotify_advice(exc: OSError) -> str:
@@ -174,22 +184,36 @@ class Watchers:
 
     def __init__(self, sink: Sink, polling_interval: float) -> None:
         self._handler = _Handler(sink)
-        self._native: BaseObserver = Observer()
+        self._native: BaseObserver | None = None
         self._polling: BaseObserver = PollingObserver(timeout=polling_interval)
-        self._native.name = "observer-native"
         self._polling.name = "observer-polling"
         self._watches: dict[Path, tuple[WatchMode, ObservedWatch]] = {}
         self._lock = threading.Lock()
         self._trouble = _TroubleHandler(sink)
         logging.getLogger("watchdog").addHandler(self._trouble)
-        self._native.start()
         self._polling.start()
+
+    def _native_observer(self) -> BaseObserver:
+        """Created on first use: watchdog opens its inotify instance in the constructor,
+        which fails when the user's instances are used up; it is tried again later."""
+        if self._native is None:
+            try:
+                observer = Observer()
+            except OSError as exc:
+                raise WatchError(inotify_advice(exc)) from None
+            observer.name = "observer-native"
+            observer.start()
+            self._native = observer
+        return self._native
+
+    def _observer(self, mode: WatchMode) -> BaseObserver:
+        return self._native_observer() if mode == "native" else self._polling
 
     def watch(self, folder: Path, recursive: bool, mode: WatchMode) -> None:
         """Start watching; raises WatchError (native only) with the limit to raise."""
-        observer = self._native if mode == "native" else self._polling
         with self._lock:
             self._unwatch_locked(folder)
+            observer = self._observer(mode)
             try:
                 watch = observer.schedule(
                     self._handler, str(folder), recursive=recursive, event_filter=_EVENTS
@@ -207,10 +231,9 @@ class Watchers:
         if entry is None:
             return
         mode, watch = entry
-        observer = self._native if mode == "native" else self._polling
         # KeyError/OSError: the folder vanished and watchdog already dropped its watch.
-        with contextlib.suppress(KeyError, OSError):
-            observer.unschedule(watch)
+        with contextlib.suppress(KeyError, OSError, WatchError):
+            self._observer(mode).unschedule(watch)
 
     def mode(self, folder: Path) -> WatchMode | None:
         entry = self._watches.get(folder)
@@ -218,21 +241,22 @@ class Watchers:
 
     def dead(self) -> list[Path]:
         """Folders whose emitter thread has died (it then delivers nothing, silently)."""
-        alive = {
-            e.watch.path for o in (self._native, self._polling) for e in o.emitters if e.is_alive()
-        }
-        observers_alive = self._native.is_alive() and self._polling.is_alive()
+        observers = self._running()
+        alive = {e.watch.path for o in observers for e in o.emitters if e.is_alive()}
         return [
             folder
-            for folder, (_, watch) in self._watches.items()
-            if not observers_alive or watch.path not in alive
+            for folder, (mode, watch) in self._watches.items()
+            if not self._observer(mode).is_alive() or watch.path not in alive
         ]
+
+    def _running(self) -> list[BaseObserver]:
+        return [o for o in (self._native, self._polling) if o is not None]
 
     def stop(self) -> None:
         """Stop then join, as watchdog's own tools do; safe to call twice."""
         logging.getLogger("watchdog").removeHandler(self._trouble)
-        for observer in (self._native, self._polling):
+        for observer in self._running():
             observer.stop()
-        for observer in (self._native, self._polling):
+        for observer in self._running():
             if observer.is_alive():
                 observer.join(timeout=5)

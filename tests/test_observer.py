@@ -1,0 +1,48 @@
+"""Choosing native events or polling per folder, from the real mount table format."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from watcher.observer import inotify_advice, is_network_fstype, mount_type
+
+MOUNTS = r"""
+/dev/sda1 / ext4 rw,relatime 0 0
+//nas/studio /mnt/nas cifs rw,vers=3.0,addr=192.0.2.10 0 0
+nas:/export/audio /mnt/nfs nfs4 rw,relatime 0 0
+user@host:/music /home/me/remote fuse.sshfs rw,nosuid 0 0
+/dev/sdb1 /media/me/Session\040Drive exfat rw 0 0
+/dev/sdc1 /mnt/nas/local-cache ext4 rw 0 0
+""".strip().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("path", "fstype", "network"),
+    [
+        ("/home/me/Music/Projects", "ext4", False),
+        ("/mnt/nas/Projects", "cifs", True),
+        ("/mnt/nas", "cifs", True),
+        ("/mnt/nasty", "ext4", False),
+        ("/mnt/nfs/a/b", "nfs4", True),
+        ("/home/me/remote/Live", "fuse.sshfs", True),
+        ("/media/me/Session Drive/Projects", "exfat", False),
+        ("/mnt/nas/local-cache/x", "ext4", False),
+    ],
+)
+def test_deepest_mount_decides(path: str, fstype: str, network: bool) -> None:
+    assert mount_type(Path(path), MOUNTS) == fstype
+    assert is_network_fstype(fstype) is network
+
+
+@pytest.mark.parametrize(
+    ("code", "sysctl"),
+    [
+        (errno.ENOSPC, "fs.inotify.max_user_watches"),
+        (errno.EMFILE, "fs.inotify.max_user_instances"),
+    ],
+)
+def test_inotify_limits_name_the_sysctl_to_raise(code: int, sysctl: str) -> None:
+    assert sysctl in inotify_advice(OSError(code, "limit"))
