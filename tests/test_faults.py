@@ -377,9 +377,9 @@ def test_status_shows_the_truth(
 
     status = wait_until(report, what="status with the last error")
     assert status["running"] is True
-    assert status["counts"]["pending"] + status["counts"]["in_flight"] == 1  # type: ignore[index]
-    assert status["oldest_pending"]["path"] == str(studio / "Waiting.als")  # type: ignore[index]
-    assert "start SessionDock" in status["last_error"]["advice"]  # type: ignore[index]
+    assert status["counts"]["pending"] + status["counts"]["in_flight"] == 1
+    assert status["oldest_pending"]["path"] == str(studio / "Waiting.als")
+    assert "start SessionDock" in status["last_error"]["advice"]
     assert status["folders"] == {str(studio): {"mode": "native", "note": "local file system"}}
 
     human = cli("status", "--config", str(config))

@@ -19,10 +19,13 @@ from watcher.config import ImportSettings, WatchFolder
 from watcher.daws import (
     HEAVY_DIRS,
     Candidate,
+    ContentCheck,
     DawFormat,
     Registry,
     Skipped,
+    check_generic,
     is_junk_name,
+    junk_reason,
     project_type,
     title_for,
 )
@@ -79,9 +82,13 @@ def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
         return None
     for dirpath, dirnames, filenames in os.walk(bundle):
         dirnames[:] = [
-            d for d in dirnames if d.lower() not in skip and not d.lower().endswith(".nosync")
+            d
+            for d in dirnames
+            if d.lower() not in skip and not d.lower().endswith(".nosync") and not is_junk_name(d)
         ]
         for name in filenames:
+            if is_junk_name(name):
+                continue
             try:
                 info = os.stat(os.path.join(dirpath, name))
             except OSError:
@@ -93,7 +100,11 @@ def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
 
 
 def signature_of(path: Path, daw: DawFormat) -> Signature | None:
-    """A fresh stat of the project; None when it no longer exists."""
+    """A fresh stat of the project; None when it no longer exists.
+
+    A file's open markers (Audacity's `-wal`) are part of its state: the database is
+    the main file plus its log, so the log vanishing on close is a change to retry on.
+    """
     if daw.bundle:
         return _bundle_signature(path, daw)
     try:
@@ -102,7 +113,15 @@ def signature_of(path: Path, daw: DawFormat) -> Signature | None:
         return None
     if not stat.S_ISREG(info.st_mode):
         return None
-    return Signature(size=info.st_size, mtime_ns=info.st_mtime_ns, inode=info.st_ino)
+    size, mtime_ns = info.st_size, info.st_mtime_ns
+    for suffix in daw.open_while:
+        try:
+            extra = os.stat(str(path) + suffix)
+        except OSError:
+            continue
+        size += extra.st_size + 1
+        mtime_ns = max(mtime_ns, extra.st_mtime_ns)
+    return Signature(size=size, mtime_ns=mtime_ns, inode=info.st_ino)
 
 
 def walk(
@@ -110,8 +129,9 @@ def walk(
 ) -> Iterator[Candidate | Skipped]:
     """Every project unit under a watched folder; with `explain`, the skipped ones too.
 
-    A walk never descends into bundles (they are one project), junk folders or heavy
-    payload folders, which keeps it close to the cost of `find` on a large library.
+    A walk never descends into bundles (they are one project), junk folders, heavy
+    payload folders or a DAW's backup folders (unless explaining, to list what they
+    hold), which keeps it close to the cost of `find` on a large library.
     """
     root = folder.path
     bundle_extensions = registry.bundle_extensions
@@ -120,7 +140,7 @@ def walk(
         directory = stack.pop()
         try:
             with os.scandir(directory) as entries:
-                listing = list(entries)
+                listing = sorted(entries, key=lambda e: e.name)
         except OSError:
             continue
         names = frozenset(entry.name for entry in listing)
@@ -130,6 +150,7 @@ def walk(
         ) -> Collection[str]:
             return _n if path == _d else listdir_names(path)
 
+        subdirs: list[Path] = []
         for entry in listing:
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
@@ -138,42 +159,72 @@ def walk(
             path = Path(entry.path)
             suffix = os.path.splitext(entry.name)[1].lower()
             if is_dir and suffix not in bundle_extensions:
-                if is_junk_name(entry.name) or entry.name.lower() in HEAVY_DIRS:
+                if entry.name.lower() in HEAVY_DIRS or not folder.recursive:
                     continue
-                if folder.recursive:
-                    stack.append(path)
+                junk = junk_reason(entry.name)
+                if junk:
+                    if explain:
+                        yield Skipped(path, "junk", f"folder {entry.name!r} is {junk}")
+                    continue
+                if not explain and registry.backup_dir_reason(path, names_in):
+                    continue
+                subdirs.append(path)
                 continue
-            if registry.format_for(entry.name) is None:
+            if not (is_dir or registry.is_relevant(entry.name)):
                 continue
             verdict = registry.classify(path, root, names_in, folder.exclude)
             if isinstance(verdict, Candidate) or (explain and verdict is not None):
                 yield verdict
+        stack.extend(reversed(subdirs))
 
 
-def _find_file(bundle: Path, patterns: tuple[str, ...]) -> Path | None:
+def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
+    """Every file the first matching pattern finds (each Logic alternative's data)."""
     for pattern in patterns:
-        found = sorted(bundle.glob(pattern))
+        found = sorted(p for p in bundle.glob(pattern) if p.is_file())
         if found:
-            return found[0]
-    return None
+            return found
+    return []
+
+
+def _check_file(target: Path, check: ContentCheck | None) -> str | None:
+    try:
+        with open(target, "rb") as stream:
+            return check_generic(stream) or (check(stream) if check else None)
+    except OSError as exc:
+        return f"cannot read {target.name}: {exc.strerror}"
 
 
 def check_content(candidate: Candidate) -> str | None:
-    """Run the DAW's content check on the project's main file; None when it passes."""
+    """Run the DAW's content check on the project's main file(s); None when it passes.
+
+    The generic checks (empty file, AppleDouble) run for every DAW, including those
+    whose own format is unknown.
+    """
     daw = candidate.daw
     path = Path(candidate.path)
-    target: Path | None = path
-    if daw.bundle:
-        target = _find_file(path, daw.content_files) if daw.content_files else None
-        if daw.content_files and target is None:
-            return f"no {' or '.join(daw.content_files)} inside the bundle"
-    if daw.check is None or target is None:
+    if not daw.bundle:
+        return _check_file(path, daw.check)
+    if not daw.content_files:
         return None
-    try:
-        with open(target, "rb") as stream:
-            return daw.check(stream)
-    except OSError as exc:
-        return f"cannot read {target.name}: {exc.strerror}"
+    targets = _content_targets(path, daw.content_files)
+    if not targets:
+        return f"no {' or '.join(daw.content_files)} inside the bundle"
+    for target in targets:
+        problem = _check_file(target, daw.check)
+        if problem:
+            return f"{target.relative_to(path)}: {problem}"
+    return None
+
+
+def open_reason(candidate: Candidate) -> str | None:
+    """Why the DAW has the project open right now (its `-wal` exists), or None."""
+    path = Path(candidate.path)
+    for suffix in candidate.daw.open_while:
+        marker = path.with_name(path.name + suffix)
+        if marker.exists():
+            return f"open in {candidate.daw.kind} ({marker.name} exists); sent once it is closed"
+    return None
 
 
 def _audio_files(place: Path) -> Iterator[os.DirEntry[str]]:
@@ -181,10 +232,27 @@ def _audio_files(place: Path) -> Iterator[os.DirEntry[str]]:
         with os.scandir(place) as entries:
             for entry in entries:
                 suffix = os.path.splitext(entry.name)[1].lower()
-                if suffix in AUDIO_EXTENSIONS and not is_junk_name(entry.name):
+                if (
+                    suffix in AUDIO_EXTENSIONS
+                    and not is_junk_name(entry.name)
+                    and entry.is_file(follow_symlinks=True)
+                ):
                     yield entry
     except OSError:
         return
+
+
+def _bounce_places(project: Path, daw: DawFormat) -> list[Path]:
+    """The DAW's bounce folders beside the project and (for bundles) inside it.
+
+    Payload folders (`Samples/`, `Audio Files/`) are never among them: they hold
+    sources and recordings, not mixes.
+    """
+    places = [project.parent / d for d in daw.bounce_dirs]
+    if daw.bundle:
+        for pattern in daw.bundle_bounce_dirs:
+            places += sorted(p for p in project.glob(pattern) if p.is_dir())
+    return [p for p in places if not HEAVY_DIRS.intersection(x.lower() for x in p.parts)]
 
 
 def find_preview(project: Path, daw: DawFormat) -> Path | None:
@@ -194,12 +262,9 @@ def find_preview(project: Path, daw: DawFormat) -> Path | None:
     looked in: they hold sources, not mixes.
     """
     stem = project.stem.lower()
-    folder = project.parent
-    bounce_places = [folder / d for d in daw.bounce_dirs]
-    if daw.bundle:
-        bounce_places += [project / d for d in daw.bounce_dirs]
     found: list[tuple[bool, int, str]] = []
-    for place, any_name in [(folder, False), *((p, True) for p in bounce_places)]:
+    places = [(project.parent, False), *((p, True) for p in _bounce_places(project, daw))]
+    for place, any_name in places:
         for entry in _audio_files(place):
             same_name = os.path.splitext(entry.name)[0].lower() == stem
             if same_name or any_name:
@@ -217,6 +282,9 @@ def probe(
     signature: Signature,
 ) -> Project | Skipped:
     """Content-check a ready candidate and build what is sent; I/O happens here."""
+    busy = open_reason(candidate)
+    if busy:
+        return Skipped(candidate.path, "open", busy)
     problem = check_content(candidate)
     if problem:
         return Skipped(candidate.path, "bad-content", problem)
