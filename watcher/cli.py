@@ -14,13 +14,12 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from watcher import logging as watcher_logging
 from watcher.config import Config, ConfigError, find_config_path, load_config
-from watcher.daemon import EXIT_NOPERM, EXIT_UNAVAILABLE, Daemon
+from watcher.daemon import Daemon
 from watcher.daws import Registry, Skipped
 from watcher.state import State, StateError
 
@@ -56,6 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     service.add_argument(
         "--print", action="store_true", dest="print_only", help="show what would be written"
     )
+    service.add_argument(
+        "--platform",
+        choices=["linux", "macos", "windows"],
+        help="with install --print: show another OS's file (default: this OS)",
+    )
+    init = command("init", "write a starter config and store the token (0600)")
+    init.add_argument(
+        "--watch", action="append", default=[], metavar="DIR", help="a folder to watch (repeat)"
+    )
+    token_source = init.add_mutually_exclusive_group()
+    token_source.add_argument(
+        "--token-stdin", action="store_true", help="read the token from standard input"
+    )
+    token_source.add_argument("--token-file", metavar="PATH", help="copy the token from a file")
+    init.add_argument("--base-url", metavar="URL", help="SessionDock's Local API URL")
+    init.add_argument("--force", action="store_true", help="replace an existing config")
     return parser
 
 
@@ -71,16 +86,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "service":
             from watcher import service
 
-            return service.run(args.action, config_path=config_path, print_only=args.print_only)
+            return service.run(
+                args.action,
+                config_path=config_path,
+                print_only=args.print_only,
+                platform=args.platform,
+            )
+        if args.command == "init":
+            from watcher.starter import run_init
+
+            return run_init(
+                config_path,
+                args.watch,
+                token_stdin=args.token_stdin,
+                token_file=args.token_file,
+                force=args.force,
+                base_url=args.base_url,
+            )
         config = load_config(config_path)
-        watcher_logging.configure(config.log.level, config.log.format, config.log.file)
+        watcher_logging.configure(config.log.level, config.log.format, config.log.file_path())
+        _service_stderr_level()
         Registry.configured(config.kinds)
         if args.command == "run":
             return Daemon(config).run()
         if args.command == "scan":
             if args.dry_run:
                 return dry_run(config, explain=args.explain)
-            return Daemon(config, once=True).run()
+            from watcher import console
+
+            return console.scan(config)
         if args.command == "check":
             return check(config)
         if args.command == "status":
@@ -160,34 +194,23 @@ def dry_run(config: Config, explain: bool = False) -> int:
 
 
 def check(config: Config) -> int:
-    """Config, token and /health in one line each; exit 0 only when imports can go through."""
-    from watcher.client import SessionDockClient, SessionDockError
+    """The doctor (watcher/doctor.py): one line per check; exit 0 only when ready."""
+    from watcher import doctor
 
-    print(f"ok    config {config.source}")
-    token = config.sessiondock.resolve_token()
-    watcher_logging.register_secret(token)
-    print("ok    token found")
-    with closing(
-        SessionDockClient(
-            config.sessiondock.base_url, lambda: token, config.sessiondock.timeout_seconds
-        )
-    ) as client:
-        try:
-            health = client.health()
-        except SessionDockError as exc:
-            print(f"FAIL  SessionDock at {config.sessiondock.base_url}: {exc}")
-            print(f"      -> {exc.advice}")
-            code = EXIT_NOPERM if getattr(exc, "status", 0) in (401, 403) else EXIT_UNAVAILABLE
-            return code
-    if not health.can_import:
-        print(
-            f"FAIL  SessionDock mode is {health.effective_mode}: enable Full Automation in "
-            "SessionDock's Local API settings"
-        )
-        return EXIT_NOPERM
-    print(f"ok    SessionDock {config.sessiondock.base_url}, mode {health.effective_mode}")
-    print("ready: imports can go through")
-    return 0
+    return doctor.check(config)
+
+
+def _service_stderr_level() -> None:
+    """Under launchd only warnings go to stderr: its file there cannot be rotated."""
+    import os
+
+    from watcher.service import STDERR_LEVEL_ENV
+
+    level = os.environ.get(STDERR_LEVEL_ENV, "").strip().upper()
+    if level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        from watcher.console import set_stream_level
+
+        set_stream_level(level)
 
 
 def _ago(at: float | None) -> str:

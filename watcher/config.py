@@ -15,6 +15,7 @@ import difflib
 import ipaddress
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -64,6 +65,18 @@ def default_config_path() -> Path:
 
 def default_token_path() -> Path:
     return config_dir() / "token"
+
+
+def default_log_file() -> Path | None:
+    """The daemon's own rotating log where the OS has no collector for a user service.
+
+    systemd puts a user service's stderr in the journal, so Linux has no file by
+    default; a launchd agent's output file cannot be rotated, and a scheduled task
+    started by pythonw has no stderr at all.
+    """
+    if sys.platform in ("darwin", "win32"):
+        return log_dir() / f"{APP_NAME}.log"
+    return None
 
 
 def expand_path(raw: str | Path, base: Path | None = None) -> Path:
@@ -232,8 +245,16 @@ class LogSettings(_Section):
     format: Literal["auto", "json", "console"] = "auto"
     file: Path | None = None
     """Also append JSON lines here (for OSes without a log collector)."""
+    default_file: bool = True
+    """With `file` unset: on macOS and Windows log to the platform log folder too."""
 
     _check_path = field_validator("file", mode="before")(_path_field)
+
+    def file_path(self) -> Path | None:
+        """Where the rotating JSON log goes, if anywhere: `file`, else the OS default."""
+        if self.file is not None:
+            return self.file
+        return default_log_file() if self.default_file else None
 
     @field_validator("level", mode="before")
     @classmethod

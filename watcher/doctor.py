@@ -1,0 +1,332 @@
+"""`check`, the doctor: one line per check, then a verdict; exit 0 only when ready.
+
+Every check runs even after one fails, so a technician sees everything that is wrong
+in one go. The exit code is the most serious failure: 78 config (a missing token
+included, as `run` treats it), 77 token rejected or SessionDock not in Full
+Automation, 69 SessionDock unreachable, 1 anything else that stops imports (a missing
+or unreadable folder, an unwritable state database). Warnings (service not installed,
+inotify headroom, a token file others can read) leave the exit code alone: `check`
+also runs before the service is installed, and the daemon copes with them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TextIO
+
+from watcher import logging as watcher_logging
+from watcher import service
+from watcher.config import APP_NAME, TOKEN_ENV, Config, ConfigError, WatchFolder
+from watcher.observer import is_network_share
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNAVAILABLE = 69
+EXIT_NOPERM = 77
+EXIT_CONFIG = 78
+_SEVERITY = (EXIT_CONFIG, EXIT_NOPERM, EXIT_UNAVAILABLE, EXIT_FAILED)
+
+INOTIFY_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
+INOTIFY_HEADROOM = 0.8
+"""Warn above this share of the limit: other programs (editors, IDEs, sync) use it too."""
+FRESH_SECONDS = 90
+
+Status = Literal["ok", "warn", "FAIL"]
+
+
+@dataclass
+class Report:
+    """Prints each line as it is found (a slow /health should not hide the others)."""
+
+    out: TextIO
+    failures: list[int] = field(default_factory=list)
+    warnings: int = 0
+
+    def line(self, status: Status, text: str, advice: str = "") -> None:
+        print(f"{status:<5} {text}", file=self.out, flush=True)
+        if advice:
+            print(f"      -> {advice}", file=self.out, flush=True)
+
+    def ok(self, text: str) -> None:
+        self.line("ok", text)
+
+    def warn(self, text: str, advice: str = "") -> None:
+        self.warnings += 1
+        self.line("warn", text, advice)
+
+    def fail(self, text: str, advice: str, code: int) -> None:
+        self.failures.append(code)
+        self.line("FAIL", text, advice)
+
+    def verdict(self) -> int:
+        if not self.failures:
+            note = f" ({self.warnings} warning(s) above)" if self.warnings else ""
+            print(f"ready: imports can go through{note}", file=self.out, flush=True)
+            return EXIT_OK
+        count = len(self.failures)
+        print(f"not ready: {count} problem(s) above", file=self.out, flush=True)
+        return next(code for code in _SEVERITY if code in self.failures)
+
+
+def check(
+    config: Config,
+    *,
+    platform: service.Platform | None = None,
+    runner: service.Runner | None = None,
+    out: TextIO | None = None,
+) -> int:
+    report = Report(out if out is not None else sys.stdout)
+    report.ok(f"config {config.source} ({len(config.watch)} folder(s) to watch)")
+    token = _check_token(report, config)
+    if token is not None:
+        _check_sessiondock(report, config, token)
+    for folder in config.watch:
+        _check_folder(report, folder)
+    _check_inotify(report, config)
+    _check_state(report, config)
+    _check_logs(report, config)
+    _check_service(report, platform, runner)
+    return report.verdict()
+
+
+def _check_token(report: Report, config: Config) -> str | None:
+    settings = config.sessiondock
+    try:
+        token = settings.resolve_token()
+    except ConfigError as exc:
+        report.fail(
+            f"token: {exc}",
+            f"`{APP_NAME} init --token-stdin` stores it with the right permissions",
+            EXIT_CONFIG,
+        )
+        return None
+    watcher_logging.register_secret(token)
+    if os.environ.get(TOKEN_ENV, "").strip():
+        report.ok(f"token from ${TOKEN_ENV}")
+    elif settings.token is not None:
+        report.ok("token from the config file (sessiondock.token)")
+    else:
+        path = settings.token_path()
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if os.name == "posix" and mode & 0o077:
+            report.warn(
+                f"token file {path} can be read by others (mode {mode:04o})", f"chmod 600 {path}"
+            )
+        else:
+            report.ok(f"token file {path}")
+    return token
+
+
+def _check_sessiondock(report: Report, config: Config, token: str) -> None:
+    from watcher.client import SessionDockClient, SessionDockError, Unauthorized, Unreachable
+
+    url = config.sessiondock.base_url
+    with closing(
+        SessionDockClient(url, lambda: token, config.sessiondock.timeout_seconds)
+    ) as client:
+        try:
+            health = client.health()
+        except SessionDockError as exc:
+            status = getattr(exc, "status", 0)
+            if isinstance(exc, Unauthorized) or status == 401:
+                report.fail(
+                    f"SessionDock at {url}: token rejected ({exc})", exc.advice, EXIT_NOPERM
+                )
+            elif status == 403:
+                report.fail(f"SessionDock at {url}: {exc}", exc.advice, EXIT_NOPERM)
+            else:
+                advice = (
+                    "start SessionDock (the Local API runs inside the desktop app) and check "
+                    "sessiondock.base_url"
+                    if isinstance(exc, Unreachable)
+                    else exc.advice
+                )
+                report.fail(f"SessionDock at {url}: {exc}", advice, EXIT_UNAVAILABLE)
+            return
+    report.ok(f"SessionDock at {url} answers; token accepted")
+    if health.can_import:
+        report.ok(f"SessionDock mode {health.effective_mode}")
+    else:
+        configured = (
+            f" (configured {health.configured_mode})"
+            if health.configured_mode and health.configured_mode != health.effective_mode
+            else ""
+        )
+        report.fail(
+            f"SessionDock mode is {health.effective_mode}{configured}: imports need Full "
+            "Automation",
+            "enable Full Automation in SessionDock > Settings > Local API",
+            EXIT_NOPERM,
+        )
+
+
+def _check_folder(report: Report, folder: WatchFolder) -> None:
+    path = folder.path
+    if not path.exists():
+        report.fail(
+            f"folder {path}: missing or not mounted",
+            "create it, plug in the drive or mount the share; the daemon waits for it",
+            EXIT_FAILED,
+        )
+        return
+    if not path.is_dir():
+        report.fail(f"folder {path}: not a folder", "point watch[].path at a folder", EXIT_FAILED)
+        return
+    try:
+        with os.scandir(path) as entries:
+            next(entries, None)
+    except OSError as exc:
+        report.fail(f"folder {path}: cannot be read ({exc.strerror})", _read_advice(exc), 1)
+        return
+    if folder.polling:
+        mode = "polling (polling: true in the config)"
+    elif is_network_share(path):
+        mode = "polling (network file system: native events do not arrive)"
+    else:
+        mode = "native file events"
+    report.ok(f"folder {path}: {mode}")
+
+
+def _read_advice(exc: OSError) -> str:
+    if sys.platform == "darwin" and exc.errno == errno.EPERM:
+        return (
+            f"macOS privacy: allow {sys.executable} in System Settings > Privacy & Security "
+            "> Full Disk Access (external volumes, Documents, Desktop)"
+        )
+    return "give this user read access to the folder"
+
+
+def _native_roots(config: Config) -> Iterator[WatchFolder]:
+    for folder in config.watch:
+        if folder.polling or not folder.path.is_dir() or is_network_share(folder.path):
+            continue
+        yield folder
+
+
+def count_directories(root: Path, recursive: bool, limit: int) -> int:
+    """Directories inotify would watch under `root` (one watch each), up to `limit`."""
+    if not recursive:
+        return 1
+    count = 0
+    for _dirpath, _dirnames, _files in os.walk(root):
+        count += 1
+        if count > limit:
+            break
+    return count
+
+
+def _check_inotify(report: Report, config: Config) -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    roots = list(_native_roots(config))
+    if not roots:
+        return
+    try:
+        limit = int(INOTIFY_WATCHES.read_text().strip())
+    except (OSError, ValueError):
+        return
+    needed = sum(count_directories(f.path, f.recursive, limit) for f in roots)
+    advice = (
+        "raise it: `sudo sysctl fs.inotify.max_user_watches=524288`, and persist it in "
+        "/etc/sysctl.d/90-inotify.conf; or set polling: true for the biggest folder"
+    )
+    if needed > limit:
+        report.warn(
+            f"inotify: more than {limit} folders to watch, over the limit "
+            "(native watching fails; the daemon polls instead, which is slower)",
+            advice,
+        )
+    elif needed > limit * INOTIFY_HEADROOM:
+        report.warn(f"inotify: {needed} folders to watch, close to the limit of {limit}", advice)
+    else:
+        report.ok(f"inotify: {needed} folder(s) to watch, limit {limit}")
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_state(report: Report, config: Config) -> None:
+    database = config.state.database()
+    if not database.exists():
+        parent = _nearest_existing(database.parent)
+        if os.access(parent, os.W_OK | os.X_OK):
+            report.ok(f"state {database} (created at the first run)")
+        else:
+            report.fail(
+                f"state {database}: cannot be created ({parent} is not writable)",
+                "fix the folder's permissions or set state.path",
+                EXIT_FAILED,
+            )
+        return
+    writable = os.access(database, os.W_OK) and os.access(database.parent, os.W_OK | os.X_OK)
+    if not writable:
+        report.fail(
+            f"state {database}: not writable",
+            "fix its permissions (the daemon must run as the file's owner) or set state.path",
+            EXIT_FAILED,
+        )
+        return
+    report.ok(f"state {database} writable{_daemon_note(database)}")
+
+
+def _daemon_note(database: Path) -> str:
+    """What the running daemon last wrote into the state, without disturbing it."""
+    from watcher.state import State, StateError
+
+    try:
+        state = State(database, readonly=True)
+    except StateError:
+        return ""
+    try:
+        counts = state.counts()
+        daemon = state.get_meta("daemon") or {}
+    except Exception:  # noqa: BLE001 - an older or damaged file: the line stays useful
+        return ""
+    finally:
+        state.close()
+    running = bool(daemon.get("running")) and time.time() - daemon.get("updated_at", 0) < (
+        FRESH_SECONDS
+    )
+    who = f"; daemon running (pid {daemon.get('pid')})" if running else "; daemon not running"
+    return f" ({counts['pending']} pending, {counts['imported']} imported){who}"
+
+
+def _check_logs(report: Report, config: Config) -> None:
+    file = config.log.file_path()
+    if file is None:
+        report.ok("logs: standard error (the journal, under systemd)")
+        return
+    folder = _nearest_existing(file.parent)
+    if os.access(folder, os.W_OK | os.X_OK) and (not file.exists() or os.access(file, os.W_OK)):
+        report.ok(f"logs: {file}")
+    else:
+        report.warn(f"logs: {file} is not writable", "fix its permissions or set log.file")
+
+
+def _check_service(
+    report: Report, platform: service.Platform | None, runner: service.Runner | None
+) -> None:
+    state = service.service_state(platform, runner)
+    if state.running:
+        report.ok(f"service: {state.detail}")
+    elif state.installed:
+        report.warn(
+            f"service installed but not running: {state.detail}",
+            f"`{APP_NAME} service status` shows where its logs are",
+        )
+    else:
+        report.warn(
+            "service: not installed, so nothing starts at login",
+            f"`{APP_NAME} service install`",
+        )
