@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ConfigWriter, DaemonFactory, wait_until, write_als
+from tests.emulator import Emulator
 from watcher.observer import inotify_advice, is_network_fstype, mount_type
 
 MOUNTS = r"""
@@ -46,3 +50,35 @@ def test_deepest_mount_decides(path: str, fstype: str, network: bool) -> None:
 )
 def test_inotify_limits_name_the_sysctl_to_raise(code: int, sysctl: str) -> None:
     assert sysctl in inotify_advice(OSError(code, "limit"))
+
+
+def _inotify_watches(pid: int) -> int:
+    """Kernel inotify watches held by a process, as /proc reports them."""
+    count = 0
+    for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+        with contextlib.suppress(OSError):
+            count += info.read_text().count("inotify wd:")
+    return count
+
+
+@pytest.mark.daemon
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_payload_folders_cost_no_inotify_watches(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    for n in range(40):
+        (studio / "Live Project" / "Samples" / "Recorded" / f"take {n}").mkdir(parents=True)
+        (studio / "Pro Tools Session" / "Audio Files" / f"disk {n}").mkdir(parents=True)
+    (studio / ".git" / "objects").mkdir(parents=True)
+    proc = daemon(write_config([studio]))
+    proc.wait_watching()
+    # studio, the two project folders: not the 80+ payload folders nor .git.
+    watches = wait_until(lambda: _inotify_watches(proc.proc.pid), what="inotify watches")
+    assert watches == 3
+
+    (studio / "New Folder" / "Samples" / "Imported").mkdir(parents=True)
+    project = write_als(studio / "New Folder" / "Song.als")
+    emulator.wait_for_paths(1)
+    assert _inotify_watches(proc.proc.pid) == 4  # "New Folder" only
+    assert proc.stop() == 0
+    assert emulator.imported_paths() == [str(project)]

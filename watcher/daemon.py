@@ -28,7 +28,7 @@ from watcher import notify
 from watcher.batching import Batch, next_batch
 from watcher.client import ImportItem, ReadOnly, SessionDockClient
 from watcher.config import Config, ConfigError, WatchFolder, load_config
-from watcher.daws import Candidate, Registry, Skipped
+from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
 from watcher.importer import (
     HealthJob,
@@ -187,7 +187,11 @@ class Daemon:
             walker.start()
             self._recover()
             if not self.once:
-                self.watchers = Watchers(self.inbox.put, self.config.scan.polling_interval_seconds)
+                self.watchers = Watchers(
+                    self.inbox.put,
+                    self.config.scan.polling_interval_seconds,
+                    prune=never_holds_projects,
+                )
             for folder in self.folders.values():
                 self._attach(folder)
             now = self.clock()

@@ -554,6 +554,11 @@ HEAVY_DIRS = frozenset(
 """Payload folders that never hold a project; not descended into by walks or watches."""
 
 
+def never_holds_projects(folder_name: str) -> bool:
+    """Folders not worth an inotify watch: payload (`Samples/`) and OS or sync junk."""
+    return folder_name.lower() in HEAVY_DIRS or is_junk_name(folder_name)
+
+
 # --- classification -------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.api import BaseObserver, EventEmitter, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 WatchMode = Literal["native", "polling"]
@@ -179,11 +179,54 @@ def inotify_advice(exc: OSError) -> str:
     return f"native file events unavailable: {exc.strerror or exc}"
 
 
+def _pruning_inotify_emitter(prune: Callable[[str], bool]) -> type[EventEmitter]:
+    """watchdog's inotify emitter, minus watches on folders that never hold a project.
+
+    A recursive inotify watch costs one kernel watch per directory, and sample libraries
+    and `Audio Files/` are most of a studio's directories; `fs.inotify.max_user_watches`
+    is shared by every program of the user. watchdog offers no hook for this, so the two
+    methods that add watches are overridden (watchdog is pinned below its next major).
+    """
+    from watchdog.observers.inotify import InotifyEmitter, InotifyWatchGroup
+
+    class PrunedWatchGroup(InotifyWatchGroup):
+        def _add_all_callbacks(self, path: bytes) -> None:
+            if path != self.path and prune(os.fsdecode(os.path.basename(path))):
+                return
+            self._add_callback(path)
+            if not (self.is_recursive and os.path.isdir(path)):
+                return
+            for root, dirnames, _ in os.walk(path, followlinks=self.follow_symlink):
+                dirnames[:] = [d for d in dirnames if not prune(os.fsdecode(d))]
+                for dirname in dirnames:
+                    full_path = os.path.join(root, dirname)
+                    if self.follow_symlink or not os.path.islink(full_path):
+                        self._add_callback(full_path)
+
+    class PrunedEmitter(InotifyEmitter):
+        def on_thread_start(self) -> None:
+            self._inotify = PrunedWatchGroup(
+                self._inotify_fd,
+                os.fsencode(self.watch.path),
+                is_recursive=self.watch.is_recursive,
+                event_mask=self.get_event_mask_from_filter(),
+                follow_symlink=self.watch.follow_symlink,
+            )
+
+    return PrunedEmitter
+
+
 class Watchers:
     """The two observers and which folder each one watches."""
 
-    def __init__(self, sink: Sink, polling_interval: float) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        polling_interval: float,
+        prune: Callable[[str], bool] = lambda _name: False,
+    ) -> None:
         self._handler = _Handler(sink)
+        self._prune = prune
         self._native: BaseObserver | None = None
         self._polling: BaseObserver = PollingObserver(timeout=polling_interval)
         self._polling.name = "observer-polling"
@@ -201,6 +244,9 @@ class Watchers:
                 observer = Observer()
             except OSError as exc:
                 raise WatchError(inotify_advice(exc)) from None
+            if _LINUX:
+                with contextlib.suppress(ImportError):  # plain watches if watchdog moved them
+                    observer._emitter_class = _pruning_inotify_emitter(self._prune)
             observer.name = "observer-native"
             observer.start()
             self._native = observer
