@@ -22,14 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import Any
 
 from watcher import notify
 from watcher.batching import Batch, next_batch
 from watcher.client import ImportItem, ReadOnly, SessionDockClient
-from watcher.config import Config, ConfigError, WatchFolder, load_config
+from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
+from watcher.folders import Folder, Folders
 from watcher.importer import (
     HealthJob,
     HealthResult,
@@ -41,21 +42,18 @@ from watcher.importer import (
     SendResult,
 )
 from watcher.logging import get_logger, register_secret
-from watcher.observer import Change, ObserverTrouble, WatchError, Watchers, is_network_share
+from watcher.observer import Change, ObserverTrouble, Watchers
 from watcher.policy import Gate, Pause
 from watcher.scanner import Signature, cached_names_in, probe, signature_of, walk
 from watcher.state import State
 
 log = get_logger("watcher.daemon")
 
-FolderMode = Literal["native", "polling", "offline"]
-
 HEALTH_POLL_SECONDS = 5.0
 TOKEN_POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 30.0
 SUMMARY_SECONDS = 3600.0
 SUPERVISE_SECONDS = 10.0
-NATIVE_RETRY_SECONDS = (60.0, 3600.0)
 SHUTDOWN_GRACE_SECONDS = 3.0
 ONCE_ATTEMPTS = 3
 WALK_CHUNK = 200
@@ -83,15 +81,6 @@ class WalkDone:
 @dataclass(frozen=True)
 class SignalReceived:
     signum: int
-
-
-@dataclass
-class Folder:
-    config: WatchFolder
-    mode: FolderMode = "offline"
-    native_failures: int = 0
-    native_retry_at: float | None = None
-    note: str = ""
 
 
 @dataclass
@@ -151,7 +140,6 @@ class Daemon:
             config.debounce.quiet_seconds, config.debounce.max_wait_seconds
         )
         self.gate = Gate(cap=config.import_.retry_max_seconds)
-        self.folders: dict[Path, Folder] = {w.path: Folder(w) for w in config.watch}
         self.counters = Counters()
         self.timers = _Timers()
         self._waiting: dict[Path, tuple[Candidate, Folder]] = {}
@@ -167,6 +155,13 @@ class Daemon:
         self.state: State
         self.importer: Importer
         self.watchers: Watchers | None = None
+        self.folders = Folders(
+            config.watch,
+            clock,
+            config.scan.offline_check_seconds,
+            on_attached=self._reconcile,
+            on_mode_change=self._write_status,
+        )
 
     # --- start and stop ---------------------------------------------------------------
 
@@ -192,8 +187,10 @@ class Daemon:
                     self.config.scan.polling_interval_seconds,
                     prune=never_holds_projects,
                 )
-            for folder in self.folders.values():
-                self._attach(folder)
+            self.folders.watchers = self.watchers
+            self.folders.attach_all()
+            if self.once and any(f.mode == "offline" for f in self.folders):
+                self._exit_code = EXIT_UNDELIVERED
             now = self.clock()
             if not self.once:
                 self.timers.set("reconcile", now + self.config.scan.reconcile_interval_seconds)
@@ -203,7 +200,7 @@ class Daemon:
                 self.timers.set("offline", now + self.config.scan.offline_check_seconds)
                 self._ping_watchdog(now)
                 notify.notify("READY=1", f"STATUS={self._status_line()}")
-                log.info("watching", folders=self._folder_modes(), state=str(self.state.path))
+                log.info("watching", folders=self.folders.modes(), state=str(self.state.path))
             self._loop()
         finally:
             self._shutdown(walker)
@@ -349,22 +346,13 @@ class Daemon:
 
     # --- changes, walks and debouncing ------------------------------------------------
 
-    def _folder_of(self, path: Path) -> Folder | None:
-        best: Folder | None = None
-        for root, folder in self.folders.items():
-            if (path == root or root in path.parents) and (
-                best is None or len(root.parts) > len(best.config.path.parts)
-            ):
-                best = folder
-        return best
-
     def _on_change(self, change: Change) -> None:
-        folder = self._folder_of(change.path)
+        folder = self.folders.containing(change.path)
         if folder is None or folder.mode == "offline":
             return
-        if change.path == folder.config.path:
+        if change.path == folder.path:
             if change.gone:
-                self._check_online(folder)
+                self.folders.check_online(folder)
             return
         verdict = self.registry.classify(
             change.path, folder.config.path, cached_names_in(), folder.config.exclude
@@ -443,7 +431,7 @@ class Daemon:
             self._walks.put(folder.config.path)
 
     def _reconcile_all(self) -> None:
-        for folder in self.folders.values():
+        for folder in self.folders:
             if folder.mode != "offline":
                 self._reconcile(folder)
 
@@ -656,11 +644,10 @@ class Daemon:
             self._reconcile_all()
             self.timers.set("reconcile", now + scan.reconcile_interval_seconds)
         if self.timers.fire("offline", now):
-            for folder in self.folders.values():
-                self._check_online(folder)
+            self.folders.check_all_online()
             self.timers.set("offline", now + scan.offline_check_seconds)
         if self.timers.fire("supervise", now):
-            self._supervise(now)
+            self.folders.supervise(now)
             self.timers.set("supervise", now + SUPERVISE_SECONDS)
         if self.timers.fire("token", now) and self.gate.pause is Pause.AUTH:
             token = self._safe_token()
@@ -684,7 +671,7 @@ class Daemon:
             self.timers.set("heartbeat", now + HEARTBEAT_SECONDS)
         if self.timers.fire("summary", now):
             counts = self.state.counts()
-            log.info("summary", **counts, folders=self._folder_modes())
+            log.info("summary", **counts, folders=self.folders.modes())
             self.timers.set("summary", now + SUMMARY_SECONDS)
 
     def _ping_watchdog(self, now: float) -> None:
@@ -692,93 +679,6 @@ class Daemon:
         if period:
             notify.notify("WATCHDOG=1")
             self.timers.set("watchdog", now + period)
-
-    # --- folders ----------------------------------------------------------------------
-
-    def _attach(self, folder: Folder) -> None:
-        """Start watching an online folder (or note it offline) and reconcile it."""
-        path = folder.config.path
-        if not path.is_dir():
-            if folder.mode != "offline" or not folder.note:
-                folder.note = "missing"
-                log.warning(
-                    "folder_offline",
-                    folder=str(path),
-                    action=f"checked every {self.config.scan.offline_check_seconds:g}s",
-                )
-            folder.mode = "offline"
-            if self.once:
-                self._exit_code = EXIT_UNDELIVERED
-            return
-        if self.watchers is None:
-            folder.mode = "polling" if folder.config.polling else "native"
-        else:
-            self._watch(folder)
-        self._reconcile(folder)
-
-    def _watch(self, folder: Folder) -> None:
-        assert self.watchers is not None
-        path = folder.config.path
-        if folder.config.polling:
-            mode, why = "polling", "polling: true in the config"
-        elif is_network_share(path):
-            mode, why = "polling", "network file system: native events do not arrive"
-        else:
-            mode, why = "native", "local file system"
-        try:
-            self.watchers.watch(path, folder.config.recursive, mode)  # type: ignore[arg-type]
-        except WatchError as exc:
-            failures = folder.native_failures = folder.native_failures + 1
-            delay = min(NATIVE_RETRY_SECONDS[0] * 2 ** (failures - 1), NATIVE_RETRY_SECONDS[1])
-            folder.native_retry_at = self.clock() + delay
-            log.warning(
-                "native_watch_failed",
-                folder=str(path),
-                advice=str(exc),
-                action=f"polling instead; native retried in {delay:g}s",
-            )
-            self.watchers.watch(path, folder.config.recursive, "polling")
-            mode, why = "polling", "native events unavailable"
-        else:
-            if mode == "native":
-                folder.native_failures, folder.native_retry_at = 0, None
-        folder.mode = mode  # type: ignore[assignment]
-        folder.note = why
-        log.info("folder_watched", folder=str(path), mode=mode, why=why)
-
-    def _check_online(self, folder: Folder) -> None:
-        online = folder.config.path.is_dir()
-        if folder.mode == "offline" and online:
-            log.info("folder_online", folder=str(folder.config.path), action="reconciling")
-            self._attach(folder)
-            self._write_status()
-        elif folder.mode != "offline" and not online:
-            if self.watchers is not None:
-                self.watchers.unwatch(folder.config.path)
-            folder.mode = "offline"
-            folder.note = "disappeared"
-            log.warning(
-                "folder_offline",
-                folder=str(folder.config.path),
-                action="its projects are kept; watching resumes when it is back",
-            )
-            self._write_status()
-
-    def _supervise(self, now: float) -> None:
-        if self.watchers is None:
-            return
-        for path in self.watchers.dead():
-            folder = self.folders.get(path)
-            if folder is None:
-                continue
-            log.warning("observer_died", folder=str(path), action="re-attaching and reconciling")
-            self.watchers.unwatch(path)
-            self._attach(folder)
-        for folder in self.folders.values():
-            if folder.native_retry_at is not None and now >= folder.native_retry_at:
-                folder.native_retry_at = None
-                self.watchers.unwatch(folder.config.path)
-                self._attach(folder)
 
     # --- reload -----------------------------------------------------------------------
 
@@ -791,28 +691,16 @@ class Daemon:
         except (ConfigError, ValueError) as exc:
             log.error("reload_failed", error=str(exc), action="keeping the running config")
             return
-        old = self.folders
         self.config, self.registry = config, registry
         self.debouncer.quiet = config.debounce.quiet_seconds
         self.debouncer.max_wait = config.debounce.max_wait_seconds
         self.gate.cap = config.import_.retry_max_seconds
-        self.folders = {}
-        for watch in config.watch:
-            previous = old.pop(watch.path, None)
-            if previous is not None and previous.config == watch:
-                self.folders[watch.path] = previous
-                continue
-            if previous is not None and self.watchers is not None:
-                self.watchers.unwatch(watch.path)
-            self.folders[watch.path] = folder = Folder(watch)
-            self._attach(folder)
-        for path in old:
-            if self.watchers is not None:
-                self.watchers.unwatch(path)
-            self._forget_waiting_under(path)
+        self.folders.offline_check_seconds = config.scan.offline_check_seconds
+        for removed in self.folders.reconfigure(config.watch):
+            self._forget_waiting_under(removed)
         if self.gate.pause is Pause.AUTH:
             self.timers.set("token", self.clock())
-        log.info("config_reloaded", folders=self._folder_modes())
+        log.info("config_reloaded", folders=self.folders.modes())
         self._write_status()
 
     def _forget_waiting_under(self, root: Path) -> None:
@@ -859,9 +747,6 @@ class Daemon:
 
     # --- status -----------------------------------------------------------------------
 
-    def _folder_modes(self) -> dict[str, str]:
-        return {str(p): f.mode for p, f in self.folders.items()}
-
     def _status_line(self) -> str:
         counts = self.state.counts()
         return (
@@ -878,9 +763,7 @@ class Daemon:
                 "started_at": self._started_wall,
                 "updated_at": time.time(),
                 "sending": self.gate.pause.value,
-                "folders": {
-                    str(p): {"mode": f.mode, "note": f.note} for p, f in self.folders.items()
-                },
+                "folders": self.folders.report(),
                 "python": sys.version.split()[0],
             },
         )
