@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ConfigWriter, DaemonFactory, cli, wait_until, write_als
+from tests.conftest import (
+    ConfigWriter,
+    DaemonFactory,
+    DaemonProcess,
+    cli,
+    wait_until,
+    write_als,
+)
 from tests.emulator import Emulator
 
 pytestmark = pytest.mark.daemon
@@ -62,16 +69,25 @@ def test_kill9_while_pending_then_restart(
     assert sorted(emulator.imported_paths()) == sorted(map(str, projects))
 
 
+def _request_held_open(
+    emulator: Emulator, daemon: DaemonFactory, config: Path, project: Path
+) -> DaemonProcess:
+    """Start a daemon and save `project`; SessionDock holds the import request open."""
+    emulator.faults = ["hang"]
+    emulator.hang_seconds = 60
+    proc = daemon(config)
+    proc.wait_watching()
+    write_als(project)
+    emulator.wait_for(lambda: len(emulator.imports) == 1)
+    return proc
+
+
 def test_kill9_while_a_request_is_in_flight(
     studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
 ) -> None:
-    emulator.faults = ["hang"]
     config = write_config([studio])
-    first = daemon(config)
-    first.wait_watching()
-    project = write_als(studio / "In Flight.als")
-    emulator.wait_for(lambda: len(emulator.imports) == 1)
-    first.kill9()
+    project = studio / "In Flight.als"
+    _request_held_open(emulator, daemon, config, project).kill9()
     emulator.release_hung()  # SessionDock finishes the import the dead daemon asked for
     emulator.wait_for(lambda: emulator.imports[0].status == 202)
 
@@ -85,14 +101,9 @@ def test_kill9_while_a_request_is_in_flight(
 def test_kill9_in_flight_before_sessiondock_took_it_resends(
     studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
 ) -> None:
-    emulator.faults = ["hang"]
-    emulator.hang_seconds = 60
     config = write_config([studio])
-    first = daemon(config)
-    first.wait_watching()
-    project = write_als(studio / "Lost Request.als")
-    emulator.wait_for(lambda: len(emulator.imports) == 1)
-    first.kill9()
+    project = studio / "Lost Request.als"
+    _request_held_open(emulator, daemon, config, project).kill9()
     emulator.stop()  # SessionDock quit before answering: the request is lost
     emulator.imports.clear()
     emulator.start()
@@ -338,13 +349,9 @@ def test_sighup_with_a_broken_config_keeps_running(
 def test_sigterm_during_an_outage_keeps_the_rest_for_next_time(
     studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
 ) -> None:
-    emulator.faults = ["hang"]
-    emulator.hang_seconds = 60
     config = write_config([studio])
-    proc = daemon(config)
-    proc.wait_watching()
-    project = write_als(studio / "Stuck.als")
-    emulator.wait_for(lambda: len(emulator.imports) == 1)
+    project = studio / "Stuck.als"
+    proc = _request_held_open(emulator, daemon, config, project)
     started = time.monotonic()
     assert proc.stop() == 0
     assert time.monotonic() - started < 8, "a hung request must not hold up the stop"
