@@ -507,12 +507,13 @@ class Daemon:
         self._replan = False
         self._batch_due = None
         wall = time.time()
-        plan = next_batch(
-            self.state.sendable(wall),
-            wall,
-            self.config.import_.batch_size,
-            self.config.import_.batch_window_seconds,
-        )
+        # The window lets projects about to be ready join a batch. With none waiting out
+        # its quiet period and no walk running, nothing can join: holding a lone save
+        # back would only add the window to its latency (bench/latency.py).
+        window = self.config.import_.batch_window_seconds
+        if not len(self.debouncer) and not self._walking:
+            window = 0.0
+        plan = next_batch(self.state.sendable(wall), wall, self.config.import_.batch_size, window)
         if isinstance(plan, Batch):
             self._send(plan)
         elif plan is not None:
