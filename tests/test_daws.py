@@ -184,6 +184,7 @@ def test_live_backup_folder_is_a_backup_only_inside_a_live_project() -> None:
         ("Post/Auto Saves/Post-01.npr", "Post/Post.npr", "Auto Saves/Post.npr"),
         ("Ballad/History/Ballad (Autosaved).song", "Ballad/Ballad.song", "History/Old.song"),
         ("Ballad/Cache/x.song", "Ballad/Ballad.song", "Cache/Y.song"),
+        ("Mix/Backups/Mix-2024-03-01_1200.rpp", "Mix/Mix.rpp", "Backups/Kept.rpp"),
     ],
 )  # fmt: skip
 def test_daw_backup_folders_are_scoped_to_that_daws_project(

@@ -19,7 +19,6 @@ from typing import Any
 
 from watcher import logging as watcher_logging
 from watcher.config import Config, ConfigError, find_config_path, load_config
-from watcher.daemon import Daemon
 from watcher.daws import Registry, Skipped
 from watcher.state import State, StateError
 
@@ -108,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _service_stderr_level()
         Registry.configured(config.kinds)
         if args.command == "run":
+            from watcher.daemon import Daemon  # httpx and watchdog: only where they are used
+
             return Daemon(config).run()
         if args.command == "scan":
             if args.dry_run:

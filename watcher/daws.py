@@ -13,6 +13,7 @@ a source or a real file, so nobody mistakes a guess for a fact.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import zipfile
@@ -485,6 +486,9 @@ FORMATS: tuple[DawFormat, ...] = (
         extensions=(".rpp",),
         check=check_reaper,
         backup_extensions=(".rpp-bak", ".rpp-undo"),
+        # Timestamped auto-saves, often set to a `Backups` folder in the project; their
+        # name and extension are unconfirmed, so the folder is what tells them apart.
+        backup_dirs=("Backups", "Backup"),
     ),
     DawFormat(
         kind="Studio One",
@@ -544,6 +548,12 @@ FORMATS: tuple[DawFormat, ...] = (
         backup_files=(r"^Auto Save Version of ",),
     ),
 )
+
+
+def _suffix(name: str) -> str:
+    """`PurePath(name).suffix.lower()` without building a path: walks call it per entry."""
+    return os.path.splitext(name)[1].lower()
+
 
 HEAVY_DIRS = frozenset(
     {
@@ -630,6 +640,10 @@ class Registry:
     _by_extension: Mapping[str, DawFormat] = field(init=False, repr=False, compare=False)
     _backup_extensions: Mapping[str, str] = field(init=False, repr=False, compare=False)
     _backup_dirs: Mapping[str, tuple[DawFormat, ...]] = field(init=False, repr=False, compare=False)
+    relevant_extensions: frozenset[str] = field(init=False, repr=False, compare=False)
+    """Every extension a walk classifies (projects and backups): most of a studio's
+    files are audio, and this set rejects them with one lookup."""
+    bundle_extensions: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         table = {ext: daw for daw in self.formats for ext in daw.extensions}
@@ -644,6 +658,9 @@ class Registry:
         object.__setattr__(self, "_by_extension", table)
         object.__setattr__(self, "_backup_extensions", {e: "/".join(k) for e, k in owners.items()})
         object.__setattr__(self, "_backup_dirs", {n: tuple(d) for n, d in dirs.items()})
+        object.__setattr__(self, "relevant_extensions", frozenset(table) | frozenset(owners))
+        bundles = frozenset(e for daw in self.formats if daw.bundle for e in daw.extensions)
+        object.__setattr__(self, "bundle_extensions", bundles)
 
     @classmethod
     def configured(cls, overrides: Mapping[str, KindOverride]) -> Registry:
@@ -665,12 +682,8 @@ class Registry:
         return cls(tuple(formats))
 
     def format_for(self, name: str) -> DawFormat | None:
-        suffix = PurePath(name).suffix.lower()
+        suffix = _suffix(name)
         return self._by_extension.get(suffix) if suffix else None
-
-    @property
-    def bundle_extensions(self) -> frozenset[str]:
-        return frozenset(e for daw in self.formats if daw.bundle for e in daw.extensions)
 
     def is_relevant(self, name: str) -> bool:
         """A file name a walk classifies: a project or a DAW's backup file.
@@ -678,10 +691,7 @@ class Registry:
         Open markers (`X.aup3-wal`) are left out: they stand for their project, which
         the walk meets on its own; events on them are mapped by `classify`.
         """
-        return (
-            self.format_for(name) is not None
-            or PurePath(name).suffix.lower() in self._backup_extensions
-        )
+        return _suffix(name) in self.relevant_extensions
 
     def _owner_of_sidecar(self, name: str) -> tuple[DawFormat, str] | None:
         lowered = name.lower()
@@ -763,10 +773,11 @@ class Registry:
         for rule in daw.backup_file_rules:
             if rule.search(unit.name):
                 return Skipped(unit, "backup", f"a {daw.kind} backup or autosave (by its name)")
-        for relative_dir in relative.parents:
-            if relative_dir == PurePath("."):
-                break
-            backup = self.backup_dir_reason(root / relative_dir, names_in)
+        parts = relative.parts
+        for depth in range(len(parts) - 1, 0, -1):  # the nearest folder first
+            if parts[depth - 1].lower() not in self._backup_dirs:
+                continue  # no path built for the many folders that are no backup's name
+            backup = self.backup_dir_reason(root.joinpath(*parts[:depth]), names_in)
             if backup:
                 return Skipped(unit, "backup", backup)
         return Candidate(unit, daw)

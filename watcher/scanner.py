@@ -135,6 +135,7 @@ def walk(
     """
     root = folder.path
     bundle_extensions = registry.bundle_extensions
+    relevant = registry.relevant_extensions
     stack = [root]
     while stack:
         directory = stack.pop()
@@ -156,8 +157,10 @@ def walk(
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
-            path = Path(entry.path)
             suffix = os.path.splitext(entry.name)[1].lower()
+            if not is_dir and suffix not in relevant:
+                continue  # audio, samples, documents: most entries end here, cheaply
+            path = Path(entry.path)
             if is_dir and suffix not in bundle_extensions:
                 if entry.name.lower() in HEAVY_DIRS or not folder.recursive:
                     continue
@@ -169,8 +172,6 @@ def walk(
                 if not explain and registry.backup_dir_reason(path, names_in):
                     continue
                 subdirs.append(path)
-                continue
-            if not (is_dir or registry.is_relevant(entry.name)):
                 continue
             verdict = registry.classify(path, root, names_in, folder.exclude)
             if isinstance(verdict, Candidate) or (explain and verdict is not None):
