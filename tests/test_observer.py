@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import ConfigWriter, DaemonFactory, wait_until, write_als
 from tests.emulator import Emulator
-from watcher.observer import inotify_advice, is_network_fstype, mount_type
+from watcher.daws import never_holds_projects
+from watcher.observer import Watchers, inotify_advice, is_network_fstype, mount_type
 
 MOUNTS = r"""
 /dev/sda1 / ext4 rw,relatime 0 0
@@ -82,3 +83,21 @@ def test_payload_folders_cost_no_inotify_watches(
     assert _inotify_watches(proc.proc.pid) == 4  # "New Folder" only
     assert proc.stop() == 0
     assert emulator.imported_paths() == [str(project)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_folders_created_in_a_hurry_are_each_watched_once(tmp_path: Path) -> None:
+    """`mkdir -p` races watchdog's own walk of a new folder, which then adds the same
+    folder twice and warns with a message Python keeps forever (a leak in a daemon that
+    runs for months). pytest's filterwarnings=error turns such a warning into a failure."""
+    changes: list[object] = []
+    watchers = Watchers(changes.append, polling_interval=1.0, prune=never_holds_projects)
+    try:
+        watchers.watch(tmp_path, recursive=True, mode="native")
+        for n in range(60):
+            (tmp_path / f"Client {n}" / "Song Project" / "Backup" / "Old").mkdir(parents=True)
+        last = tmp_path / "Client 59" / "Song Project" / "Backup" / "Old" / "marker.txt"
+        last.write_bytes(b"")
+        wait_until(lambda: any(getattr(c, "path", None) == last for c in changes))
+    finally:
+        watchers.stop()
