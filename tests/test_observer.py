@@ -101,3 +101,23 @@ def test_folders_created_in_a_hurry_are_each_watched_once(tmp_path: Path) -> Non
         wait_until(lambda: any(getattr(c, "path", None) == last for c in changes))
     finally:
         watchers.stop()
+
+
+def test_polling_does_not_look_inside_payload_folders(tmp_path: Path) -> None:
+    samples = tmp_path / "Song Project" / "Samples" / "Recorded"
+    samples.mkdir(parents=True)
+    changes: list[object] = []
+    watchers = Watchers(changes.append, polling_interval=0.2, prune=never_holds_projects)
+    try:
+        watchers.watch(tmp_path, recursive=True, mode="polling")
+        wait_until(lambda: watchers.mode(tmp_path) == "polling")
+        time_to_first_snapshot = tmp_path / "ready.txt"
+        time_to_first_snapshot.write_bytes(b"")
+        wait_until(lambda: any(getattr(c, "path", None) == time_to_first_snapshot for c in changes))
+        (samples / "take 1.wav").write_bytes(b"RIFF")  # first: seen by the same pass or earlier
+        project = write_als(tmp_path / "Song Project" / "Song.als")
+        wait_until(lambda: any(getattr(c, "path", None) == project for c in changes))
+    finally:
+        watchers.stop()
+    seen = {getattr(c, "path", None) for c in changes}
+    assert not any(p is not None and "Samples" in p.parts for p in seen), seen

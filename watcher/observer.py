@@ -16,7 +16,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,7 +35,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, EventEmitter, ObservedWatch
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
 WatchMode = Literal["native", "polling"]
 
@@ -224,6 +224,30 @@ def _pruning_inotify_emitter(prune: Callable[[str], bool]) -> type[EventEmitter]
     return PrunedEmitter
 
 
+def _pruning_scandir(
+    prune: Callable[[str], bool],
+) -> Callable[[str | None], Iterator[os.DirEntry[str]]]:
+    """`os.scandir` for the polling observer, minus folders that never hold a project.
+
+    Polling stats every file below a folder on each pass; sample libraries and
+    recordings are most of those files, and nothing in them is ever imported.
+    """
+
+    def scandir(path: str | None) -> Iterator[os.DirEntry[str]]:
+        with os.scandir(path) as entries:
+            kept = [e for e in entries if not (prune(e.name) and _is_dir(e))]
+        return iter(kept)
+
+    return scandir
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
 class Watchers:
     """The two observers and which folder each one watches."""
 
@@ -236,7 +260,9 @@ class Watchers:
         self._handler = _Handler(sink)
         self._prune = prune
         self._native: BaseObserver | None = None
-        self._polling: BaseObserver = PollingObserver(timeout=polling_interval)
+        self._polling: BaseObserver = PollingObserverVFS(
+            os.stat, _pruning_scandir(prune), polling_interval=polling_interval
+        )
         self._polling.name = "observer-polling"
         self._watches: dict[Path, tuple[WatchMode, ObservedWatch]] = {}
         self._lock = threading.Lock()
