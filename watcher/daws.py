@@ -565,8 +565,15 @@ HEAVY_DIRS = frozenset(
 
 
 def never_holds_projects(folder_name: str) -> bool:
-    """Folders not worth an inotify watch: payload (`Samples/`) and OS or sync junk."""
-    return folder_name.lower() in HEAVY_DIRS or is_junk_name(folder_name)
+    """Folders not worth a watch or a poll: payload (`Samples/`), DAW bookkeeping that
+    never holds a project (`Ableton Project Info`, Logic's `*.nosync`), and OS junk."""
+    lowered = folder_name.lower()
+    return (
+        lowered in HEAVY_DIRS
+        or lowered == "ableton project info"
+        or _is_nosync(folder_name)
+        or is_junk_name(folder_name)
+    )
 
 
 # --- classification -------------------------------------------------------------------
