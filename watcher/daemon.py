@@ -149,7 +149,6 @@ class Daemon:
         self._replan = True
         self._batch_due: float | None = None
         self._in_flight: SendJob | None = None
-        self._attempts_left = ONCE_ATTEMPTS
         self._started_wall = time.time()
         self._exit_code = EXIT_OK
         self.state: State
@@ -768,7 +767,3 @@ class Daemon:
                 "python": sys.version.split()[0],
             },
         )
-
-
-def run_daemon(config: Config, once: bool = False) -> int:
-    return Daemon(config, once=once).run()

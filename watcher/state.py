@@ -155,18 +155,6 @@ class State:
             last_error=row["last_error"],
         )
 
-    def known_under(self, root: Path) -> dict[str, Known]:
-        rows = self._db.execute(
-            "SELECT path, state, size, mtime_ns, inode, last_error FROM projects WHERE root = ?",
-            (str(root),),
-        )
-        return {
-            r["path"]: Known(
-                r["state"], Signature(r["size"], r["mtime_ns"], r["inode"]), r["last_error"]
-            )
-            for r in rows
-        }
-
     def sendable(self, now: float) -> list[Queued[str]]:
         rows = self._db.execute(
             "SELECT path, kind, generate_previews, queued_at FROM projects "
