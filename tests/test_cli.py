@@ -142,6 +142,18 @@ def test_token_file_deleted_while_running_pauses_then_resumes(
     assert emulator.imported_paths() == [str(project)]
 
 
+def test_the_launchd_agent_keeps_its_unrotatable_stderr_to_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(watcher_logging.STDERR_LEVEL_ENV, "warning")
+    stream = io.StringIO()
+    watcher_logging.configure("info", "json", stream=stream)
+    log = structlog.stdlib.get_logger("test")
+    log.info("project_queued")
+    log.warning("sending_paused")
+    assert [line["event"] for line in _json_lines(stream.getvalue())] == ["sending_paused"]
+
+
 def _render(fmt: str, tty: bool) -> str:
     class Stream(io.StringIO):
         def isatty(self) -> bool:

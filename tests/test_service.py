@@ -21,6 +21,7 @@ import yaml
 
 from tests.conftest import REPO, clean_env, cli
 from watcher import service
+from watcher.logging import STDERR_LEVEL_ENV
 
 NS = {"t": service.TASK_NS}
 
@@ -166,7 +167,7 @@ def test_launch_agent_plist_has_the_keys_launchd_needs(tmp_path: Path) -> None:
     assert Path(agent["StandardErrorPath"]).parent == logs
     for value in (*agent["ProgramArguments"][:1], agent["StandardErrorPath"]):
         assert Path(value).is_absolute() and "~" not in value and "$" not in value
-    assert agent["EnvironmentVariables"][service.STDERR_LEVEL_ENV] == "warning"
+    assert agent["EnvironmentVariables"][STDERR_LEVEL_ENV] == "warning"
     assert "NetworkState" not in str(agent["KeepAlive"])
 
 

@@ -104,7 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         config = load_config(config_path)
         watcher_logging.configure(config.log.level, config.log.format, config.log.file_path())
-        _service_stderr_level()
         Registry.configured(config.kinds)
         if args.command == "run":
             from watcher.daemon import Daemon  # httpx and watchdog: only where they are used
@@ -199,19 +198,6 @@ def check(config: Config) -> int:
     from watcher import doctor
 
     return doctor.check(config)
-
-
-def _service_stderr_level() -> None:
-    """Under launchd only warnings go to stderr: its file there cannot be rotated."""
-    import os
-
-    from watcher.service import STDERR_LEVEL_ENV
-
-    level = os.environ.get(STDERR_LEVEL_ENV, "").strip().upper()
-    if level in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        from watcher.console import set_stream_level
-
-        set_stream_level(level)
 
 
 def _ago(at: float | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,6 +20,10 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 REDACTED = "[redacted]"
+STDERR_LEVEL_ENV = "SESSIONDOCK_WATCHER_STDERR_LEVEL"
+"""Set by the launchd agent: its stderr file cannot be rotated, so only warnings go there
+while the daemon's own rotating file keeps every line."""
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _SECRET_KEYS = frozenset({"token", "authorization", "password", "api_key", "cookie"})
 _BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
 _secrets: set[str] = set()
@@ -114,7 +119,11 @@ def configure(
         chosen: Literal["json", "console"] = (
             ("console" if is_tty else "json") if fmt == "auto" else fmt
         )
-        _handler(logging.StreamHandler(stream), chosen, colors=is_tty)
+        to_stream = logging.StreamHandler(stream)
+        stream_level = os.environ.get(STDERR_LEVEL_ENV, "").strip().upper()
+        if stream_level in _LEVELS:
+            to_stream.setLevel(stream_level)
+        _handler(to_stream, chosen, colors=is_tty)
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
         rotating = logging.handlers.RotatingFileHandler(

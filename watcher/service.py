@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from watcher.config import APP_NAME, ConfigError, config_dir, load_config, log_dir
+from watcher.logging import STDERR_LEVEL_ENV
 
 Platform = Literal["linux", "macos", "windows"]
 PLATFORMS: tuple[Platform, ...] = ("linux", "macos", "windows")
@@ -32,8 +33,6 @@ PLATFORMS: tuple[Platform, ...] = ("linux", "macos", "windows")
 UNIT_NAME = f"{APP_NAME}.service"
 LABEL = "com.sessiondock.watcher"
 TASK_NAME = "SessionDock Watcher"
-STDERR_LEVEL_ENV = "SESSIONDOCK_WATCHER_STDERR_LEVEL"
-"""Set by the launchd agent: its stderr file cannot be rotated, so only warnings go there."""
 
 WATCHDOG_SECONDS = 60
 THROTTLE_SECONDS = 30
