@@ -550,8 +550,8 @@ FORMATS: tuple[DawFormat, ...] = (
 )
 
 
-def _suffix(name: str) -> str:
-    """`PurePath(name).suffix.lower()` without building a path: walks call it per entry."""
+def suffix_of(name: str) -> str:
+    """The lower-case extension, without building a path: walks call it per entry."""
     return os.path.splitext(name)[1].lower()
 
 
@@ -571,7 +571,7 @@ def never_holds_projects(folder_name: str) -> bool:
     return (
         lowered in HEAVY_DIRS
         or lowered == "ableton project info"
-        or _is_nosync(folder_name)
+        or is_nosync(folder_name)
         or is_junk_name(folder_name)
     )
 
@@ -635,7 +635,7 @@ def _glob_match(path: PurePath, pattern: str) -> bool:
     return any(regex.fullmatch("/".join(parts[start:])) for start in range(len(parts)))
 
 
-def _is_nosync(name: str) -> bool:
+def is_nosync(name: str) -> bool:
     return name.lower().endswith(".nosync")
 
 
@@ -689,7 +689,7 @@ class Registry:
         return cls(tuple(formats))
 
     def format_for(self, name: str) -> DawFormat | None:
-        suffix = _suffix(name)
+        suffix = suffix_of(name)
         return self._by_extension.get(suffix) if suffix else None
 
     def is_relevant(self, name: str) -> bool:
@@ -698,7 +698,7 @@ class Registry:
         Open markers (`X.aup3-wal`) are left out: they stand for their project, which
         the walk meets on its own; events on them are mapped by `classify`.
         """
-        return _suffix(name) in self.relevant_extensions
+        return suffix_of(name) in self.relevant_extensions
 
     def _owner_of_sidecar(self, name: str) -> tuple[DawFormat, str] | None:
         lowered = name.lower()
@@ -744,7 +744,7 @@ class Registry:
         sidecar = self._owner_of_sidecar(leaf)
         if sidecar is not None:
             return self._judge(path.with_name(sidecar[1]), root, names_in, exclude, sidecar[0])
-        owners = self._backup_extensions.get(PurePath(leaf).suffix.lower())
+        owners = self._backup_extensions.get(suffix_of(leaf))
         if owners is not None:
             return Skipped(path, "backup", f"{owners} backup or undo file")
         return None
@@ -754,7 +754,7 @@ class Registry:
         """Backups, undo data and junk inside a bundle never make the bundle change."""
         backups = {d.lower() for d in daw.backup_dirs}
         for name in inner:
-            if name.lower() in backups or _is_nosync(name):
+            if name.lower() in backups or is_nosync(name):
                 return "backup", f"inside {daw.kind}'s {name}/ folder in the bundle"
             why = junk_reason(name)
             if why:
@@ -810,7 +810,7 @@ class Registry:
     def _is_project_root(names: Collection[str], daw: DawFormat) -> bool:
         if any(marker in names for marker in daw.markers):
             return True
-        return any(PurePath(n).suffix.lower() in daw.extensions for n in names)
+        return any(suffix_of(n) in daw.extensions for n in names)
 
 
 def title_for(project: PurePath, title_from: Literal["file", "folder"]) -> str:

@@ -25,8 +25,10 @@ from watcher.daws import (
     Skipped,
     check_generic,
     is_junk_name,
+    is_nosync,
     junk_reason,
     project_type,
+    suffix_of,
     title_for,
 )
 
@@ -84,7 +86,7 @@ def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
         dirnames[:] = [
             d
             for d in dirnames
-            if d.lower() not in skip and not d.lower().endswith(".nosync") and not is_junk_name(d)
+            if d.lower() not in skip and not is_nosync(d) and not is_junk_name(d)
         ]
         for name in filenames:
             if is_junk_name(name):
@@ -157,7 +159,7 @@ def walk(
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
-            suffix = os.path.splitext(entry.name)[1].lower()
+            suffix = suffix_of(entry.name)
             if not is_dir and suffix not in relevant:
                 continue  # audio, samples, documents: most entries end here, cheaply
             path = Path(entry.path)
@@ -232,9 +234,8 @@ def _audio_files(place: Path) -> Iterator[os.DirEntry[str]]:
     try:
         with os.scandir(place) as entries:
             for entry in entries:
-                suffix = os.path.splitext(entry.name)[1].lower()
                 if (
-                    suffix in AUDIO_EXTENSIONS
+                    suffix_of(entry.name) in AUDIO_EXTENSIONS
                     and not is_junk_name(entry.name)
                     and entry.is_file(follow_symlinks=True)
                 ):
