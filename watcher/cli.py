@@ -20,7 +20,7 @@ from typing import Any
 from watcher import logging as watcher_logging
 from watcher.config import Config, ConfigError, find_config_path, load_config
 from watcher.daws import Registry, Skipped
-from watcher.state import State, StateError
+from watcher.state import State, StateError, daemon_running
 
 EXIT_CONFIG = 78
 EXIT_NOT_RUNNING = 3
@@ -234,8 +234,7 @@ def status(config: Config, as_json: bool = False) -> int:
 
 def _status_report(state: State) -> dict[str, Any]:
     daemon = state.get_meta("daemon") or {}
-    fresh = bool(daemon) and time.time() - daemon.get("updated_at", 0) < 90
-    running = bool(daemon.get("running")) and fresh and _pid_alive(daemon.get("pid"))
+    running = daemon_running(daemon)
     oldest = state.oldest("pending")
     last = state.last_imported()
     return {
@@ -256,20 +255,6 @@ def _status_report(state: State) -> dict[str, Any]:
         "folders": daemon.get("folders", {}),
         "state": str(state.path),
     }
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return False
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 def _print_status(report: dict[str, Any]) -> None:

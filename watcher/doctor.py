@@ -15,7 +15,6 @@ import errno
 import os
 import stat
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ _SEVERITY = (EXIT_CONFIG, EXIT_NOPERM, EXIT_UNAVAILABLE, EXIT_FAILED)
 INOTIFY_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
 INOTIFY_HEADROOM = 0.8
 """Warn above this share of the limit: other programs (editors, IDEs, sync) use it too."""
-FRESH_SECONDS = 90
 
 Status = Literal["ok", "warn", "FAIL"]
 
@@ -282,7 +280,7 @@ def _check_state(report: Report, config: Config) -> None:
 
 def _daemon_note(database: Path) -> str:
     """What the running daemon last wrote into the state, without disturbing it."""
-    from watcher.state import State, StateError
+    from watcher.state import State, StateError, daemon_running
 
     try:
         state = State(database, readonly=True)
@@ -295,9 +293,7 @@ def _daemon_note(database: Path) -> str:
         return ""
     finally:
         state.close()
-    running = bool(daemon.get("running")) and time.time() - daemon.get("updated_at", 0) < (
-        FRESH_SECONDS
-    )
+    running = daemon_running(daemon)
     who = f"; daemon running (pid {daemon.get('pid')})" if running else "; daemon not running"
     return f" ({counts['pending']} pending, {counts['imported']} imported){who}"
 

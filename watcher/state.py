@@ -13,9 +13,10 @@ WAL mode allows while the daemon runs.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,9 @@ CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 SCHEMA_VERSION = 1
+
+HEARTBEAT_FRESH_SECONDS = 90.0
+"""The daemon rewrites its heartbeat (`daemon` in meta) every 30 s; older means gone."""
 
 
 @dataclass(frozen=True)
@@ -359,6 +363,28 @@ class State:
         return [
             r[0] for r in self._db.execute("SELECT path FROM projects WHERE state = 'in_flight'")
         ]
+
+
+def daemon_running(heartbeat: Mapping[str, Any]) -> bool:
+    """Whether the daemon that wrote this heartbeat is still running.
+
+    Its flag and a fresh timestamp are not enough after a `kill -9` (the flag stays set
+    for up to a heartbeat interval), so the pid must be alive too.
+    """
+    fresh = time.time() - float(heartbeat.get("updated_at", 0)) < HEARTBEAT_FRESH_SECONDS
+    return bool(heartbeat.get("running")) and fresh and _pid_alive(heartbeat.get("pid"))
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
 
 
 def _row(r: sqlite3.Row) -> Row:
