@@ -24,6 +24,7 @@ from typing import Literal, TextIO
 from watcher import logging as watcher_logging
 from watcher import service
 from watcher.config import APP_NAME, TOKEN_ENV, Config, ConfigError, WatchFolder
+from watcher.daws import never_holds_projects
 from watcher.observer import is_network_share
 
 EXIT_OK = 0
@@ -210,11 +211,16 @@ def _native_roots(config: Config) -> Iterator[WatchFolder]:
 
 
 def count_directories(root: Path, recursive: bool, limit: int) -> int:
-    """Directories inotify would watch under `root` (one watch each), up to `limit`."""
+    """Directories the daemon would watch under `root` (one watch each), up to `limit`.
+
+    The observer skips folders that never hold a project (`Samples/`, `.git`...), so
+    the count skips them by the same rule.
+    """
     if not recursive:
         return 1
     count = 0
-    for _dirpath, _dirnames, _files in os.walk(root):
+    for _dirpath, dirnames, _files in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not never_holds_projects(d)]
         count += 1
         if count > limit:
             break
