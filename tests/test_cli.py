@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from tests.conftest import TOKEN, ConfigWriter, DaemonFactory, cli, write_als
+from tests.conftest import TOKEN, ConfigWriter, cli, write_als
 from tests.emulator import Emulator
 from watcher import logging as watcher_logging
 
@@ -120,26 +120,6 @@ def test_check_with_sessiondock_not_running(
     result = cli("check", "--config", str(write_config([studio])))
     assert result.returncode not in (0, 78)
     assert "start SessionDock" in result.stdout + result.stderr
-
-
-@pytest.mark.daemon
-def test_token_file_deleted_while_running_pauses_then_resumes(
-    studio: Path,
-    emulator: Emulator,
-    write_config: ConfigWriter,
-    daemon: DaemonFactory,
-    token_file: Path,
-) -> None:
-    proc = daemon(write_config([studio]))
-    proc.wait_watching()
-    token_file.unlink()
-    project = write_als(studio / "No Token.als")
-    paused = proc.wait_for("sending_paused")[0]
-    assert paused["reason"] == "token rejected" and "token_file" in paused["advice"]
-    token_file.write_text(TOKEN)
-    emulator.wait_for_paths(1)
-    assert proc.stop() == 0
-    assert emulator.imported_paths() == [str(project)]
 
 
 def test_the_launchd_agent_keeps_its_unrotatable_stderr_to_warnings(

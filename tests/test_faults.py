@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import (
+    TOKEN,
     ConfigWriter,
     DaemonFactory,
     DaemonProcess,
@@ -161,6 +162,25 @@ def test_wrong_token_fixed_by_rewriting_the_token_file(
     assert proc.stop() == 0
     assert emulator.imported_paths() == [str(project)]
     assert "an-old-regenerated-token" not in proc.log_path.read_text()
+
+
+def test_token_file_deleted_while_running_pauses_then_resumes(
+    studio: Path,
+    emulator: Emulator,
+    write_config: ConfigWriter,
+    daemon: DaemonFactory,
+    token_file: Path,
+) -> None:
+    proc = daemon(write_config([studio]))
+    proc.wait_watching()
+    token_file.unlink()
+    project = write_als(studio / "No Token.als")
+    paused = proc.wait_for("sending_paused")[0]
+    assert paused["reason"] == "token rejected" and "token_file" in paused["advice"]
+    token_file.write_text(TOKEN)
+    emulator.wait_for_paths(1)
+    assert proc.stop() == 0
+    assert emulator.imported_paths() == [str(project)]
 
 
 def test_read_only_until_full_automation_is_enabled(
