@@ -10,6 +10,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -28,6 +29,8 @@ from tests.conftest import (
     write_als,
 )
 from tests.emulator import Emulator
+from watcher.scanner import Project, Signature
+from watcher.state import State
 
 pytestmark = pytest.mark.daemon
 
@@ -411,10 +414,38 @@ def test_status_shows_the_truth(
 
     human = cli("status", "--config", str(config))
     assert human.returncode == 0
-    assert "1 pending" in human.stdout and "start SessionDock" in human.stdout
+    waiting = re.search(r"(\d+) pending, (\d+) in flight", human.stdout)
+    assert waiting and int(waiting[1]) + int(waiting[2]) == 1, human.stdout
+    assert "start SessionDock" in human.stdout
     assert proc.stop() == 0
     stopped = cli("status", "--config", str(config))
     assert stopped.returncode == 3 and "not running" in stopped.stdout
+
+
+def test_status_counts_a_project_in_a_request_as_waiting(
+    tmp_path: Path, write_config: ConfigWriter
+) -> None:
+    """The cause of a flake: while SessionDock is down each retry holds the row in flight
+    for one attempt, and `status` read at that moment showed no oldest waiting project."""
+    config = write_config([tmp_path])
+    project = Project(
+        path=tmp_path / "Mid Attempt.als",
+        root=tmp_path,
+        kind="Ableton",
+        title="Mid Attempt",
+        project_type="als",
+        project_path=tmp_path / "Mid Attempt.als",
+        preview_path=None,
+        generate_previews=True,
+        signature=Signature(10, 1, 1),
+    )
+    state = State(tmp_path / "state.sqlite3")
+    state.enqueue(project)
+    state.mark_in_flight([str(project.path)])
+    state.close()
+    status = json.loads(cli("status", "--json", "--config", str(config)).stdout)
+    assert status["counts"]["in_flight"] == 1
+    assert status["oldest_pending"]["path"] == str(project.path)
 
 
 def test_lost_events_trigger_a_reconciliation(

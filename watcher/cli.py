@@ -235,7 +235,7 @@ def status(config: Config, as_json: bool = False) -> int:
 def _status_report(state: State) -> dict[str, Any]:
     daemon = state.get_meta("daemon") or {}
     running = daemon_running(daemon)
-    oldest = state.oldest("pending")
+    oldest = state.oldest_waiting()
     last = state.last_imported()
     return {
         "running": running,

@@ -196,10 +196,15 @@ class State:
             counts[r["state"]] = r["n"]
         return counts
 
-    def oldest(self, state: StateName) -> Row | None:
+    def oldest_waiting(self) -> Row | None:
+        """The project waiting longest for delivery: pending, or in a request right now.
+
+        Both count: while SessionDock is down each retry moves the row to in_flight for
+        the length of one attempt, and `status` must not lose sight of it then.
+        """
         r = self._db.execute(
-            "SELECT * FROM projects WHERE state = ? ORDER BY COALESCE(queued_at, updated_at) LIMIT 1",
-            (state,),
+            "SELECT * FROM projects WHERE state IN ('pending', 'in_flight') "
+            "ORDER BY COALESCE(queued_at, updated_at) LIMIT 1"
         ).fetchone()
         return None if r is None else _row(r)
 
