@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.emulator_library import BadPatch, Library, SessionNotFound
+
 API = "/api/v1"
 MODES = ("disabled", "read-only", "full-automation")
 
@@ -62,8 +64,10 @@ class Emulator:
     retry_after: float | None = None
     imports: list[ImportRequest] = field(default_factory=list)
     health_calls: int = 0
-    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """The library, by projectPath."""
+    library: Library = field(default_factory=Library)
+    """The sessions SessionDock has (tests/emulator_library.py); seed it with `add`."""
+    visible_after_seconds: float = 0.0
+    """How long an import's new sessions take to appear in GET /sessions (a background job)."""
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -156,38 +160,19 @@ class Emulator:
 
     def _import(self, body: dict[str, Any], done: bool) -> tuple[int, dict[str, Any]]:
         items = body["items"]
-        known = [i for i in items if i.get("projectPath") in self.sessions]
-        for item in items:
-            path = item["projectPath"]
-            self.sessions.setdefault(
-                path,
-                {
-                    "id": f"session_{len(self.sessions) + 1}",
-                    "title": item.get("title", ""),
-                    "kind": body.get("kind", ""),
-                    "projectPath": path,
-                    "projectOriginalPath": path,
-                },
-            )
+        skipped = self.library.imported(
+            items, str(body.get("kind", "")), self.visible_after_seconds
+        )
         return 202, {
             "data": {
                 "importId": f"imp_{uuid.uuid4().hex[:12]}",
                 "total": len(items),
-                "completed": len(items) - len(known) if done else 0,
+                "completed": len(items) - skipped if done else 0,
                 "failed": 0,
-                "skipped": len(known),
+                "skipped": skipped,
                 "done": done,
                 "durationMs": 3,
             }
-        }
-
-    def _sessions(self, query: dict[str, list[str]]) -> dict[str, Any]:
-        limit = int(query.get("limit", ["50"])[0])
-        offset = int(query.get("offset", ["0"])[0])
-        rows = list(self.sessions.values())
-        return {
-            "data": rows[offset : offset + limit],
-            "meta": {"total": len(rows), "limit": limit, "offset": offset},
         }
 
 
@@ -253,8 +238,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, emu._health())
         elif url.path == f"{API}/sessions":
             with emu._lock:
-                body = emu._sessions(parse_qs(url.query))
+                body = emu.library.listing(parse_qs(url.query))
             self._send(200, body)
+        elif url.path.startswith(f"{API}/sessions/"):
+            try:
+                with emu._lock:
+                    session = emu.library.get(url.path.rsplit("/", 1)[1])
+            except SessionNotFound:
+                self._send(404, error(404, "not_found", "session not found"))
+                return
+            self._send(200, {"data": session})
         else:
             self._send(404, error(404, "not_found", f"No route for GET {url.path}."))
 
@@ -291,6 +284,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self._send(status, answer, headers)
+
+    def do_PATCH(self) -> None:
+        """PATCH /sessions/{id}: a partial update; needs Full Automation, like import."""
+        emu = self.server.emulator
+        url = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with emu._lock:
+            emu._requests += 1
+        if not self._authorised(emu):
+            return
+        if not url.path.startswith(f"{API}/sessions/"):
+            self._send(404, error(404, "not_found", f"No route for PATCH {url.path}."))
+            return
+        if (emu.effective_mode or emu.mode) != "full-automation":
+            self._send(403, error(403, *_FAULT_ERRORS[403]))
+            return
+        try:
+            body = json.loads(raw)
+            with emu._lock:
+                session = emu.library.patch(url.path.rsplit("/", 1)[1], body)
+        except SessionNotFound:
+            self._send(404, error(404, "not_found", "session not found"))
+            return
+        except (ValueError, BadPatch):
+            self._send(400, error(400, "invalid_json", "Request body must be valid JSON."))
+            return
+        self._send(200, {"data": session})
 
     def _decide(
         self, emu: Emulator, body: dict[str, Any]

@@ -275,7 +275,7 @@ def test_skipped_items_count_as_delivered(
     studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
 ) -> None:
     project = write_als(studio / "Already There.als")
-    emulator.sessions[str(project)] = {"id": "session_1", "projectPath": str(project)}
+    emulator.library.add(str(project))
     proc = daemon(write_config([studio]))
     line = proc.wait_for("import_answered")[0]
     assert line["skipped"] == 1 and line["completed"] == 0
