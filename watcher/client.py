@@ -9,7 +9,8 @@ Errors form one small tree, so callers decide policy by type, not by parsing tex
     └── ApiError           the error envelope {"error": {status, code, message}}
         ├── Unauthorized   401: the token was rejected (regenerated in SessionDock?)
         ├── ReadOnly       403 read_only: the Local API is not in Full Automation
-        └── Rejected       400: SessionDock refused the request body or an item in it
+        ├── Rejected       400: SessionDock refused the request body or an item in it
+        └── NotFound       404 not_found: the session is gone (the user deleted it)
 
 The client never follows a system proxy (`trust_env=False`): loopback traffic and the
 bearer token must not be routed anywhere else. The token is read through a callable on
@@ -87,6 +88,10 @@ class Rejected(ApiError):
     advice = "SessionDock rejected the request; fix or remove the project"
 
 
+class NotFound(ApiError):
+    advice = "the session was deleted in SessionDock; the project is imported again as new"
+
+
 @dataclass(frozen=True)
 class Health:
     status: str
@@ -118,6 +123,31 @@ class ImportItem:
 
 
 @dataclass(frozen=True)
+class Session:
+    """A session as the daemon needs it: where it points, and what the user gave it."""
+
+    id: str
+    title: str
+    tags: tuple[str, ...]
+    project_path: str
+    original_path: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> Session | None:
+        """None for an entry that is not a session with an id (skipped, not fatal)."""
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            return None
+        tags = data.get("tags")
+        return cls(
+            id=data["id"],
+            title=str(data.get("title") or ""),
+            tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+            project_path=str(data.get("projectPath") or ""),
+            original_path=str(data.get("projectOriginalPath") or ""),
+        )
+
+
+@dataclass(frozen=True)
 class ImportAnswer:
     import_id: str
     total: int
@@ -142,7 +172,12 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-_ERRORS: dict[int, type[ApiError]] = {400: Rejected, 401: Unauthorized, 403: ReadOnly}
+_ERRORS: dict[int, type[ApiError]] = {
+    400: Rejected,
+    401: Unauthorized,
+    403: ReadOnly,
+    404: NotFound,
+}
 
 
 def _raise_for_error(response: httpx.Response) -> None:
@@ -169,6 +204,13 @@ def _data(response: httpx.Response) -> Any:
             f"HTTP {response.status_code} from {response.request.url.path} was not the "
             "documented JSON"
         ) from None
+
+
+def _one_session(response: httpx.Response) -> Session:
+    session = Session.from_json(_data(response))
+    if session is None:
+        raise BadAnswer(f"{response.request.url.path}: the answer is not a session")
+    return session
 
 
 class SessionDockClient:
@@ -247,21 +289,35 @@ class SessionDockClient:
 
     def session_paths(self, page_size: int = 200) -> set[str]:
         """Every projectPath and projectOriginalPath already in the library."""
-        paths: set[str] = set()
+        return {
+            path
+            for session in self.sessions(page_size)
+            for path in (session.project_path, session.original_path)
+            if path
+        }
+
+    def sessions(self, page_size: int = 200) -> list[Session]:
+        """The whole library, read in pages (a few requests for thousands of sessions)."""
+        found: list[Session] = []
         offset = 0
         while True:
             response = self._request(
                 "GET", "sessions", params={"limit": page_size, "offset": offset}
             )
-            sessions = _data(response)
-            if not isinstance(sessions, list):
+            page = _data(response)
+            if not isinstance(page, list):
                 raise BadAnswer("GET /sessions: data is not a list")
-            for session in sessions:
-                for key in ("projectPath", "projectOriginalPath"):
-                    value = session.get(key) if isinstance(session, dict) else None
-                    if value:
-                        paths.add(str(value))
-            offset += len(sessions)
-            total = response.json().get("meta", {}).get("total", offset)
-            if not sessions or offset >= int(total):
-                return paths
+            found.extend(s for s in map(Session.from_json, page) if s is not None)
+            offset += len(page)
+            meta = response.json().get("meta")
+            total = meta.get("total", offset) if isinstance(meta, dict) else offset
+            if not page or not isinstance(total, int) or offset >= total:
+                return found
+
+    def session(self, session_id: str) -> Session:
+        """One session; `NotFound` when the user deleted it."""
+        return _one_session(self._request("GET", f"sessions/{session_id}"))
+
+    def patch_session(self, session_id: str, changes: dict[str, Any]) -> Session:
+        """A partial update (`projectPath`, `title`, `tags`: the whole list); never a delete."""
+        return _one_session(self._request("PATCH", f"sessions/{session_id}", json=changes))
