@@ -214,7 +214,8 @@ class State:
         assert self._db is not None
         rows = self.db.execute("PRAGMA quick_check(1)").fetchall()
         if rows != [("ok",)]:
-            raise StateCorrupt(self.path, str(rows[0][0]) if rows else "quick_check failed")
+            detail = " ".join(str(rows[0][0]).split()) if rows else "quick_check failed"
+            raise StateCorrupt(self.path, detail)
 
     @property
     def db(self) -> sqlite3.Connection:
