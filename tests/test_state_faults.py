@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from tests.conftest import (
     write_als,
 )
 from tests.emulator import Emulator
+from tests.test_notify import Manager
 from watcher.outage import Outage
 from watcher.owner import EXIT_LOCKED, LockHeld, Owner, owner_pid
 from watcher.state import State, StateCorrupt, StateUnavailable, classify, move_aside
@@ -319,20 +321,32 @@ def test_a_lock_held_by_another_process_is_waited_out(
     daemon: DaemonFactory,
     locker: Callable[[Path], Locker],
 ) -> None:
-    proc = daemon(write_config([studio]))
+    manager = Manager(os.path.join(tempfile.mkdtemp(prefix="sdn-"), "notify"))  # short path
+    env = clean_env(NOTIFY_SOCKET=manager.address, WATCHDOG_USEC="400000")
+    proc = daemon(write_config([studio]), env=env)
     proc.wait_watching()
     proc.wait_for("library_adopted")
     lock = locker(tmp_path / "state.sqlite3")
     project = write_als(studio / "While Locked.als")
     event = proc.wait_for("state_unavailable", timeout=30)[0]
     assert "locked" in event["error"] and "retries by itself" in event["advice"]
+    pings = manager.fields().count("WATCHDOG=1")
+    wait_until(
+        lambda: manager.fields().count("WATCHDOG=1") >= pings + 3,
+        timeout=30,
+        what="watchdog pings while the state is locked",
+    )
     assert emulator.imported_paths() == []  # its state could not be written: not sent
+    assert proc.proc.poll() is None
     lock.release()
     proc.wait_for("state_available", timeout=60)
     emulator.wait_for_paths(1, timeout=30)
     assert emulator.imported_paths() == [str(project)]
     assert len(proc.events("state_unavailable")) == 1  # one line per outage, not per retry
     assert proc.stop() == 0
+    manager.close()
+    os.unlink(manager.address)
+    os.rmdir(os.path.dirname(manager.address))
 
 
 @pytest.mark.daemon

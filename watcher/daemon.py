@@ -653,6 +653,9 @@ class Daemon:
                 )
             return
         if self.state.enqueue(result):
+            if known is None and self._library and str(result.project_path) in self._library:
+                self.state.mark_adopted([str(path)])  # first walk: SessionDock has it
+                return
             self.counters.queued += 1
             self._replan = True
             log.info("project_queued", path=str(path), kind=result.kind, title=result.title)
@@ -672,6 +675,8 @@ class Daemon:
             return
         if self._adopting and not self._adopt():
             return
+        if self._library is not None and not self._walking and not len(self.debouncer):
+            self._library = None  # the first walk is over: what appears from now on is new
         if not self._replan and (self._batch_due is None or time.time() < self._batch_due):
             return
         self._replan = False
@@ -694,7 +699,9 @@ class Daemon:
 
         Nothing is sent until the library is known and the first walks are done; then
         pending projects the library already lists are recorded as imported (with their
-        current signature) instead of being sent. True once that is done.
+        current signature) instead of being sent. Projects of that walk still settling
+        in the debouncer are checked against the library as they become ready, until
+        it is empty. True once the sending may start.
         """
         if self._library is None:
             self._submit(CatalogJob())
@@ -708,7 +715,7 @@ class Daemon:
             sessions=len(self._library),
             to_send=self.state.counts()["pending"],
         )
-        self._adopting, self._library = False, None
+        self._adopting = False
         return True
 
     def _send(self, batch: Batch[str]) -> None:
@@ -748,8 +755,8 @@ class Daemon:
             changed = self.gate.failed(result.error, self.clock(), self._safe_token())
             self._note_error(result.error, changed)
             return
-        if self.gate.pause is Pause.BACKOFF:
-            self.gate.succeeded()
+        if self.gate.pause is Pause.BACKOFF and self.gate.succeeded():
+            log.info("sending_resumed", pending=self.state.counts()["pending"])
         self._library = result.paths
 
     def _on_send_result(self, result: SendResult) -> None:

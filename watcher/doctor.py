@@ -286,10 +286,10 @@ def _check_state(report: Report, config: Config) -> None:
     try:
         note = _daemon_note(database)
     except StateCorrupt as exc:
-        report.fail(f"state {database}: damaged ({exc})", exc.advice, EXIT_FAILED)
+        report.fail(str(exc), exc.advice, EXIT_FAILED)
         return
     except StateError as exc:
-        report.fail(f"state {database}: {exc}", exc.advice, EXIT_FAILED)
+        report.fail(str(exc), exc.advice, EXIT_FAILED)
         return
     report.ok(f"state {database} writable{note}")
 

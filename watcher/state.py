@@ -499,14 +499,18 @@ class State:
         """
         rows = self.db.execute("SELECT path, project_path FROM projects WHERE state = 'pending'")
         hits = [r[0] for r in rows if r[1] in library]
+        self.mark_adopted(hits)
+        return len(hits)
+
+    def mark_adopted(self, paths: Sequence[str]) -> None:
+        """Pending, never sent, yet already in SessionDock's library: imported as is."""
         now = time.time()
         self._write(
             "UPDATE projects SET state = 'imported', imported_at = ?, last_error = NULL, "
             "updated_at = ? WHERE path = ? AND state = 'pending'",
-            [(now, now, p) for p in hits],
+            [(now, now, p) for p in paths],
             many=True,
         )
-        return len(hits)
 
     def in_flight_paths(self) -> list[str]:
         return [
