@@ -655,6 +655,7 @@ class Daemon:
         if self.state.enqueue(result):
             if known is None and self._library and str(result.project_path) in self._library:
                 self.state.mark_adopted([str(path)])  # first walk: SessionDock has it
+                log.debug("project_adopted", path=str(path))
                 return
             self.counters.queued += 1
             self._replan = True
