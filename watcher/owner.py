@@ -14,6 +14,7 @@ an instant, could make a daemon starting at that moment believe it is the second
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,10 @@ EXIT_LOCKED = 75
 _WINDOWS_LOCK_OFFSET = 1 << 30
 """Windows byte-range locks stop other processes reading the range; lock a byte far past
 the pid so the refusal can still read it."""
+
+
+_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
+"""What flock (EWOULDBLOCK) and msvcrt.locking (EACCES, EDEADLOCK) say when it is taken."""
 
 
 class LockHeld(Exception):
@@ -75,9 +80,12 @@ class Owner:
         file = os.fdopen(fd, "r+", encoding="ascii")
         try:
             _lock(file)
-        except OSError:
+        except OSError as exc:
             file.close()
-            raise LockHeld(self.path, owner_pid(self.path.with_suffix(""))) from None
+            if exc.errno in _HELD:
+                raise LockHeld(self.path, owner_pid(self.path.with_suffix(""))) from None
+            raise  # e.g. ENOLCK on a network file system: not another owner
+
         file.seek(0)
         file.truncate()
         file.write(f"{os.getpid()}\n")
