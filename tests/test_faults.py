@@ -274,9 +274,11 @@ def test_done_false_is_delivered_and_not_sent_again(
 def test_skipped_items_count_as_delivered(
     studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
 ) -> None:
-    project = write_als(studio / "Already There.als")
-    emulator.library.add(str(project))
     proc = daemon(write_config([studio]))
+    proc.wait_for("library_adopted")  # a library known at the first start is not resent
+    project = studio / "Already There.als"
+    emulator.library.add(str(project))
+    write_als(project)
     line = proc.wait_for("import_answered")[0]
     assert line["skipped"] == 1 and line["completed"] == 0
     assert proc.stop() == 0

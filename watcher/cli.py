@@ -3,14 +3,17 @@
 Exit codes: 0 success; 2 bad usage (argparse); 78 invalid config (EX_CONFIG, so service
 managers stop restarting); 1 something was not delivered; 69 SessionDock unreachable
 (EX_UNAVAILABLE); 77 token rejected or Local API not in Full Automation (EX_NOPERM);
-3 `status`: the daemon is not running. Expected faults print one line, never a
-traceback.
+75 `run`/`scan`: another process owns the state database (EX_TEMPFAIL: a service
+manager retrying later is right); 3 `status`: the daemon is not running. A damaged state
+database is exit 1 from `status` and `scan --dry-run` (the daemon repairs it at start).
+Expected faults print one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +23,7 @@ from typing import Any
 from watcher import logging as watcher_logging
 from watcher.config import Config, ConfigError, find_config_path, load_config
 from watcher.daws import Registry, Skipped
+from watcher.owner import EXIT_LOCKED, LockHeld
 from watcher.state import State, StateError, daemon_running
 
 EXIT_CONFIG = 78
@@ -123,8 +127,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_CONFIG)
     except ValueError as exc:  # kinds: names a DAW the registry does not know
         return _fail(f"config error: at 'kinds': {exc}", EXIT_CONFIG)
+    except LockHeld as exc:
+        return _fail(f"{exc}; {exc.advice}", EXIT_LOCKED)
     except StateError as exc:
-        return _fail(f"{exc}; check state.path and that the folder is writable", 1)
+        return _fail(f"{exc}; {exc.advice}", 1)
+    except sqlite3.DatabaseError as exc:  # a damaged page quick_check did not reach
+        return _fail(
+            f"the state database is damaged ({exc}): the daemon moves it aside and rebuilds "
+            "it at its next start; restart it",
+            1,
+        )
     except KeyboardInterrupt:
         return 130
     return 2
@@ -220,11 +232,22 @@ def status(config: Config, as_json: bool = False) -> int:
         else:
             print(message)
         return EXIT_NOT_RUNNING
-    state = State(database, readonly=True)
     try:
-        report = _status_report(state)
-    finally:
-        state.close()
+        state = State(database, readonly=True)
+        try:
+            report = _status_report(state)
+        except sqlite3.Error as exc:
+            raise (state.error(exc) or StateError(f"cannot read {database}: {exc}")) from None
+        finally:
+            state.close()
+    except StateError as exc:
+        if as_json:
+            _print_json(
+                {"running": None, "state": str(database), "error": str(exc), "advice": exc.advice}
+            )
+        else:
+            print(f"{PROG}: {exc}; {exc.advice}", file=sys.stderr)
+        return 1
     if as_json:
         _print_json(report)
     else:

@@ -12,9 +12,12 @@ Pipeline: change -> `Registry.classify` -> `Debouncer` -> fresh stat -> `probe` 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import queue
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -32,6 +35,8 @@ from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
 from watcher.folders import Folder, Folders
 from watcher.importer import (
+    CatalogJob,
+    CatalogResult,
     HealthJob,
     HealthResult,
     Importer,
@@ -43,9 +48,11 @@ from watcher.importer import (
 )
 from watcher.logging import get_logger, register_secret
 from watcher.observer import Change, ObserverTrouble, Watchers
+from watcher.outage import Outage
+from watcher.owner import Owner
 from watcher.policy import Gate, Pause
 from watcher.scanner import Signature, cached_names_in, probe, signature_of, walk
-from watcher.state import State
+from watcher.state import State, StateError, StateUnavailable, open_repairing
 
 log = get_logger("watcher.daemon")
 
@@ -63,6 +70,8 @@ EXIT_OK = 0
 EXIT_UNDELIVERED = 1
 EXIT_UNAVAILABLE = 69
 EXIT_NOPERM = 77
+
+_RESULTS = (SendResult, HealthResult, LibraryResult, CatalogResult)
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,13 @@ class Daemon:
         self._in_flight: SendJob | None = None
         self._started_wall = time.time()
         self._exit_code = EXIT_OK
+        self.outage = Outage()
+        self._held: list[object] = []
+        """Results the state could not record yet (an outage): handled again after it."""
+        self._reconcile_after = False
+        self._adopting = False
+        """An empty state (first run, or rebuilt): adopt SessionDock's library first."""
+        self._library: frozenset[str] | None = None
         self.state: State
         self.importer: Importer
         self.watchers: Watchers | None = None
@@ -167,14 +183,27 @@ class Daemon:
     def run(self) -> int:
         token = self.config.sessiondock.resolve_token()
         register_secret(token)
-        self.state = State(self.config.state.database())
+        database = self.config.state.database()
+        try:
+            owner = Owner(database).acquire()  # LockHeld: the CLI exits 75 naming the owner
+        except OSError as exc:
+            raise StateError(f"cannot create the lock file beside {database}: {exc}") from None
+        previous = self._install_signals()
+        try:
+            if not self._open_state(database):
+                return EXIT_OK
+            return self._run_owned()
+        finally:
+            self._restore_signals(previous)
+            owner.release()
+
+    def _run_owned(self) -> int:
         client = SessionDockClient(
             self.config.sessiondock.base_url,
             self._token,
             self.config.sessiondock.timeout_seconds,
         )
         self.importer = Importer(client, self.inbox.put)
-        previous = self._install_signals()
         walker = threading.Thread(target=self._walker, name="walker", daemon=True)
         try:
             self.importer.start()
@@ -203,8 +232,57 @@ class Daemon:
             self._loop()
         finally:
             self._shutdown(walker)
-            self._restore_signals(previous)
         return self._exit_code
+
+    def _open_state(self, database: Path) -> bool:
+        """Open the state (moving a damaged file aside), waiting out locks and full disks.
+
+        False when a signal asked to stop while waiting.
+        """
+        while True:
+            try:
+                state, moved, damage = open_repairing(database)
+                try:
+                    state.retry_now()  # the first write: proves the file can be written
+                except StateError:
+                    state.close()
+                    raise
+                break
+            except StateUnavailable as exc:
+                if self.outage.failed(self.clock(), str(exc)):
+                    log.warning(
+                        "state_unavailable", error=str(exc), advice=exc.advice, action="retrying"
+                    )
+                if not self._sleep_until(self.outage.retry_at):
+                    return False
+        self.state = state
+        if damage is not None:
+            log.warning(
+                "state_corrupt",
+                error=str(damage),
+                moved_to=str(moved),
+                action="kept under that name; rebuilding the state from a walk plus "
+                "SessionDock's library, so nothing already imported is sent again",
+            )
+        lasted = self.outage.succeeded(self.clock())
+        if lasted is not None:
+            log.info("state_available", after_seconds=round(lasted, 1))
+        self._adopting = state.is_empty()
+        return True
+
+    def _sleep_until(self, deadline: float) -> bool:
+        """Wait before the service is up, answering signals; False when told to stop."""
+        while (left := deadline - self.clock()) > 0:
+            try:
+                message = self.inbox.get(timeout=min(left, MAX_WAIT))
+            except queue.Empty:
+                continue
+            if isinstance(message, SignalReceived) and message.signum != getattr(
+                signal, "SIGHUP", None
+            ):
+                log.info("stopping", signal=signal.Signals(message.signum).name)
+                return False
+        return True
 
     def _token(self) -> str:
         token = self.config.sessiondock.resolve_token()
@@ -231,7 +309,6 @@ class Daemon:
 
     def _recover(self) -> None:
         """Projects in flight when the last run died: ask SessionDock before resending."""
-        self.state.retry_now()
         in_flight = self.state.in_flight_paths()
         if not in_flight:
             self._submit(HealthJob())
@@ -251,7 +328,10 @@ class Daemon:
         if not finished:
             log.warning("request_abandoned", advice="it is sent again at the next start")
         walker.join(timeout=SHUTDOWN_GRACE_SECONDS)
-        self._write_status(running=False)
+        try:
+            self._write_status(running=False)
+        except (StateError, sqlite3.Error) as exc:
+            log.debug("status_not_written", error=str(exc))
         self.state.close()
         if not self.once:
             log.info("stopped", pending=len(self.debouncer))
@@ -263,29 +343,109 @@ class Daemon:
                 message = self.inbox.get(timeout=left)
             except queue.Empty:
                 return
-            if isinstance(message, (SendResult, HealthResult, LibraryResult)):
-                with self.state.transaction():
-                    self._on_result(message)
+            if isinstance(message, _RESULTS):
+                try:
+                    with self.state.transaction():
+                        self._on_result(message)
+                except (StateError, sqlite3.Error) as exc:
+                    log.warning("answer_not_recorded", error=str(exc), action="resent at start")
+                    return
 
     # --- the loop ---------------------------------------------------------------------
 
     def _loop(self) -> None:
         while not self._stopping:
             message = self._wait()
-            with self.state.transaction():
-                if message is not None:
-                    self._handle(message)
-                    self._drain()
-                now = self.clock()
-                self._release_ready(now)
-                self._timers(now)
-            self._dispatch()
+            if not self.outage.due(self.clock()):
+                self._hold(message)
+                continue
+            taken = [*self._held, *([] if message is None else [message])]
+            self._held = []
+            if not self._turn(taken):
+                continue
             if self.progress is not None:
                 self.progress(self.counters)
             if self.once and self._once_finished():
                 return
 
+    def _turn(self, taken: list[object]) -> bool:
+        """One loop turn, all or nothing: False when the state could not be written.
+
+        The turn's writes are one transaction; when it fails (a lock, a full disk) it is
+        rolled back, the loop's counters, gate and timers are put back as they were, and
+        SessionDock's answers are held to be handled again; file changes are not held
+        (that could grow without bound) but found again by walking every folder once
+        the state works. Nothing is sent whose state was not written first: `_send`
+        marks a batch in flight before handing it over.
+        """
+        saved = (dataclasses.replace(self.counters), copy.copy(self.gate), dict(self.timers.due))
+        try:
+            with self.state.transaction():
+                for message in taken:
+                    self._handle(message)
+                self._drain(taken)
+                now = self.clock()
+                self._release_ready(now)
+                self._timers(now)
+        except (StateError, sqlite3.Error) as exc:
+            self.counters, self.gate, self.timers.due = saved
+            self._state_failed(exc, taken)
+            return False
+        try:
+            self._dispatch()
+        except (StateError, sqlite3.Error) as exc:
+            self._replan = True
+            self._state_failed(exc, [])
+            return False
+        if self.outage.active:
+            lasted = self.outage.succeeded(self.clock()) or 0.0
+            log.info("state_available", after_seconds=round(lasted, 1), action="reconciling")
+            if self._reconcile_after:
+                self._reconcile_after = False
+                self._reconcile_all()
+        return True
+
+    def _state_failed(self, exc: Exception, taken: list[object]) -> None:
+        error = exc if isinstance(exc, StateError) else self.state.error(exc)
+        if error is None:
+            raise exc  # not a fault of the file: a bug, which must stay loud
+        self._held = [m for m in taken if isinstance(m, _RESULTS)]
+        self._reconcile_after = True
+        now = self.clock()
+        if self.outage.failed(now, str(error)):
+            log.warning(
+                "state_unavailable",
+                error=str(error),
+                advice=error.advice,
+                action="holding what is not written; nothing is sent until it is",
+            )
+        else:
+            log.debug("state_retry_failed", error=str(error), retry_at=self.outage.retry_at)
+
+    def _hold(self, message: object | None) -> None:
+        """In a state outage: keep the watchdog fed, answer signals, hold answers."""
+        now = self.clock()
+        if self.timers.fire("watchdog", now):
+            self._ping_watchdog(now)
+        if message is None:
+            return
+        if isinstance(message, SignalReceived):
+            if message.signum == getattr(signal, "SIGHUP", None):
+                if message not in self._held:
+                    self._held.append(message)
+            else:
+                self._on_signal_received(message.signum)
+        elif isinstance(message, WalkDone):
+            self._walking.discard(message.root)
+            self.counters.walked += 1
+        elif isinstance(message, _RESULTS):
+            self._held.append(message)
+        else:
+            self._reconcile_after = True
+
     def _wait(self) -> object | None:
+        if self.outage.active:
+            return self._wait_outage()
         deadlines = [
             d
             for d in (
@@ -304,17 +464,26 @@ class Daemon:
         except queue.Empty:
             return None
 
+    def _wait_outage(self) -> object | None:
+        wake = [self.outage.retry_at, self.timers.due.get("watchdog", self.outage.retry_at)]
+        timeout = min(MAX_WAIT, min(wake) - self.clock())
+        try:
+            return self.inbox.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+
     def _batch_due_mono(self) -> float | None:
         if self._batch_due is None:
             return None
         return self.clock() + max(0.0, self._batch_due - time.time())
 
-    def _drain(self, limit: int = 5000) -> None:
+    def _drain(self, taken: list[object], limit: int = 5000) -> None:
         for _ in range(limit):
             try:
                 message = self.inbox.get_nowait()
             except queue.Empty:
                 return
+            taken.append(message)
             self._handle(message)
 
     def _handle(self, message: object) -> None:
@@ -325,7 +494,7 @@ class Daemon:
         elif isinstance(message, WalkDone):
             self._walking.discard(message.root)
             self.counters.walked += 1
-        elif isinstance(message, (SendResult, HealthResult, LibraryResult)):
+        elif isinstance(message, _RESULTS):
             self._on_result(message)
         elif isinstance(message, SignalReceived):
             self._on_signal_received(message.signum)
@@ -484,13 +653,17 @@ class Daemon:
                 )
             return
         if self.state.enqueue(result):
+            if known is None and self._library and str(result.project_path) in self._library:
+                self.state.mark_adopted([str(path)])  # first walk: SessionDock has it
+                log.debug("project_adopted", path=str(path))
+                return
             self.counters.queued += 1
             self._replan = True
             log.info("project_queued", path=str(path), kind=result.kind, title=result.title)
 
     # --- sending ----------------------------------------------------------------------
 
-    def _submit(self, job: SendJob | HealthJob | LibraryJob) -> None:
+    def _submit(self, job: SendJob | HealthJob | LibraryJob | CatalogJob) -> None:
         if isinstance(job, SendJob):
             self._in_flight = job
         self.importer.submit(job)
@@ -501,6 +674,10 @@ class Daemon:
         now = self.clock()
         if not self.gate.can_send(now):
             return
+        if self._adopting and not self._adopt():
+            return
+        if self._library is not None and not self._walking and not len(self.debouncer):
+            self._library = None  # the first walk is over: what appears from now on is new
         if not self._replan and (self._batch_due is None or time.time() < self._batch_due):
             return
         self._replan = False
@@ -517,6 +694,30 @@ class Daemon:
             self._send(plan)
         elif plan is not None:
             self._batch_due = plan
+
+    def _adopt(self) -> bool:
+        """An empty state (first run, or rebuilt): learn what SessionDock already has.
+
+        Nothing is sent until the library is known and the first walks are done; then
+        pending projects the library already lists are recorded as imported (with their
+        current signature) instead of being sent. Projects of that walk still settling
+        in the debouncer are checked against the library as they become ready, until
+        it is empty. True once the sending may start.
+        """
+        if self._library is None:
+            self._submit(CatalogJob())
+            return False
+        if self._walking:
+            return False
+        adopted = self.state.adopt(self._library)
+        log.info(
+            "library_adopted",
+            already_in_library=adopted,
+            sessions=len(self._library),
+            to_send=self.state.counts()["pending"],
+        )
+        self._adopting = False
+        return True
 
     def _send(self, batch: Batch[str]) -> None:
         rows = self.state.rows(batch.keys)
@@ -545,8 +746,19 @@ class Daemon:
             self._on_send_result(result)
         elif isinstance(result, HealthResult):
             self._on_health(result)
+        elif isinstance(result, CatalogResult):
+            self._on_catalog(result)
         else:
             self._on_library(result)
+
+    def _on_catalog(self, result: CatalogResult) -> None:
+        if result.error is not None:
+            changed = self.gate.failed(result.error, self.clock(), self._safe_token())
+            self._note_error(result.error, changed)
+            return
+        if self.gate.pause is Pause.BACKOFF and self.gate.succeeded():
+            log.info("sending_resumed", pending=self.state.counts()["pending"])
+        self._library = result.paths
 
     def _on_send_result(self, result: SendResult) -> None:
         for delivered in result.delivered:

@@ -281,22 +281,37 @@ def _check_state(report: Report, config: Config) -> None:
             EXIT_FAILED,
         )
         return
-    report.ok(f"state {database} writable{_daemon_note(database)}")
+    from watcher.state import StateCorrupt, StateError
+
+    try:
+        note = _daemon_note(database)
+    except StateCorrupt as exc:
+        report.fail(str(exc), exc.advice, EXIT_FAILED)
+        return
+    except StateError as exc:
+        report.fail(str(exc), exc.advice, EXIT_FAILED)
+        return
+    report.ok(f"state {database} writable{note}")
 
 
 def _daemon_note(database: Path) -> str:
-    """What the running daemon last wrote into the state, without disturbing it."""
-    from watcher.state import State, StateError, daemon_running
+    """What the running daemon last wrote into the state, without disturbing it.
 
-    try:
-        state = State(database, readonly=True)
-    except StateError:
-        return ""
+    Opening it runs SQLite's quick_check: a damaged file raises StateCorrupt.
+    """
+    import sqlite3
+
+    from watcher.state import State, daemon_running
+
+    state = State(database, readonly=True)
     try:
         counts = state.counts()
         daemon = state.get_meta("daemon") or {}
-    except Exception:  # noqa: BLE001 - an older or damaged file: the line stays useful
-        return ""
+    except sqlite3.Error as exc:
+        known = state.error(exc)
+        if known is not None:
+            raise known from None
+        return ""  # an older schema: the line stays useful without the counts
     finally:
         state.close()
     running = daemon_running(daemon)

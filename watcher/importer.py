@@ -49,6 +49,11 @@ class LibraryJob:
 
 
 @dataclass(frozen=True)
+class CatalogJob:
+    """Every path SessionDock's library holds: adopted into an empty state, not resent."""
+
+
+@dataclass(frozen=True)
 class Delivered:
     keys: tuple[str, ...]
     answer: ImportAnswer
@@ -78,8 +83,14 @@ class LibraryResult:
     error: SessionDockError | None
 
 
-Job = SendJob | HealthJob | LibraryJob
-Result = SendResult | HealthResult | LibraryResult
+@dataclass(frozen=True)
+class CatalogResult:
+    paths: frozenset[str]
+    error: SessionDockError | None
+
+
+Job = SendJob | HealthJob | LibraryJob | CatalogJob
+Result = SendResult | HealthResult | LibraryResult | CatalogResult
 
 
 def deliver(client: SessionDockClient, job: SendJob) -> SendResult:
@@ -143,6 +154,8 @@ def failed(job: Job, error: SessionDockError) -> Result:
         return SendResult(job, unsent=[key for key, _ in job.items], error=error)
     if isinstance(job, LibraryJob):
         return LibraryResult([], [key for key, _ in job.items], error)
+    if isinstance(job, CatalogJob):
+        return CatalogResult(frozenset(), error)
     return HealthResult(None, error)
 
 
@@ -151,6 +164,11 @@ def perform(client: SessionDockClient, job: Job) -> Result:
         return deliver(client, job)
     if isinstance(job, LibraryJob):
         return check_library(client, job)
+    if isinstance(job, CatalogJob):
+        try:
+            return CatalogResult(frozenset(client.session_paths()), None)
+        except SessionDockError as exc:
+            return CatalogResult(frozenset(), exc)
     try:
         return HealthResult(client.health(), None)
     except SessionDockError as exc:

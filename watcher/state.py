@@ -6,17 +6,26 @@ carries it, and `imported` only after SessionDock answered 2xx; so after a crash
 detected is forgotten. `rejected` (SessionDock refused it) and `invalid` (its bytes
 are not a project) are retried only when the project changes.
 
-One connection writes (the daemon's main loop); `status` opens the file read-only, which
-WAL mode allows while the daemon runs.
+One connection writes (the daemon's main loop, in the one process that owns the file:
+watcher/owner.py); `status` opens the file read-only, which WAL mode allows while the
+daemon runs.
+
+What can go wrong with the file is told apart here, once, by SQLite's error code:
+`StateCorrupt` (not a database, or a damaged page: moved aside and rebuilt by the
+daemon, see `open_repairing`) and `StateUnavailable` (locked by another program, disk
+full, an I/O error: a condition the daemon waits out, see watcher/outage.py). Both carry
+one line of advice; neither reaches a person as a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,67 +96,190 @@ class Row:
     updated_at: float
 
 
+BUSY_TIMEOUT_SECONDS = 2.0
+"""How long one statement waits for another program's lock before the daemon calls the
+state unavailable (and retries later): short, since the main loop waits with it."""
+
+
 class StateError(Exception):
     """The state database cannot be opened or written; the message says which file."""
 
+    advice = "check state.path and that the folder is writable"
+
+
+class StateCorrupt(StateError):
+    """The file is not an SQLite database, or a page of it is damaged."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"state database {path} is damaged ({detail})")
+        self.path = path
+        self.advice = (
+            "the daemon moves it aside (kept beside it as "
+            f"{path.name}.corrupt-<time>) and rebuilds it from a walk plus SessionDock's "
+            "library at its next start: restart it (`sessiondock-watcher run`, or the "
+            "service)"
+        )
+
+
+class StateUnavailable(StateError):
+    """A condition to wait out: another program's lock, a full disk, an I/O error."""
+
+    def __init__(self, path: Path, reason: Literal["locked", "full", "io"], detail: str) -> None:
+        super().__init__(f"state database {path} unavailable: {detail}")
+        self.path = path
+        self.reason = reason
+        self.advice = {
+            "locked": f"another program holds {path.name} locked (a backup tool, an open "
+            "sqlite3 shell?): close it; the daemon retries by itself",
+            "full": f"free space on the disk holding {path.parent}; the daemon retries by "
+            "itself and loses nothing",
+            "io": f"check the disk holding {path.parent} and its permissions; the daemon "
+            "retries by itself",
+        }[reason]
+
+
+# SQLite's primary result codes (sqlite.org/rescode.html); not every Python's sqlite3
+# module (or its type stubs) exports them by name.
+_BUSY, _LOCKED_CODE, _FULL_CODE, _IOERR, _CANTOPEN, _READONLY, _PERM = 5, 6, 13, 10, 14, 8, 3
+_CORRUPT_CODE, _NOTADB, _PROTOCOL = 11, 26, 15
+_CORRUPT = {_CORRUPT_CODE, _NOTADB}
+_LOCKED = {_BUSY, _LOCKED_CODE}
+_FULL = {_FULL_CODE}
+_IO = {_IOERR, _CANTOPEN, _READONLY, _PERM, _PROTOCOL}
+
+
+def classify(path: Path, exc: BaseException) -> StateError | None:
+    """The StateError an sqlite3 or OS error means for this file; None for anything else
+    (a bug, which should stay loud)."""
+    if isinstance(exc, StateError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code in _CORRUPT:
+            return StateCorrupt(path, str(exc))
+        if code in _LOCKED:
+            return StateUnavailable(path, "locked", str(exc))
+        if code in _FULL:
+            return StateUnavailable(path, "full", str(exc))
+        if code in _IO:
+            return StateUnavailable(path, "io", str(exc))
+        return None
+    if isinstance(exc, OSError):
+        reason: Literal["full", "io"] = "full" if exc.errno == errno.ENOSPC else "io"
+        return StateUnavailable(path, reason, exc.strerror or str(exc))
+    return None
+
 
 class State:
-    """The project table. Not thread-safe: one owner thread, by design."""
+    """The project table. Not thread-safe: one owner thread, by design.
+
+    Opening runs SQLite's `quick_check`, so a damaged file is found at once (as
+    `StateCorrupt`) rather than on the first unlucky read months later.
+    """
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        self._db: sqlite3.Connection | None = None
         try:
             if readonly:
                 uri = f"{path.resolve().as_uri()}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5)
+                self._db = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS
+                )
+                self._verify()
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(path, isolation_level=None, timeout=5)
-                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+                self._verify()
+                self.db.execute("PRAGMA journal_mode=WAL")
                 # FULL: a commit survives power loss, not only a crash; commits are few
                 # (one per loop turn), so the fsync is cheap.
-                self._db.execute("PRAGMA synchronous=FULL")
-                self._db.executescript(_SCHEMA)
-                self._db.execute(
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.executescript(_SCHEMA)
+                self.db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
         except (sqlite3.Error, OSError) as exc:
+            if self._db is not None:
+                self.db.close()
+            known = classify(path, exc)
+            if known is not None:
+                raise known from None
             raise StateError(f"cannot open state database {path}: {exc}") from None
-        self._db.row_factory = sqlite3.Row
+        self.db.row_factory = sqlite3.Row
         self._depth = 0
 
+    def _verify(self) -> None:
+        assert self._db is not None
+        rows = self.db.execute("PRAGMA quick_check(1)").fetchall()
+        if rows != [("ok",)]:
+            detail = " ".join(str(rows[0][0]).split()) if rows else "quick_check failed"
+            raise StateCorrupt(self.path, detail)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None
+        return self._db
+
     def close(self) -> None:
-        self._db.close()
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+    def error(self, exc: BaseException) -> StateError | None:
+        """What an error from this database means (see `classify`)."""
+        return classify(self.path, exc)
+
+    def is_empty(self) -> bool:
+        """No project recorded yet: a first run, or a database just rebuilt."""
+        return self.db.execute("SELECT 1 FROM projects LIMIT 1").fetchone() is None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes into one commit; nested uses join the outer transaction."""
+        """Group writes into one commit; nested uses join the outer transaction.
+
+        A lock, a full disk or damage raises `StateUnavailable` or `StateCorrupt` after
+        rolling back, so nothing of a failed turn is half written.
+        """
         if self._depth == 0:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise (self.error(exc) or exc) from None
         self._depth += 1
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._depth -= 1
             if self._depth == 0:
-                self._db.execute("ROLLBACK")
+                self._rollback()
+            if isinstance(exc, sqlite3.Error) and (known := self.error(exc)) is not None:
+                raise known from None
             raise
         self._depth -= 1
         if self._depth == 0:
-            self._db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise (self.error(exc) or exc) from None
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
 
     def _write(
         self, sql: str, params: Sequence[Any] | Iterable[Sequence[Any]] = (), many: bool = False
     ) -> int:
         with self.transaction():
-            cursor = self._db.executemany(sql, params) if many else self._db.execute(sql, params)  # type: ignore[arg-type]
+            cursor = self.db.executemany(sql, params) if many else self.db.execute(sql, params)  # type: ignore[arg-type]
             return cursor.rowcount
 
     # --- reading ----------------------------------------------------------------------
 
     def known(self, path: Path) -> Known | None:
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT state, size, mtime_ns, inode, last_error FROM projects WHERE path = ?",
             (str(path),),
         ).fetchone()
@@ -160,7 +292,7 @@ class State:
         )
 
     def sendable(self, now: float) -> list[Queued[str]]:
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT path, kind, generate_previews, queued_at FROM projects "
             "WHERE state = 'pending' AND next_attempt_at <= ?",
             (now,),
@@ -171,7 +303,7 @@ class State:
         ]
 
     def next_attempt_at(self) -> float | None:
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT MIN(next_attempt_at) FROM projects WHERE state = 'pending'"
         ).fetchone()
         return None if row[0] is None else float(row[0])
@@ -179,20 +311,20 @@ class State:
     def rows(self, paths: Iterable[str]) -> list[Row]:
         found: list[Row] = []
         for path in paths:
-            r = self._db.execute("SELECT * FROM projects WHERE path = ?", (path,)).fetchone()
+            r = self.db.execute("SELECT * FROM projects WHERE path = ?", (path,)).fetchone()
             if r is not None:
                 found.append(_row(r))
         return found
 
     def rows_in(self, state: StateName, limit: int = 100) -> list[Row]:
-        cursor = self._db.execute(
+        cursor = self.db.execute(
             "SELECT * FROM projects WHERE state = ? ORDER BY updated_at LIMIT ?", (state, limit)
         )
         return [_row(r) for r in cursor]
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = dict.fromkeys(STATES, 0)
-        for r in self._db.execute("SELECT state, COUNT(*) AS n FROM projects GROUP BY state"):
+        for r in self.db.execute("SELECT state, COUNT(*) AS n FROM projects GROUP BY state"):
             counts[r["state"]] = r["n"]
         return counts
 
@@ -202,20 +334,20 @@ class State:
         Both count: while SessionDock is down each retry moves the row to in_flight for
         the length of one attempt, and `status` must not lose sight of it then.
         """
-        r = self._db.execute(
+        r = self.db.execute(
             "SELECT * FROM projects WHERE state IN ('pending', 'in_flight') "
             "ORDER BY COALESCE(queued_at, updated_at) LIMIT 1"
         ).fetchone()
         return None if r is None else _row(r)
 
     def last_imported(self) -> Row | None:
-        r = self._db.execute(
+        r = self.db.execute(
             "SELECT * FROM projects WHERE state = 'imported' ORDER BY imported_at DESC LIMIT 1"
         ).fetchone()
         return None if r is None else _row(r)
 
     def get_meta(self, key: str) -> Any:
-        r = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        r = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if r is None else json.loads(r["value"])
 
     # --- writing ----------------------------------------------------------------------
@@ -364,10 +496,67 @@ class State:
         """
         self._write("UPDATE projects SET next_attempt_at = 0 WHERE state = 'pending'")
 
+    def adopt(self, library: Collection[str]) -> int:
+        """Pending projects whose path SessionDock's library already has become imported.
+
+        Used after a first run or a rebuild (an empty state): what SessionDock already
+        holds is recorded with its current signature instead of being sent again.
+        """
+        rows = self.db.execute("SELECT path, project_path FROM projects WHERE state = 'pending'")
+        hits = [r[0] for r in rows if r[1] in library]
+        self.mark_adopted(hits)
+        return len(hits)
+
+    def mark_adopted(self, paths: Sequence[str]) -> None:
+        """Pending, never sent, yet already in SessionDock's library: imported as is."""
+        now = time.time()
+        self._write(
+            "UPDATE projects SET state = 'imported', imported_at = ?, last_error = NULL, "
+            "updated_at = ? WHERE path = ? AND state = 'pending'",
+            [(now, now, p) for p in paths],
+            many=True,
+        )
+
     def in_flight_paths(self) -> list[str]:
         return [
-            r[0] for r in self._db.execute("SELECT path FROM projects WHERE state = 'in_flight'")
+            r[0] for r in self.db.execute("SELECT path FROM projects WHERE state = 'in_flight'")
         ]
+
+
+def move_aside(database: Path, now: float | None = None) -> Path:
+    """Rename a damaged database (and its WAL and shared-memory files) out of the way.
+
+    Kept, never deleted: it may hold what a person wants back. The new name carries the
+    time, so repeated damage never overwrites an earlier copy.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+    target = database.with_name(f"{database.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = database.with_name(f"{database.name}.corrupt-{stamp}-{n}")
+    os.replace(database, target)
+    for suffix in ("-wal", "-shm"):
+        side = database.with_name(database.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
+
+
+def open_repairing(database: Path) -> tuple[State, Path | None, StateCorrupt | None]:
+    """Open the state for writing; a damaged file is moved aside and a new one made.
+
+    Returns the state, where the damaged file went (None when it was sound) and what was
+    wrong with it. Only the owner of the database (watcher/owner.py) may call this.
+    """
+    try:
+        return State(database), None, None
+    except StateCorrupt as exc:
+        try:
+            moved = move_aside(database)
+        except OSError as err:
+            raise StateUnavailable(database, "io", f"cannot move it aside: {err}") from None
+        return State(database), moved, exc
 
 
 def daemon_running(heartbeat: Mapping[str, Any]) -> bool:
