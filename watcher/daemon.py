@@ -42,6 +42,7 @@ from watcher.importer import (
     SendResult,
 )
 from watcher.logging import get_logger, register_secret
+from watcher.names import BAD_NAME, BAD_NAME_ACTION
 from watcher.observer import Change, ObserverTrouble, Watchers
 from watcher.policy import Gate, Pause
 from watcher.scanner import Signature, cached_names_in, probe, signature_of, walk
@@ -480,7 +481,9 @@ class Daemon:
                     path=str(path),
                     reason=result.reason,
                     detail=result.detail,
-                    action="tried again when the file changes",
+                    action=BAD_NAME_ACTION
+                    if result.reason == BAD_NAME
+                    else "tried again when the file changes",
                 )
             return
         if self.state.enqueue(result):
