@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import (
     REPO,
+    TOKEN,
     ConfigWriter,
     DaemonFactory,
     clean_env,
@@ -188,3 +189,104 @@ def test_log_lines_with_a_non_utf8_path_stay_valid_utf8(tmp_path: Path) -> None:
     assert "Logging error" not in written
     filed = json.loads(log_file.read_bytes().decode("utf-8"))
     assert filed["path"] == line["path"]
+
+
+# --- token files from real editors ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xef\xbb\xbf" + TOKEN.encode() + b"\r\n",  # Notepad, PowerShell 5 -Encoding utf8
+        b"  " + TOKEN.encode() + b"\n\n",
+        TOKEN.encode("utf-16"),  # Notepad's "Unicode": UTF-16 with a BOM
+    ],
+    ids=["utf8-bom-crlf", "whitespace", "utf16"],
+)
+def test_token_file_from_an_editor_works(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, token_file: Path, raw: bytes
+) -> None:
+    token_file.write_bytes(raw)
+    result = cli("check", "--config", str(write_config([studio])))
+    assert "token accepted" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.daemon
+def test_bom_token_imports_end_to_end(
+    studio: Path,
+    emulator: Emulator,
+    write_config: ConfigWriter,
+    daemon: DaemonFactory,
+    token_file: Path,
+) -> None:
+    token_file.write_bytes(b"\xef\xbb\xbf" + TOKEN.encode() + b"\r\n")
+    proc = daemon(write_config([studio]))
+    proc.wait_watching()
+    project = write_als(studio / "Notepad Song.als")
+    assert emulator.wait_for_paths(1) == [str(project)]
+    assert proc.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("inner", "named"),
+    [(b"\n", "line break"), (b"\x00", "NUL"), (b"\x1b", "U+001B"), ("\u2013".encode(), "ASCII")],
+    ids=["newline", "nul", "escape", "non-ascii"],
+)
+def test_token_with_an_inner_control_character_is_a_config_error(
+    studio: Path, write_config: ConfigWriter, token_file: Path, inner: bytes, named: str
+) -> None:
+    token_file.write_bytes(TOKEN[:10].encode() + inner + TOKEN[10:].encode() + b"\n")
+    config = write_config([studio])
+    result = cli("check", "--config", str(config))
+    assert result.returncode == 78, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failed) == 1 and str(token_file) in failed[0] and named in failed[0]
+    assert TOKEN[:10] not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    run = cli("run", "--config", str(config), timeout=30)
+    assert run.returncode == 78
+    assert run.stderr.count("\n") == 1 and str(token_file) in run.stderr
+
+
+def test_token_variable_is_cleaned_and_checked(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, tmp_path: Path
+) -> None:
+    config = write_config([studio])
+    (tmp_path / "token").unlink()
+    good = cli(
+        "check", "--config", str(config), env=clean_env(SESSIONDOCK_TOKEN=f"\ufeff{TOKEN}\n")
+    )
+    assert good.returncode == 0, good.stdout
+    bad = cli("check", "--config", str(config), env=clean_env(SESSIONDOCK_TOKEN="ab\ncd"))
+    assert bad.returncode == 78
+    assert "$SESSIONDOCK_TOKEN" in bad.stdout and "line break" in bad.stdout
+
+
+def test_rejected_token_advice_names_where_the_token_came_from(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, token_file: Path
+) -> None:
+    config = write_config([studio])
+    from_env = cli("check", "--config", str(config), env=clean_env(SESSIONDOCK_TOKEN="wrong-one"))
+    assert from_env.returncode == 77
+    advice = [line for line in from_env.stdout.splitlines() if "->" in line and "rejected" in line]
+    assert advice and "into $SESSIONDOCK_TOKEN" in advice[0] and "update" not in advice[0]
+    assert str(token_file) not in advice[0]
+    token_file.write_text("wrong-one\n")
+    from_file = cli("check", "--config", str(config))
+    assert from_file.returncode == 77
+    assert str(token_file) in from_file.stdout
+
+
+@pytest.mark.daemon
+def test_daemon_advice_for_a_rejected_variable_token(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    config = write_config([studio])
+    proc = daemon(config, env=clean_env(SESSIONDOCK_TOKEN="wrong-one"))
+    proc.wait_watching()
+    paused = proc.wait_for("sending_paused")
+    assert "into $SESSIONDOCK_TOKEN" in paused[0]["advice"]
+    assert "token_file (the watcher" not in paused[0]["advice"]
+    assert proc.stop() == 0

@@ -11,11 +11,13 @@ problem, so the CLI can print it and exit 78 (EX_CONFIG) without a traceback.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import ipaddress
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -155,30 +157,110 @@ class SessionDockSettings(_Section):
         """The bearer token: $SESSIONDOCK_TOKEN, else `token`, else the token file.
 
         Read afresh on each call so a regenerated token is picked up without a restart.
+        Editors add a BOM (Notepad, PowerShell 5) or a trailing newline: both are
+        stripped. What is left must be one line of ASCII, since it is sent in an HTTP
+        header; anything else is a config error naming where the token came from.
         """
-        from_env = os.environ.get(TOKEN_ENV, "").strip()
+        from_env = clean_token(os.environ.get(TOKEN_ENV, ""), f"${TOKEN_ENV}")
         if from_env:
             return from_env
         if self.token is not None:
-            return self.token.get_secret_value().strip()
-        path = self.token_path()
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise ConfigError(
-                f"at 'sessiondock.token_file': {path} does not exist; copy the token from "
-                f"SessionDock's Local API settings into it (or set ${TOKEN_ENV})"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"at 'sessiondock.token_file': cannot read {path}: {exc.strerror}"
-            ) from None
-        if not token:
-            raise ConfigError(
-                f"at 'sessiondock.token_file': {path} is empty; paste the token from "
-                "SessionDock's Local API settings into it"
+            return clean_token(self.token.get_secret_value(), "at 'sessiondock.token'")
+        return read_token_file(self.token_path(), "at 'sessiondock.token_file': ")
+
+    def token_source(self) -> str:
+        """Where `resolve_token` takes the token from, for advice (never the token)."""
+        if os.environ.get(TOKEN_ENV, "").strip().removeprefix("\ufeff").strip():
+            return "env"
+        return "config" if self.token is not None else "file"
+
+    def rejected_advice(self) -> str:
+        """What to do when SessionDock rejects the token, depending on where it came from."""
+        regenerate = (
+            "the token was rejected: regenerate it in SessionDock's Local API settings (or "
+            "copy the current one) and put it"
+        )
+        source = self.token_source()
+        if source == "env":
+            return (
+                f"{regenerate} into ${TOKEN_ENV} where the watcher gets it (your shell, or the "
+                "service's environment) and restart it; the variable overrides token_file"
             )
-        return token
+        if source == "config":
+            return (
+                f"{regenerate} into sessiondock.token in the config and reload it "
+                "(SIGHUP, or restart the service)"
+            )
+        return f"{regenerate} into {self.token_path()} (the watcher picks it up by itself)"
+
+
+MAX_TOKEN_BYTES = 64 * 1024
+
+
+def clean_token(raw: str, where: str) -> str:
+    """Strip whitespace and a BOM; refuse control characters and non-ASCII.
+
+    The message says which character and where it is, never the token itself.
+    """
+    token = raw.strip().removeprefix("\ufeff").strip()
+    for index, char in enumerate(token, start=1):
+        if unicodedata.category(char) == "Cc":
+            name = {"\n": "a line break", "\r": "a line break", "\x00": "a NUL byte"}.get(
+                char, f"control character U+{ord(char):04X}"
+            )
+            raise ConfigError(
+                f"{where}: the token holds {name} at character {index}; "
+                "it must be one line: paste only the token"
+            )
+        if not char.isascii():
+            raise ConfigError(
+                f"{where}: the token holds a non-ASCII character (U+{ord(char):04X}) at "
+                f"character {index}; HTTP headers carry only ASCII: paste only the token"
+            )
+    return token
+
+
+def read_token_file(path: Path, key: str = "") -> str:
+    """A token file's one line (BOM, UTF-16 and trailing newline handled); `key` prefixes
+    every message, so it names where the file was configured."""
+    where = f"{key}{path}"
+    try:
+        raw = _read_bounded(path, MAX_TOKEN_BYTES)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where} does not exist; copy the token from "
+            f"SessionDock's Local API settings into it (or set ${TOKEN_ENV})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read it: {exc.strerror}") from None
+    if raw is None:
+        raise ConfigError(f"{where} is over {MAX_TOKEN_BYTES} bytes: not a token file")
+    token = clean_token(_decode_text(raw, where), where)
+    if not token:
+        raise ConfigError(
+            f"{where} is empty; paste the token from SessionDock's Local API settings into it"
+        )
+    return token
+
+
+def _read_bounded(path: Path, limit: int) -> bytes | None:
+    """At most `limit` bytes of a file; None when it holds more (or never ends)."""
+    with open(path, "rb") as stream:
+        data = stream.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def _decode_text(raw: bytes, where: str) -> str:
+    """UTF-8 (with or without a BOM), or UTF-16 with a BOM (Notepad's "Unicode")."""
+    try:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return raw.decode("utf-16")
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{where} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
 
 
 class WatchFolder(_Section):

@@ -26,7 +26,7 @@ from typing import Any
 
 from watcher import notify
 from watcher.batching import Batch, next_batch
-from watcher.client import ImportItem, ReadOnly, SessionDockClient
+from watcher.client import ImportItem, ReadOnly, SessionDockClient, Unauthorized
 from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
@@ -583,7 +583,7 @@ class Daemon:
             return None
 
     def _note_error(self, error: Exception, changed: bool, **details: Any) -> None:
-        advice = getattr(error, "advice", "")
+        advice = self._advice(error)
         self.state.set_meta(
             "last_error", {"at": time.time(), "message": str(error), "advice": advice}
         )
@@ -602,6 +602,12 @@ class Daemon:
         else:
             log.debug("send_failed", error=str(error), retry_in=self.gate.not_before - self.clock())
         self._write_status()
+
+    def _advice(self, error: object) -> str:
+        """A rejected token's advice names where it came from ($SESSIONDOCK_TOKEN or file)."""
+        if isinstance(error, Unauthorized):
+            return self.config.sessiondock.rejected_advice()
+        return str(getattr(error, "advice", ""))
 
     def _on_health(self, result: HealthResult) -> None:
         if result.error is not None:
@@ -718,7 +724,7 @@ class Daemon:
             return False
         if self.gate.pause in (Pause.AUTH, Pause.READ_ONLY):
             error = self.gate.error
-            log.error("scan_stopped", error=str(error), advice=getattr(error, "advice", ""))
+            log.error("scan_stopped", error=str(error), advice=self._advice(error))
             self._exit_code = EXIT_NOPERM
             return True
         pending = self.state.counts()["pending"]
@@ -729,7 +735,7 @@ class Daemon:
                     "scan_incomplete",
                     pending=pending,
                     error=str(error),
-                    advice=getattr(error, "advice", ""),
+                    advice=self._advice(error),
                 )
                 self._exit_code = EXIT_UNAVAILABLE
                 return True

@@ -108,9 +108,10 @@ def _check_token(report: Report, config: Config) -> str | None:
         )
         return None
     watcher_logging.register_secret(token)
-    if os.environ.get(TOKEN_ENV, "").strip():
+    source = settings.token_source()
+    if source == "env":
         report.ok(f"token from ${TOKEN_ENV}")
-    elif settings.token is not None:
+    elif source == "config":
         report.ok("token from the config file (sessiondock.token)")
     else:
         path = settings.token_path()
@@ -137,7 +138,9 @@ def _check_sessiondock(report: Report, config: Config, token: str) -> None:
             status = getattr(exc, "status", 0)
             if isinstance(exc, Unauthorized) or status == 401:
                 report.fail(
-                    f"SessionDock at {url}: token rejected ({exc})", exc.advice, EXIT_NOPERM
+                    f"SessionDock at {url}: token rejected ({exc})",
+                    config.sessiondock.rejected_advice(),
+                    EXIT_NOPERM,
                 )
             elif status == 403:
                 report.fail(f"SessionDock at {url}: {exc}", exc.advice, EXIT_NOPERM)

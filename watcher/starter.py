@@ -24,9 +24,11 @@ from watcher.config import (
     DEFAULT_BASE_URL,
     TOKEN_ENV,
     ConfigError,
+    clean_token,
     default_config_path,
     expand_path,
     load_config,
+    read_token_file,
 )
 
 DEFAULT_WATCH = "~/Music/Projects"
@@ -118,18 +120,20 @@ def _read_token(
     token_stdin: bool, token_file: str | None, interactive: bool, stdin: TextIO
 ) -> str | None:
     if token_stdin:
-        token = stdin.readline().strip()
+        try:
+            token = clean_token(stdin.readline(), "--token-stdin")
+        except ConfigError as exc:
+            raise InitError(str(exc)) from None
         if not token:
             raise InitError("--token-stdin: nothing on standard input")
         return token
     if token_file:
         try:
-            token = expand_path(token_file).read_text(encoding="utf-8").strip()
-        except (OSError, ValueError) as exc:
-            raise InitError(f"--token-file {token_file}: cannot read it ({exc})") from None
-        if not token:
-            raise InitError(f"--token-file {token_file}: the file is empty")
-        return token
+            return read_token_file(expand_path(token_file), "--token-file ")
+        except ValueError as exc:
+            raise InitError(f"--token-file {token_file}: {exc}") from None
+        except ConfigError as exc:
+            raise InitError(str(exc)) from None
     if interactive:
         token = getpass.getpass(
             "SessionDock token (SessionDock > Settings > Local API; hidden, Enter to skip): "
