@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -290,3 +291,100 @@ def test_daemon_advice_for_a_rejected_variable_token(
     assert "into $SESSIONDOCK_TOKEN" in paused[0]["advice"]
     assert "token_file (the watcher" not in paused[0]["advice"]
     assert proc.stop() == 0
+
+
+# --- hostile configs ------------------------------------------------------------------
+
+LAUGHS = "\n".join(
+    [
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"{name}: &{name} [{','.join(['*' + prev] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "watch: [{path: /tmp}]",
+        "",
+    ]
+)
+
+
+def run_measured(args: list[str]) -> tuple[int, str, int]:
+    """Run the CLI; return its exit code, stderr and peak RSS in MiB (from wait4).
+
+    The address space is capped at 2 GiB so a regression fails the test with a
+    MemoryError instead of taking the machine's memory.
+    """
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+        cwd=REPO,
+        preexec_fn=cap,  # noqa: PLW1509 - no threads in the child before exec
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr = proc.stderr.read().decode("utf-8")
+    proc.stdout.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    proc.stderr.close()
+    return proc.returncode, stderr, usage.ru_maxrss // 1024
+
+
+def test_a_billion_laughs_config_is_refused_in_small_memory(tmp_path: Path) -> None:
+    config = tmp_path / "laughs.yaml"
+    config.write_text(LAUGHS)
+    assert config.stat().st_size < 1024
+    code, stderr, peak_mib = run_measured(["check", "--config", str(config)])
+    assert code == 78, stderr
+    assert stderr.count("\n") == 1 and "alias" in stderr and str(config) in stderr
+    assert peak_mib < 200, f"check peaked at {peak_mib} MiB on a {len(LAUGHS)}-byte config"
+
+
+def test_aliases_that_share_settings_still_work(tmp_path: Path) -> None:
+    from watcher.config import load_config
+
+    config = tmp_path / "shared.yaml"
+    config.write_text(
+        "watch:\n"
+        "  - &studio {path: /a, exclude: ['Archive/**'], polling: true}\n"
+        "  - <<: *studio\n"
+        "    path: /b\n"
+    )
+    loaded = load_config(config)
+    assert [str(w.path) for w in loaded.watch] == ["/a", "/b"]
+    assert loaded.watch[1].exclude == ["Archive/**"] and loaded.watch[1].polling
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("watch: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 64 levels"),
+        ("watch: &w [*w]\n", "refers to itself"),
+        ("watch:\n  - path: /a\nlog:\n  level: info\nwatch:\n  - path: /b\n", "'watch'"),
+        ("watch:\n  - path: /a\n    kind: X\n    kind: Y\n", "'kind'"),
+        ("# padding\n" * 120_000 + "watch: [{path: /a}]\n", "over 1024 KiB"),
+    ],
+    ids=["deep", "recursive-alias", "duplicate-top", "duplicate-nested", "huge"],
+)
+def test_hostile_config_is_one_line_and_exit_78(tmp_path: Path, text: str, expected: str) -> None:
+    config = tmp_path / "hostile.yaml"
+    config.write_text(text)
+    for command in ("check", "run"):
+        result = cli(command, "--config", str(config), timeout=60)
+        assert result.returncode == 78, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert expected in result.stderr and str(config) in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
+    config = tmp_path / "dup.yaml"
+    config.write_text("watch:\n  - path: /a\n\nlog:\n  level: info\nwatch:\n  - path: /b\n")
+    result = cli("check", "--config", str(config))
+    assert "line 6" in result.stderr and "first at line 1" in result.stderr

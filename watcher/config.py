@@ -11,20 +11,17 @@ problem, so the CLI can print it and exit 78 (EX_CONFIG) without a traceback.
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import ipaddress
 import os
 import re
 import sys
-import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -35,6 +32,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from watcher import userfiles
 
 APP_NAME = "sessiondock-watcher"
 CONFIG_ENV = "SESSIONDOCK_WATCHER_CONFIG"
@@ -194,30 +193,12 @@ class SessionDockSettings(_Section):
         return f"{regenerate} into {self.token_path()} (the watcher picks it up by itself)"
 
 
-MAX_TOKEN_BYTES = 64 * 1024
-
-
 def clean_token(raw: str, where: str) -> str:
-    """Strip whitespace and a BOM; refuse control characters and non-ASCII.
-
-    The message says which character and where it is, never the token itself.
-    """
-    token = raw.strip().removeprefix("\ufeff").strip()
-    for index, char in enumerate(token, start=1):
-        if unicodedata.category(char) == "Cc":
-            name = {"\n": "a line break", "\r": "a line break", "\x00": "a NUL byte"}.get(
-                char, f"control character U+{ord(char):04X}"
-            )
-            raise ConfigError(
-                f"{where}: the token holds {name} at character {index}; "
-                "it must be one line: paste only the token"
-            )
-        if not char.isascii():
-            raise ConfigError(
-                f"{where}: the token holds a non-ASCII character (U+{ord(char):04X}) at "
-                f"character {index}; HTTP headers carry only ASCII: paste only the token"
-            )
-    return token
+    """The token without a BOM or surrounding whitespace; a config error if unusable."""
+    try:
+        return userfiles.clean_token(raw, where)
+    except userfiles.UnusableText as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def read_token_file(path: Path, key: str = "") -> str:
@@ -225,7 +206,10 @@ def read_token_file(path: Path, key: str = "") -> str:
     every message, so it names where the file was configured."""
     where = f"{key}{path}"
     try:
-        raw = _read_bounded(path, MAX_TOKEN_BYTES)
+        raw = userfiles.read_bounded(path, userfiles.MAX_TOKEN_BYTES)
+        if raw is None:
+            raise ConfigError(f"{where} is over 64 KiB: not a token file")
+        token = userfiles.clean_token(userfiles.decode_text(raw, where), where)
     except FileNotFoundError:
         raise ConfigError(
             f"{where} does not exist; copy the token from "
@@ -233,34 +217,13 @@ def read_token_file(path: Path, key: str = "") -> str:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read it: {exc.strerror}") from None
-    if raw is None:
-        raise ConfigError(f"{where} is over {MAX_TOKEN_BYTES} bytes: not a token file")
-    token = clean_token(_decode_text(raw, where), where)
+    except userfiles.UnusableText as exc:
+        raise ConfigError(str(exc)) from None
     if not token:
         raise ConfigError(
             f"{where} is empty; paste the token from SessionDock's Local API settings into it"
         )
     return token
-
-
-def _read_bounded(path: Path, limit: int) -> bytes | None:
-    """At most `limit` bytes of a file; None when it holds more (or never ends)."""
-    with open(path, "rb") as stream:
-        data = stream.read(limit + 1)
-    return None if len(data) > limit else data
-
-
-def _decode_text(raw: bytes, where: str) -> str:
-    """UTF-8 (with or without a BOM), or UTF-16 with a BOM (Notepad's "Unicode")."""
-    try:
-        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return raw.decode("utf-16")
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{where} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8"
-        ) from None
 
 
 class WatchFolder(_Section):
@@ -436,7 +399,7 @@ def _prefix(source: Path | None) -> str:
 
 def load_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = userfiles.read_bounded(path, userfiles.MAX_BYTES)
     except FileNotFoundError:
         raise ConfigError(
             f"config file {path} does not exist; copy config.example.yaml there, "
@@ -444,13 +407,12 @@ def load_config(path: Path) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    if raw is None:
+        raise ConfigError(f"{_prefix(path)}the file is over 1024 KiB; a config is a few KiB")
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{_prefix(path)}YAML syntax error{where}: {problem}") from None
+        data = userfiles.load_yaml(userfiles.decode_text(raw, f"config file {path}"))
+    except userfiles.UnusableText as exc:
+        raise ConfigError(f"{_prefix(path)}{exc}") from None
     return parse_config(data, source=path)
 
 
