@@ -293,7 +293,12 @@ def _print_status(report: dict[str, Any]) -> None:
         f"imported:  {'last ' + last['path'] + ', ' + _ago(last['at']) if last else 'nothing yet'}"
     )
     error = report["last_error"]
-    if error:
+    if error and error.get("resolved_at"):
+        print(
+            f"error:     none now (last: {error['message']}, {_ago(error['at'])}; "
+            f"resolved {_ago(error['resolved_at'])})"
+        )
+    elif error:
         print(f"error:     {error['message']} ({_ago(error['at'])})")
         if error.get("advice"):
             print(f"           -> {error['advice']}")

@@ -190,7 +190,7 @@ class SessionDockSettings(_Section):
                 f"{regenerate} into sessiondock.token in the config and reload it "
                 "(SIGHUP, or restart the service)"
             )
-        return f"{regenerate} into {self.token_path()} (the watcher picks it up by itself)"
+        return f"{regenerate} into token_file {self.token_path()} (picked up by itself)"
 
 
 def clean_token(raw: str, where: str) -> str:

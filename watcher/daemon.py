@@ -520,6 +520,8 @@ class Daemon:
             self._send(plan)
         elif plan is not None:
             self._batch_due = plan
+        elif self.gate.pause is Pause.BACKOFF:
+            self._submit(HealthJob())  # nothing to send: probe, so a recovery shows at once
 
     def _send(self, batch: Batch[str]) -> None:
         rows = self.state.rows(batch.keys)
@@ -568,6 +570,7 @@ class Daemon:
         if result.error is None:
             if self.gate.succeeded():
                 log.info("sending_resumed", pending=self.state.counts()["pending"])
+            self._resolve_error()
             self._write_status()
             return
         error = result.error
@@ -603,6 +606,12 @@ class Daemon:
             log.debug("send_failed", error=str(error), retry_in=self.gate.not_before - self.clock())
         self._write_status()
 
+    def _resolve_error(self) -> None:
+        """SessionDock answered: the last error is history (status shows it as resolved)."""
+        error = self.state.get_meta("last_error")
+        if isinstance(error, dict) and not error.get("resolved_at"):
+            self.state.set_meta("last_error", {**error, "resolved_at": time.time()})
+
     def _advice(self, error: object) -> str:
         """A rejected token's advice names where it came from ($SESSIONDOCK_TOKEN or file)."""
         if isinstance(error, Unauthorized):
@@ -624,6 +633,7 @@ class Daemon:
                 configured_mode=health.configured_mode,
             )
             self.timers.clear("health")
+            self._resolve_error()
         else:
             error = ReadOnly(403, "read_only", f"effective mode is {health.effective_mode}")
             changed = self.gate.failed(error, self.clock())

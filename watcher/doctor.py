@@ -3,10 +3,11 @@
 Every check runs even after one fails, so a technician sees everything that is wrong
 in one go. The exit code is the most serious failure: 78 config (a missing token
 included, as `run` treats it), 77 token rejected or SessionDock not in Full
-Automation, 69 SessionDock unreachable, 1 anything else that stops imports (a missing
-or unreadable folder, an unwritable state database). Warnings (service not installed,
-inotify headroom, a token file others can read) leave the exit code alone: `check`
-also runs before the service is installed, and the daemon copes with them.
+Automation, 69 SessionDock unreachable, 1 anything else that stops imports (an
+unreadable folder, an unwritable state database). Warnings (a missing folder, service
+not installed, inotify headroom, a token file others can read) leave the exit code
+alone: `check` also runs before the service is installed, and the daemon copes with
+them (a missing folder is offline, watched once it appears, as `init` says).
 """
 
 from __future__ import annotations
@@ -173,10 +174,9 @@ def _check_sessiondock(report: Report, config: Config, token: str) -> None:
 def _check_folder(report: Report, folder: WatchFolder) -> None:
     path = folder.path
     if not path.exists():
-        report.fail(
-            f"folder {path}: missing or not mounted",
-            "create it, plug in the drive or mount the share; the daemon waits for it",
-            EXIT_FAILED,
+        report.warn(
+            f"folder {path}: missing or not mounted; watched once it appears",
+            "create it, plug in the drive or mount the share if it should be there now",
         )
         return
     if not path.is_dir():
