@@ -325,3 +325,20 @@ def test_scan_draws_a_bar_on_a_terminal_and_none_in_a_pipe(
     assert "scan finished: 1 of 1 folders walked, 5 projects found, 2 queued" in text
     assert "project_queued" not in text, "info lines would tear the bar"
     assert TOKEN not in text
+
+
+def test_check_advice_can_be_pasted_with_this_config(
+    studio: Path, write_config: ConfigWriter, user_env: dict[str, str]
+) -> None:
+    """Run from `.venv/bin` with `--config`, the advice repeats both (not on PATH)."""
+    config = write_config([studio])
+    script = Path(sys.executable).parent / "sessiondock-watcher"
+    result = subprocess.run(
+        [str(script), "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=user_env,
+        check=False,
+    )
+    advice = next(line for line in result.stdout.splitlines() if "service install" in line)
+    assert f"{script} service install --config {config}" in advice, result.stdout

@@ -24,9 +24,16 @@ from typing import Literal, TextIO
 
 from watcher import logging as watcher_logging
 from watcher import service
-from watcher.config import APP_NAME, TOKEN_ENV, Config, ConfigError, WatchFolder
+from watcher.config import (
+    TOKEN_ENV,
+    Config,
+    ConfigError,
+    WatchFolder,
+    default_config_path,
+)
 from watcher.daws import never_holds_projects
 from watcher.observer import is_network_share
+from watcher.starter import command_hint
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -93,7 +100,7 @@ def check(
     _check_inotify(report, config)
     _check_state(report, config)
     _check_logs(report, config)
-    _check_service(report, platform, runner)
+    _check_service(report, platform, runner, config.source)
     return report.verdict()
 
 
@@ -102,9 +109,13 @@ def _check_token(report: Report, config: Config) -> str | None:
     try:
         token = settings.resolve_token()
     except ConfigError as exc:
+        default = config.source in (None, default_config_path())
         report.fail(
             f"token: {exc}",
-            f"`{APP_NAME} init --token-stdin` stores it with the right permissions",
+            f"`{command_hint(config.source, 'init', '--force', '--token-stdin')}` stores it "
+            "with the right permissions"
+            if default
+            else "paste the token into that file, readable only by you (chmod 600)",
             EXIT_CONFIG,
         )
         return None
@@ -320,7 +331,10 @@ def _check_logs(report: Report, config: Config) -> None:
 
 
 def _check_service(
-    report: Report, platform: service.Platform | None, runner: service.Runner | None
+    report: Report,
+    platform: service.Platform | None,
+    runner: service.Runner | None,
+    config_path: Path | None = None,
 ) -> None:
     state = service.service_state(platform, runner)
     if state.running:
@@ -328,10 +342,10 @@ def _check_service(
     elif state.installed:
         report.warn(
             f"service installed but not running: {state.detail}",
-            f"`{APP_NAME} service status` shows where its logs are",
+            f"`{command_hint(None, 'service', 'status')}` shows where its logs are",
         )
     else:
         report.warn(
             "service: not installed, so nothing starts at login",
-            f"`{APP_NAME} service install`",
+            f"`{command_hint(config_path, 'service', 'install')}`",
         )

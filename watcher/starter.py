@@ -12,6 +12,7 @@ import contextlib
 import getpass
 import json
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -40,6 +41,18 @@ EXIT_CONFIG = 78
 
 class InitError(Exception):
     """A problem with what was asked for; the message is one line for the user."""
+
+
+def command_hint(config_path: Path | None, *args: str) -> str:
+    """A command line the user can paste: the program as they ran it, plus `--config`
+    unless the config is the default one (`.venv/bin/...` is not on PATH)."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    name = Path(argv0).name.removesuffix(".exe")
+    program = argv0 if name in (APP_NAME, APP_NAME + "w") and os.sep in argv0 else APP_NAME
+    words = [program, *args]
+    if config_path is not None and config_path != default_config_path():
+        words += ["--config", str(config_path)]
+    return shlex.join(words)
 
 
 def _say(message: str) -> None:
@@ -209,5 +222,8 @@ def _report(
         )
     if os.environ.get(TOKEN_ENV):
         _say(f"note: ${TOKEN_ENV} is set and takes precedence over the token file")
-    flag = "" if config_path == default_config_path() else f" --config {config_path}"
-    _say(f"next: {APP_NAME} check{flag}, then {APP_NAME} service install{flag}")
+    check, install = (
+        command_hint(config_path, "check"),
+        command_hint(config_path, "service", "install"),
+    )
+    _say(f"next: {check}, then {install}")
