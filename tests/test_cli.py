@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from tests.conftest import TOKEN, ConfigWriter, cli, write_als
+from tests.conftest import TOKEN, ConfigWriter, DaemonFactory, cli, write_als
 from tests.emulator import Emulator
 from watcher import logging as watcher_logging
 
@@ -171,3 +171,36 @@ def test_console_logs_on_a_terminal() -> None:
     output = _render("auto", tty=True)
     assert "import_answered" in output and not output.lstrip().startswith("{")
     assert TOKEN not in output
+
+
+def test_version_prints_the_package_version() -> None:
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"sessiondock-watcher {version('sessiondock-watcher')}"
+
+
+@pytest.mark.daemon
+def test_recovery_is_logged_when_the_probe_succeeds_and_status_shows_it_resolved(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    """SessionDock down at start, nothing to send: coming back is seen by the probe."""
+    emulator.stop()
+    config = write_config([studio])
+    proc = daemon(config)
+    proc.wait_watching()
+    proc.wait_for("sending_paused")
+    down = cli("status", "--config", str(config))
+    assert "cannot reach SessionDock" in down.stdout and "->" in down.stdout
+    emulator.start()
+    proc.wait_for("sending_resumed", timeout=30)
+    assert emulator.imports == []
+    up = cli("status", "--config", str(config))
+    error_lines = [line for line in up.stdout.splitlines() if line.startswith("error:")]
+    assert error_lines and "resolved" in error_lines[0], up.stdout
+    assert "->" not in up.stdout, "a resolved error carries no advice"
+    assert json.loads(cli("status", "--json", "--config", str(config)).stdout)["last_error"][
+        "resolved_at"
+    ]
+    assert proc.stop() == 0

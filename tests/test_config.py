@@ -164,3 +164,37 @@ def test_base_url_from_environment_and_remote_needs_consent(
 def test_the_shipped_example_loads() -> None:
     config = load_config(REPO / "config.example.yaml")
     assert config.watch[0].path == Path.home() / "Music" / "Projects"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("quiet_seconds: 5", "quiet_seconds 5"),  # a comment line follows: was 2 lines off
+        ("level: info", "level info"),
+        ("path: ~/Music/Projects", "path ~/Music/Projects"),
+        ("timeout_seconds: 10", "timeout_seconds 10"),
+    ],
+)
+def test_yaml_syntax_error_points_at_the_line_to_fix(tmp_path: Path, old: str, new: str) -> None:
+    """The parser notices a lost colon only at the next key, after blank and comment lines."""
+    text = (REPO / "config.example.yaml").read_text().replace(old, new, 1)
+    line = next(i for i, t in enumerate(text.splitlines(), start=1) if new in t)
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=rf"YAML syntax error at line {line}\b"):
+        load_config(config)
+
+
+def test_yaml_syntax_error_after_a_blank_line_names_the_key_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("watch:\n  - path: /a\n    recursive true\n\n    kind: x\n")
+    with pytest.raises(ConfigError, match=r"at line 3, column 5: could not find expected ':'"):
+        load_config(config)
+
+
+def test_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_bytes(b"watch:\n  - path: /caf\xe9\n")
+    result = cli("check", "--config", str(config))
+    assert result.returncode == 78
+    assert "not UTF-8" in result.stderr and result.stderr.count("\n") == 1

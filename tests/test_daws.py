@@ -27,7 +27,7 @@ from tests.daw_fixtures import (
     song_bytes,
     xrns_bytes,
 )
-from watcher.config import KindOverride
+from watcher.config import ConfigError, KindOverride
 from watcher.daws import FORMATS, Candidate, DawFormat, Registry, Skipped, Verdict, check_generic
 
 ROOT = PurePath("/studio")
@@ -117,7 +117,7 @@ def test_kinds_config_renames_any_kind_and_adds_extensions() -> None:
     assert registry.format_for("x.RPP-TMPL").kind == "REAPER"  # type: ignore[union-attr]
     assert registry.format_for("x.ptt").kind == "Pro Tools"  # type: ignore[union-attr]
     assert registry.format_for("x.als").kind == "Ableton"  # type: ignore[union-attr]
-    with pytest.raises(ValueError, match="unknown DAW 'Luna'"):
+    with pytest.raises(ConfigError, match=r"at 'kinds\.Luna': unknown DAW"):
         Registry.configured({"Luna": KindOverride()})
 
 

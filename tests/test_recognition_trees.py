@@ -153,6 +153,8 @@ def test_kinds_naming_an_unknown_daw_is_a_config_error(
     )
     assert result.returncode == 78
     assert "kinds" in result.stderr and "Logic Pro" in result.stderr
+    assert "config.yaml" in result.stderr, "the message names the config file"
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 # --- the real daemon ------------------------------------------------------------------

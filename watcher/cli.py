@@ -12,6 +12,7 @@ Expected faults print one line, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import sqlite3
 import sys
@@ -20,9 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from watcher import __version__
 from watcher import logging as watcher_logging
 from watcher.config import Config, ConfigError, find_config_path, load_config
 from watcher.daws import Registry, Skipped
+from watcher.names import printable_value
 from watcher.owner import EXIT_LOCKED, LockHeld
 from watcher.state import State, StateError, daemon_running
 
@@ -37,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Watch studio folders and import every new or changed DAW project "
         "into SessionDock.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -77,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    """The installed distribution's version (what pip installed), else the package's own."""
+    try:
+        return importlib.metadata.version(PROG)
+    except importlib.metadata.PackageNotFoundError:  # run from a clone without installing
+        return __version__
+
+
 def _fail(message: str, code: int) -> int:
     print(f"{PROG}: {message}", file=sys.stderr)
     return code
@@ -108,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         config = load_config(config_path)
         watcher_logging.configure(config.log.level, config.log.format, config.log.file_path())
-        Registry.configured(config.kinds)
+        Registry.configured(config.kinds, config.source)
         if args.command == "run":
             from watcher.daemon import Daemon  # httpx and watchdog: only where they are used
 
@@ -125,8 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return status(config, as_json=args.json)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
-    except ValueError as exc:  # kinds: names a DAW the registry does not know
-        return _fail(f"config error: at 'kinds': {exc}", EXIT_CONFIG)
     except LockHeld as exc:
         return _fail(f"{exc}; {exc.advice}", EXIT_LOCKED)
     except StateError as exc:
@@ -143,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_json(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, ensure_ascii=False), flush=True)
+    """One JSON line, always valid UTF-8: a non-UTF-8 file name is shown escaped."""
+    print(json.dumps(printable_value(obj), ensure_ascii=False), flush=True)
 
 
 def _explain(skipped: Skipped) -> None:
@@ -152,9 +163,9 @@ def _explain(skipped: Skipped) -> None:
 
 def dry_run(config: Config, explain: bool = False) -> int:
     """Print what a scan would import (and, with `explain`, what it would skip and why)."""
-    from watcher.scanner import probe, signature_of, walk
+    from watcher.scanner import bad_name, probe, signature_of, walk
 
-    registry = Registry.configured(config.kinds)
+    registry = Registry.configured(config.kinds, config.source)
     database = config.state.database()
     state = State(database, readonly=True) if database.exists() else None
     for folder in config.watch:
@@ -170,6 +181,11 @@ def dry_run(config: Config, explain: bool = False) -> int:
         for verdict in walk(folder, registry, explain=explain):
             if isinstance(verdict, Skipped):
                 _explain(verdict)
+                continue
+            bad = bad_name(verdict)
+            if bad is not None:  # before `unchanged`: a name is wrong whatever the state says
+                if explain:
+                    _explain(bad)
                 continue
             path = Path(verdict.path)
             signature = signature_of(path, verdict.daw)
@@ -235,7 +251,7 @@ def status(config: Config, as_json: bool = False) -> int:
     try:
         state = State(database, readonly=True)
         try:
-            report = _status_report(state)
+            report = printable_value(_status_report(state))
         except sqlite3.Error as exc:
             raise (state.error(exc) or StateError(f"cannot read {database}: {exc}")) from None
         finally:
@@ -300,7 +316,12 @@ def _print_status(report: dict[str, Any]) -> None:
         f"imported:  {'last ' + last['path'] + ', ' + _ago(last['at']) if last else 'nothing yet'}"
     )
     error = report["last_error"]
-    if error:
+    if error and error.get("resolved_at"):
+        print(
+            f"error:     none now (last: {error['message']}, {_ago(error['at'])}; "
+            f"resolved {_ago(error['resolved_at'])})"
+        )
+    elif error:
         print(f"error:     {error['message']} ({_ago(error['at'])})")
         if error.get("advice"):
             print(f"           -> {error['advice']}")

@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,6 +32,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from watcher import userfiles
 
 APP_NAME = "sessiondock-watcher"
 CONFIG_ENV = "SESSIONDOCK_WATCHER_CONFIG"
@@ -155,30 +156,74 @@ class SessionDockSettings(_Section):
         """The bearer token: $SESSIONDOCK_TOKEN, else `token`, else the token file.
 
         Read afresh on each call so a regenerated token is picked up without a restart.
+        Editors add a BOM (Notepad, PowerShell 5) or a trailing newline: both are
+        stripped. What is left must be one line of ASCII, since it is sent in an HTTP
+        header; anything else is a config error naming where the token came from.
         """
-        from_env = os.environ.get(TOKEN_ENV, "").strip()
+        from_env = clean_token(os.environ.get(TOKEN_ENV, ""), f"${TOKEN_ENV}")
         if from_env:
             return from_env
         if self.token is not None:
-            return self.token.get_secret_value().strip()
-        path = self.token_path()
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise ConfigError(
-                f"at 'sessiondock.token_file': {path} does not exist; copy the token from "
-                f"SessionDock's Local API settings into it (or set ${TOKEN_ENV})"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"at 'sessiondock.token_file': cannot read {path}: {exc.strerror}"
-            ) from None
-        if not token:
-            raise ConfigError(
-                f"at 'sessiondock.token_file': {path} is empty; paste the token from "
-                "SessionDock's Local API settings into it"
+            return clean_token(self.token.get_secret_value(), "at 'sessiondock.token'")
+        return read_token_file(self.token_path(), "at 'sessiondock.token_file': ")
+
+    def token_source(self) -> str:
+        """Where `resolve_token` takes the token from, for advice (never the token)."""
+        if os.environ.get(TOKEN_ENV, "").strip().removeprefix("\ufeff").strip():
+            return "env"
+        return "config" if self.token is not None else "file"
+
+    def rejected_advice(self) -> str:
+        """What to do when SessionDock rejects the token, depending on where it came from."""
+        regenerate = (
+            "the token was rejected: regenerate it in SessionDock's Local API settings (or "
+            "copy the current one) and put it"
+        )
+        source = self.token_source()
+        if source == "env":
+            return (
+                f"{regenerate} into ${TOKEN_ENV} where the watcher gets it (your shell, or the "
+                "service's environment) and restart it; the variable overrides token_file"
             )
-        return token
+        if source == "config":
+            return (
+                f"{regenerate} into sessiondock.token in the config and reload it "
+                "(SIGHUP, or restart the service)"
+            )
+        return f"{regenerate} into token_file {self.token_path()} (picked up by itself)"
+
+
+def clean_token(raw: str, where: str) -> str:
+    """The token without a BOM or surrounding whitespace; a config error if unusable."""
+    try:
+        return userfiles.clean_token(raw, where)
+    except userfiles.UnusableText as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def read_token_file(path: Path, key: str = "") -> str:
+    """A token file's one line (BOM, UTF-16 and trailing newline handled); `key` prefixes
+    every message, so it names where the file was configured."""
+    where = f"{key}{path}"
+    try:
+        raw = userfiles.read_bounded(path, userfiles.MAX_TOKEN_BYTES)
+        if raw is None:
+            raise ConfigError(f"{where} is over 64 KiB: not a token file")
+        token = userfiles.clean_token(userfiles.decode_text(raw, where), where)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where} does not exist; copy the token from "
+            f"SessionDock's Local API settings into it (or set ${TOKEN_ENV})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read it: {exc.strerror}") from None
+    except userfiles.UnusableText as exc:
+        raise ConfigError(str(exc)) from None
+    if not token:
+        raise ConfigError(
+            f"{where} is empty; paste the token from SessionDock's Local API settings into it"
+        )
+    return token
 
 
 class WatchFolder(_Section):
@@ -354,7 +399,7 @@ def _prefix(source: Path | None) -> str:
 
 def load_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = userfiles.read_bounded(path, userfiles.MAX_BYTES)
     except FileNotFoundError:
         raise ConfigError(
             f"config file {path} does not exist; copy config.example.yaml there, "
@@ -362,13 +407,12 @@ def load_config(path: Path) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    if raw is None:
+        raise ConfigError(f"{_prefix(path)}the file is over 1024 KiB; a config is a few KiB")
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{_prefix(path)}YAML syntax error{where}: {problem}") from None
+        data = userfiles.load_yaml(userfiles.decode_text(raw, f"config file {path}"))
+    except userfiles.UnusableText as exc:
+        raise ConfigError(f"{_prefix(path)}{exc}") from None
     return parse_config(data, source=path)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from watcher import notify
 from watcher.batching import Batch, next_batch
-from watcher.client import ImportItem, ReadOnly, SessionDockClient
+from watcher.client import ImportItem, ReadOnly, SessionDockClient, Unauthorized
 from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
@@ -47,6 +47,7 @@ from watcher.importer import (
     SendResult,
 )
 from watcher.logging import get_logger, register_secret
+from watcher.names import BAD_NAME, BAD_NAME_ACTION
 from watcher.observer import Change, ObserverTrouble, Watchers
 from watcher.outage import Outage
 from watcher.owner import Owner
@@ -649,7 +650,9 @@ class Daemon:
                     path=str(path),
                     reason=result.reason,
                     detail=result.detail,
-                    action="tried again when the file changes",
+                    action=BAD_NAME_ACTION
+                    if result.reason == BAD_NAME
+                    else "tried again when the file changes",
                 )
             return
         if self.state.enqueue(result):
@@ -694,6 +697,8 @@ class Daemon:
             self._send(plan)
         elif plan is not None:
             self._batch_due = plan
+        elif self.gate.pause is Pause.BACKOFF:
+            self._submit(HealthJob())  # nothing to send: probe, so a recovery shows at once
 
     def _adopt(self) -> bool:
         """An empty state (first run, or rebuilt): learn what SessionDock already has.
@@ -777,6 +782,7 @@ class Daemon:
         if result.error is None:
             if self.gate.succeeded():
                 log.info("sending_resumed", pending=self.state.counts()["pending"])
+            self._resolve_error()
             self._write_status()
             return
         error = result.error
@@ -792,7 +798,7 @@ class Daemon:
             return None
 
     def _note_error(self, error: Exception, changed: bool, **details: Any) -> None:
-        advice = getattr(error, "advice", "")
+        advice = self._advice(error)
         self.state.set_meta(
             "last_error", {"at": time.time(), "message": str(error), "advice": advice}
         )
@@ -812,6 +818,18 @@ class Daemon:
             log.debug("send_failed", error=str(error), retry_in=self.gate.not_before - self.clock())
         self._write_status()
 
+    def _resolve_error(self) -> None:
+        """SessionDock answered: the last error is history (status shows it as resolved)."""
+        error = self.state.get_meta("last_error")
+        if isinstance(error, dict) and not error.get("resolved_at"):
+            self.state.set_meta("last_error", {**error, "resolved_at": time.time()})
+
+    def _advice(self, error: object) -> str:
+        """A rejected token's advice names where it came from ($SESSIONDOCK_TOKEN or file)."""
+        if isinstance(error, Unauthorized):
+            return self.config.sessiondock.rejected_advice()
+        return str(getattr(error, "advice", ""))
+
     def _on_health(self, result: HealthResult) -> None:
         if result.error is not None:
             changed = self.gate.failed(result.error, self.clock(), self._safe_token())
@@ -827,6 +845,7 @@ class Daemon:
                 configured_mode=health.configured_mode,
             )
             self.timers.clear("health")
+            self._resolve_error()
         else:
             error = ReadOnly(403, "read_only", f"effective mode is {health.effective_mode}")
             changed = self.gate.failed(error, self.clock())
@@ -927,7 +946,7 @@ class Daemon:
             return False
         if self.gate.pause in (Pause.AUTH, Pause.READ_ONLY):
             error = self.gate.error
-            log.error("scan_stopped", error=str(error), advice=getattr(error, "advice", ""))
+            log.error("scan_stopped", error=str(error), advice=self._advice(error))
             self._exit_code = EXIT_NOPERM
             return True
         pending = self.state.counts()["pending"]
@@ -938,7 +957,7 @@ class Daemon:
                     "scan_incomplete",
                     pending=pending,
                     error=str(error),
-                    advice=getattr(error, "advice", ""),
+                    advice=self._advice(error),
                 )
                 self._exit_code = EXIT_UNAVAILABLE
                 return True

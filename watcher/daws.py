@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import BinaryIO, Literal
 
-from watcher.config import KindOverride
+from watcher.config import ConfigError, KindOverride
 
 ContentCheck = Callable[[BinaryIO], "str | None"]
 """Reads a project's main file; returns None when it is this DAW's format, else why not."""
@@ -32,7 +32,9 @@ ContentCheck = Callable[[BinaryIO], "str | None"]
 NamesIn = Callable[[PurePath], Collection[str]]
 """The names inside a directory; injected so classification stays free of I/O."""
 
-SkipReason = Literal["junk", "backup", "excluded", "bad-content", "open", "unrecognised"]
+SkipReason = Literal[
+    "junk", "backup", "excluded", "bad-content", "open", "unrecognised", "bad-name"
+]
 
 
 @dataclass(frozen=True)
@@ -670,14 +672,21 @@ class Registry:
         object.__setattr__(self, "bundle_extensions", bundles)
 
     @classmethod
-    def configured(cls, overrides: Mapping[str, KindOverride]) -> Registry:
-        """Apply `kinds:`; keys are the default kind strings, matched ignoring case."""
+    def configured(
+        cls, overrides: Mapping[str, KindOverride], source: PurePath | None = None
+    ) -> Registry:
+        """Apply `kinds:`; keys are the default kind strings, matched ignoring case.
+
+        An unknown key is a `ConfigError` naming `source` (the config file), so the CLI
+        reports it as a config error without treating every ValueError as one.
+        """
         known = {daw.kind.lower(): daw for daw in FORMATS}
         by_kind: dict[str, KindOverride] = {}
         for name, override in overrides.items():
             if name.lower() not in known:
                 names = ", ".join(sorted(d.kind for d in FORMATS))
-                raise ValueError(f"unknown DAW {name!r}; known: {names}")
+                where = f"config error in {source}: " if source else "config error: "
+                raise ConfigError(f"{where}at 'kinds.{name}': unknown DAW; known: {names}")
             by_kind[known[name.lower()].kind] = override
         formats = []
         for daw in FORMATS:

@@ -3,10 +3,11 @@
 Every check runs even after one fails, so a technician sees everything that is wrong
 in one go. The exit code is the most serious failure: 78 config (a missing token
 included, as `run` treats it), 77 token rejected or SessionDock not in Full
-Automation, 69 SessionDock unreachable, 1 anything else that stops imports (a missing
-or unreadable folder, an unwritable state database). Warnings (service not installed,
-inotify headroom, a token file others can read) leave the exit code alone: `check`
-also runs before the service is installed, and the daemon copes with them.
+Automation, 69 SessionDock unreachable, 1 anything else that stops imports (an
+unreadable folder, an unwritable state database). Warnings (a missing folder, service
+not installed, inotify headroom, a token file others can read) leave the exit code
+alone: `check` also runs before the service is installed, and the daemon copes with
+them (a missing folder is offline, watched once it appears, as `init` says).
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ from typing import Literal, TextIO
 
 from watcher import logging as watcher_logging
 from watcher import service
-from watcher.config import APP_NAME, TOKEN_ENV, Config, ConfigError, WatchFolder
+from watcher.config import (
+    TOKEN_ENV,
+    Config,
+    ConfigError,
+    WatchFolder,
+    default_config_path,
+)
 from watcher.daws import never_holds_projects
 from watcher.observer import is_network_share
+from watcher.starter import command_hint
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -92,7 +100,7 @@ def check(
     _check_inotify(report, config)
     _check_state(report, config)
     _check_logs(report, config)
-    _check_service(report, platform, runner)
+    _check_service(report, platform, runner, config.source)
     return report.verdict()
 
 
@@ -101,16 +109,21 @@ def _check_token(report: Report, config: Config) -> str | None:
     try:
         token = settings.resolve_token()
     except ConfigError as exc:
+        default = config.source in (None, default_config_path())
         report.fail(
             f"token: {exc}",
-            f"`{APP_NAME} init --token-stdin` stores it with the right permissions",
+            f"`{command_hint(config.source, 'init', '--force', '--token-stdin')}` stores it "
+            "with the right permissions"
+            if default
+            else "paste the token into that file, readable only by you (chmod 600)",
             EXIT_CONFIG,
         )
         return None
     watcher_logging.register_secret(token)
-    if os.environ.get(TOKEN_ENV, "").strip():
+    source = settings.token_source()
+    if source == "env":
         report.ok(f"token from ${TOKEN_ENV}")
-    elif settings.token is not None:
+    elif source == "config":
         report.ok("token from the config file (sessiondock.token)")
     else:
         path = settings.token_path()
@@ -137,7 +150,9 @@ def _check_sessiondock(report: Report, config: Config, token: str) -> None:
             status = getattr(exc, "status", 0)
             if isinstance(exc, Unauthorized) or status == 401:
                 report.fail(
-                    f"SessionDock at {url}: token rejected ({exc})", exc.advice, EXIT_NOPERM
+                    f"SessionDock at {url}: token rejected ({exc})",
+                    config.sessiondock.rejected_advice(),
+                    EXIT_NOPERM,
                 )
             elif status == 403:
                 report.fail(f"SessionDock at {url}: {exc}", exc.advice, EXIT_NOPERM)
@@ -170,10 +185,9 @@ def _check_sessiondock(report: Report, config: Config, token: str) -> None:
 def _check_folder(report: Report, folder: WatchFolder) -> None:
     path = folder.path
     if not path.exists():
-        report.fail(
-            f"folder {path}: missing or not mounted",
-            "create it, plug in the drive or mount the share; the daemon waits for it",
-            EXIT_FAILED,
+        report.warn(
+            f"folder {path}: missing or not mounted; watched once it appears",
+            "create it, plug in the drive or mount the share if it should be there now",
         )
         return
     if not path.is_dir():
@@ -332,7 +346,10 @@ def _check_logs(report: Report, config: Config) -> None:
 
 
 def _check_service(
-    report: Report, platform: service.Platform | None, runner: service.Runner | None
+    report: Report,
+    platform: service.Platform | None,
+    runner: service.Runner | None,
+    config_path: Path | None = None,
 ) -> None:
     state = service.service_state(platform, runner)
     if state.running:
@@ -340,10 +357,10 @@ def _check_service(
     elif state.installed:
         report.warn(
             f"service installed but not running: {state.detail}",
-            f"`{APP_NAME} service status` shows where its logs are",
+            f"`{command_hint(None, 'service', 'status')}` shows where its logs are",
         )
     else:
         report.warn(
             "service: not installed, so nothing starts at login",
-            f"`{APP_NAME} service install`",
+            f"`{command_hint(config_path, 'service', 'install')}`",
         )

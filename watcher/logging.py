@@ -19,6 +19,8 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from watcher.names import printable
+
 REDACTED = "[redacted]"
 STDERR_LEVEL_ENV = "SESSIONDOCK_WATCHER_STDERR_LEVEL"
 """Set by the launchd agent: its stderr file cannot be rotated, so only warnings go there
@@ -38,10 +40,12 @@ def register_secret(value: str) -> None:
 
 
 def _scrub(text: str) -> str:
+    """Secrets out; undecodable bytes of a file name shown as `\\xNN`, so every sink
+    (a UTF-8 log file, a strict stderr, a JSON reader) gets valid UTF-8."""
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _BEARER.sub(r"\1" + REDACTED, text)
+    return printable(_BEARER.sub(r"\1" + REDACTED, text))
 
 
 def _scrub_value(value: Any) -> Any:
@@ -49,7 +53,8 @@ def _scrub_value(value: Any) -> Any:
         return _scrub(value)
     if isinstance(value, dict):
         return {
-            k: REDACTED if k.lower() in _SECRET_KEYS else _scrub_value(v) for k, v in value.items()
+            printable(k): REDACTED if k.lower() in _SECRET_KEYS else _scrub_value(v)
+            for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
         return [_scrub_value(v) for v in value]

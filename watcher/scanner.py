@@ -31,6 +31,7 @@ from watcher.daws import (
     suffix_of,
     title_for,
 )
+from watcher.names import BAD_NAME, is_valid, printable
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".aif", ".aiff", ".flac", ".mp3", ".m4a"})
 
@@ -220,6 +221,21 @@ def check_content(candidate: Candidate) -> str | None:
     return None
 
 
+def bad_name(candidate: Candidate) -> Skipped | None:
+    """A project whose path is not valid UTF-8 cannot be sent (JSON has no bytes).
+
+    It is skipped rather than sent under a guessed name: SessionDock would store a path
+    that does not exist. Renaming it makes it a new, valid project.
+    """
+    if is_valid(candidate.path):
+        return None
+    return Skipped(
+        candidate.path,
+        BAD_NAME,
+        f"the path is not valid UTF-8: {printable(candidate.path)}",
+    )
+
+
 def open_reason(candidate: Candidate) -> str | None:
     """Why the DAW has the project open right now (its `-wal` exists), or None."""
     path = Path(candidate.path)
@@ -237,6 +253,7 @@ def _audio_files(place: Path) -> Iterator[os.DirEntry[str]]:
                 if (
                     suffix_of(entry.name) in AUDIO_EXTENSIONS
                     and not is_junk_name(entry.name)
+                    and is_valid(entry.name)  # JSON cannot carry the name
                     and entry.is_file(follow_symlinks=True)
                 ):
                     yield entry
@@ -284,6 +301,9 @@ def probe(
     signature: Signature,
 ) -> Project | Skipped:
     """Content-check a ready candidate and build what is sent; I/O happens here."""
+    bad = bad_name(candidate)
+    if bad is not None:
+        return bad
     busy = open_reason(candidate)
     if busy:
         return Skipped(candidate.path, "open", busy)

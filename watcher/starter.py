@@ -12,6 +12,7 @@ import contextlib
 import getpass
 import json
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -24,9 +25,11 @@ from watcher.config import (
     DEFAULT_BASE_URL,
     TOKEN_ENV,
     ConfigError,
+    clean_token,
     default_config_path,
     expand_path,
     load_config,
+    read_token_file,
 )
 
 DEFAULT_WATCH = "~/Music/Projects"
@@ -38,6 +41,18 @@ EXIT_CONFIG = 78
 
 class InitError(Exception):
     """A problem with what was asked for; the message is one line for the user."""
+
+
+def command_hint(config_path: Path | None, *args: str) -> str:
+    """A command line the user can paste: the program as they ran it, plus `--config`
+    unless the config is the default one (`.venv/bin/...` is not on PATH)."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    name = Path(argv0).name.removesuffix(".exe")
+    program = argv0 if name in (APP_NAME, APP_NAME + "w") and os.sep in argv0 else APP_NAME
+    words = [program, *args]
+    if config_path is not None and config_path != default_config_path():
+        words += ["--config", str(config_path)]
+    return shlex.join(words)
 
 
 def _say(message: str) -> None:
@@ -118,18 +133,20 @@ def _read_token(
     token_stdin: bool, token_file: str | None, interactive: bool, stdin: TextIO
 ) -> str | None:
     if token_stdin:
-        token = stdin.readline().strip()
+        try:
+            token = clean_token(stdin.readline(), "--token-stdin")
+        except ConfigError as exc:
+            raise InitError(str(exc)) from None
         if not token:
             raise InitError("--token-stdin: nothing on standard input")
         return token
     if token_file:
         try:
-            token = expand_path(token_file).read_text(encoding="utf-8").strip()
-        except (OSError, ValueError) as exc:
-            raise InitError(f"--token-file {token_file}: cannot read it ({exc})") from None
-        if not token:
-            raise InitError(f"--token-file {token_file}: the file is empty")
-        return token
+            return read_token_file(expand_path(token_file), "--token-file ")
+        except ValueError as exc:
+            raise InitError(f"--token-file {token_file}: {exc}") from None
+        except ConfigError as exc:
+            raise InitError(str(exc)) from None
     if interactive:
         token = getpass.getpass(
             "SessionDock token (SessionDock > Settings > Local API; hidden, Enter to skip): "
@@ -205,5 +222,8 @@ def _report(
         )
     if os.environ.get(TOKEN_ENV):
         _say(f"note: ${TOKEN_ENV} is set and takes precedence over the token file")
-    flag = "" if config_path == default_config_path() else f" --config {config_path}"
-    _say(f"next: {APP_NAME} check{flag}, then {APP_NAME} service install{flag}")
+    check, install = (
+        command_hint(config_path, "check"),
+        command_hint(config_path, "service", "install"),
+    )
+    _say(f"next: {check}, then {install}")

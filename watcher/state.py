@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from watcher.batching import Queued
+from watcher.names import path_key, printable
 from watcher.scanner import Project, Signature
 
 StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid"]
@@ -281,7 +282,7 @@ class State:
     def known(self, path: Path) -> Known | None:
         row = self.db.execute(
             "SELECT state, size, mtime_ns, inode, last_error FROM projects WHERE path = ?",
-            (str(path),),
+            (path_key(path),),
         ).fetchone()
         if row is None:
             return None
@@ -432,26 +433,26 @@ class State:
             WHERE projects.state != 'in_flight'
             """,
             (
-                str(path),
-                str(root),
+                path_key(path),
+                printable(root),
                 kind,
-                path.name,
-                str(path),
+                printable(path.name),
+                printable(path),
                 signature.size,
                 signature.mtime_ns,
                 signature.inode,
-                reason,
+                printable(reason),
                 now,
             ),
         )
-        return known is None or known.state != "invalid" or known.last_error != reason
+        return known is None or known.state != "invalid" or known.last_error != printable(reason)
 
     def cancel(self, path: Path) -> bool:
         """A deleted project no longer needs sending; delivered history is kept."""
         return (
             self._write(
                 "DELETE FROM projects WHERE path = ? AND state IN ('pending', 'invalid')",
-                (str(path),),
+                (path_key(path),),
             )
             > 0
         )
