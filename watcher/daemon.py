@@ -763,6 +763,7 @@ class Daemon:
             return
         if self.gate.pause is Pause.BACKOFF and self.gate.succeeded():
             log.info("sending_resumed", pending=self.state.counts()["pending"])
+        self._resolve_error()
         self._library = result.paths
 
     def _on_send_result(self, result: SendResult) -> None:
