@@ -486,6 +486,7 @@ class Daemon:
         limits = content_limits(self.config.scan)
         job = ProbeJob(candidate, folder.config, self.config.import_, signature, limits)
         self.prober.submit(job)
+        log.debug("content_check_started", path=str(path))
 
     def _on_probed(self, probed: Probed) -> None:
         """A content check came back: act on it only if the project is as it was."""
