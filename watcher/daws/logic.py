@@ -14,6 +14,11 @@ from watcher.daws.reading import size_of, text_head, xml_document
 
 LOGIC_MAGIC = b"\x23\x47\xc0\xab"
 ALTERNATIVES = "Alternatives"
+BUNDLE_TOP_LEVEL = frozenset(
+    {ALTERNATIVES, "Media", "Resources", "Bounces", "Output", "Contents", "projectData"}
+)
+"""Names at the top of a Logic/GarageBand bundle: an event under one of them may belong
+to a bundle that lost its suffix (daw-formats.md 1.2, 1.3)."""
 _ALTERNATIVE = re.compile(r"\d{3}")
 
 

@@ -21,7 +21,12 @@ from typing import Literal
 from watcher.config import KindOverride
 from watcher.daws.base import DawFormat, NamesIn, SkipReason
 from watcher.daws.junk import HEAVY_DIRS, is_nosync, junk_reason, suffix_of
-from watcher.daws.logic import ALTERNATIVES, looks_like_unsuffixed_bundle, unsuffixed_extension
+from watcher.daws.logic import (
+    ALTERNATIVES,
+    BUNDLE_TOP_LEVEL,
+    looks_like_unsuffixed_bundle,
+    unsuffixed_extension,
+)
 from watcher.daws.table import FORMATS
 
 
@@ -184,8 +189,10 @@ class Registry:
                 return self._judge(unit, root, names_in, exclude, daw)
             if index < len(parts) - 1 and name.lower() in HEAVY_DIRS:
                 return None
-            if index < len(parts) - 1 and parts[index + 1] == ALTERNATIVES:
+            if index < len(parts) - 1 and parts[index + 1] in BUNDLE_TOP_LEVEL:
                 unit = root.joinpath(*parts[: index + 1])
+                if parts[index + 1] != ALTERNATIVES and ALTERNATIVES not in names_in(unit):
+                    continue
                 found = self._unsuffixed(unit, parts[index + 1 :], root, names_in, exclude)
                 if found is not None:
                     return found
