@@ -6,8 +6,9 @@ decides everything and is the only writer of the state. Signal handlers only pos
 message (supervisor's rule), so stopping and reloading happen between loop turns.
 
 Pipeline: change -> `Registry.classify` -> `Debouncer` -> fresh stat -> `Prober`
-(`probe` on its threads) -> `State.enqueue` (committed) -> `next_batch` -> `State.mark_in_flight` (committed) ->
-`Importer` -> `State.mark_imported` / `mark_rejected` / `requeue`.
+(`probe` on its threads) -> `State.enqueue` (committed) -> `next_batch` ->
+`State.mark_in_flight` (committed) -> `Importer` -> `State.mark_imported` /
+`mark_rejected` / `requeue`.
 """
 
 from __future__ import annotations
@@ -537,8 +538,9 @@ class Daemon:
         self._batch_due = None
         wall = time.time()
         # The window lets projects about to be ready join a batch. With none waiting out
-        # its quiet period or its content check and no walk running, nothing can join: a lone save
-        # held back would only add the window to its latency (bench/latency.py).
+        # its quiet period or its content check and no walk running, nothing can join:
+        # holding a lone save back would only add the window to its latency
+        # (bench/latency.py).
         window = self.config.import_.batch_window_seconds
         if not len(self.debouncer) and not self._walking and not self._probing:
             window = 0.0
