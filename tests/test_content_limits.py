@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 import random
 import struct
 import subprocess
@@ -24,8 +25,10 @@ import pytest
 
 from tests.conftest import REPO, ConfigWriter, DaemonFactory, clean_env, wait_until, write_als
 from tests.emulator import Emulator
-from watcher.daws import Candidate, Limits, Registry
-from watcher.scanner import check_content, content_problem
+from watcher.config import ImportSettings, WatchFolder
+from watcher.daws import Candidate, Limits, Registry, Skipped
+from watcher.prober import Probed, ProbeJob, Prober
+from watcher.scanner import check_content, content_problem, signature_of
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -242,3 +245,42 @@ def test_the_daemon_imports_other_projects_while_a_bomb_is_checked(
     peak = _peak_rss_kb(proc.proc.pid)
     assert peak < RSS_LIMIT_KB, f"peak RSS {peak // 1024} MiB"
     assert proc.stop() == 0
+
+
+# --- the prober ------------------------------------------------------------------------
+
+
+def _open_in_this_process(path: Path) -> bool:
+    fds = Path("/proc/self/fd")
+    for fd in fds.iterdir():
+        try:
+            if Path(os.readlink(fd)) == path:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
+def test_stopping_the_prober_cancels_a_check_in_progress(tmp_path: Path) -> None:
+    """A 64 GiB bomb under limits that let it run: stop() ends the check at its next
+    piece instead of leaving a thread inflating past shutdown."""
+    bomb = write_bomb(tmp_path / "Bomb Project" / "Bomb.als", 64 * 1024)
+    daw = REGISTRY.format_for(bomb.name)
+    assert daw is not None
+    results: list[Probed] = []
+    prober = Prober(results.append, workers=1)
+    prober.start()
+    limits = Limits(max_inflated_bytes=1 << 40, max_inflate_ratio=1e9)
+    signature = signature_of(bomb, daw)
+    assert signature is not None
+    folder = WatchFolder(path=tmp_path)
+    prober.submit(ProbeJob(Candidate(bomb, daw), folder, ImportSettings(), signature, limits))
+    wait_until(lambda: _open_in_this_process(bomb), what="the check to open the bomb")
+    assert prober.stop(timeout=60)
+    [probed] = results
+    assert isinstance(probed.result, Skipped)
+    assert (probed.result.reason, probed.result.detail) == (
+        "too-large",
+        "content check cancelled: the watcher is stopping",
+    )

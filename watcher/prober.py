@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from watcher.config import ImportSettings, WatchFolder
 from watcher.daws import Candidate, Limits, Skipped
@@ -58,6 +58,7 @@ class Prober:
 
     def __init__(self, post: Callable[[Probed], None], workers: int = WORKERS) -> None:
         self._post = post
+        self._stopping = threading.Event()
         self._jobs: queue.SimpleQueue[ProbeJob | None] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(target=self._run, name=f"prober-{n}", daemon=True)
@@ -73,14 +74,21 @@ class Prober:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            self._post(run_job(job))
+            if self._stopping.is_set():
+                continue
+            self._post(run_job(replace(job, limits=replace(job.limits, cancelled=self.stopping))))
+
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def stop(self, timeout: float) -> bool:
-        """Ask the workers to finish; True when they did within `timeout`.
+        """Cancel what is queued or running; True when the workers ended within `timeout`.
 
-        A check still running after that is abandoned (daemon threads): its project
-        was never queued, so the next start's walk finds it again.
+        A running check stops at its next piece (a file read stuck on a dead share may
+        not, and is abandoned: daemon threads). Its project was never queued, so the
+        next start's walk finds it again.
         """
+        self._stopping.set()
         for _ in self._threads:
             self._jobs.put(None)
         deadline = time.monotonic() + timeout

@@ -42,6 +42,8 @@ class Limits:
     seconds: float = 300.0
     ratio_floor: int = 64 * MIB
     clock: Callable[[], float] = time.monotonic
+    cancelled: Callable[[], bool] = lambda: False
+    """True once the caller no longer wants the answer (the daemon is stopping)."""
 
 
 DEFAULT_LIMITS = Limits()
@@ -75,6 +77,8 @@ class Budget:
         self.tick()
 
     def tick(self) -> None:
+        if self.limits.cancelled():
+            raise TooLarge("content check cancelled: the watcher is stopping")
         if self.limits.clock() > self._deadline:
             raise TooLarge(
                 f"content check took longer than {self.limits.seconds:g} s "
