@@ -284,3 +284,11 @@ def test_stopping_the_prober_cancels_a_check_in_progress(tmp_path: Path) -> None
         "too-large",
         "content check cancelled: the watcher is stopping",
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_in_place_of_a_set_does_not_hang_the_check(tmp_path: Path) -> None:
+    """A FIFO swapped in between the stat and the check: opening it must not block."""
+    pipe = tmp_path / "Set.als"
+    os.mkfifo(pipe)
+    assert problem_of(pipe) == ("bad-content", "Set.als is not a regular file")

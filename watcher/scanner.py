@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 
 from watcher.config import ImportSettings, ScanSettings, WatchFolder
 from watcher.daws import (
+    ALTERNATIVES,
     DEFAULT_LIMITS,
     HEAVY_DIRS,
     Candidate,
@@ -158,7 +159,7 @@ def walk(
         ) -> Collection[str]:
             return _n if path == _d else listdir_names(path)
 
-        if directory != root and "Alternatives" in names:
+        if directory != root and ALTERNATIVES in names:
             found = registry.classify(directory, root, names_in, folder.exclude)
             if found is not None:  # a bundle that lost its suffix: one project, not a tree
                 if isinstance(found, Candidate) or explain:
@@ -222,16 +223,15 @@ def _check_file(target: Path, check: ContentCheck | None, limits: Limits) -> Pro
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         return "bad-content", f"cannot read {target.name}: {exc.strerror}"
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            return "bad-content", f"{target.name} is not a regular file"
-        with os.fdopen(fd, "rb") as stream:
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return "bad-content", f"{target.name} is not a regular file"
             problem = check_generic(stream) or (check(stream, limits) if check else None)
-    except TooLarge as exc:
-        return "too-large", str(exc)
-    except OSError as exc:
-        return "bad-content", f"cannot read {target.name}: {exc.strerror}"
+        except TooLarge as exc:
+            return "too-large", str(exc)
+        except OSError as exc:
+            return "bad-content", f"cannot read {target.name}: {exc.strerror}"
     return ("bad-content", problem) if problem else None
 
 

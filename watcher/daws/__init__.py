@@ -30,6 +30,7 @@ from watcher.daws.junk import (
     never_holds_projects,
     suffix_of,
 )
+from watcher.daws.logic import ALTERNATIVES
 from watcher.daws.reading import check_generic
 from watcher.daws.registry import (
     Candidate,
@@ -42,6 +43,7 @@ from watcher.daws.registry import (
 from watcher.daws.table import FORMATS
 
 __all__ = [
+    "ALTERNATIVES",
     "DEFAULT_LIMITS",
     "FORMATS",
     "HEAVY_DIRS",
