@@ -66,7 +66,8 @@ def kind_of(verdict: object) -> str | None:
 
 EXPECTED_KINDS = {
     ".als": "Ableton", ".logicx": "Logic Pro", ".band": "GarageBand", ".flp": "FL Studio",
-    ".ptx": "Pro Tools", ".ptf": "Pro Tools", ".cpr": "Cubase", ".npr": "Nuendo",
+    ".ptx": "Pro Tools", ".ptf": "Pro Tools", ".pts": "Pro Tools", ".cpr": "Cubase",
+    ".npr": "Nuendo",
     ".rpp": "Reaper", ".song": "Studio One", ".bwproject": "Bitwig Studio",
     ".reason": "Reason", ".ardour": "Ardour", ".aup3": "Audacity", ".aup": "Audacity",
     ".dawproject": "DAWproject", ".xrns": "Renoise", ".mmp": "LMMS", ".mmpz": "LMMS",

@@ -163,9 +163,12 @@ def _explain(skipped: Skipped) -> None:
 
 def dry_run(config: Config, explain: bool = False) -> int:
     """Print what a scan would import (and, with `explain`, what it would skip and why)."""
-    from watcher.scanner import bad_name, probe, signature_of, walk
+    from watcher.scanner import bad_name, content_limits, probe, signature_of, walk
 
-    registry = Registry.configured(config.kinds, config.source)
+    registry = Registry.configured(
+        config.kinds, config.source, unsuffixed_bundles=config.scan.unsuffixed_bundles
+    )
+    limits = content_limits(config.scan)
     database = config.state.database()
     state = State(database, readonly=True) if database.exists() else None
     for folder in config.watch:
@@ -202,7 +205,7 @@ def dry_run(config: Config, explain: bool = False) -> int:
                         }
                     )
                 continue
-            project = probe(verdict, folder, config.import_, signature)
+            project = probe(verdict, folder, config.import_, signature, limits)
             if isinstance(project, Skipped):
                 if explain:
                     _explain(project)

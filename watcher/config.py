@@ -283,6 +283,17 @@ class ScanSettings(_Section):
     offline_check_seconds: Annotated[float, Field(gt=0)] = 5
     """How often an offline folder (unplugged drive, unmounted share) is looked for."""
     polling_interval_seconds: Annotated[float, Field(gt=0)] = 2
+    max_inflated_bytes: Annotated[int, Field(ge=1 << 20)] = 4 << 30
+    """A compressed set (`.als`, `.mmpz`) inflating past this is skipped as too-large.
+    Real sets: 5-50 MB compressed, about 20x that as XML."""
+    max_inflate_ratio: Annotated[float, Field(ge=10)] = 200
+    """...or inflating more than this many times its compressed size (judged past the
+    first 64 MiB): real sets inflate 10-20x, a decompression bomb about 1000x."""
+    content_check_seconds: Annotated[float, Field(gt=0)] = 300
+    """...or whose content check takes longer than this."""
+    unsuffixed_bundles: bool = False
+    """Import a folder laid out like a Logic/GarageBand bundle whose `.logicx`/`.band`
+    suffix was lost; by default it is only listed by `scan --dry-run --explain`."""
 
 
 class LogSettings(_Section):

@@ -5,9 +5,10 @@ post messages; the `importer` talks to SessionDock; this loop, on the main threa
 decides everything and is the only writer of the state. Signal handlers only post a
 message (supervisor's rule), so stopping and reloading happen between loop turns.
 
-Pipeline: change -> `Registry.classify` -> `Debouncer` -> fresh stat -> `probe` ->
-`State.enqueue` (committed) -> `next_batch` -> `State.mark_in_flight` (committed) ->
-`Importer` -> `State.mark_imported` / `mark_rejected` / `requeue`.
+Pipeline: change -> `Registry.classify` -> `Debouncer` -> fresh stat -> `Prober`
+(`probe` on its threads) -> `State.enqueue` (committed) -> `next_batch` ->
+`State.mark_in_flight` (committed) -> `Importer` -> `State.mark_imported` /
+`mark_rejected` / `requeue`.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ from watcher.observer import Change, ObserverTrouble, Watchers
 from watcher.outage import Outage
 from watcher.owner import Owner
 from watcher.policy import Gate, Pause
-from watcher.scanner import Signature, cached_names_in, probe, signature_of, walk
+from watcher.prober import Probed, ProbeJob, Prober
+from watcher.scanner import Signature, cached_names_in, content_limits, signature_of, walk
 from watcher.state import State, StateError, StateUnavailable, open_repairing
 
 log = get_logger("watcher.daemon")
@@ -145,7 +147,9 @@ class Daemon:
         self.once = once
         self.clock = clock
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self.registry = Registry.configured(config.kinds)
+        self.registry = Registry.configured(
+            config.kinds, unsuffixed_bundles=config.scan.unsuffixed_bundles
+        )
         self.debouncer: Debouncer[Path, Signature] = Debouncer(
             config.debounce.quiet_seconds, config.debounce.max_wait_seconds
         )
@@ -153,6 +157,8 @@ class Daemon:
         self.counters = Counters()
         self.timers = _Timers()
         self._waiting: dict[Path, tuple[Candidate, Folder]] = {}
+        self._probing: set[Path] = set()
+        self.prober = Prober(self.inbox.put)
         self._walks: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self._walking: set[Path] = set()
         self._stopping = False
@@ -208,6 +214,7 @@ class Daemon:
         walker = threading.Thread(target=self._walker, name="walker", daemon=True)
         try:
             self.importer.start()
+            self.prober.start()
             walker.start()
             self._recover()
             if not self.once:
@@ -323,6 +330,7 @@ class Daemon:
         if self.watchers is not None:
             self.watchers.stop()
         self._walks.put(None)
+        self.prober.stop(SHUTDOWN_GRACE_SECONDS)
         if self._in_flight is not None:
             self._await_in_flight()
         finished = self.importer.stop(SHUTDOWN_GRACE_SECONDS)
@@ -497,6 +505,8 @@ class Daemon:
             self.counters.walked += 1
         elif isinstance(message, _RESULTS):
             self._on_result(message)
+        elif isinstance(message, Probed):
+            self._on_probed(message)
         elif isinstance(message, SignalReceived):
             self._on_signal_received(message.signum)
         elif isinstance(message, ObserverTrouble):
@@ -641,7 +651,28 @@ class Daemon:
         known = self.state.known(path)
         if known is not None and known.signature == signature:
             return
-        result = probe(candidate, folder.config, self.config.import_, signature)
+        if path in self._probing:
+            return  # its result is judged against a fresh stat, which sees this change
+        self._probing.add(path)
+        limits = content_limits(self.config.scan)
+        job = ProbeJob(candidate, folder.config, self.config.import_, signature, limits)
+        self.prober.submit(job)
+        log.debug("content_check_started", path=str(path))
+
+    def _on_probed(self, probed: Probed) -> None:
+        """A content check came back: act on it only if the project is as it was."""
+        job, result = probed.job, probed.result
+        candidate, signature = job.candidate, job.signature
+        path = Path(candidate.path)
+        self._probing.discard(path)
+        folder = self.folders.get(job.folder.path)
+        if folder is None or folder.mode == "offline":
+            return
+        now_signature = signature_of(path, candidate.daw)
+        if now_signature != signature:
+            if now_signature is not None:  # changed while checked: wait for quiet again
+                self._touch(candidate, folder, self.clock(), now_signature)
+            return
         if isinstance(result, Skipped):
             kind = folder.config.kind or candidate.daw.kind
             if self.state.mark_invalid(path, folder.config.path, kind, signature, result.detail):
@@ -655,6 +686,7 @@ class Daemon:
                     else "tried again when the file changes",
                 )
             return
+        known = self.state.known(path)
         if self.state.enqueue(result):
             if known is None and self._library and str(result.project_path) in self._library:
                 self.state.mark_adopted([str(path)])  # first walk: SessionDock has it
@@ -679,7 +711,12 @@ class Daemon:
             return
         if self._adopting and not self._adopt():
             return
-        if self._library is not None and not self._walking and not len(self.debouncer):
+        if (
+            self._library is not None
+            and not self._walking
+            and not len(self.debouncer)
+            and not self._probing
+        ):
             self._library = None  # the first walk is over: what appears from now on is new
         if not self._replan and (self._batch_due is None or time.time() < self._batch_due):
             return
@@ -687,10 +724,11 @@ class Daemon:
         self._batch_due = None
         wall = time.time()
         # The window lets projects about to be ready join a batch. With none waiting out
-        # its quiet period and no walk running, nothing can join: holding a lone save
-        # back would only add the window to its latency (bench/latency.py).
+        # its quiet period or its content check and no walk running, nothing can join:
+        # holding a lone save back would only add the window to its latency
+        # (bench/latency.py).
         window = self.config.import_.batch_window_seconds
-        if not len(self.debouncer) and not self._walking:
+        if not len(self.debouncer) and not self._walking and not self._probing:
             window = 0.0
         plan = next_batch(self.state.sendable(wall), wall, self.config.import_.batch_size, window)
         if isinstance(plan, Batch):
@@ -919,7 +957,9 @@ class Daemon:
             return
         try:
             config = load_config(self.config_path)
-            registry = Registry.configured(config.kinds)
+            registry = Registry.configured(
+                config.kinds, unsuffixed_bundles=config.scan.unsuffixed_bundles
+            )
         except (ConfigError, ValueError) as exc:
             log.error("reload_failed", error=str(exc), action="keeping the running config")
             return
@@ -943,7 +983,7 @@ class Daemon:
     # --- scan mode --------------------------------------------------------------------
 
     def _once_finished(self) -> bool:
-        if self._walking or len(self.debouncer) or self.importer.busy:
+        if self._walking or len(self.debouncer) or self.importer.busy or self._probing:
             return False
         if self.gate.pause in (Pause.AUTH, Pause.READ_ONLY):
             error = self.gate.error

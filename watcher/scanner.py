@@ -3,7 +3,8 @@
 `walk` finds every project unit under a folder without descending into payload folders
 (`Samples/`, `Audio Files/`) or into bundles. `signature_of` is the fresh stat the
 debouncer and the state compare. `probe` runs the content check and builds what is
-sent to SessionDock.
+sent to SessionDock; it may take seconds on a large set, so the daemon runs it on the
+prober's threads (watcher/prober.py), never on its loop.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePath
 
-from watcher.config import ImportSettings, WatchFolder
+from watcher.config import ImportSettings, ScanSettings, WatchFolder
 from watcher.daws import (
+    ALTERNATIVES,
+    DEFAULT_LIMITS,
     HEAVY_DIRS,
     Candidate,
     ContentCheck,
     DawFormat,
+    Limits,
     Registry,
     Skipped,
+    SkipReason,
+    TooLarge,
     check_generic,
     is_junk_name,
     is_nosync,
@@ -154,6 +160,13 @@ def walk(
         ) -> Collection[str]:
             return _n if path == _d else listdir_names(path)
 
+        if directory != root and ALTERNATIVES in names:
+            found = registry.classify(directory, root, names_in, folder.exclude)
+            if found is not None:  # a bundle that lost its suffix: one project, not a tree
+                if isinstance(found, Candidate) or explain:
+                    yield found
+                continue
+
         subdirs: list[Path] = []
         for entry in listing:
             try:
@@ -191,33 +204,57 @@ def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
     return []
 
 
-def _check_file(target: Path, check: ContentCheck | None) -> str | None:
+def content_limits(scan: ScanSettings) -> Limits:
+    """The bounds of one content check, from `scan:` in the config."""
+    return Limits(
+        max_inflated_bytes=scan.max_inflated_bytes,
+        max_inflate_ratio=scan.max_inflate_ratio,
+        seconds=scan.content_check_seconds,
+    )
+
+
+Problem = tuple[SkipReason, str]
+"""Why a project's content is not imported: `bad-content` or `too-large`, and the detail."""
+
+
+def _check_file(target: Path, check: ContentCheck | None, limits: Limits) -> Problem | None:
+    """Open without blocking (a FIFO swapped in for the file must not hang a prober)
+    and run the checks; a check that hits a limit is `too-large`."""
     try:
-        with open(target, "rb") as stream:
-            return check_generic(stream) or (check(stream) if check else None)
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        return f"cannot read {target.name}: {exc.strerror}"
+        return "bad-content", f"cannot read {target.name}: {exc.strerror}"
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return "bad-content", f"{target.name} is not a regular file"
+            problem = check_generic(stream) or (check(stream, limits) if check else None)
+        except TooLarge as exc:
+            return "too-large", str(exc)
+        except OSError as exc:
+            return "bad-content", f"cannot read {target.name}: {exc.strerror}"
+    return ("bad-content", problem) if problem else None
 
 
-def check_content(candidate: Candidate) -> str | None:
+def content_problem(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> Problem | None:
     """Run the DAW's content check on the project's main file(s); None when it passes.
 
     The generic checks (empty file, AppleDouble) run for every DAW, including those
-    whose own format is unknown.
+    whose own format is unknown. Memory stays bounded whatever the file holds.
     """
     daw = candidate.daw
     path = Path(candidate.path)
     if not daw.bundle:
-        return _check_file(path, daw.check)
+        return _check_file(path, daw.check, limits)
     if not daw.content_files:
         return None
     targets = _content_targets(path, daw.content_files)
     if not targets:
-        return f"no {' or '.join(daw.content_files)} inside the bundle"
+        return "bad-content", f"no {' or '.join(daw.content_files)} inside the bundle"
     for target in targets:
-        problem = _check_file(target, daw.check)
+        problem = _check_file(target, daw.check, limits)
         if problem:
-            return f"{target.relative_to(path)}: {problem}"
+            return problem[0], f"{target.relative_to(path)}: {problem[1]}"
     return None
 
 
@@ -234,6 +271,12 @@ def bad_name(candidate: Candidate) -> Skipped | None:
         BAD_NAME,
         f"the path is not valid UTF-8: {printable(candidate.path)}",
     )
+
+
+def check_content(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str | None:
+    """`content_problem`'s detail alone: None when the content passes."""
+    problem = content_problem(candidate, limits)
+    return problem[1] if problem else None
 
 
 def open_reason(candidate: Candidate) -> str | None:
@@ -299,6 +342,7 @@ def probe(
     folder: WatchFolder,
     settings: ImportSettings,
     signature: Signature,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Project | Skipped:
     """Content-check a ready candidate and build what is sent; I/O happens here."""
     bad = bad_name(candidate)
@@ -307,17 +351,17 @@ def probe(
     busy = open_reason(candidate)
     if busy:
         return Skipped(candidate.path, "open", busy)
-    problem = check_content(candidate)
+    problem = content_problem(candidate, limits)
     if problem:
-        return Skipped(candidate.path, "bad-content", problem)
+        return Skipped(candidate.path, problem[0], problem[1])
     path = Path(candidate.path)
     daw = candidate.daw
     return Project(
         path=path,
         root=folder.path,
         kind=folder.kind or daw.kind,
-        title=title_for(path, settings.title_from),
-        project_type=project_type(path),
+        title=title_for(path, settings.title_from, daw),
+        project_type=project_type(path, daw),
         project_path=path.parent if settings.project_path == "folder" else path,
         preview_path=find_preview(path, daw),
         generate_previews=folder.generate_previews,
