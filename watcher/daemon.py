@@ -75,6 +75,9 @@ EXIT_UNAVAILABLE = 69
 EXIT_NOPERM = 77
 
 _RESULTS = (SendResult, HealthResult, LibraryResult, CatalogResult)
+_HELD = (*_RESULTS, Probed)
+"""Kept through a state outage and handled after it: each answers a job still marked
+as out (an importer request, a path in `_probing`), so dropping one strands its work."""
 
 
 @dataclass(frozen=True)
@@ -418,7 +421,7 @@ class Daemon:
         error = exc if isinstance(exc, StateError) else self.state.error(exc)
         if error is None:
             raise exc  # not a fault of the file: a bug, which must stay loud
-        self._held = [m for m in taken if isinstance(m, _RESULTS)]
+        self._held = [m for m in taken if isinstance(m, _HELD)]
         self._reconcile_after = True
         now = self.clock()
         if self.outage.failed(now, str(error)):
@@ -447,7 +450,7 @@ class Daemon:
         elif isinstance(message, WalkDone):
             self._walking.discard(message.root)
             self.counters.walked += 1
-        elif isinstance(message, _RESULTS):
+        elif isinstance(message, _HELD):
             self._held.append(message)
         else:
             self._reconcile_after = True
