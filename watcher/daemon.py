@@ -26,7 +26,7 @@ from typing import Any
 
 from watcher import notify
 from watcher.batching import Batch, next_batch
-from watcher.client import ImportItem, ReadOnly, SessionDockClient
+from watcher.client import ImportItem, InFlight, ReadOnly, SessionDockClient
 from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
@@ -172,6 +172,7 @@ class Daemon:
             self.config.sessiondock.base_url,
             self._token,
             self.config.sessiondock.timeout_seconds,
+            deadline=self.config.sessiondock.request_deadline_seconds,
         )
         self.importer = Importer(client, self.inbox.put)
         previous = self._install_signals()
@@ -494,6 +495,9 @@ class Daemon:
         if isinstance(job, SendJob):
             self._in_flight = job
         self.importer.submit(job)
+        if "heartbeat" in self.timers.due:  # status shows a request still open after 1 s
+            soon = self.clock() + 1.0
+            self.timers.set("heartbeat", min(self.timers.due["heartbeat"], soon))
 
     def _dispatch(self) -> None:
         if self.importer.busy or self._stopping:
@@ -657,6 +661,8 @@ class Daemon:
                 self.gate.not_before = now
                 self._replan = True
             else:
+                if not self.importer.busy and self.gate.take_probe(now):
+                    self._submit(HealthJob())  # the same token again: SessionDock restarted?
                 self.timers.set("token", now + TOKEN_POLL_SECONDS)
         if self.timers.fire("health", now) and self.gate.pause is Pause.READ_ONLY:
             if self.importer.busy:
@@ -763,7 +769,19 @@ class Daemon:
                 "started_at": self._started_wall,
                 "updated_at": time.time(),
                 "sending": self.gate.pause.value,
+                "request": _request_status(self.importer.request()),
                 "folders": self.folders.report(),
                 "python": sys.version.split()[0],
             },
         )
+
+
+def _request_status(request: InFlight | None) -> dict[str, Any] | None:
+    if request is None:
+        return None
+    return {
+        "method": request.method,
+        "path": request.path,
+        "started_at": request.started_at,
+        "give_up_at": request.give_up_at,
+    }

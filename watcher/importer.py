@@ -18,6 +18,7 @@ from watcher.client import (
     Health,
     ImportAnswer,
     ImportItem,
+    InFlight,
     Rejected,
     SessionDockClient,
     SessionDockError,
@@ -117,6 +118,14 @@ def deliver(client: SessionDockClient, job: SendJob) -> SendResult:
             skipped=answer.skipped,
             done=answer.done,
         )
+        if answer.odd:
+            log.warning(
+                "import_answer_odd",
+                import_id=answer.import_id,
+                fields=list(answer.odd),
+                advice="SessionDock took the batch but sent these fields in an undocumented "
+                "form; they are reported as null (is SessionDock up to date?)",
+            )
         if answer.failed:
             log.warning(
                 "import_items_failed",
@@ -129,7 +138,7 @@ def deliver(client: SessionDockClient, job: SendJob) -> SendResult:
 
 def check_library(client: SessionDockClient, job: LibraryJob) -> LibraryResult:
     try:
-        known_paths = client.session_paths()
+        known_paths = client.session_paths(among={path for _, path in job.items})
     except SessionDockError as exc:
         return LibraryResult([], [key for key, _ in job.items], exc)
     known = [key for key, path in job.items if path in known_paths]
@@ -158,7 +167,11 @@ def perform(client: SessionDockClient, job: Job) -> Result:
 
 
 class Importer:
-    """The one thread that talks to SessionDock; results go to `post`."""
+    """The one thread that talks to SessionDock; results go to `post`.
+
+    Each request ends by its deadline (sessiondock.request_deadline_seconds), so the
+    thread is never held by a server that stops answering halfway.
+    """
 
     def __init__(self, client: SessionDockClient, post: Callable[[Result], None]) -> None:
         self._client = client
@@ -173,6 +186,10 @@ class Importer:
     def submit(self, job: Job) -> None:
         self.busy = True
         self._jobs.put(job)
+
+    def request(self) -> InFlight | None:
+        """The request being made now, if any (read from another thread: a snapshot)."""
+        return self._client.in_flight
 
     def done(self) -> None:
         """The daemon has taken the result of the last job."""
