@@ -347,13 +347,14 @@ class _Handler(BaseHTTPRequestHandler):
         with emu._lock:
             emu.imports.append(record)  # visible while it is being answered ("hang")
         status, answer, headers = self._decide(emu, body)
+        if isinstance(answer, _Slow):  # a trickle counts as answered once it is all sent
+            record.status = status if answer.fault == "endless-body" else 0
+            self._send_slowly(emu, record, answer.fault, body)
+            return
         record.status = status
         if status == -1:  # "drop": close without a word
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if isinstance(answer, _Slow):
-            self._send_slowly(emu, record, answer.fault, body)
             return
         self._send(status, answer, headers)
 
@@ -399,6 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with emu._lock:
             emu._import(body, done=emu.done)
+            record.status = 202
 
     def _write(self, record: ImportRequest, data: bytes) -> None:
         self.wfile.write(data)

@@ -205,7 +205,7 @@ class _Answer:
     """An error answer over ERROR_LIMIT: `body` is empty, only the status counts."""
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
     """Seconds from Retry-After (a number or an HTTP date), clamped to [0, 1 day].
 
     The policy adds its own floor and cap; what is returned here is only ever finite.
@@ -239,7 +239,7 @@ _ERRORS: dict[int, type[ApiError]] = {400: Rejected, 401: Unauthorized, 403: Rea
 def _raise_for_error(answer: _Answer, method: str) -> None:
     if 200 <= answer.status < 300:
         return
-    retry_after = _retry_after(answer.headers)
+    retry_after = retry_after_seconds(answer.headers)
     if 300 <= answer.status < 400:
         target = httpx.URL(answer.headers.get("Location", "")[:2000])
         raise Redirected(
@@ -422,16 +422,17 @@ class SessionDockClient:
         """
         paths: set[str] = set()
         offset = 0
-        previous: bytes | None = None
+        previous: int | None = None
         while True:
             answer, sessions = self._call(
                 "GET", "sessions", PAGE_LIMIT, params={"limit": page_size, "offset": offset}
             )
             if not isinstance(sessions, list):
                 raise BadAnswer("GET /sessions: data is not a list")
-            if sessions and answer.body == previous:
+            page = hash(tuple(_identity(s) for s in sessions))
+            if sessions and page == previous:
                 raise BadAnswer(f"GET /sessions: offset {offset} repeats the previous page")
-            previous = answer.body
+            previous = page
             for session in sessions:
                 for key in ("projectPath", "projectOriginalPath"):
                     value = session.get(key) if isinstance(session, dict) else None
@@ -442,6 +443,12 @@ class SessionDockClient:
                 return paths
             if offset >= MAX_SESSIONS:
                 raise BadAnswer(f"GET /sessions: more than {MAX_SESSIONS} sessions listed")
+
+
+def _identity(session: Any) -> str:
+    if isinstance(session, dict):
+        return repr((session.get("id"), session.get("projectPath")))[:1000]
+    return repr(session)[:1000]
 
 
 def _total(body: Any, fallback: int) -> int:
