@@ -8,6 +8,7 @@ received and notices when the daemon hangs up.
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 import tracemalloc
@@ -31,7 +32,6 @@ from watcher.client import (
     Stalled,
     Unauthorized,
     Unreachable,
-    retry_after_seconds,
 )
 from watcher.policy import (
     AUTH_PROBE_MAX_SECONDS,
@@ -40,6 +40,7 @@ from watcher.policy import (
     Gate,
     Pause,
 )
+from watcher.transport import retry_after_seconds
 
 ITEM = ImportItem(project_path="/studio/Song.als", title="Song", project_type="als")
 
@@ -412,3 +413,72 @@ def test_odd_answers_are_logged_once_each_and_delivered(
     emulator.wait_for_paths(2)
     assert proc.stop() == 0
     assert len(emulator.imports) == 3
+
+
+# --- answers no emulator fault needs to produce: parsing, on httpx's MockTransport ------
+
+
+def mock_client(handler: httpx.MockTransport) -> SessionDockClient:
+    return SessionDockClient("http://127.0.0.1:9/api/v1", lambda: TOKEN, 5, transport=handler)
+
+
+class Streamed(httpx.SyncByteStream):
+    """A body that arrives in pieces, as from a socket (bytes given to Response() are
+    read at once, which is not what a server does)."""
+
+    def __init__(self, data: bytes, piece: int = 65536) -> None:
+        self.pieces = [data[i : i + piece] for i in range(0, len(data), piece)]
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.pieces
+
+
+def answering(status: int, body: bytes, **headers: str) -> httpx.MockTransport:
+    return httpx.MockTransport(
+        lambda request: httpx.Response(status, headers=headers, stream=Streamed(body))
+    )
+
+
+def test_deeply_nested_json_is_a_bad_answer_not_a_recursion_error() -> None:
+    nested = answering(200, b"[" * 500_000)
+    with closing(mock_client(nested)) as api, pytest.raises(BadAnswer, match="documented JSON"):
+        api.health()
+
+
+def test_a_compressed_bomb_is_inflated_only_up_to_the_cap() -> None:
+    bomb = gzip.compress(b"0" * (256 * 1024 * 1024))  # 256 MiB in about 250 KiB
+    bombing = answering(202, bomb, **{"Content-Encoding": "gzip"})
+    tracemalloc.start()
+    try:
+        with closing(mock_client(bombing)) as api, pytest.raises(BadAnswer, match="1 MiB"):
+            api.import_batch("Ableton", True, [ITEM])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024 + len(bomb)
+
+
+def test_an_unknown_content_encoding_is_a_bad_answer() -> None:
+    brotli = answering(200, b"xx", **{"Content-Encoding": "br"})
+    with closing(mock_client(brotli)) as api, pytest.raises(BadAnswer, match="Encoding 'br'"):
+        api.health()
+
+
+@pytest.mark.parametrize("location", ["http://[::bad", "", "/relative", "http://evil.example/x"])
+def test_any_redirect_location_is_reported_and_not_followed(location: str) -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(302, headers={"Location": location})
+
+    with closing(mock_client(httpx.MockTransport(answer))) as api:  # noqa: SIM117 - clearer
+        with pytest.raises(Redirected, match="not followed"):
+            api.health()
+    assert seen == ["http://127.0.0.1:9/api/v1/health"]
+
+
+def test_a_401_without_an_envelope_is_still_a_rejected_token() -> None:
+    html = answering(401, b"<html>nope</html>")
+    with closing(mock_client(html)) as api, pytest.raises(Unauthorized):
+        api.health()

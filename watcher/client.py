@@ -27,13 +27,11 @@ cut to one short line.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -42,8 +40,10 @@ from watcher.transport import (
     DeadlineBackend,
     NotDecodable,
     TooLarge,
+    clip,
     deadline_transport,
     read_capped,
+    retry_after_seconds,
     size_text,
 )
 
@@ -56,18 +56,7 @@ ERROR_LIMIT = 64 * 1024
 """Bytes read of an error answer; beyond that only its status is used."""
 MAX_SESSIONS = 1_000_000
 """A library listing longer than this is a server that lies about paging."""
-TEXT_LIMIT = 300
-"""Characters of server-supplied text kept for logs, status and the state."""
 DEFAULT_DEADLINE = 60.0
-
-
-def clip(text: str, limit: int = TEXT_LIMIT) -> str:
-    """One printable line of at most about `limit` characters, saying what was cut."""
-    line = "".join(c if c.isprintable() else " " for c in text[: limit * 4])
-    line = " ".join(line.split())
-    if len(text) > limit or len(line) > limit:
-        return f"{line[:limit]}... ({len(text)} characters)"
-    return line
 
 
 class SessionDockError(Exception):
@@ -205,27 +194,6 @@ class _Answer:
     """An error answer over ERROR_LIMIT: `body` is empty, only the status counts."""
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """Seconds from Retry-After (a number or an HTTP date), clamped to [0, 1 day].
-
-    The policy adds its own floor and cap; what is returned here is only ever finite.
-    """
-    value = headers.get("Retry-After", "").strip()[:64]
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-            seconds = (when - datetime.now(timezone.utc)).total_seconds()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), 86400.0)
-
-
 def _json(answer: _Answer) -> Any:
     try:
         return json.loads(answer.body)
@@ -241,10 +209,13 @@ def _raise_for_error(answer: _Answer, method: str) -> None:
         return
     retry_after = retry_after_seconds(answer.headers)
     if 300 <= answer.status < 400:
-        target = httpx.URL(answer.headers.get("Location", "")[:2000])
+        try:
+            host = urlsplit(answer.headers.get("Location", "")[:2000]).hostname
+        except ValueError:
+            host = None
         raise Redirected(
             f"{method} /{answer.path}: HTTP {answer.status} redirect to "
-            f"{clip(target.host or '(no host)', 100)} not followed",
+            f"{clip(host or '(no valid host)', 100)} not followed",
             retry_after,
         )
     error = _json(answer)
@@ -372,6 +343,8 @@ class SessionDockClient:
                 ) from None
             if isinstance(exc, httpx.TimeoutException):
                 raise Unreachable(f"{what}: SessionDock did not answer in time") from None
+            if "location header" in str(exc):  # httpx parses Location even unfollowed
+                raise Redirected(f"{what}: a redirect to an invalid URL, not followed") from None
             raise Unreachable(
                 f"{what}: cannot reach SessionDock at {self._http.base_url} ({type(exc).__name__})"
             ) from None

@@ -11,19 +11,28 @@ either would stop every import. Both limits live here, below httpx:
   which a check between body chunks alone could not.
 - `read_capped` streams a response and stops at a byte limit, inflating gzip or
   deflate in bounded steps (a small compressed answer cannot become a large one).
+
+What the server says is read defensively too: `retry_after_seconds` turns any
+Retry-After into a finite, non-negative number, and `clip` makes server text one
+short printable line before it reaches a log line, `status` or the state.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpcore
 import httpx
 
 CHUNK = 64 * 1024
+TEXT_LIMIT = 300
+"""Characters of server-supplied text kept for logs, status and the state."""
 
 
 class TooLarge(Exception):
@@ -147,9 +156,14 @@ def read_capped(response: httpx.Response, limit: int) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
         raise TooLarge(f"{declared} bytes declared")
-    inflate = _inflater(response.headers.get("Content-Encoding", ""))
+    if response.is_stream_consumed:  # a test transport that answered with bytes in hand
+        chunks: Iterable[bytes] = [response.content]
+        inflate = _inflater("")
+    else:
+        chunks = response.iter_raw(CHUNK)
+        inflate = _inflater(response.headers.get("Content-Encoding", ""))
     body = bytearray()
-    for chunk in response.iter_raw(CHUNK):
+    for chunk in chunks:
         body += inflate(chunk, limit - len(body))
         if len(body) > limit:
             raise TooLarge(f"more than {limit} bytes")
@@ -162,3 +176,33 @@ def size_text(limit: int) -> str:
         if limit >= size and limit % size == 0:
             return f"{limit // size} {unit}"
     return f"{limit} bytes"
+
+
+def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    """One printable line of at most about `limit` characters, saying what was cut."""
+    line = "".join(c if c.isprintable() else " " for c in text[: limit * 4])
+    line = " ".join(line.split())
+    if len(text) > limit or len(line) > limit:
+        return f"{line[:limit]}... ({len(text)} characters)"
+    return line
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Seconds from Retry-After (a number or an HTTP date), clamped to [0, 1 day].
+
+    The policy adds its own floor and cap; what is returned here is only ever finite.
+    """
+    value = headers.get("Retry-After", "").strip()[:64]
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+            seconds = (when - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), 86400.0)
