@@ -394,9 +394,9 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self._write(record, piece)
         except OSError:
-            record.hung_up = True
             if fault != "endless-body":
                 record.status = -1
+            record.hung_up = True  # last: a test waiting on it sees the status too
             return
         with emu._lock:
             emu._import(body, done=emu.done)
