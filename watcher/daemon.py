@@ -26,7 +26,7 @@ from typing import Any
 
 from watcher import notify
 from watcher.batching import Batch, next_batch
-from watcher.client import ImportItem, InFlight, ReadOnly, SessionDockClient
+from watcher.client import ImportItem, ReadOnly, SessionDockClient
 from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
@@ -769,19 +769,8 @@ class Daemon:
                 "started_at": self._started_wall,
                 "updated_at": time.time(),
                 "sending": self.gate.pause.value,
-                "request": _request_status(self.importer.request()),
+                "request": self.importer.request_status(),
                 "folders": self.folders.report(),
                 "python": sys.version.split()[0],
             },
         )
-
-
-def _request_status(request: InFlight | None) -> dict[str, Any] | None:
-    if request is None:
-        return None
-    return {
-        "method": request.method,
-        "path": request.path,
-        "started_at": request.started_at,
-        "give_up_at": request.give_up_at,
-    }

@@ -11,14 +11,14 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from watcher.client import (
     BadAnswer,
     Health,
     ImportAnswer,
     ImportItem,
-    InFlight,
     Rejected,
     SessionDockClient,
     SessionDockError,
@@ -187,9 +187,11 @@ class Importer:
         self.busy = True
         self._jobs.put(job)
 
-    def request(self) -> InFlight | None:
-        """The request being made now, if any (read from another thread: a snapshot)."""
-        return self._client.in_flight
+    def request_status(self) -> dict[str, Any] | None:
+        """The request being made now (method, path, started_at, give_up_at as wall
+        clock), for `status`; safe to call from another thread (a snapshot)."""
+        request = self._client.in_flight
+        return None if request is None else asdict(request)
 
     def done(self) -> None:
         """The daemon has taken the result of the last job."""
