@@ -33,7 +33,16 @@ MODES = ("disabled", "read-only", "full-automation")
 Fault = int | str
 """A scripted answer to the next import: an HTTP status (500, 503, 429, 501, 400, 401),
 "drop" (close the connection without answering), "garbage" (200 with a non-JSON body),
-"hang" (answer only after `hang_seconds`), or "done-false" (202 with done: false)."""
+"hang" (answer only after `hang_seconds`), or "done-false" (202 with done: false).
+
+Hostile servers (each imports first where it says "acted"):
+"endless-body" (acted; a 202 whose body goes on for `endless_bytes`), "trickle" (a 202
+whose body comes one byte per `trickle_seconds`; imports only if it was all read),
+"trickle-headers" (the same for the status line and headers), "redirect" (307 to
+`redirect_to`), "not-json-error" (500 with an HTML body), "huge-error" (500 whose
+envelope's message is 50,000 characters), "drop-after-import" (acted; then the
+connection is closed unanswered), "ok-200" (acted; 200 instead of 202), "odd-answer"
+(acted; 202 with total as text, a negative count, done as text and no importId)."""
 
 
 @dataclass
@@ -46,6 +55,10 @@ class ImportRequest:
     items: list[dict[str, Any]]
     status: int
     authorization: str
+    hung_up: bool = False
+    """The daemon closed the connection before the answer was complete."""
+    bytes_sent: int = 0
+    """Body bytes written, for the streaming faults."""
 
 
 @dataclass
@@ -62,6 +75,13 @@ class Emulator:
     done: bool = True
     hang_seconds: float = 30.0
     retry_after: float | None = None
+    trickle_seconds: float = 0.2
+    endless_bytes: int = 128 * 1024 * 1024
+    redirect_to: str = "http://192.0.2.10:18432/api/v1/import"
+    health_override: dict[str, Any] = field(default_factory=dict)
+    """Merged into /health's data (wrong types, missing keys)."""
+    sessions_lie: bool = False
+    """/sessions ignores offset and claims a billion sessions."""
     imports: list[ImportRequest] = field(default_factory=list)
     health_calls: int = 0
     library: Library = field(default_factory=Library)
@@ -73,6 +93,7 @@ class Emulator:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _requests: int = 0
     _release: threading.Event = field(default_factory=threading.Event, repr=False)
+    _outage: list[Any] | None = field(default=None, repr=False)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -140,6 +161,17 @@ class Emulator:
     def release_hung(self) -> None:
         self._release.set()
 
+    @property
+    def requests(self) -> int:
+        """Every request received (health, sessions and imports)."""
+        with self._lock:
+            return self._requests
+
+    def fail_for(self, status: int, seconds: float) -> None:
+        """Answer every import with `status` for `seconds` from the first one that
+        arrives (with `retry_after` as its Retry-After on 429 and 503)."""
+        self._outage = [status, seconds, None]
+
     # --- the API ----------------------------------------------------------------------
 
     def _health(self) -> dict[str, Any]:
@@ -155,6 +187,7 @@ class Emulator:
                 "requestCount": self._requests,
                 "recentRequests": [],
                 "lastError": None,
+                **self.health_override,
             }
         }
 
@@ -178,6 +211,33 @@ class Emulator:
 
 def error(status: int, code: str, message: str) -> dict[str, Any]:
     return {"error": {"status": status, "code": code, "message": message}}
+
+
+@dataclass(frozen=True)
+class _Slow:
+    """An answer written by `_send_slowly` instead of in one piece."""
+
+    fault: str
+
+
+def _head(length: int | None) -> bytes:
+    """A 202's status line and headers; without a length the body runs until close."""
+    size = f"Content-Length: {length}" if length is not None else "Connection: close"
+    return f"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n{size}\r\n\r\n".encode()
+
+
+Acted = Callable[[int, dict[str, Any], "Emulator"], tuple[int, Any, list[tuple[str, str]]]]
+_ACTED: dict[str, Acted] = {
+    "endless-body": lambda status, answer, emu: (status, _Slow("endless-body"), []),
+    "drop-after-import": lambda status, answer, emu: (-1, b"", []),
+    "ok-200": lambda status, answer, emu: (200, answer, []),
+    "odd-answer": lambda status, answer, emu: (
+        status,
+        {"data": {"total": "1", "completed": -1, "failed": 0, "done": "yes"}},
+        [],
+    ),
+}
+"""Faults where SessionDock imports the batch, then answers in its own way."""
 
 
 _FAULT_ERRORS: dict[int, tuple[str, str]] = {
@@ -237,8 +297,13 @@ class _Handler(BaseHTTPRequestHandler):
                 emu.health_calls += 1
             self._send(200, emu._health())
         elif url.path == f"{API}/sessions":
+            query = parse_qs(url.query)
+            if emu.sessions_lie:  # offset ignored, a billion sessions claimed
+                query = {**query, "offset": ["0"]}
             with emu._lock:
-                body = emu.library.listing(parse_qs(url.query))
+                body = emu.library.listing(query)
+            if emu.sessions_lie:
+                body["meta"]["total"] = 10**9
             self._send(200, body)
         elif url.path.startswith(f"{API}/sessions/"):
             try:
@@ -278,6 +343,10 @@ class _Handler(BaseHTTPRequestHandler):
         with emu._lock:
             emu.imports.append(record)  # visible while it is being answered ("hang")
         status, answer, headers = self._decide(emu, body)
+        if isinstance(answer, _Slow):  # a trickle counts as answered once it is all sent
+            record.status = status if answer.fault == "endless-body" else 0
+            self._send_slowly(emu, record, answer.fault, body)
+            return
         record.status = status
         if status == -1:  # "drop": close without a word
             self.close_connection = True
@@ -312,16 +381,85 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, {"data": session})
 
+    def _send_slowly(self, emu: Emulator, record: ImportRequest, fault: str, body: Any) -> None:
+        """The streaming faults; each ends when the daemon hangs up or the emulator stops."""
+        self.close_connection = True
+        try:
+            if fault == "endless-body":
+                self._write(record, _head(None))
+                while record.bytes_sent < emu.endless_bytes and emu._server is not None:
+                    self._write(record, b"0" * 65536)
+                return
+            n = len(body["items"])
+            payload = json.dumps(
+                {
+                    "data": {
+                        "importId": f"imp_{uuid.uuid4().hex[:12]}",
+                        "total": n,
+                        "completed": n,
+                        "failed": 0,
+                        "skipped": 0,
+                        "done": True,
+                        "durationMs": 3,
+                    }
+                }
+            ).encode()
+            head = _head(len(payload))
+            pieces = (
+                [head[i : i + 1] for i in range(len(head))] + [payload]
+                if fault == "trickle-headers"
+                else [head] + [payload[i : i + 1] for i in range(len(payload))]
+            )
+            ends = time.monotonic() + emu.hang_seconds
+            for n, piece in enumerate(pieces):
+                if n and (time.monotonic() > ends or emu._release.wait(emu.trickle_seconds)):
+                    record.status = -1  # the emulator gave up first: nothing imported
+                    return
+                self._write(record, piece)
+        except OSError:
+            if fault != "endless-body":
+                record.status = -1
+            record.hung_up = True  # last: a test waiting on it sees the status too
+            return
+        with emu._lock:
+            emu._import(body, done=emu.done)
+            record.status = 202
+
+    def _write(self, record: ImportRequest, data: bytes) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()
+        record.bytes_sent += len(data)
+
     def _decide(
         self, emu: Emulator, body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any] | bytes, list[tuple[str, str]]]:
+    ) -> tuple[int, dict[str, Any] | bytes | _Slow, list[tuple[str, str]]]:
         if self.headers.get("Authorization", "") != f"Bearer {emu.token}":
             return 401, error(401, *_FAULT_ERRORS[401]), []
         if (emu.effective_mode or emu.mode) != "full-automation":
             return 403, error(403, *_FAULT_ERRORS[403]), []
-        with emu._lock:
-            fault = emu.faults.pop(0) if emu.faults else None
         retry = [("Retry-After", f"{emu.retry_after:g}")] if emu.retry_after is not None else []
+        with emu._lock:
+            outage = emu._outage
+            if outage is not None:
+                outage[2] = outage[2] or time.monotonic() + outage[1]
+                if time.monotonic() < outage[2]:
+                    status = outage[0]
+                    code, message = _FAULT_ERRORS.get(status, ("error", "Injected fault."))
+                    return status, error(status, code, message), retry
+                emu._outage = None
+            fault = emu.faults.pop(0) if emu.faults else None
+        if fault in ("trickle", "trickle-headers"):
+            return 202, _Slow(fault), []
+        if fault in _ACTED:
+            with emu._lock:
+                status, answer = emu._import(body, done=emu.done)
+            return _ACTED[fault](status, answer, emu)
+        if fault == "redirect":
+            return 307, error(307, "moved", "Moved."), [("Location", emu.redirect_to)]
+        if fault == "not-json-error":
+            return 500, b"<html><body>Internal Server Error</body></html>", []
+        if fault == "huge-error":
+            return 500, error(500, "internal_error", "A" * 50_000), []
         if fault == "drop":
             return -1, b"", []
         if fault == "garbage":

@@ -283,6 +283,7 @@ def _status_report(state: State) -> dict[str, Any]:
         "running": running,
         "pid": daemon.get("pid") if running else None,
         "sending": daemon.get("sending") if running else None,
+        "request": daemon.get("request") if running else None,
         "counts": state.counts(),
         "oldest_pending": None
         if oldest is None
@@ -305,6 +306,14 @@ def _print_status(report: dict[str, Any]) -> None:
         print(f"daemon:    running (pid {report['pid']}), {report['sending']}")
     else:
         print("daemon:    not running")
+    request = report["request"]
+    if request:
+        left = max(0, int(request["give_up_at"] - time.time()))
+        print(
+            f"request:   {request['method']} {request['path']} sent "
+            f"{_ago(request['started_at'])}, given up in {left}s if unanswered "
+            "(sessiondock.request_deadline_seconds)"
+        )
     print(
         f"projects:  {counts['pending']} pending, {counts['in_flight']} in flight, "
         f"{counts['imported']} imported, {counts['rejected']} rejected, "

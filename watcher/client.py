@@ -4,33 +4,60 @@ Errors form one small tree, so callers decide policy by type, not by parsing tex
 
     SessionDockError
     ├── Unreachable        connection refused, reset or timed out: SessionDock not running
+    │   └── Stalled        no complete answer within request_deadline_seconds
     ├── NoToken            the token file is gone or empty: nothing to authenticate with
     ├── BadAnswer          an answer that is not the documented JSON (retry later)
+    │   └── Redirected     a 3xx: never followed, so the token cannot leave this machine
     └── ApiError           the error envelope {"error": {status, code, message}}
         ├── Unauthorized   401: the token was rejected (regenerated in SessionDock?)
         ├── ReadOnly       403 read_only: the Local API is not in Full Automation
         ├── Rejected       400: SessionDock refused the request body or an item in it
         └── NotFound       404 not_found: the session is gone (the user deleted it)
 
-The client never follows a system proxy (`trust_env=False`): loopback traffic and the
-bearer token must not be routed anywhere else. The token is read through a callable on
-every request, so a regenerated token is used without a restart, and it never appears
-in an exception message.
+The client never follows a system proxy (`trust_env=False`) or a redirect: loopback
+traffic and the bearer token must not be routed anywhere else. The token is read
+through a callable on every request, so a regenerated token is used without a restart,
+and it never appears in an exception message.
+
+A server is not trusted to behave: every request has a total deadline, every answer a
+size cap (watcher.transport), and every field is type-checked before it is used. Text
+from the server that reaches a log line or the state (error messages, import ids) is
+cut to one short line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from watcher.config import ConfigError
+from watcher.transport import (
+    DeadlineBackend,
+    NotDecodable,
+    TooLarge,
+    clip,
+    deadline_transport,
+    read_capped,
+    retry_after_seconds,
+    size_text,
+)
 
 USER_AGENT = "sessiondock-watcher"
+ANSWER_LIMIT = 1024 * 1024
+"""Bytes read of an answer to /health or /import; the documented ones are under 1 KiB."""
+PAGE_LIMIT = 32 * 1024 * 1024
+"""Bytes read of one /sessions page (200 sessions with long notes fit many times over)."""
+ERROR_LIMIT = 64 * 1024
+"""Bytes read of an error answer; beyond that only its status is used."""
+MAX_SESSIONS = 1_000_000
+"""A library listing longer than this is a server that lies about paging."""
+DEFAULT_DEADLINE = 60.0
 
 
 class SessionDockError(Exception):
@@ -47,6 +74,14 @@ class Unreachable(SessionDockError):
     advice = "start SessionDock (the Local API runs inside the desktop app); retrying"
 
 
+class Stalled(Unreachable):
+    advice = (
+        "SessionDock took the request but did not finish answering within "
+        "sessiondock.request_deadline_seconds; it is sent again (restart SessionDock if "
+        "this repeats)"
+    )
+
+
 class NoToken(SessionDockError):
     """The token could not be read (token_file deleted or emptied while running)."""
 
@@ -58,6 +93,13 @@ class NoToken(SessionDockError):
 
 class BadAnswer(SessionDockError):
     advice = "SessionDock answered something unexpected; retrying"
+
+
+class Redirected(BadAnswer):
+    advice = (
+        "something other than SessionDock answers at sessiondock.base_url (SessionDock "
+        "listens on http://127.0.0.1:18432/api/v1); redirects are never followed; retrying"
+    )
 
 
 class ApiError(SessionDockError):
@@ -149,26 +191,43 @@ class Session:
 
 @dataclass(frozen=True)
 class ImportAnswer:
-    import_id: str
-    total: int
-    completed: int
-    failed: int
-    skipped: int
-    done: bool
+    """A 2xx to /import. SessionDock took the job; a field it sent in a form other than
+    documented is None here and named in `odd` (the counts are only reported)."""
+
+    import_id: str | None
+    total: int | None
+    completed: int | None
+    failed: int | None
+    skipped: int | None
+    done: bool | None
     duration_ms: int | None
+    odd: tuple[str, ...] = ()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
+@dataclass(frozen=True)
+class InFlight:
+    """The request being made now, for `status`: wall-clock times."""
+
+    method: str
+    path: str
+    started_at: float
+    give_up_at: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    path: str
+    headers: httpx.Headers
+    body: bytes
+    too_long: bool = False
+    """An error answer over ERROR_LIMIT: `body` is empty, only the status counts."""
+
+
+def _json(answer: _Answer) -> Any:
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-    except (TypeError, ValueError):
+        return json.loads(answer.body)
+    except (ValueError, RecursionError):
         return None
 
 
@@ -180,41 +239,91 @@ _ERRORS: dict[int, type[ApiError]] = {
 }
 
 
-def _raise_for_error(response: httpx.Response) -> None:
-    if response.is_success:
+def _raise_for_error(answer: _Answer, method: str) -> None:
+    if 200 <= answer.status < 300:
         return
-    retry_after = _retry_after(response)
-    try:
-        error = response.json()["error"]
-        code, message = str(error["code"]), str(error["message"])
-    except (ValueError, KeyError, TypeError):
-        code, message = "http_error", response.reason_phrase or "no error envelope"
-    if response.status_code == 403 and code != "read_only":
-        raise ApiError(response.status_code, code, message, retry_after)
-    raise _ERRORS.get(response.status_code, ApiError)(
-        response.status_code, code, message, retry_after
+    retry_after = retry_after_seconds(answer.headers)
+    if 300 <= answer.status < 400:
+        try:
+            host = urlsplit(answer.headers.get("Location", "")[:2000]).hostname
+        except ValueError:
+            host = None
+        raise Redirected(
+            f"{method} /{answer.path}: HTTP {answer.status} redirect to "
+            f"{clip(host or '(no valid host)', 100)} not followed",
+            retry_after,
+        )
+    error = _json(answer)
+    error = error.get("error") if isinstance(error, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("code"), str):
+        code, message = clip(error["code"], 60), clip(str(error.get("message", "")))
+    elif answer.too_long:
+        code, message = "http_error", f"an error answer over {size_text(ERROR_LIMIT)}, not read"
+    else:
+        code, message = "http_error", "no JSON error envelope"
+    if answer.status == 403 and code != "read_only":
+        raise ApiError(answer.status, code, message, retry_after)
+    raise _ERRORS.get(answer.status, ApiError)(answer.status, code, message, retry_after)
+
+
+def _data(answer: _Answer, method: str) -> Any:
+    body = _json(answer)
+    if not isinstance(body, dict) or "data" not in body:
+        raise BadAnswer(
+            f"{method} /{answer.path}: HTTP {answer.status} was not the documented JSON"
+        )
+    return body["data"]
+
+
+def _count(data: dict[str, Any], key: str, odd: list[str]) -> int | None:
+    value = data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if value is not None or key == "total":
+        odd.append(key)
+    return None
+
+
+def import_answer(data: Any) -> ImportAnswer:
+    """Read a 2xx answer's `data` leniently: SessionDock has taken the job either way."""
+    if not isinstance(data, dict):
+        raise BadAnswer("POST /import: data in the answer is not an object")
+    odd: list[str] = []
+    import_id = data.get("importId")
+    if isinstance(import_id, (str, int)) and not isinstance(import_id, bool) and import_id != "":
+        import_id = clip(str(import_id), 100)
+    else:
+        odd.append("importId")
+        import_id = None
+    done = data.get("done")
+    if done is not None and not isinstance(done, bool):
+        odd.append("done")
+        done = None
+    return ImportAnswer(
+        import_id=import_id,
+        total=_count(data, "total", odd),
+        completed=_count(data, "completed", odd),
+        failed=_count(data, "failed", odd),
+        skipped=_count(data, "skipped", odd),
+        done=done,
+        duration_ms=_count(data, "durationMs", odd),
+        odd=tuple(odd),
     )
 
 
-def _data(response: httpx.Response) -> Any:
-    try:
-        return response.json()["data"]
-    except (ValueError, KeyError, TypeError):
-        raise BadAnswer(
-            f"HTTP {response.status_code} from {response.request.url.path} was not the "
-            "documented JSON"
-        ) from None
-
-
-def _one_session(response: httpx.Response) -> Session:
-    session = Session.from_json(_data(response))
+def _one_session(answer: _Answer, data: Any) -> Session:
+    session = Session.from_json(data)
     if session is None:
-        raise BadAnswer(f"{response.request.url.path}: the answer is not a session")
+        raise BadAnswer(f"{answer.path}: the answer is not a session")
     return session
 
 
 class SessionDockClient:
-    """One pooled HTTP client for the daemon's lifetime; not shared between threads."""
+    """One pooled HTTP client for the daemon's lifetime; not shared between threads.
+
+    `in_flight` describes the request being made (None between requests); another
+    thread may read it for a status report.
+    """
 
     def __init__(
         self,
@@ -222,45 +331,89 @@ class SessionDockClient:
         token: Callable[[], str],
         timeout: float,
         transport: httpx.BaseTransport | None = None,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self._token = token
+        self._deadline = deadline
+        self._backend = DeadlineBackend()
+        self.in_flight: InFlight | None = None
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             timeout=timeout,
             trust_env=False,
             follow_redirects=False,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport or deadline_transport(self._backend),
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "Accept-Encoding": "identity",
+            },
         )
 
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, limit: int, **kwargs: Any) -> _Answer:
         try:
             headers = {"Authorization": f"Bearer {self._token()}"}
         except ConfigError as exc:
             raise NoToken(str(exc)) from None
+        what = f"{method} /{path}"
+        now = time.time()
+        self.in_flight = InFlight(method, "/" + path, now, now + self._deadline)
+        self._backend.deadline = self._backend.clock() + self._deadline
         try:
-            response = self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.TimeoutException:
-            raise Unreachable(f"{method} {path}: SessionDock did not answer in time") from None
+            with self._http.stream(method, path, headers=headers, **kwargs) as response:
+                status = response.status_code
+                try:
+                    body = read_capped(response, limit if response.is_success else ERROR_LIMIT)
+                except TooLarge:
+                    if response.is_success:
+                        raise BadAnswer(
+                            f"{what}: HTTP {status}, an answer longer than {size_text(limit)} "
+                            "(SessionDock's are far shorter); stopped reading it"
+                        ) from None
+                    return _Answer(status, path, response.headers, b"", too_long=True)
+                return _Answer(status, path, response.headers, body)
+        except NotDecodable as exc:
+            raise BadAnswer(f"{what}: {exc}") from None
         except httpx.TransportError as exc:
-            reason = type(exc).__name__
+            if self._backend.expired():
+                raise Stalled(
+                    f"{what}: no complete answer within {self._deadline:g} s "
+                    "(sessiondock.request_deadline_seconds); gave up"
+                ) from None
+            if isinstance(exc, httpx.TimeoutException):
+                raise Unreachable(f"{what}: SessionDock did not answer in time") from None
+            if "location header" in str(exc):  # httpx parses Location even unfollowed
+                raise Redirected(f"{what}: a redirect to an invalid URL, not followed") from None
             raise Unreachable(
-                f"{method} {path}: cannot reach SessionDock at {self._http.base_url} ({reason})"
+                f"{what}: cannot reach SessionDock at {self._http.base_url} ({type(exc).__name__})"
             ) from None
-        _raise_for_error(response)
-        return response
+        except httpx.HTTPError as exc:
+            raise BadAnswer(f"{what}: {type(exc).__name__}") from None
+        finally:
+            self._backend.deadline = None
+            self.in_flight = None
+
+    def _call(self, method: str, path: str, limit: int = ANSWER_LIMIT, **kwargs: Any) -> Any:
+        answer = self._request(method, path, limit, **kwargs)
+        _raise_for_error(answer, method)
+        return answer, _data(answer, method)
 
     def health(self) -> Health:
-        data = _data(self._request("GET", "health"))
-        if not isinstance(data, dict) or "effectiveMode" not in data:
-            raise BadAnswer("GET /health: no effectiveMode in the answer")
+        _, data = self._call("GET", "health")
+        if not isinstance(data, dict) or not isinstance(data.get("effectiveMode"), str):
+            raise BadAnswer("GET /health: no effectiveMode (text) in the answer")
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            return clip(value, 60) if isinstance(value, str) else ""
+
         return Health(
-            status=str(data.get("status", "")),
-            configured_mode=str(data.get("configuredMode", "")),
-            effective_mode=str(data["effectiveMode"]),
+            status=text("status"),
+            configured_mode=text("configuredMode"),
+            effective_mode=text("effectiveMode"),
             raw=data,
         )
 
@@ -272,52 +425,68 @@ class SessionDockClient:
             "generatePreviews": generate_previews,
             "items": [item.to_json() for item in items],
         }
-        response = self._request("POST", "import", json=body)
-        data = _data(response)
-        try:
-            return ImportAnswer(
-                import_id=str(data["importId"]),
-                total=int(data["total"]),
-                completed=int(data.get("completed", 0)),
-                failed=int(data.get("failed", 0)),
-                skipped=int(data.get("skipped", 0)),
-                done=bool(data.get("done", False)),
-                duration_ms=data.get("durationMs"),
-            )
-        except (KeyError, TypeError, ValueError):
-            raise BadAnswer("POST /import: the 202 answer lacks importId or total") from None
+        _, data = self._call("POST", "import", json=body)
+        return import_answer(data)
 
-    def session_paths(self, page_size: int = 200) -> set[str]:
-        """Every projectPath and projectOriginalPath already in the library."""
-        return {
-            path
-            for session in self.sessions(page_size)
-            for path in (session.project_path, session.original_path)
-            if path
-        }
+    def _listing(self, page_size: int) -> Iterator[Any]:
+        """Every entry of the paged library listing, as SessionDock sent it.
+
+        A listing that repeats a page (offset ignored) or runs past MAX_SESSIONS is a
+        BadAnswer, not an endless loop.
+        """
+        offset = 0
+        previous: int | None = None
+        while True:
+            answer, sessions = self._call(
+                "GET", "sessions", PAGE_LIMIT, params={"limit": page_size, "offset": offset}
+            )
+            if not isinstance(sessions, list):
+                raise BadAnswer("GET /sessions: data is not a list")
+            page = hash(tuple(_identity(s) for s in sessions))
+            if sessions and page == previous:
+                raise BadAnswer(f"GET /sessions: offset {offset} repeats the previous page")
+            previous = page
+            yield from sessions
+            offset += len(sessions)
+            if not sessions or offset >= _total(_json(answer), offset):
+                return
+            if offset >= MAX_SESSIONS:
+                raise BadAnswer(f"GET /sessions: more than {MAX_SESSIONS} sessions listed")
+
+    def session_paths(self, page_size: int = 200, among: Collection[str] | None = None) -> set[str]:
+        """Every projectPath and projectOriginalPath in the library (only those in
+        `among`, when given, which bounds the memory a huge library takes)."""
+        paths: set[str] = set()
+        for session in self._listing(page_size):
+            for key in ("projectPath", "projectOriginalPath"):
+                value = session.get(key) if isinstance(session, dict) else None
+                if isinstance(value, str) and value and (among is None or value in among):
+                    paths.add(value)
+        return paths
 
     def sessions(self, page_size: int = 200) -> list[Session]:
-        """The whole library, read in pages (a few requests for thousands of sessions)."""
-        found: list[Session] = []
-        offset = 0
-        while True:
-            response = self._request(
-                "GET", "sessions", params={"limit": page_size, "offset": offset}
-            )
-            page = _data(response)
-            if not isinstance(page, list):
-                raise BadAnswer("GET /sessions: data is not a list")
-            found.extend(s for s in map(Session.from_json, page) if s is not None)
-            offset += len(page)
-            meta = response.json().get("meta")
-            total = meta.get("total", offset) if isinstance(meta, dict) else offset
-            if not page or not isinstance(total, int) or offset >= total:
-                return found
+        """The whole library with ids, read in pages (a few requests for thousands)."""
+        return [s for s in map(Session.from_json, self._listing(page_size)) if s is not None]
 
     def session(self, session_id: str) -> Session:
         """One session; `NotFound` when the user deleted it."""
-        return _one_session(self._request("GET", f"sessions/{session_id}"))
+        return _one_session(*self._call("GET", f"sessions/{session_id}"))
 
     def patch_session(self, session_id: str, changes: dict[str, Any]) -> Session:
         """A partial update (`projectPath`, `title`, `tags`: the whole list); never a delete."""
-        return _one_session(self._request("PATCH", f"sessions/{session_id}", json=changes))
+        return _one_session(*self._call("PATCH", f"sessions/{session_id}", json=changes))
+
+
+def _identity(session: Any) -> str:
+    if isinstance(session, dict):
+        return repr((session.get("id"), session.get("projectPath")))[:1000]
+    return repr(session)[:1000]
+
+
+def _total(body: Any, fallback: int) -> int:
+    """meta.total when it is a count; else keep paging until an empty page."""
+    meta = body.get("meta") if isinstance(body, dict) else None
+    total = meta.get("total") if isinstance(meta, dict) else None
+    if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+        return total
+    return fallback + 1

@@ -126,6 +126,9 @@ class SessionDockSettings(_Section):
     token: SecretStr | None = None
     token_file: Path | None = None
     timeout_seconds: Annotated[float, Field(gt=0)] = 10
+    request_deadline_seconds: Annotated[float, Field(gt=0)] = 60
+    """A request not fully answered by then is given up and retried (timeout_seconds
+    bounds each wait for data; a server sending a byte now and then never hits it)."""
     allow_remote: bool = False
     """Allow a base_url that is not loopback. The token then leaves this machine."""
 

@@ -212,6 +212,7 @@ class Daemon:
             self.config.sessiondock.base_url,
             self._token,
             self.config.sessiondock.timeout_seconds,
+            deadline=self.config.sessiondock.request_deadline_seconds,
         )
         self.importer = Importer(client, self.inbox.put)
         walker = threading.Thread(target=self._walker, name="walker", daemon=True)
@@ -705,6 +706,9 @@ class Daemon:
         if isinstance(job, SendJob):
             self._in_flight = job
         self.importer.submit(job)
+        if "heartbeat" in self.timers.due:  # status shows a request still open after 1 s
+            soon = self.clock() + 1.0
+            self.timers.set("heartbeat", min(self.timers.due["heartbeat"], soon))
 
     def _dispatch(self) -> None:
         if self.importer.busy or self._stopping:
@@ -930,6 +934,8 @@ class Daemon:
                 self.gate.not_before = now
                 self._replan = True
             else:
+                if not self.importer.busy and self.gate.take_probe(now):
+                    self._submit(HealthJob())  # the same token again: SessionDock restarted?
                 self.timers.set("token", now + TOKEN_POLL_SECONDS)
         if self.timers.fire("health", now) and self.gate.pause is Pause.READ_ONLY:
             if self.importer.busy:
@@ -1038,6 +1044,7 @@ class Daemon:
                 "started_at": self._started_wall,
                 "updated_at": time.time(),
                 "sending": self.gate.pause.value,
+                "request": self.importer.request_status(),
                 "folders": self.folders.report(),
                 "python": sys.version.split()[0],
             },

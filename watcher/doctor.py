@@ -142,7 +142,12 @@ def _check_sessiondock(report: Report, config: Config, token: str) -> None:
 
     url = config.sessiondock.base_url
     with closing(
-        SessionDockClient(url, lambda: token, config.sessiondock.timeout_seconds)
+        SessionDockClient(
+            url,
+            lambda: token,
+            config.sessiondock.timeout_seconds,
+            deadline=config.sessiondock.request_deadline_seconds,
+        )
     ) as client:
         try:
             health = client.health()

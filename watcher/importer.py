@@ -11,7 +11,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from watcher.client import (
     BadAnswer,
@@ -128,6 +129,14 @@ def deliver(client: SessionDockClient, job: SendJob) -> SendResult:
             skipped=answer.skipped,
             done=answer.done,
         )
+        if answer.odd:
+            log.warning(
+                "import_answer_odd",
+                import_id=answer.import_id,
+                fields=list(answer.odd),
+                advice="SessionDock took the batch but sent these fields in an undocumented "
+                "form; they are reported as null (is SessionDock up to date?)",
+            )
         if answer.failed:
             log.warning(
                 "import_items_failed",
@@ -140,7 +149,7 @@ def deliver(client: SessionDockClient, job: SendJob) -> SendResult:
 
 def check_library(client: SessionDockClient, job: LibraryJob) -> LibraryResult:
     try:
-        known_paths = client.session_paths()
+        known_paths = client.session_paths(among={path for _, path in job.items})
     except SessionDockError as exc:
         return LibraryResult([], [key for key, _ in job.items], exc)
     known = [key for key, path in job.items if path in known_paths]
@@ -176,7 +185,11 @@ def perform(client: SessionDockClient, job: Job) -> Result:
 
 
 class Importer:
-    """The one thread that talks to SessionDock; results go to `post`."""
+    """The one thread that talks to SessionDock; results go to `post`.
+
+    Each request ends by its deadline (sessiondock.request_deadline_seconds), so the
+    thread is never held by a server that stops answering halfway.
+    """
 
     def __init__(self, client: SessionDockClient, post: Callable[[Result], None]) -> None:
         self._client = client
@@ -191,6 +204,12 @@ class Importer:
     def submit(self, job: Job) -> None:
         self.busy = True
         self._jobs.put(job)
+
+    def request_status(self) -> dict[str, Any] | None:
+        """The request being made now (method, path, started_at, give_up_at as wall
+        clock), for `status`; safe to call from another thread (a snapshot)."""
+        request = self._client.in_flight
+        return None if request is None else asdict(request)
 
     def done(self) -> None:
         """The daemon has taken the result of the last job."""
