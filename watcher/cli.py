@@ -140,9 +140,11 @@ def _explain(skipped: Skipped) -> None:
 
 def dry_run(config: Config, explain: bool = False) -> int:
     """Print what a scan would import (and, with `explain`, what it would skip and why)."""
+    from watcher.mounts import inner_roots
     from watcher.scanner import probe, signature_of, walk
 
     registry = Registry.configured(config.kinds)
+    nested = inner_roots(f.path for f in config.watch)  # each project once, by its owner
     database = config.state.database()
     state = State(database, readonly=True) if database.exists() else None
     for folder in config.watch:
@@ -155,7 +157,7 @@ def dry_run(config: Config, explain: bool = False) -> int:
                 }
             )
             continue
-        for verdict in walk(folder, registry, explain=explain):
+        for verdict in walk(folder, registry, explain=explain, skip=nested[folder.path]):
             if isinstance(verdict, Skipped):
                 _explain(verdict)
                 continue

@@ -30,7 +30,7 @@ from watcher.client import ImportItem, ReadOnly, SessionDockClient
 from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
-from watcher.folders import Folder, Folders
+from watcher.folders import Folder, Folders, Unreadable
 from watcher.importer import (
     HealthJob,
     HealthResult,
@@ -44,7 +44,15 @@ from watcher.importer import (
 from watcher.logging import get_logger, register_secret
 from watcher.observer import Change, ObserverTrouble, Watchers
 from watcher.policy import Gate, Pause
-from watcher.scanner import Signature, cached_names_in, probe, signature_of, walk
+from watcher.scanner import (
+    Signature,
+    cached_names_in,
+    is_read_error,
+    probe,
+    signature_of,
+    unreadable_folder_advice,
+    walk,
+)
 from watcher.state import State
 
 log = get_logger("watcher.daemon")
@@ -76,6 +84,8 @@ class Found:
 @dataclass(frozen=True)
 class WalkDone:
     root: Path
+    unreadable: tuple[tuple[Path, str], ...] = ()
+    """Folders the walk could not list, with the advice to log."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,7 @@ class Daemon:
         self._waiting: dict[Path, tuple[Candidate, Folder]] = {}
         self._walks: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self._walking: set[Path] = set()
+        self.unreadable = Unreadable()
         self._stopping = False
         self._replan = True
         self._batch_due: float | None = None
@@ -325,6 +336,7 @@ class Daemon:
         elif isinstance(message, WalkDone):
             self._walking.discard(message.root)
             self.counters.walked += 1
+            self._on_unreadable_folders(message.root, message.unreadable)
         elif isinstance(message, (SendResult, HealthResult, LibraryResult)):
             self._on_result(message)
         elif isinstance(message, SignalReceived):
@@ -385,6 +397,7 @@ class Daemon:
             self._touch(candidate, folder, at, signature)
 
     def _forget(self, path: Path) -> None:
+        self.unreadable.project_read(path)
         self.debouncer.forget(path)
         self._waiting.pop(path, None)
         if self.state.cancel(path):
@@ -397,7 +410,12 @@ class Daemon:
     def _walk_now(self, folder: Folder, directory: Path, at: float) -> None:
         """A folder moved or copied in: every project inside it is new."""
         sub = folder.config.model_copy(update={"path": directory})
-        for verdict in walk(sub, self.registry):
+        skip = self.folders.inner(folder.config.path)
+
+        def unreadable(path: Path, exc: OSError) -> None:
+            self._on_unreadable_folders(None, ((path, unreadable_folder_advice(path, exc)),))
+
+        for verdict in walk(sub, self.registry, skip=skip, on_unreadable=unreadable):
             if isinstance(verdict, Candidate):
                 rooted = self.registry.classify(
                     Path(verdict.path),
@@ -412,9 +430,19 @@ class Daemon:
         """The walker thread: walks folders on request, posts what it finds."""
         while (root := self._walks.get()) is not None:
             folder = self.folders.get(root)
+            failed: list[tuple[Path, str]] = []
+
+            def unreadable(path: Path, exc: OSError, into: list[tuple[Path, str]] = failed) -> None:
+                into.append((path, unreadable_folder_advice(path, exc)))
+
             if folder is not None:
                 chunk: list[tuple[Candidate, Signature | None]] = []
-                for verdict in walk(folder.config, self.registry):
+                for verdict in walk(
+                    folder.config,
+                    self.registry,
+                    skip=self.folders.inner(root),
+                    on_unreadable=unreadable,
+                ):
                     if isinstance(verdict, Candidate):
                         chunk.append((verdict, signature_of(Path(verdict.path), verdict.daw)))
                         if len(chunk) >= WALK_CHUNK:
@@ -422,7 +450,19 @@ class Daemon:
                             chunk = []
                 if chunk:
                     self.inbox.put(Found(root, chunk))
-            self.inbox.put(WalkDone(root))
+            self.inbox.put(WalkDone(root, tuple(failed)))
+
+    def _on_unreadable_folders(
+        self, root: Path | None, failed: tuple[tuple[Path, str], ...]
+    ) -> None:
+        """Log each unreadable folder once; a later walk that reads it logs it readable."""
+        for path, advice in failed:
+            if self.unreadable.folder_failed(path, advice):
+                log.warning("folder_unreadable", folder=str(path), advice=advice)
+        if root is not None:
+            for path in self.unreadable.walked(root, (p for p, _ in failed)):
+                if path.is_dir():
+                    log.info("folder_readable", folder=str(path), action="its projects are found")
 
     def _reconcile(self, folder: Folder) -> None:
         if folder.config.path not in self._walking:
@@ -444,7 +484,11 @@ class Daemon:
             if signature is None:
                 continue
             known = self.state.known(Path(candidate.path))
-            if known is not None and known.signature == signature:
+            if (
+                known is not None
+                and known.signature == signature
+                and not is_read_error(known.state, known.last_error)
+            ):
                 continue  # unchanged since it was queued, imported, rejected or judged
             age = max(0.0, wall - signature.mtime_ns / 1e9)
             self._touch(candidate, folder, now - age, signature)
@@ -469,9 +513,26 @@ class Daemon:
         if signature is None:
             return
         known = self.state.known(path)
-        if known is not None and known.signature == signature:
+        if (
+            known is not None
+            and known.signature == signature
+            and not is_read_error(known.state, known.last_error)
+        ):
             return
         result = probe(candidate, folder.config, self.config.import_, signature)
+        if isinstance(result, Skipped) and result.reason == "unreadable":
+            # Not a verdict on the bytes: nothing is stored, so the next change (a
+            # chmod included) and each reconciliation try again.
+            if self.unreadable.project_failed(path, result.detail):
+                log.warning(
+                    "project_unreadable",
+                    path=str(path),
+                    advice=result.detail,
+                    action="tried again when it changes and at each reconciliation",
+                )
+            return
+        if self.unreadable.project_read(path):
+            log.info("project_readable", path=str(path))
         if isinstance(result, Skipped):
             kind = folder.config.kind or candidate.daw.kind
             if self.state.mark_invalid(path, folder.config.path, kind, signature, result.detail):

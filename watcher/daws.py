@@ -32,7 +32,9 @@ ContentCheck = Callable[[BinaryIO], "str | None"]
 NamesIn = Callable[[PurePath], Collection[str]]
 """The names inside a directory; injected so classification stays free of I/O."""
 
-SkipReason = Literal["junk", "backup", "excluded", "bad-content", "open", "unrecognised"]
+SkipReason = Literal[
+    "junk", "backup", "excluded", "bad-content", "open", "unrecognised", "unreadable", "link"
+]
 
 
 @dataclass(frozen=True)
