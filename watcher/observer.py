@@ -249,7 +249,8 @@ def _pruning_inotify_emitter(
             per folder event; watchdog re-adds each folder and warns with a message
             unique to it, and Python keeps every unique warning for the life of the
             process: 126 MiB after a 5,000-project burst (bench/profile_memory.py)."""
-            if path not in self._active_callbacks_by_path:
+            wd = self._active_callbacks_by_path.get(path)
+            if wd is None or int(wd) < 0:  # -1: inotify refused it (unreadable); try again
                 self._add_callback(path)
 
     class PrunedEmitter(InotifyEmitter):
