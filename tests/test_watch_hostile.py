@@ -278,8 +278,8 @@ def test_nested_folders_import_each_project_once_with_the_inner_settings(
     music = tmp_path / "Music"
     inner = music / "Projects"
     (inner / "Client").mkdir(parents=True)
-    config = write_config(
-        [{"path": str(music), "kind": "Sketches"}, {"path": str(inner), "kind": "Clients"}],
+    config = write_config(  # inner first: the outer walk, coming last, claimed it too
+        [{"path": str(inner), "kind": "Clients"}, {"path": str(music), "kind": "Sketches"}],
         scan={"reconcile_interval_seconds": 3600},
     )
     old_song = write_als(inner / "Client" / "Old.als")
