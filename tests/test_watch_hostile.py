@@ -85,6 +85,55 @@ def test_a_linked_watch_folder_gets_live_events_under_its_configured_path(
     assert proc.stop() == 0
 
 
+@pytest.mark.daemon
+def test_a_link_pointed_at_another_drive_is_followed_there(
+    tmp_path: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    old_drive, new_drive = tmp_path / "Old Drive", tmp_path / "New Drive"
+    old_drive.mkdir()
+    new_drive.mkdir()
+    link = tmp_path / "Projects"
+    link.symlink_to(old_drive, target_is_directory=True)
+    proc = daemon(write_config([link], scan={"reconcile_interval_seconds": 3600}))
+    proc.wait_watching()
+    swap = tmp_path / "swap"
+    swap.symlink_to(new_drive, target_is_directory=True)
+    swap.replace(link)  # atomic, as `ln -sfn` does
+    proc.wait_for("folder_relinked", folder=str(link))
+    write_als(new_drive / "On The New Drive.als")
+    assert emulator.wait_for_paths(1) == [str(link / "On The New Drive.als")]
+    assert proc.stop() == 0
+
+
+@pytest.mark.daemon
+def test_a_read_error_stored_as_invalid_by_an_older_version_is_judged_again(
+    tmp_path: Path,
+    studio: Path,
+    emulator: Emulator,
+    write_config: ConfigWriter,
+    daemon: DaemonFactory,
+) -> None:
+    """Older versions stored "cannot read" as a verdict under a signature that `chmod`
+    does not change; such a row must not keep a readable project out for good."""
+    from watcher.scanner import signature_of as stat_of
+    from watcher.state import State
+
+    song = write_als(studio / "Song.als")
+    config = write_config([studio])
+    registry = Registry.configured({})
+    candidate = next(iter(walk(_folder(studio), registry)))
+    signature = stat_of(song, candidate.daw)  # type: ignore[union-attr]
+    assert signature is not None
+    state = State(tmp_path / "state.sqlite3")
+    state.mark_invalid(
+        song, studio, "Ableton", signature, "cannot read Song.als: Permission denied"
+    )
+    state.close()
+    proc = daemon(config)
+    assert emulator.wait_for_paths(1) == [str(song)]
+    assert proc.stop() == 0
+
+
 def test_check_says_a_watched_folder_is_a_link(
     tmp_path: Path, emulator: Emulator, write_config: ConfigWriter
 ) -> None:
