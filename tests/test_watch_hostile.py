@@ -10,6 +10,7 @@ the permission tests drop to `nobody` and skip where that is impossible).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from tests.conftest import (
     DaemonProcess,
     clean_env,
     cli,
+    wait_until,
     write_als,
 )
 from tests.emulator import Emulator
@@ -575,6 +577,15 @@ def test_an_unreadable_folder_is_logged_once_and_retried(
     proc.wait_watching()
     hit = proc.wait_for("folder_unreadable", folder=str(locked))[0]
     assert str(locked) in hit["advice"] and "chmod" in hit["advice"]
+
+    def shown_by_status() -> bool:
+        result = cli("status", "--json", "--config", str(config))
+        report = json.loads(result.stdout) if result.stdout.startswith("{") else {}
+        return any(e["path"] == str(locked) for e in report.get("unreadable", []))
+
+    wait_until(shown_by_status, what="status --json listing the unreadable folder")
+    text = cli("status", "--config", str(config)).stdout
+    assert f"unreadable: {locked}\n           -> cannot read folder" in text, text
     locked.chmod(0o755)
     assert emulator.wait_for_paths(1, timeout=30) == [str(song)]
     proc.wait_for("folder_readable", folder=str(locked))

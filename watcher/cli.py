@@ -255,6 +255,7 @@ def _status_report(state: State) -> dict[str, Any]:
             {"path": r.path, "reason": r.last_error} for r in state.rows_in("rejected", 20)
         ],
         "folders": daemon.get("folders", {}),
+        "unreadable": daemon.get("unreadable", []) if running else [],
         "state": str(state.path),
     }
 
@@ -286,6 +287,8 @@ def _print_status(report: dict[str, Any]) -> None:
     for path, folder in report["folders"].items():
         note = f" ({folder['note']})" if folder.get("note") else ""
         print(f"folder:    {path}: {folder['mode']}{note}")
+    for entry in report["unreadable"]:
+        print(f"unreadable: {entry['path']}\n           -> {entry['advice']}")
     for rejected in report["rejected"]:
         print(f"rejected:  {rejected['path']}: {rejected['reason']}")
     print(f"state:     {report['state']}")

@@ -456,9 +456,13 @@ class Daemon:
         self, root: Path | None, failed: tuple[tuple[Path, str], ...]
     ) -> None:
         """Log each unreadable folder once; a later walk that reads it logs it readable."""
+        news = False
         for path, advice in failed:
             if self.unreadable.folder_failed(path, advice):
+                news = True
                 log.warning("folder_unreadable", folder=str(path), advice=advice)
+        if news:
+            self._write_status()
         if root is not None:
             for path in self.unreadable.walked(root, (p for p, _ in failed)):
                 if path.is_dir():
@@ -524,6 +528,7 @@ class Daemon:
             # Not a verdict on the bytes: nothing is stored, so the next change (a
             # chmod included) and each reconciliation try again.
             if self.unreadable.project_failed(path, result.detail):
+                self._write_status()
                 log.warning(
                     "project_unreadable",
                     path=str(path),
@@ -825,6 +830,7 @@ class Daemon:
                 "updated_at": time.time(),
                 "sending": self.gate.pause.value,
                 "folders": self.folders.report(),
+                "unreadable": self.unreadable.report(),
                 "python": sys.version.split()[0],
             },
         )

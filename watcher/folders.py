@@ -276,5 +276,10 @@ class Unreadable:
             del self._folders[path]
         return recovered
 
+    def report(self, limit: int = 20) -> list[dict[str, str]]:
+        """What `status` shows: folders first, then projects, at most `limit`."""
+        entries = [*self._folders.items(), *self._projects.items()][:limit]
+        return [{"path": str(path), "advice": advice} for path, advice in entries]
+
     def __len__(self) -> int:
         return len(self._projects) + len(self._folders)
