@@ -542,7 +542,8 @@ def test_an_unreadable_project_is_retried_after_chmod_even_across_a_restart(
 def test_an_unreadable_project_is_retried_by_reconciliation(
     nobody_home: Path, nobody_daemon: Any, emulator: Emulator, unprivileged: Unprivileged
 ) -> None:
-    """Polling sees no chmod (the mtime stays): the periodic pass must try again."""
+    """A chmod no event reports (here: a polled folder between two polls) is seen by
+    the periodic pass, which tries the project again."""
     studio = nobody_home / "Projects"
     song = write_als(studio / "Song.als")
     config = _nobody_config(
@@ -551,11 +552,14 @@ def test_an_unreadable_project_is_retried_by_reconciliation(
         emulator,
         studio,
         folder={"polling": True},
-        scan={"reconcile_interval_seconds": 1},
+        # No second polling pass within the test: only reconciliation can see it.
+        scan={"reconcile_interval_seconds": 1, "polling_interval_seconds": 3600},
     )
     song.chmod(0o000)
     proc = nobody_daemon(config)
     proc.wait_for("project_unreadable", path=str(song))
+    seen = len(proc.events("reconciling"))
+    proc.wait_for("reconciling", count=seen + 3)  # tried at each pass, logged once
     song.chmod(0o644)
     emulator.wait_for_paths(1, timeout=30)
     assert len(proc.events("project_unreadable")) == 1  # once, not at every pass
@@ -586,6 +590,8 @@ def test_an_unreadable_folder_is_logged_once_and_retried(
     wait_until(shown_by_status, what="status --json listing the unreadable folder")
     text = cli("status", "--config", str(config)).stdout
     assert f"unreadable: {locked}\n           -> cannot read folder" in text, text
+    seen = len(proc.events("reconciling"))
+    proc.wait_for("reconciling", count=seen + 3)  # walked again at each pass, logged once
     locked.chmod(0o755)
     assert emulator.wait_for_paths(1, timeout=30) == [str(song)]
     proc.wait_for("folder_readable", folder=str(locked))

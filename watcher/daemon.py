@@ -707,6 +707,7 @@ class Daemon:
     def _timers(self, now: float) -> None:
         scan = self.config.scan
         if self.timers.fire("reconcile", now):
+            log.debug("reconciling", folders=len(self.folders))
             self._reconcile_all()
             self.timers.set("reconcile", now + scan.reconcile_interval_seconds)
         if self.timers.fire("offline", now):

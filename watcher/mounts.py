@@ -31,25 +31,29 @@ VIRTUAL_FSTYPES = frozenset(
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
 
-def _mounts() -> list[tuple[str, str]]:
-    """(mount point, type) pairs from /proc/self/mounts; empty where there is none."""
+@lru_cache(maxsize=1)
+def _mounts() -> tuple[tuple[str, str], ...]:
+    """(mount point, type) pairs from /proc/self/mounts; empty where there is none.
+
+    Read once per process: only virtual mounts matter here, and they are set up at boot
+    (a drive mounted later lands on a real file system's type, which is entered anyway).
+    """
     try:
         with open("/proc/self/mounts", encoding="utf-8", errors="surrogateescape") as table:
             lines = table.read().splitlines()
     except OSError:
-        return []
+        return ()
     found = []
     for line in lines:
         fields = line.split()
         if len(fields) >= 3:
             found.append((_OCTAL.sub(lambda m: chr(int(m.group(1), 8)), fields[1]), fields[2]))
-    return found
+    return tuple(found)
 
 
 @lru_cache(maxsize=1)
 def virtual_mount_points() -> frozenset[str]:
-    """The system folders and every mount of a virtual type (read once per process:
-    virtual mounts are set up at boot; a drive plugged in later is not one)."""
+    """The system folders and every mount of a virtual type."""
     return SYSTEM_FOLDERS | {point for point, kind in _mounts() if kind in VIRTUAL_FSTYPES}
 
 
