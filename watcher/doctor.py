@@ -224,10 +224,14 @@ def _too_wide(report: Report, path: Path, real: Path) -> bool:
 
 def _check_overlaps(report: Report, config: Config) -> None:
     """One line per nested pair: which entry owns the inner folder (the innermost)."""
-    settings = {f.path: f.model_dump(exclude={"path"}) for f in config.watch}
-    for outer, inner in overlaps(settings):
+    watched = [f for f in config.watch if not is_virtual_root(_real_path(f.path))]
+    settings = {f.path: f.model_dump(exclude={"path"}) for f in watched}
+    outers = [f.path for f in watched if f.recursive]
+    for outer, inner in overlaps(settings, outers):
+        real = _real_path(inner)
+        link = f" (a link to {real})" if real != inner else ""
         text = (
-            f"folder {inner} is inside {outer}: its own entry's settings apply there, "
+            f"folder {inner}{link} is inside {outer}: its own entry's settings apply there, "
             f"and {outer} is walked and watched around it"
         )
         if settings[outer] == settings[inner]:

@@ -99,12 +99,15 @@ def inner_roots(paths: Iterable[Path]) -> Mapping[Path, frozenset[Path]]:
     return found
 
 
-def overlaps(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
-    """(outer, inner) pairs of watched folders, by real path, innermost owner named second."""
-    roots = {p: real_path(p) for p in paths}
-    return [
-        (outer, inner)
-        for outer, real_outer in roots.items()
-        for inner, real_inner in roots.items()
-        if inner != outer and real_outer in real_inner.parents
-    ]
+def overlaps(paths: Iterable[Path], outers: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """(outer, inner) pairs, by real path: each folder with the nearest of `outers` that
+    holds it (one pair per nested folder; `~/Music/Projects` inside `~/Music` inside
+    `/` is reported inside `~/Music` only)."""
+    real_outers = {p: real_path(p) for p in outers}
+    pairs = []
+    for inner in paths:
+        real_inner = real_path(inner)
+        holding = [(len(r.parts), o) for o, r in real_outers.items() if r in real_inner.parents]
+        if holding:
+            pairs.append((max(holding)[1], inner))
+    return pairs
