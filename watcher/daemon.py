@@ -375,6 +375,8 @@ class Daemon:
             self._touch_changed(verdict, folder, change.at)
             return
         if change.is_directory and verdict is None:
+            if change.attrib and not self.unreadable.has_folder(change.path):
+                return  # a chmod or touch of a folder that was readable: nothing new inside
             if change.gone:
                 self._forget_under(change.path)
             elif folder.config.recursive:

@@ -265,6 +265,9 @@ class Unreadable:
         self._folders[path] = detail
         return news
 
+    def has_folder(self, path: Path) -> bool:
+        return path in self._folders
+
     def walked(self, root: Path, failed: Iterable[Path]) -> list[Path]:
         """A walk of `root` finished, failing only on `failed`: the folders under it that
         were unreadable and no longer are (or no longer exist)."""

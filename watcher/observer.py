@@ -76,6 +76,8 @@ class Change:
     is_directory: bool
     at: float
     """Monotonic time the event was seen, so queueing delays do not skew debouncing."""
+    attrib: bool = False
+    """Only its metadata changed (chmod, touch): the contents are as before."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ class _Handler(FileSystemEventHandler):
         elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
             self._sink(Change(src, gone=True, is_directory=event.is_directory, at=now))
         else:
-            self._sink(Change(src, gone=False, is_directory=event.is_directory, at=now))
+            attrib = isinstance(event, (FileAttribEvent, DirAttribEvent))
+            self._sink(Change(src, False, event.is_directory, now, attrib=attrib))
 
 
 class _TroubleHandler(logging.Handler):
@@ -268,8 +271,11 @@ def _pruning_inotify_emitter(
             on a folder it cannot read. Add the missing watches below it now."""
             group = self._inotify
             if isinstance(event, DirAttribEvent) and group is not None and self.watch.is_recursive:
-                with contextlib.suppress(OSError):
-                    group._add_all_callbacks(os.fsencode(event.src_path))
+                path = os.fsencode(event.src_path)
+                wd = group._active_callbacks_by_path.get(path)
+                if wd is not None and int(wd) < 0:  # refused before; watched folders: no walk
+                    with contextlib.suppress(OSError):
+                        group._add_all_callbacks(path)
             super().queue_event(event)
 
     return PrunedEmitter
