@@ -197,7 +197,7 @@ def walk(
             if is_dir and suffix not in bundle_extensions:
                 if entry.name.lower() in HEAVY_DIRS or not folder.recursive:
                     continue
-                if path in skip or is_virtual_dir(entry.path):
+                if (skip and path in skip) or is_virtual_dir(entry.path):
                     continue
                 junk = junk_reason(entry.name)
                 if junk:
