@@ -163,12 +163,14 @@ def _explain(skipped: Skipped) -> None:
 
 def dry_run(config: Config, explain: bool = False) -> int:
     """Print what a scan would import (and, with `explain`, what it would skip and why)."""
+    from watcher.mounts import inner_roots
     from watcher.scanner import bad_name, content_limits, probe, signature_of, walk
 
     registry = Registry.configured(
         config.kinds, config.source, unsuffixed_bundles=config.scan.unsuffixed_bundles
     )
     limits = content_limits(config.scan)
+    nested = inner_roots(f.path for f in config.watch)  # each project once, by its owner
     database = config.state.database()
     state = State(database, readonly=True) if database.exists() else None
     for folder in config.watch:
@@ -181,7 +183,7 @@ def dry_run(config: Config, explain: bool = False) -> int:
                 }
             )
             continue
-        for verdict in walk(folder, registry, explain=explain):
+        for verdict in walk(folder, registry, explain=explain, skip=nested[folder.path]):
             if isinstance(verdict, Skipped):
                 _explain(verdict)
                 continue
@@ -296,6 +298,7 @@ def _status_report(state: State) -> dict[str, Any]:
             {"path": r.path, "reason": r.last_error} for r in state.rows_in("rejected", 20)
         ],
         "folders": daemon.get("folders", {}),
+        "unreadable": daemon.get("unreadable", []) if running else [],
         "state": str(state.path),
     }
 
@@ -340,6 +343,8 @@ def _print_status(report: dict[str, Any]) -> None:
     for path, folder in report["folders"].items():
         note = f" ({folder['note']})" if folder.get("note") else ""
         print(f"folder:    {path}: {folder['mode']}{note}")
+    for entry in report["unreadable"]:
+        print(f"unreadable: {entry['path']}\n           -> {entry['advice']}")
     for rejected in report["rejected"]:
         print(f"rejected:  {rejected['path']}: {rejected['reason']}")
     print(f"state:     {report['state']}")

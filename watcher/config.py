@@ -346,6 +346,27 @@ class Config(_Section):
 
     source: Path | None = Field(default=None, exclude=True)
 
+    @field_validator("watch")
+    @classmethod
+    def _distinct_folders(cls, folders: list[WatchFolder]) -> list[WatchFolder]:
+        """The same folder twice would leave one entry's settings silently unused.
+
+        Compared by real path, so a link and its target are the same folder. Nested
+        folders are fine: the innermost entry owns its subtree (see watcher/mounts.py).
+        """
+        seen: dict[str, int] = {}
+        for index, folder in enumerate(folders):
+            real = os.path.realpath(folder.path)
+            if real in seen:
+                first = seen[real]
+                link = f" ({real})" if str(folder.path) != str(folders[first].path) else ""
+                raise ValueError(
+                    f"watch[{first}] ({folders[first].path}) and watch[{index}] "
+                    f"({folder.path}) are the same folder{link}; merge them into one entry"
+                )
+            seen[real] = index
+        return folders
+
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
     text = ""

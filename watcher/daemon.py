@@ -34,7 +34,7 @@ from watcher.client import ImportItem, ReadOnly, SessionDockClient, Unauthorized
 from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
 from watcher.debounce import Debouncer, Decision
-from watcher.folders import Folder, Folders
+from watcher.folders import Folder, Folders, Unreadable
 from watcher.importer import (
     CatalogJob,
     CatalogResult,
@@ -54,7 +54,15 @@ from watcher.outage import Outage
 from watcher.owner import Owner
 from watcher.policy import Gate, Pause
 from watcher.prober import Probed, ProbeJob, Prober
-from watcher.scanner import Signature, cached_names_in, content_limits, signature_of, walk
+from watcher.scanner import (
+    Signature,
+    cached_names_in,
+    content_limits,
+    is_read_error,
+    signature_of,
+    unreadable_folder_advice,
+    walk,
+)
 from watcher.state import State, StateError, StateUnavailable, open_repairing
 
 log = get_logger("watcher.daemon")
@@ -91,6 +99,8 @@ class Found:
 @dataclass(frozen=True)
 class WalkDone:
     root: Path
+    unreadable: tuple[tuple[Path, str], ...] = ()
+    """Folders the walk could not list, with the advice to log."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,7 @@ class Daemon:
         self.prober = Prober(self.inbox.put)
         self._walks: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self._walking: set[Path] = set()
+        self.unreadable = Unreadable()
         self._stopping = False
         self._replan = True
         self._batch_due: float | None = None
@@ -507,6 +518,7 @@ class Daemon:
         elif isinstance(message, WalkDone):
             self._walking.discard(message.root)
             self.counters.walked += 1
+            self._on_unreadable_folders(message.root, message.unreadable)
         elif isinstance(message, _RESULTS):
             self._on_result(message)
         elif isinstance(message, Probed):
@@ -547,6 +559,8 @@ class Daemon:
             self._touch_changed(verdict, folder, change.at)
             return
         if change.is_directory and verdict is None:
+            if change.attrib and not self.unreadable.has_folder(change.path):
+                return  # a chmod or touch of a folder that was readable: nothing new inside
             if change.gone:
                 self._forget_under(change.path)
             elif folder.config.recursive:
@@ -569,6 +583,7 @@ class Daemon:
             self._touch(candidate, folder, at, signature)
 
     def _forget(self, path: Path) -> None:
+        self.unreadable.project_read(path)
         self.debouncer.forget(path)
         self._waiting.pop(path, None)
         if self.state.cancel(path):
@@ -581,7 +596,12 @@ class Daemon:
     def _walk_now(self, folder: Folder, directory: Path, at: float) -> None:
         """A folder moved or copied in: every project inside it is new."""
         sub = folder.config.model_copy(update={"path": directory})
-        for verdict in walk(sub, self.registry):
+        skip = self.folders.inner(folder.config.path)
+
+        def unreadable(path: Path, exc: OSError) -> None:
+            self._on_unreadable_folders(None, ((path, unreadable_folder_advice(path, exc)),))
+
+        for verdict in walk(sub, self.registry, skip=skip, on_unreadable=unreadable):
             if isinstance(verdict, Candidate):
                 rooted = self.registry.classify(
                     Path(verdict.path),
@@ -596,9 +616,19 @@ class Daemon:
         """The walker thread: walks folders on request, posts what it finds."""
         while (root := self._walks.get()) is not None:
             folder = self.folders.get(root)
+            failed: list[tuple[Path, str]] = []
+
+            def unreadable(path: Path, exc: OSError, into: list[tuple[Path, str]] = failed) -> None:
+                into.append((path, unreadable_folder_advice(path, exc)))
+
             if folder is not None:
                 chunk: list[tuple[Candidate, Signature | None]] = []
-                for verdict in walk(folder.config, self.registry):
+                for verdict in walk(
+                    folder.config,
+                    self.registry,
+                    skip=self.folders.inner(root),
+                    on_unreadable=unreadable,
+                ):
                     if isinstance(verdict, Candidate):
                         chunk.append((verdict, signature_of(Path(verdict.path), verdict.daw)))
                         if len(chunk) >= WALK_CHUNK:
@@ -606,7 +636,23 @@ class Daemon:
                             chunk = []
                 if chunk:
                     self.inbox.put(Found(root, chunk))
-            self.inbox.put(WalkDone(root))
+            self.inbox.put(WalkDone(root, tuple(failed)))
+
+    def _on_unreadable_folders(
+        self, root: Path | None, failed: tuple[tuple[Path, str], ...]
+    ) -> None:
+        """Log each unreadable folder once; a later walk that reads it logs it readable."""
+        news = False
+        for path, advice in failed:
+            if self.unreadable.folder_failed(path, advice):
+                news = True
+                log.warning("folder_unreadable", folder=str(path), advice=advice)
+        if news:
+            self._write_status()
+        if root is not None:
+            for path in self.unreadable.walked(root, (p for p, _ in failed)):
+                if path.is_dir():
+                    log.info("folder_readable", folder=str(path), action="its projects are found")
 
     def _reconcile(self, folder: Folder) -> None:
         if folder.config.path not in self._walking:
@@ -628,7 +674,11 @@ class Daemon:
             if signature is None:
                 continue
             known = self.state.known(Path(candidate.path))
-            if known is not None and known.signature == signature:
+            if (
+                known is not None
+                and known.signature == signature
+                and not is_read_error(known.state, known.last_error)
+            ):
                 continue  # unchanged since it was queued, imported, rejected or judged
             age = max(0.0, wall - signature.mtime_ns / 1e9)
             self._touch(candidate, folder, now - age, signature)
@@ -653,7 +703,11 @@ class Daemon:
         if signature is None:
             return
         known = self.state.known(path)
-        if known is not None and known.signature == signature:
+        if (
+            known is not None
+            and known.signature == signature
+            and not is_read_error(known.state, known.last_error)
+        ):
             return
         if path in self._probing:
             return  # its result is judged against a fresh stat, which sees this change
@@ -677,6 +731,20 @@ class Daemon:
             if now_signature is not None:  # changed while checked: wait for quiet again
                 self._touch(candidate, folder, self.clock(), now_signature)
             return
+        if isinstance(result, Skipped) and result.reason == "unreadable":
+            # Not a verdict on the bytes: nothing is stored, so the next change (a
+            # chmod included) and each reconciliation try again.
+            if self.unreadable.project_failed(path, result.detail):
+                self._write_status()
+                log.warning(
+                    "project_unreadable",
+                    path=str(path),
+                    advice=result.detail,
+                    action="tried again when it changes and at each reconciliation",
+                )
+            return
+        if self.unreadable.project_read(path):
+            log.info("project_readable", path=str(path))
         if isinstance(result, Skipped):
             kind = folder.config.kind or candidate.daw.kind
             if self.state.mark_invalid(path, folder.config.path, kind, signature, result.detail):
@@ -918,6 +986,7 @@ class Daemon:
     def _timers(self, now: float) -> None:
         scan = self.config.scan
         if self.timers.fire("reconcile", now):
+            log.debug("reconciling", folders=len(self.folders))
             self._reconcile_all()
             self.timers.set("reconcile", now + scan.reconcile_interval_seconds)
         if self.timers.fire("offline", now):
@@ -1046,6 +1115,7 @@ class Daemon:
                 "sending": self.gate.pause.value,
                 "request": self.importer.request_status(),
                 "folders": self.folders.report(),
+                "unreadable": self.unreadable.report(),
                 "python": sys.version.split()[0],
             },
         )

@@ -32,6 +32,8 @@ from watcher.config import (
     default_config_path,
 )
 from watcher.daws import never_holds_projects
+from watcher.mounts import SYSTEM_FOLDERS, inner_roots, is_virtual_dir, is_virtual_root, overlaps
+from watcher.mounts import real_path as _real_path
 from watcher.observer import is_network_share
 from watcher.starter import command_hint
 
@@ -97,6 +99,7 @@ def check(
         _check_sessiondock(report, config, token)
     for folder in config.watch:
         _check_folder(report, folder)
+    _check_overlaps(report, config)
     _check_inotify(report, config)
     _check_state(report, config)
     _check_logs(report, config)
@@ -204,13 +207,56 @@ def _check_folder(report: Report, folder: WatchFolder) -> None:
     except OSError as exc:
         report.fail(f"folder {path}: cannot be read ({exc.strerror})", _read_advice(exc), 1)
         return
+    real = _real_path(path)
+    if _too_wide(report, path, real):
+        return
     if folder.polling:
         mode = "polling (polling: true in the config)"
-    elif is_network_share(path):
+    elif is_network_share(real):
         mode = "polling (network file system: native events do not arrive)"
     else:
         mode = "native file events"
-    report.ok(f"folder {path}: {mode}")
+    if real != path:
+        report.ok(f"folder {path} is a link to {real}: {mode}, watched at {real}")
+    else:
+        report.ok(f"folder {path}: {mode}")
+
+
+def _too_wide(report: Report, path: Path, real: Path) -> bool:
+    """Warn about folders no studio keeps projects in directly; True when not watched."""
+    if is_virtual_root(real):
+        report.warn(
+            f"folder {path}: a virtual file system (/proc, /sys, /dev, /run); never watched",
+            "point watch[].path at the folder that holds your projects",
+        )
+        return True
+    home = _real_path(Path.home())
+    if real == Path(real.anchor) or real == home or str(real) in SYSTEM_FOLDERS:
+        what = "your whole home folder" if real == home else "the whole file system"
+        report.warn(
+            f"folder {path}: {what}; every change anywhere in it wakes the daemon and "
+            "costs a watch per folder (/proc, /sys, /dev and /run are never entered)",
+            "point watch[].path at the folder that holds your projects, e.g. ~/Music/Projects",
+        )
+    return False
+
+
+def _check_overlaps(report: Report, config: Config) -> None:
+    """One line per nested pair: which entry owns the inner folder (the innermost)."""
+    watched = [f for f in config.watch if not is_virtual_root(_real_path(f.path))]
+    settings = {f.path: f.model_dump(exclude={"path"}) for f in watched}
+    outers = [f.path for f in watched if f.recursive]
+    for outer, inner in overlaps(settings, outers):
+        real = _real_path(inner)
+        link = f" (a link to {real})" if real != inner else ""
+        text = (
+            f"folder {inner}{link} is inside {outer}: its own entry's settings apply there, "
+            f"and {outer} is walked and watched around it"
+        )
+        if settings[outer] == settings[inner]:
+            report.warn(text, f"the same settings: remove the entry for {inner}")
+        else:
+            report.ok(text)
 
 
 def _read_advice(exc: OSError) -> str:
@@ -224,22 +270,33 @@ def _read_advice(exc: OSError) -> str:
 
 def _native_roots(config: Config) -> Iterator[WatchFolder]:
     for folder in config.watch:
-        if folder.polling or not folder.path.is_dir() or is_network_share(folder.path):
+        real = _real_path(folder.path)
+        if folder.polling or not real.is_dir() or is_network_share(real) or is_virtual_root(real):
             continue
         yield folder
 
 
-def count_directories(root: Path, recursive: bool, limit: int) -> int:
+def count_directories(
+    root: Path, recursive: bool, limit: int, skip: frozenset[Path] = frozenset()
+) -> int:
     """Directories the daemon would watch under `root` (one watch each), up to `limit`.
 
-    The observer skips folders that never hold a project (`Samples/`, `.git`...), so
-    the count skips them by the same rule.
+    The observer skips folders that never hold a project (`Samples/`, `.git`...),
+    virtual file systems and other watched folders nested inside (`skip`), so the
+    count skips them by the same rules.
     """
     if not recursive:
         return 1
     count = 0
-    for _dirpath, dirnames, _files in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not never_holds_projects(d)]
+    skipped = {str(p) for p in skip}
+    for dirpath, dirnames, _files in os.walk(root):
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if not never_holds_projects(d)
+            and os.path.join(dirpath, d) not in skipped
+            and not is_virtual_dir(os.path.join(dirpath, d))
+        ]
         count += 1
         if count > limit:
             break
@@ -256,7 +313,10 @@ def _check_inotify(report: Report, config: Config) -> None:
         limit = int(INOTIFY_WATCHES.read_text().strip())
     except (OSError, ValueError):
         return
-    needed = sum(count_directories(f.path, f.recursive, limit) for f in roots)
+    inner = inner_roots(f.path for f in config.watch)
+    needed = sum(
+        count_directories(f.path, f.recursive, limit, inner.get(f.path, frozenset())) for f in roots
+    )
     advice = (
         "raise it: `sudo sysctl fs.inotify.max_user_watches=524288`, and persist it in "
         "/etc/sysctl.d/90-inotify.conf; or set polling: true for the biggest folder"

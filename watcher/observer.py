@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 from watchdog.events import (
+    DirAttribEvent,
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
+    FileAttribEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -36,6 +38,8 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, EventEmitter, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
+
+from watcher.mounts import is_virtual_dir, real_path
 
 WatchMode = Literal["native", "polling"]
 
@@ -56,6 +60,10 @@ _EVENTS: list[type[FileSystemEvent]] = [
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
+    # A `chmod` back to readable: the only sign that an unreadable project or folder
+    # can be read now. Rare (chmod, chown, touch), so cheap to listen for.
+    FileAttribEvent,
+    DirAttribEvent,
 ]
 
 
@@ -68,6 +76,8 @@ class Change:
     is_directory: bool
     at: float
     """Monotonic time the event was seen, so queueing delays do not skew debouncing."""
+    attrib: bool = False
+    """Only its metadata changed (chmod, touch): the contents are as before."""
 
 
 @dataclass(frozen=True)
@@ -85,20 +95,47 @@ Sink = Callable[["Change | ObserverTrouble"], None]
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, sink: Sink) -> None:
+    """Events of one watched folder, reported under the path the config spells.
+
+    The folder is watched at its real path (inotify does not follow a watched link:
+    events in a linked folder itself never arrive), so event paths are translated back;
+    events inside another watched folder nested in this one are left to that folder.
+    """
+
+    def __init__(
+        self, sink: Sink, real: str, shown: str, owner: Callable[[str], str | None]
+    ) -> None:
         self._sink = sink
+        self._real = real
+        self._prefix = real.rstrip(os.sep) + os.sep
+        self._shown = shown.rstrip(os.sep) + os.sep if shown != real else ""
+        self._owner = owner
+
+    def _path(self, raw: bytes | str) -> Path | None:
+        path = os.fsdecode(raw)
+        owner = self._owner(path)
+        if owner is not None and owner != self._real:
+            return None
+        if self._shown and path.startswith(self._prefix):
+            path = self._shown + path[len(self._prefix) :]
+        return Path(path)
 
     def dispatch(self, event: FileSystemEvent) -> None:
         now = time.monotonic()
-        src = Path(os.fsdecode(event.src_path))
+        src = self._path(event.src_path)
         if isinstance(event, (FileMovedEvent, DirMovedEvent)):
-            self._sink(Change(src, gone=True, is_directory=event.is_directory, at=now))
-            dest = Path(os.fsdecode(event.dest_path))
-            self._sink(Change(dest, gone=False, is_directory=event.is_directory, at=now))
+            dest = self._path(event.dest_path)
+            if src is not None:
+                self._sink(Change(src, gone=True, is_directory=event.is_directory, at=now))
+            if dest is not None:
+                self._sink(Change(dest, gone=False, is_directory=event.is_directory, at=now))
+        elif src is None:
+            return
         elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
             self._sink(Change(src, gone=True, is_directory=event.is_directory, at=now))
         else:
-            self._sink(Change(src, gone=False, is_directory=event.is_directory, at=now))
+            attrib = isinstance(event, (FileAttribEvent, DirAttribEvent))
+            self._sink(Change(src, False, event.is_directory, now, attrib=attrib))
 
 
 class _TroubleHandler(logging.Handler):
@@ -179,25 +216,32 @@ def inotify_advice(exc: OSError) -> str:
     return f"native file events unavailable: {exc.strerror or exc}"
 
 
-def _pruning_inotify_emitter(prune: Callable[[str], bool]) -> type[EventEmitter]:
+def _pruning_inotify_emitter(
+    prune: Callable[[str], bool], skip: Callable[[str], bool]
+) -> type[EventEmitter]:
     """watchdog's inotify emitter, minus watches on folders that never hold a project.
 
     A recursive inotify watch costs one kernel watch per directory, and sample libraries
     and `Audio Files/` are most of a studio's directories; `fs.inotify.max_user_watches`
-    is shared by every program of the user. watchdog offers no hook for this, so the two
-    methods that add watches are overridden (watchdog is pinned below its next major).
+    is shared by every program of the user. `skip` (by full path) keeps it out of
+    virtual file systems and out of other watched folders nested inside. watchdog
+    offers no hook for this, so the methods that add watches are overridden (watchdog
+    is pinned below its next major).
     """
     from watchdog.observers.inotify import InotifyEmitter, InotifyWatchGroup
 
+    def pruned(path: bytes) -> bool:
+        return prune(os.fsdecode(os.path.basename(path))) or skip(os.fsdecode(path))
+
     class PrunedWatchGroup(InotifyWatchGroup):
         def _add_all_callbacks(self, path: bytes) -> None:
-            if path != self.path and prune(os.fsdecode(os.path.basename(path))):
+            if path != self.path and pruned(path):
                 return
             self._add_new_callback(path)
             if not (self.is_recursive and os.path.isdir(path)):
                 return
             for root, dirnames, _ in os.walk(path, followlinks=self.follow_symlink):
-                dirnames[:] = [d for d in dirnames if not prune(os.fsdecode(d))]
+                dirnames[:] = [d for d in dirnames if not pruned(os.path.join(root, d))]
                 for dirname in dirnames:
                     full_path = os.path.join(root, dirname)
                     if self.follow_symlink or not os.path.islink(full_path):
@@ -208,7 +252,8 @@ def _pruning_inotify_emitter(prune: Callable[[str], bool]) -> type[EventEmitter]
             per folder event; watchdog re-adds each folder and warns with a message
             unique to it, and Python keeps every unique warning for the life of the
             process: 126 MiB after a 5,000-project burst (bench/profile_memory.py)."""
-            if path not in self._active_callbacks_by_path:
+            wd = self._active_callbacks_by_path.get(path)
+            if wd is None or int(wd) < 0:  # -1: inotify refused it (unreadable); try again
                 self._add_callback(path)
 
     class PrunedEmitter(InotifyEmitter):
@@ -221,11 +266,23 @@ def _pruning_inotify_emitter(prune: Callable[[str], bool]) -> type[EventEmitter]
                 follow_symlink=self.watch.follow_symlink,
             )
 
+        def queue_event(self, event: FileSystemEvent) -> None:
+            """A folder made readable again (`chmod`) had no watch: inotify refuses one
+            on a folder it cannot read. Add the missing watches below it now."""
+            group = self._inotify
+            if isinstance(event, DirAttribEvent) and group is not None and self.watch.is_recursive:
+                path = os.fsencode(event.src_path)
+                wd = group._active_callbacks_by_path.get(path)
+                if wd is not None and int(wd) < 0:  # refused before; watched folders: no walk
+                    with contextlib.suppress(OSError):
+                        group._add_all_callbacks(path)
+            super().queue_event(event)
+
     return PrunedEmitter
 
 
 def _pruning_scandir(
-    prune: Callable[[str], bool],
+    prune: Callable[[str], bool], skip: Callable[[str], bool]
 ) -> Callable[[str | None], Iterator[os.DirEntry[str]]]:
     """`os.scandir` for the polling observer, minus folders that never hold a project.
 
@@ -235,7 +292,7 @@ def _pruning_scandir(
 
     def scandir(path: str | None) -> Iterator[os.DirEntry[str]]:
         with os.scandir(path) as entries:
-            kept = [e for e in entries if not (prune(e.name) and _is_dir(e))]
+            kept = [e for e in entries if not ((prune(e.name) or skip(e.path)) and _is_dir(e))]
         return iter(kept)
 
     return scandir
@@ -249,7 +306,11 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 
 class Watchers:
-    """The two observers and which folder each one watches."""
+    """The two observers and which folder each one watches.
+
+    A folder is watched at its real path (see `_Handler`); `claim` names every watched
+    folder up front, so the first folder's watches already step around the others.
+    """
 
     def __init__(
         self,
@@ -257,18 +318,40 @@ class Watchers:
         polling_interval: float,
         prune: Callable[[str], bool] = lambda _name: False,
     ) -> None:
-        self._handler = _Handler(sink)
+        self._sink = sink
         self._prune = prune
         self._native: BaseObserver | None = None
         self._polling: BaseObserver = PollingObserverVFS(
-            os.stat, _pruning_scandir(prune), polling_interval=polling_interval
+            os.stat, _pruning_scandir(prune, self._skip), polling_interval=polling_interval
         )
         self._polling.name = "observer-polling"
         self._watches: dict[Path, tuple[WatchMode, ObservedWatch]] = {}
+        self._real: dict[Path, Path] = {}
+        self._claimed: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._trouble = _TroubleHandler(sink)
         logging.getLogger("watchdog").addHandler(self._trouble)
         self._polling.start()
+
+    def claim(self, folders: Iterable[Path]) -> None:
+        """Every folder the config watches (read by watchdog's threads: swapped whole)."""
+        self._claimed = frozenset(str(real_path(f)) for f in folders)
+
+    def _skip(self, path: str) -> bool:
+        return path in self._claimed or is_virtual_dir(path)
+
+    def _owner(self, path: str) -> str | None:
+        """The innermost claimed folder holding `path`: the one whose events these are."""
+        best: str | None = None
+        for root in self._claimed:
+            inside = path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+            if inside and (best is None or len(root) > len(best)):
+                best = root
+        return best
+
+    def real(self, folder: Path) -> Path | None:
+        """The real path `folder` is watched at, or None when it is not watched."""
+        return self._real.get(folder)
 
     def _native_observer(self) -> BaseObserver:
         """Created on first use: watchdog opens its inotify instance in the constructor,
@@ -280,7 +363,7 @@ class Watchers:
                 raise WatchError(inotify_advice(exc)) from None
             if _LINUX:
                 with contextlib.suppress(ImportError):  # plain watches if watchdog moved them
-                    observer._emitter_class = _pruning_inotify_emitter(self._prune)
+                    observer._emitter_class = _pruning_inotify_emitter(self._prune, self._skip)
             observer.name = "observer-native"
             observer.start()
             self._native = observer
@@ -291,16 +374,21 @@ class Watchers:
 
     def watch(self, folder: Path, recursive: bool, mode: WatchMode) -> None:
         """Start watching; raises WatchError (native only) with the limit to raise."""
+        real = real_path(folder)
         with self._lock:
             self._unwatch_locked(folder)
+            if str(real) not in self._claimed:
+                self._claimed = self._claimed | {str(real)}
             observer = self._observer(mode)
+            handler = _Handler(self._sink, str(real), str(folder), self._owner)
             try:
                 watch = observer.schedule(
-                    self._handler, str(folder), recursive=recursive, event_filter=_EVENTS
+                    handler, str(real), recursive=recursive, event_filter=_EVENTS
                 )
             except OSError as exc:
                 raise WatchError(inotify_advice(exc)) from None
             self._watches[folder] = (mode, watch)
+            self._real[folder] = real
 
     def unwatch(self, folder: Path) -> None:
         with self._lock:
@@ -308,6 +396,7 @@ class Watchers:
 
     def _unwatch_locked(self, folder: Path) -> None:
         entry = self._watches.pop(folder, None)
+        self._real.pop(folder, None)
         if entry is None:
             return
         mode, watch = entry

@@ -37,9 +37,15 @@ from watcher.daws import (
     suffix_of,
     title_for,
 )
+from watcher.mounts import is_virtual_dir, is_virtual_root
 from watcher.names import BAD_NAME, is_valid, printable
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".aif", ".aiff", ".flac", ".mp3", ".m4a"})
+
+BUNDLE_WALK_LIMIT = 20_000
+"""Entries a bundle's signature looks at, at most. A real `.logicx` holds a few hundred
+(thousands with its recordings inside); past the limit the signature stops counting,
+so a bundle stuffed with a huge tree costs a bounded walk, never a frozen loop."""
 
 
 @dataclass(frozen=True)
@@ -83,13 +89,20 @@ def cached_names_in() -> Callable[[PurePath], Collection[str]]:
 
 
 def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
+    """None for a bundle that is a link: it is not followed out of the folder it sits in
+    (it may lead anywhere, `/` included); the real bundle is found where it lives."""
     skip = {d.lower() for d in daw.backup_dirs}
-    size = newest = count = 0
+    size = newest = count = seen = 0
     try:
-        top = bundle.stat()
+        top = bundle.lstat()
     except OSError:
         return None
-    for dirpath, dirnames, filenames in os.walk(bundle):
+    if not stat.S_ISDIR(top.st_mode):
+        return None
+    for dirpath, dirnames, filenames in os.walk(bundle):  # never follows links inside
+        seen += len(dirnames) + len(filenames)
+        if seen > BUNDLE_WALK_LIMIT:
+            break
         dirnames[:] = [
             d
             for d in dirnames
@@ -99,7 +112,7 @@ def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
             if is_junk_name(name):
                 continue
             try:
-                info = os.stat(os.path.join(dirpath, name))
+                info = os.lstat(os.path.join(dirpath, name))
             except OSError:
                 continue
             size += info.st_size
@@ -134,15 +147,24 @@ def signature_of(path: Path, daw: DawFormat) -> Signature | None:
 
 
 def walk(
-    folder: WatchFolder, registry: Registry, explain: bool = False
+    folder: WatchFolder,
+    registry: Registry,
+    explain: bool = False,
+    skip: Collection[Path] = frozenset(),
+    on_unreadable: Callable[[Path, OSError], None] | None = None,
 ) -> Iterator[Candidate | Skipped]:
     """Every project unit under a watched folder; with `explain`, the skipped ones too.
 
     A walk never descends into bundles (they are one project), junk folders, heavy
     payload folders or a DAW's backup folders (unless explaining, to list what they
-    hold), which keeps it close to the cost of `find` on a large library.
+    hold), which keeps it close to the cost of `find` on a large library. Nor into
+    links, virtual file systems (`/proc`...), or `skip`: watched folders nested in
+    this one, which their own entries walk. A folder it cannot list is reported to
+    `on_unreadable` (and listed with `explain`) and is tried again at the next walk.
     """
     root = folder.path
+    if is_virtual_root(root):
+        return
     bundle_extensions = registry.bundle_extensions
     relevant = registry.relevant_extensions
     stack = [root]
@@ -151,7 +173,11 @@ def walk(
         try:
             with os.scandir(directory) as entries:
                 listing = sorted(entries, key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            if on_unreadable is not None:
+                on_unreadable(directory, exc)
+            if explain and not isinstance(exc, FileNotFoundError):
+                yield Skipped(directory, "unreadable", unreadable_folder_advice(directory, exc))
             continue
         names = frozenset(entry.name for entry in listing)
 
@@ -177,8 +203,15 @@ def walk(
             if not is_dir and suffix not in relevant:
                 continue  # audio, samples, documents: most entries end here, cheaply
             path = Path(entry.path)
+            if not is_dir and suffix in bundle_extensions and entry.is_symlink():
+                if explain:
+                    target = os.path.realpath(path)
+                    yield Skipped(path, "link", f"a link to {target}: links are not followed")
+                continue
             if is_dir and suffix not in bundle_extensions:
                 if entry.name.lower() in HEAVY_DIRS or not folder.recursive:
+                    continue
+                if (skip and path in skip) or is_virtual_dir(entry.path):
                     continue
                 junk = junk_reason(entry.name)
                 if junk:
@@ -193,6 +226,51 @@ def walk(
             if isinstance(verdict, Candidate) or (explain and verdict is not None):
                 yield verdict
         stack.extend(reversed(subdirs))
+
+
+def unreadable_folder_advice(folder: Path, exc: OSError) -> str:
+    return (
+        f"cannot read folder {folder}: {exc.strerror or exc}; give this user read access "
+        f"(e.g. chmod u+rx); it is tried again when it changes and at each reconciliation"
+    )
+
+
+def is_read_error(state: str, last_error: str | None) -> bool:
+    """A project remembered as invalid only because it could not be read (by a version
+    that stored read errors as verdicts): judged again, whatever its signature."""
+    return state == "invalid" and last_error is not None and "cannot read " in last_error
+
+
+def unreadable_reason(candidate: Candidate) -> str | None:
+    """Why the project's bytes cannot be read now (permissions, I/O), or None.
+
+    A read error is not a verdict on the bytes: the caller must not remember it as an
+    invalid project (that memory is keyed by a signature `chmod` does not change), but
+    try again when the project changes and at the next reconciliation.
+    """
+    path = Path(candidate.path)
+    daw = candidate.daw
+    try:
+        if not daw.bundle:
+            with open(path, "rb"):
+                return None
+        os.listdir(path)
+        for pattern in daw.content_files:
+            parts = PurePath(pattern).parts
+            for depth in range(1, len(parts)):
+                for inside in path.glob(str(PurePath(*parts[:depth]))):
+                    if inside.is_dir() and not inside.is_symlink():
+                        os.listdir(inside)
+        for target in _content_targets(path, daw.content_files):
+            with open(target, "rb"):
+                pass
+    except OSError as exc:
+        where = exc.filename or path
+        return (
+            f"cannot read {where}: {exc.strerror or exc}; give this user read access "
+            f"(e.g. chmod u+r); it is tried again when it changes and at each reconciliation"
+        )
+    return None
 
 
 def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
@@ -351,6 +429,9 @@ def probe(
     busy = open_reason(candidate)
     if busy:
         return Skipped(candidate.path, "open", busy)
+    unreadable = unreadable_reason(candidate)
+    if unreadable:
+        return Skipped(candidate.path, "unreadable", unreadable)
     problem = content_problem(candidate, limits)
     if problem:
         return Skipped(candidate.path, problem[0], problem[1])

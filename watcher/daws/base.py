@@ -28,6 +28,8 @@ SkipReason = Literal[
     "unsuffixed",
     "unrecognised",
     "bad-name",
+    "unreadable",
+    "link",
 ]
 
 NamesIn = Callable[[PurePath], Collection[str]]
