@@ -492,7 +492,9 @@ def main() -> None:
     parser.add_argument("--log", action="store_true", help="print each accepted import")
     args = parser.parse_args()
     token = args.token or (
-        args.token_file.expanduser().read_text().strip() if args.token_file else None
+        args.token_file.expanduser().read_text(encoding="utf-8-sig").strip()
+        if args.token_file
+        else None
     )
     if not token:
         parser.error("give --token or --token-file")
