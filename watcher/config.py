@@ -186,6 +186,8 @@ class WatchFolder(_Section):
     recursive: bool = True
     polling: bool = False
     """True forces polling; false uses native events unless the folder is a network share."""
+    polling_interval_seconds: Annotated[float, Field(gt=0)] | None = None
+    """How often this folder is polled when it is; None: `scan.polling_interval_seconds`."""
     kind: str | None = None
     generate_previews: bool = True
     exclude: list[str] = Field(default_factory=list)
@@ -238,6 +240,9 @@ class ScanSettings(_Section):
     offline_check_seconds: Annotated[float, Field(gt=0)] = 5
     """How often an offline folder (unplugged drive, unmounted share) is looked for."""
     polling_interval_seconds: Annotated[float, Field(gt=0)] = 2
+    verify_interval_seconds: Annotated[float, Field(gt=0)] | None = 30
+    """How often natively watched folders are also checked by the change detector, to
+    notice events that never arrive (FUSE shares, overflows); None turns it off."""
 
 
 class LogSettings(_Section):

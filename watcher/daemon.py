@@ -42,7 +42,7 @@ from watcher.importer import (
     SendResult,
 )
 from watcher.logging import get_logger, register_secret
-from watcher.observer import Change, ObserverTrouble, Watchers
+from watcher.observer import Change, DetectorFailed, ObserverTrouble, Unreported, Watchers
 from watcher.policy import Gate, Pause
 from watcher.scanner import Signature, cached_names_in, probe, signature_of, walk
 from watcher.state import State
@@ -185,6 +185,8 @@ class Daemon:
                     self.inbox.put,
                     self.config.scan.polling_interval_seconds,
                     prune=never_holds_projects,
+                    registry=self.registry,
+                    verify_interval=self.config.scan.verify_interval_seconds,
                 )
             self.folders.watchers = self.watchers
             self.folders.attach_all()
@@ -329,6 +331,13 @@ class Daemon:
             self._on_result(message)
         elif isinstance(message, SignalReceived):
             self._on_signal_received(message.signum)
+        elif isinstance(message, Unreported):
+            self.folders.note_missed(message.folder, message.changes[0].path, self.clock())
+            for change in message.changes:
+                self._on_change(change)
+        elif isinstance(message, DetectorFailed):
+            log.warning("change_check_failed", folder=str(message.folder), error=message.detail)
+            self._reconcile_all()
         elif isinstance(message, ObserverTrouble):
             log.warning("events_lost", detail=message.detail, action="reconciling all folders")
             self._reconcile_all()
