@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_als
+from tests.conftest import ConfigWriter, DaemonFactory, cli, wait_until, write_als
 from tests.daw_fixtures import logic_files, write
+from tests.emulator import Emulator
 from watcher.daws import Registry
 from watcher.detector import Change, Detector, MissedEvents, Rules, unreported
+from watcher.observer import Unreported, Watchers
 
 OLD = time.time_ns() - 3600 * 10**9
 
@@ -183,3 +189,144 @@ def test_missed_events_twice_switch_a_folder_to_polling() -> None:
     # Misses far apart (an overflow a month) do not add up.
     assert policy.observe(disk, True, now=0.0) == "missed"
     assert policy.observe(disk, True, now=7200.0) == "missed"
+
+
+# --- verification on a real FUSE share ---------------------------------------------------
+
+
+def _unmount(point: Path) -> None:
+    for command in (["fusermount3", "-u"], ["fusermount", "-u"], ["umount", "-l"]):
+        if shutil.which(command[0]):
+            done = subprocess.run([*command, str(point)], capture_output=True, check=False)
+            if done.returncode == 0:
+                return
+
+
+@pytest.fixture
+def fuse_share(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """(backing folder, bindfs mount of it): writes to the backing folder raise no
+    inotify event on the mount, as on a share written by another machine."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("bindfs/FUSE share tests run on Linux")
+    if shutil.which("bindfs") is None:
+        pytest.skip("bindfs not installed (apt-get install bindfs); .ci/run installs it as root")
+    if not Path("/dev/fuse").exists():
+        pytest.skip("/dev/fuse is missing: FUSE is not available in this container")
+    source, mount = tmp_path / "backing", tmp_path / "share"
+    source.mkdir()
+    mount.mkdir()
+    done = subprocess.run(
+        ["bindfs", "--no-allow-other", str(source), str(mount)],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"bindfs could not mount: {done.stderr.strip() or done.returncode}")
+    try:
+        yield source, mount
+    finally:
+        _unmount(mount)
+
+
+def test_fuse_share_writes_raise_no_event_but_verification_reports_them(
+    fuse_share: tuple[Path, Path],
+) -> None:
+    source, mount = fuse_share
+    seen: list[object] = []
+    watchers = Watchers(seen.append, polling_interval=0.3, verify_interval=0.3)
+    try:
+        watchers.watch(mount, recursive=True, mode="native")
+        wait_until(lambda: watchers.ready(mount), what="the verification baseline")
+        through_mount = write_als(mount / "Local.als")  # written here: inotify sees it
+        wait_until(lambda: Change in {type(c) for c in seen}, what="a native event")
+        write_als(source / "Remote.als")  # written "on another machine"
+        missed = wait_until(
+            lambda: [c for c in seen if isinstance(c, Unreported)], what="an Unreported"
+        )
+    finally:
+        watchers.stop()
+    native = {c.path for c in seen if isinstance(c, Change)}
+    assert mount / "Remote.als" not in native
+    assert through_mount in native
+    assert missed[0].folder == mount
+    assert [c.path for c in missed[0].changes] == [mount / "Remote.als"]
+
+
+@pytest.mark.daemon
+def test_a_fuse_share_is_imported_and_then_polled_after_missed_events(
+    fuse_share: tuple[Path, Path],
+    emulator: Emulator,
+    write_config: ConfigWriter,
+    daemon: DaemonFactory,
+) -> None:
+    source, mount = fuse_share
+    config = write_config([mount], scan={"verify_interval_seconds": 0.5})
+    proc = daemon(config)
+    proc.wait_watching()
+    proc.wait_for("folder_watched", mode="native")
+    saved: list[Path] = []
+    for n in range(8):  # the first may land before the detector's baseline pass
+        if len(proc.events("native_events_missed")) >= 2:
+            break
+        (source / f"Song {n} Project").mkdir()
+        saved.append(mount / f"Song {n} Project" / f"Song {n}.als")
+        write_als(source / f"Song {n} Project" / f"Song {n}.als")
+        emulator.wait_for_paths(len(saved), timeout=30)
+    missed = proc.wait_for("native_events_missed", count=2, timeout=30)
+    assert missed[0]["folder"] == str(mount)
+    assert missed[-1]["action"] == "polling this folder from now on"
+    proc.wait_for("folder_watched", mode="polling")
+
+    later = write_als(source / "After Switch.als")
+    emulator.wait_for_paths(len(saved) + 1, timeout=30)
+    assert sorted(emulator.imported_paths()) == sorted(map(str, [*saved, mount / later.name]))
+
+    status = cli("status", "--json", "--config", str(config))
+    folder = json.loads(status.stdout)["folders"][str(mount)]
+    assert folder["mode"] == "polling"
+    assert "native events missed" in folder["note"]
+    checked = cli("check", "--config", str(config))
+    assert f"folder {mount}: polled by the running daemon (native events missed" in (
+        checked.stdout + checked.stderr
+    )
+    assert proc.stop() == 0
+
+
+# --- polling with the detector, per-folder intervals --------------------------------------
+
+
+def test_each_polled_folder_keeps_its_own_interval(tmp_path: Path) -> None:
+    fast, slow = tmp_path / "Fast", tmp_path / "Slow"
+    fast.mkdir()
+    slow.mkdir()
+    seen: list[object] = []
+    watchers = Watchers(seen.append, polling_interval=3600.0)
+    try:
+        watchers.watch(fast, recursive=True, mode="polling", interval=0.2)
+        watchers.watch(slow, recursive=True, mode="polling")  # the default: an hour
+        wait_until(lambda: watchers.ready(fast) and watchers.ready(slow))
+        write_als(slow / "Slow.als")
+        for n in range(3):  # several passes of the fast folder
+            project = write_als(fast / f"Fast {n}.als")
+            wait_until(lambda p=project: p in {getattr(c, "path", None) for c in seen})
+    finally:
+        watchers.stop()
+    assert slow / "Slow.als" not in {getattr(c, "path", None) for c in seen}
+
+
+@pytest.mark.daemon
+def test_a_polled_folder_with_its_own_interval_imports_a_new_save(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    folder = {"path": str(studio), "polling": True, "polling_interval_seconds": 0.3}
+    proc = daemon(write_config([folder], scan={"polling_interval_seconds": 3600}))
+    proc.wait_for("folder_watched", mode="polling")
+    # The first save may be found by the walk at start; by the time it is imported the
+    # detector's first pass is long done, so the second is found by polling (at the
+    # scan default of an hour, it would not be).
+    first = write_als(studio / "First.als")
+    emulator.wait_for_paths(1)
+    (studio / "New Song Project").mkdir()
+    second = write_als(studio / "New Song Project" / "New Song.als")
+    emulator.wait_for_paths(2)
+    assert emulator.imported_paths() == [str(first), str(second)]
+    assert proc.stop() == 0

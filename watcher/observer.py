@@ -308,9 +308,10 @@ class Watchers:
         return entry[0] if entry else None
 
     def ready(self, folder: Path) -> bool:
-        """Changes from now on are reported (a polled folder's baseline pass is done)."""
-        mode = self.mode(folder)
-        return mode == "native" or (mode == "polling" and self._poller.ready(folder))
+        """Changes from now on are reported (the detector's baseline pass is done)."""
+        return self.mode(folder) is not None and (
+            not self._poller.has(folder) or self._poller.ready(folder)
+        )
 
     def dead(self) -> list[Path]:
         """Folders whose emitter or poller thread has died (they then deliver nothing)."""
