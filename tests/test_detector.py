@@ -307,7 +307,7 @@ def test_each_polled_folder_keeps_its_own_interval(tmp_path: Path) -> None:
         write_als(slow / "Slow.als")
         for n in range(3):  # several passes of the fast folder
             project = write_als(fast / f"Fast {n}.als")
-            wait_until(lambda p=project: p in {getattr(c, "path", None) for c in seen})
+            wait_until(lambda: project in {getattr(c, "path", None) for c in seen})  # noqa: B023
     finally:
         watchers.stop()
     assert slow / "Slow.als" not in {getattr(c, "path", None) for c in seen}
