@@ -138,47 +138,77 @@ def walk(
     root = folder.path
     bundle_extensions = registry.bundle_extensions
     relevant = registry.relevant_extensions
+    recursive = folder.recursive
     stack = [root]
     while stack:
         directory = stack.pop()
+        names: list[str] = []
+        dirs: list[str] = []
+        files: list[str] = []
         try:
             with os.scandir(directory) as entries:
-                listing = sorted(entries, key=lambda e: e.name)
+                for entry in entries:
+                    name = entry.name
+                    names.append(name)
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    # A superset of `suffix_of` (no dot: the last letter, never an
+                    # extension), so most entries (audio, samples) end with one lookup.
+                    suffix = name[name.rfind(".") :].lower()
+                    if is_dir:
+                        dirs.append(name)
+                    elif suffix in relevant:
+                        files.append(name)
         except OSError:
             continue
-        names = frozenset(entry.name for entry in listing)
-
-        def names_in(
-            path: PurePath, _d: Path = directory, _n: Collection[str] = names
-        ) -> Collection[str]:
-            return _n if path == _d else listdir_names(path)
-
+        listing = _Listing(directory, names)
         subdirs: list[Path] = []
-        for entry in listing:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                continue
-            suffix = suffix_of(entry.name)
-            if not is_dir and suffix not in relevant:
-                continue  # audio, samples, documents: most entries end here, cheaply
-            path = Path(entry.path)
+        for name in sorted(dirs + files):
+            suffix = suffix_of(name)
+            is_dir = name in listing.dir_set(dirs)
             if is_dir and suffix not in bundle_extensions:
-                if entry.name.lower() in HEAVY_DIRS or not folder.recursive:
+                if not recursive or name.lower() in HEAVY_DIRS:
                     continue
-                junk = junk_reason(entry.name)
+                path = directory / name
+                junk = junk_reason(name)
                 if junk:
                     if explain:
-                        yield Skipped(path, "junk", f"folder {entry.name!r} is {junk}")
+                        yield Skipped(path, "junk", f"folder {name!r} is {junk}")
                     continue
-                if not explain and registry.backup_dir_reason(path, names_in):
+                if not explain and registry.backup_dir_reason(path, listing.names_in):
                     continue
                 subdirs.append(path)
                 continue
-            verdict = registry.classify(path, root, names_in, folder.exclude)
+            if not is_dir and suffix not in relevant:
+                continue
+            verdict = registry.classify(directory / name, root, listing.names_in, folder.exclude)
             if isinstance(verdict, Candidate) or (explain and verdict is not None):
                 yield verdict
         stack.extend(reversed(subdirs))
+
+
+class _Listing:
+    """One folder's names for classification, as a set only when a rule asks."""
+
+    def __init__(self, directory: Path, names: list[str]) -> None:
+        self._directory = directory
+        self._names = names
+        self._set: frozenset[str] | None = None
+        self._dirs: frozenset[str] | None = None
+
+    def dir_set(self, dirs: list[str]) -> frozenset[str]:
+        if self._dirs is None:
+            self._dirs = frozenset(dirs)
+        return self._dirs
+
+    def names_in(self, path: PurePath) -> Collection[str]:
+        if path == self._directory:
+            if self._set is None:
+                self._set = frozenset(self._names)
+            return self._set
+        return listdir_names(path)
 
 
 def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
