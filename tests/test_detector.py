@@ -19,6 +19,7 @@ from tests.emulator import Emulator
 from watcher.daws import Registry
 from watcher.detector import Change, Detector, MissedEvents, Rules, unreported
 from watcher.observer import Unreported, Watchers
+from watcher.poller import next_wait
 
 OLD = time.time_ns() - 3600 * 10**9
 
@@ -330,3 +331,8 @@ def test_a_polled_folder_with_its_own_interval_imports_a_new_save(
     emulator.wait_for_paths(2)
     assert emulator.imported_paths() == [str(first), str(second)]
     assert proc.stop() == 0
+
+
+def test_polling_a_huge_folder_is_spaced_to_stay_within_its_cpu_budget() -> None:
+    assert next_wait(2.0, pass_cpu=0.03) == 2.0  # 10,000 folders: 1.5 % of a core
+    assert next_wait(2.0, pass_cpu=0.4) == pytest.approx(8.0)  # a million files: 5 %

@@ -240,7 +240,7 @@ class ScanSettings(_Section):
     offline_check_seconds: Annotated[float, Field(gt=0)] = 5
     """How often an offline folder (unplugged drive, unmounted share) is looked for."""
     polling_interval_seconds: Annotated[float, Field(gt=0)] = 2
-    verify_interval_seconds: Annotated[float, Field(gt=0)] | None = 30
+    verify_interval_seconds: Annotated[float, Field(gt=0)] | None = 45
     """How often natively watched folders are also checked by the change detector, to
     notice events that never arrive (FUSE shares, overflows); None turns it off."""
 

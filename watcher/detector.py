@@ -50,16 +50,21 @@ RACY_NS = 2_000_000_000
 (coarse clocks: FAT 2 s, some shares 1 s), so it is listed again next pass."""
 
 
+Child = tuple[str, "DawFormat | None", str]
+"""A folder to visit: its path, the bundle format it is inside (if any), and its path
+inside that bundle (`Alternatives/000/`), which the bundle's content patterns match."""
+
+
 @dataclass(frozen=True)
 class Listing:
     """What one folder held when it was last listed, and the stat that listing matched."""
 
     stamp: StatResult | None
     """None when the folder was still settling: list it again next pass."""
-    dirs: tuple[str, ...]
-    """Subfolders descended into (pruned ones are left out)."""
+    dirs: tuple[Child, ...]
+    """Subfolders descended into (pruned ones are left out), ready to push."""
     files: tuple[str, ...]
-    """Candidate files, stat'ed on every pass."""
+    """Full paths of candidate files, stat'ed on every pass."""
 
 
 @dataclass
@@ -74,20 +79,28 @@ class Rules:
 
     registry: Registry
     recursive: bool = True
+    _markers: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        markers = tuple({m for daw in self.registry.formats for m in daw.open_while})
+        object.__setattr__(self, "_markers", markers)
 
     def project_format(self, name: str) -> DawFormat | None:
         return self.registry.format_for(name)
 
     def is_candidate(self, name: str) -> bool:
         """A project file or an open marker (`X.aup3-wal`) outside bundles."""
-        daw = self.registry.format_for(name)
-        if daw is not None:
-            return not daw.bundle
+        suffix = name[name.rfind(".") :].lower()  # a superset of the extension
+        if suffix in self.registry.relevant_extensions:
+            daw = self.registry.format_for(name)
+            return daw is not None and not daw.bundle
         lowered = name.lower()
+        if not lowered.endswith(self._markers):
+            return False  # audio, samples, documents: most files end here
         return any(
-            lowered.endswith(suffix) and self.registry.format_for(name[: -len(suffix)]) is daw_
-            for daw_ in self.registry.formats
-            for suffix in daw_.open_while
+            lowered.endswith(marker) and self.registry.format_for(name[: -len(marker)]) is daw
+            for daw in self.registry.formats
+            for marker in daw.open_while
         )
 
     def prunes(self, folder: str, name: str, names: Collection[str]) -> bool:
@@ -113,10 +126,6 @@ def _bundle_reads(daw: DawFormat, relative: str) -> bool:
     if not daw.content_files:
         return True
     return any(fnmatch.fnmatchcase(relative.lower(), p.lower()) for p in daw.content_files)
-
-
-def _stamp(info: os.stat_result) -> StatResult:
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def _list(folder: str, scandir: Scandir) -> tuple[list[str], list[str]] | None:
@@ -145,65 +154,62 @@ def take_snapshot(
     """One pass: a stat per known folder, a listing per folder whose stat moved, a stat
     per candidate. Folders that vanish or cannot be read are simply absent."""
     snap = Snapshot()
+    folders, stats = snap.folders, snap.stats
+    known = previous.folders
     now = now_ns()
-    stack: list[tuple[str, DawFormat | None, str]] = [(root, None, "")]
+    stack: list[Child] = [(root, None, "")]
     while stack:
-        folder, bundle, inner = stack.pop()
+        child = stack.pop()
+        folder = child[0]
         try:
-            stamp = _stamp(stat(folder))
+            info = stat(folder)
         except OSError:
             continue
-        old = previous.folders.get(folder)
-        if old is not None and old.stamp == stamp:
-            listing = old
-        else:
+        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+        listing = known.get(folder)
+        if listing is None or listing.stamp != stamp:
             listed = _list(folder, scandir)
             if listed is None:
                 continue
-            listing = _select(folder, listed, rules, bundle, inner)
-            if abs(now - stamp[1]) < RACY_NS:
-                listing = Listing(None, listing.dirs, listing.files)
-            else:
-                listing = Listing(stamp, listing.dirs, listing.files)
-        snap.folders[folder] = listing
-        for name in listing.files:
-            path = os.path.join(folder, name)
+            settled = abs(now - stamp[1]) >= RACY_NS
+            listing = _select(child, listed, rules, stamp if settled else None)
+        folders[folder] = listing
+        for path in listing.files:
             try:
-                snap.stats[path] = _stamp(stat(path))
+                info = stat(path)
             except OSError:
                 continue
-        for name in reversed(listing.dirs):
-            child = os.path.join(folder, name)
-            if bundle is not None:
-                stack.append((child, bundle, inner + name + "/"))
-            else:
-                daw = rules.project_format(name)
-                inside = daw if daw is not None and daw.bundle else None
-                stack.append((child, inside, ""))
+            stats[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
+        stack.extend(listing.dirs)
     return snap
 
 
 def _select(
-    folder: str,
+    child: Child,
     listed: tuple[list[str], list[str]],
     rules: Rules,
-    bundle: DawFormat | None,
-    inner: str,
+    stamp: StatResult | None,
 ) -> Listing:
+    folder, bundle, inner = child
     dirs, files = listed
+    kept_dirs: list[Child] = []
     if bundle is not None:
-        kept_dirs = [d for d in dirs if not _bundle_prunes(bundle, d)]
+        for name in sorted(dirs, reverse=True):
+            if not _bundle_prunes(bundle, name):
+                kept_dirs.append((os.path.join(folder, name), bundle, f"{inner}{name}/"))
         kept_files = [f for f in files if not is_junk_name(f) and _bundle_reads(bundle, inner + f)]
     else:
         names = frozenset(dirs) | frozenset(files)
-        kept_dirs = []
         if rules.recursive:
-            for name in dirs:
+            for name in sorted(dirs, reverse=True):
                 daw = rules.project_format(name)
-                if (daw is not None and daw.bundle) or not rules.prunes(folder, name, names):
-                    kept_dirs.append(name)
-        kept_files = [f for f in files if not is_junk_name(f) and rules.is_candidate(f)]
-    return Listing(None, tuple(sorted(kept_dirs)), tuple(sorted(kept_files)))
+                if daw is not None and daw.bundle:
+                    kept_dirs.append((os.path.join(folder, name), daw, ""))
+                elif not rules.prunes(folder, name, names):
+                    kept_dirs.append((os.path.join(folder, name), None, ""))
+        kept_files = [f for f in files if rules.is_candidate(f) and not is_junk_name(f)]
+    paths = tuple(os.path.join(folder, f) for f in sorted(kept_files))
+    return Listing(stamp, tuple(kept_dirs), paths)
 
 
 def _under_any(path: str, tops: Collection[str]) -> bool:

@@ -20,6 +20,10 @@ from watcher.detector import Change, Detector, unreported
 GRACE_SECONDS = 2.0
 """How long an event may lag its change: watchdog's inotify buffer holds events 0.5 s."""
 
+PASS_BUDGET = 0.05
+"""The share of one core polling may use: a folder whose pass costs more CPU than this
+share of its interval (a library of a million files at 2 s) is polled less often."""
+
 MAX_RECORDED = 200_000
 """Native event paths kept for verification; beyond this a flood is assumed seen."""
 
@@ -54,6 +58,12 @@ class _Job:
     pending: list[tuple[float, float, list[Change]]] = field(default_factory=list)
     """Verification finds waiting out the grace period: (judge at, since, changes)."""
     failed: bool = False
+
+
+def next_wait(interval: float, pass_cpu: float, budget: float = PASS_BUDGET) -> float:
+    """Seconds until a folder's next pass: its interval, or longer when a pass costs
+    more than `budget` of a core at that interval."""
+    return max(interval, pass_cpu / budget)
 
 
 class Poller:
@@ -137,7 +147,7 @@ class Poller:
             self._wake.clear()
 
     def _pass(self, folder: Path, job: _Job, now: float) -> None:
-        job.due = now + job.interval
+        started = time.thread_time()
         try:
             changes = job.detector.poll(now)
         except Exception as exc:  # noqa: BLE001 - one folder's surprise must not stop the rest
@@ -145,6 +155,9 @@ class Poller:
                 job.failed = True
                 self._report(DetectorFailed(folder, f"{type(exc).__name__}: {exc}"))
             return
+        finally:
+            cost = time.thread_time() - started if job.last_pass is not None else 0.0
+            job.due = now + next_wait(job.interval, cost)  # the baseline lists everything
         job.failed = False
         since, job.last_pass = job.last_pass, now
         if not self.has(folder) or not changes:
