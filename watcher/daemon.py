@@ -705,6 +705,11 @@ class Daemon:
         self.debouncer.max_wait = config.debounce.max_wait_seconds
         self.gate.cap = config.import_.retry_max_seconds
         self.folders.offline_check_seconds = config.scan.offline_check_seconds
+        if self.watchers is not None:
+            scan = config.scan
+            self.watchers.configure(
+                registry, scan.polling_interval_seconds, scan.verify_interval_seconds
+            )
         for removed in self.folders.reconfigure(config.watch):
             self._forget_waiting_under(removed)
         if self.gate.pause is Pause.AUTH:

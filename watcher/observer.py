@@ -251,6 +251,13 @@ class Watchers:
         self._trouble = _TroubleHandler(sink)
         logging.getLogger("watchdog").addHandler(self._trouble)
 
+    def configure(
+        self, registry: Registry, polling_interval: float, verify_interval: float | None
+    ) -> None:
+        """A reloaded config: folders watched from now on use these."""
+        self._registry = registry
+        self.polling_interval, self.verify_interval = polling_interval, verify_interval
+
     def _native_observer(self) -> BaseObserver:
         """Created on first use: watchdog opens its inotify instance in the constructor,
         which fails when the user's instances are used up; it is tried again later."""
