@@ -25,6 +25,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -57,15 +58,22 @@ def _library(projects: int, where: Path) -> Any:
 
 
 def _run_rusage(argv: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a child, from wait4."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, cwd=cwd, env=clean_env())
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv} exited {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    """Wall seconds and peak RSS (MiB) of a child. The RSS comes from GNU time where
+    it is installed: a forked child's own ru_maxrss counts the parent's pages it
+    inherited before exec (36 MiB of this Python process even for `find`)."""
+    measure = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    with tempfile.NamedTemporaryFile("r") as report:
+        prefix = [measure, "-f", "%M", "-o", report.name] if measure else []
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*prefix, *argv], stdout=subprocess.DEVNULL, cwd=cwd, env=clean_env(), check=False
+        )
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"{argv} exited {done.returncode}")
+        text = report.read().strip().splitlines()
+    kib = float(text[-1]) if measure and text else float("nan")
+    return wall, kib / 1024
 
 
 def scan(root: Path, runs: int, code: Path) -> dict[str, Any]:

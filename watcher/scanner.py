@@ -143,8 +143,7 @@ def walk(
     while stack:
         directory = stack.pop()
         names: list[str] = []
-        dirs: list[str] = []
-        files: list[str] = []
+        kept: list[tuple[str, bool]] = []  # (name, is a folder to walk into)
         try:
             with os.scandir(directory) as entries:
                 for entry in entries:
@@ -157,20 +156,19 @@ def walk(
                     # A superset of `suffix_of` (no dot: the last letter, never an
                     # extension), so most entries (audio, samples) end with one lookup.
                     suffix = name[name.rfind(".") :].lower()
-                    if is_dir:
-                        dirs.append(name)
-                    elif suffix in relevant:
-                        files.append(name)
+                    if not is_dir:
+                        if suffix in relevant:
+                            kept.append((name, False))
+                    elif suffix in bundle_extensions:
+                        kept.append((name, False))  # a bundle is one project unit
+                    elif recursive and name.lower() not in HEAVY_DIRS:
+                        kept.append((name, True))
         except OSError:
             continue
         listing = _Listing(directory, names)
         subdirs: list[Path] = []
-        for name in sorted(dirs + files):
-            suffix = suffix_of(name)
-            is_dir = name in listing.dir_set(dirs)
-            if is_dir and suffix not in bundle_extensions:
-                if not recursive or name.lower() in HEAVY_DIRS:
-                    continue
+        for name, walk_into in sorted(kept):
+            if walk_into:
                 path = directory / name
                 junk = junk_reason(name)
                 if junk:
@@ -180,8 +178,6 @@ def walk(
                 if not explain and registry.backup_dir_reason(path, listing.names_in):
                     continue
                 subdirs.append(path)
-                continue
-            if not is_dir and suffix not in relevant:
                 continue
             verdict = registry.classify(directory / name, root, listing.names_in, folder.exclude)
             if isinstance(verdict, Candidate) or (explain and verdict is not None):
@@ -196,12 +192,6 @@ class _Listing:
         self._directory = directory
         self._names = names
         self._set: frozenset[str] | None = None
-        self._dirs: frozenset[str] | None = None
-
-    def dir_set(self, dirs: list[str]) -> frozenset[str]:
-        if self._dirs is None:
-            self._dirs = frozenset(dirs)
-        return self._dirs
 
     def names_in(self, path: PurePath) -> Collection[str]:
         if path == self._directory:
