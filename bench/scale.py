@@ -144,6 +144,7 @@ def session(
     write_root: Path | None = None,
     spacing: float = 4.0,
     import_timeout: float = 1800.0,
+    expected: int = 0,
 ) -> dict[str, Any]:
     """One daemon: initial import, idle window, then `saves` single saves."""
     emulator = start_emulator()
@@ -158,6 +159,12 @@ def session(
         stdout=out, stderr=out, env=clean_env(), cwd=code,
     )  # fmt: skip
     try:
+        # Every project first (a slow start is not "quiet"), then 10 s without arrivals.
+        deadline = time.monotonic() + import_timeout
+        while len({a.path for a in list(emulator.arrivals)}) < expected:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                break
+            time.sleep(0.5)
         settled, _ = wait_quiet(lambda: len(emulator.arrivals), 10.0, import_timeout)
         initial = time.monotonic() - started - 10.0
         ps = psutil.Process(proc.pid)
@@ -242,7 +249,7 @@ def _events(log: Path) -> dict[str, Any]:
     return {"lines": found}
 
 
-def fuse(root: Path, saves: int, code: Path, seconds: float) -> dict[str, Any]:
+def fuse(root: Path, saves: int, code: Path, seconds: float, expected: int) -> dict[str, Any]:
     if shutil.which("bindfs") is None or not Path("/dev/fuse").exists():
         return {"skipped": "bindfs or /dev/fuse unavailable"}
     mount = scratch("scale-fuse-")
@@ -250,7 +257,7 @@ def fuse(root: Path, saves: int, code: Path, seconds: float) -> dict[str, Any]:
     try:
         result = session(
             mount, polling=False, seconds=seconds, saves=saves, quiet=None, code=code,
-            write_root=root, spacing=2.0,
+            write_root=root, spacing=2.0, expected=expected,
         )  # fmt: skip
         result["mount"] = "bindfs (fuse)"
         return result
@@ -267,6 +274,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout to run")
     parser.add_argument("--libraries", type=Path, default=Path("/work/bench-lib"))
+    parser.add_argument("--modes", default="native,polling", help="for big")
     parser.add_argument("--tag", default="", help="suffix of the result file name")
     args = parser.parse_args()
     where = args.libraries if args.libraries.parent.is_dir() else REPO / "bench" / "results"
@@ -298,21 +306,22 @@ def main() -> None:
                     saves=args.saves,
                     quiet=1.0,
                     code=args.code,
+                    expected=big.projects,
                 )
-                for mode in ("native", "polling")
+                for mode in args.modes.split(",")
             }
         elif part == "poll2k":
             result["poll2k"] = session(
                 small.root, polling=True, seconds=args.seconds, saves=args.saves,
-                quiet=1.0, code=args.code,
+                quiet=1.0, code=args.code, expected=small.projects,
             )  # fmt: skip
         elif part == "native2k":
             result["native2k"] = session(
                 small.root, polling=False, seconds=max(args.seconds, 90.0), saves=0,
-                quiet=1.0, code=args.code,
+                quiet=1.0, code=args.code, expected=small.projects,
             )  # fmt: skip
         elif part == "fuse":
-            result["fuse"] = fuse(small.root, min(args.saves, 6), args.code, 20.0)
+            result["fuse"] = fuse(small.root, min(args.saves, 6), args.code, 20.0, small.projects)
         print(_brief(result.get(part)), flush=True)
     save_result(f"scale{args.tag}{'-' + args.only if args.only else ''}", result)
 
