@@ -179,7 +179,9 @@ class Poller:
         for _, since, changes in ready:
             if flood >= since:
                 continue  # a flood of events was seen: they were arriving
-            missed = unreported(changes, reported, since)
+            # The folder itself going away or coming back is the offline check's business
+            # (an unplugged drive is not a missed event).
+            missed = unreported([c for c in changes if c.path != folder], reported, since)
             if missed and self.has(folder):
                 self._report(Unreported(folder, tuple(missed)))
 
