@@ -336,7 +336,12 @@ class Daemon:
             for change in message.changes:
                 self._on_change(change)
         elif isinstance(message, DetectorFailed):
-            log.warning("change_check_failed", folder=str(message.folder), error=message.detail)
+            log.warning(
+                "change_check_failed",
+                folder=str(message.folder),
+                error=message.detail,
+                action="reconciling all folders; the check is tried again next interval",
+            )
             self._reconcile_all()
         elif isinstance(message, ObserverTrouble):
             log.warning("events_lost", detail=message.detail, action="reconciling all folders")
