@@ -150,6 +150,7 @@ def test_payload_backups_and_bounces_are_never_stated(library: Path) -> None:
     assert "Client A/Song Project/Song.als" in stated
     assert "Client B/Score.logicx/Alternatives/000/ProjectData" in stated
     assert "Client B/Score.logicx/Alternatives/000/Autosave/ProjectData" not in stated
+    assert not [p for p in stated if "/Resources" in p or "/Media" in p], stated
     # Cost per pass: a stat per folder kept plus one per candidate, not per file.
     folders, candidates = found.size
     assert len(stat.paths) == 2 * (folders + candidates)

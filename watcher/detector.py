@@ -112,8 +112,18 @@ class Rules:
         return self.registry.backup_dir_reason(directory, lambda _p: names) is not None
 
 
-def _bundle_prunes(daw: DawFormat, name: str) -> bool:
+def _bundle_prunes(daw: DawFormat, inner: str, name: str) -> bool:
+    """Inside a bundle only the folders on the way to the files its content check reads
+    are entered (`Alternatives/000/`, not `Resources/` or `Media/`)."""
     lowered = name.lower()
+    if daw.content_files:
+        depth = inner.count("/")
+        on_the_way = any(
+            len(parts) > depth + 1 and fnmatch.fnmatchcase(lowered, parts[depth].lower())
+            for parts in (p.split("/") for p in daw.content_files)
+        )
+        if not on_the_way:
+            return True
     return (
         lowered in {d.lower() for d in daw.backup_dirs}
         or is_nosync(name)
@@ -196,7 +206,7 @@ def _select(
     kept_dirs: list[Child] = []
     if bundle is not None:
         for name in sorted(dirs, reverse=True):
-            if not _bundle_prunes(bundle, name):
+            if not _bundle_prunes(bundle, inner, name):
                 kept_dirs.append((os.path.join(folder, name), bundle, f"{inner}{name}/"))
         kept_files = [f for f in files if not is_junk_name(f) and _bundle_reads(bundle, inner + f)]
     else:
