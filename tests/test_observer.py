@@ -110,9 +110,9 @@ def test_polling_does_not_look_inside_payload_folders(tmp_path: Path) -> None:
     watchers = Watchers(changes.append, polling_interval=0.2, prune=never_holds_projects)
     try:
         watchers.watch(tmp_path, recursive=True, mode="polling")
-        wait_until(lambda: watchers.mode(tmp_path) == "polling")
-        time_to_first_snapshot = tmp_path / "ready.txt"
-        time_to_first_snapshot.write_bytes(b"")
+        wait_until(lambda: watchers.ready(tmp_path))
+        # The detector reports project candidates and folders, not every file.
+        time_to_first_snapshot = write_als(tmp_path / "Ready.als")
         wait_until(lambda: any(getattr(c, "path", None) == time_to_first_snapshot for c in changes))
         (samples / "take 1.wav").write_bytes(b"RIFF")  # first: seen by the same pass or earlier
         project = write_als(tmp_path / "Song Project" / "Song.als")

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from watcher import __version__
-from watcher import logging as watcher_logging
 from watcher.config import Config, ConfigError, find_config_path, load_config
 from watcher.daws import Registry, Skipped
 from watcher.names import printable_value
@@ -119,15 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 base_url=args.base_url,
             )
         config = load_config(config_path)
-        watcher_logging.configure(config.log.level, config.log.format, config.log.file_path())
         Registry.configured(config.kinds, config.source)
+        if args.command == "scan" and args.dry_run:
+            return dry_run(config, explain=args.explain)  # prints JSON, logs nothing
+        from watcher import logging as watcher_logging  # structlog: not on the dry-run path
+
+        watcher_logging.configure(config.log.level, config.log.format, config.log.file_path())
         if args.command == "run":
             from watcher.daemon import Daemon  # httpx and watchdog: only where they are used
 
             return Daemon(config).run()
         if args.command == "scan":
-            if args.dry_run:
-                return dry_run(config, explain=args.explain)
             from watcher import console
 
             return console.scan(config)

@@ -234,6 +234,8 @@ class WatchFolder(_Section):
     recursive: bool = True
     polling: bool = False
     """True forces polling; false uses native events unless the folder is a network share."""
+    polling_interval_seconds: Annotated[float, Field(gt=0)] | None = None
+    """How often this folder is polled when it is; None: `scan.polling_interval_seconds`."""
     kind: str | None = None
     generate_previews: bool = True
     exclude: list[str] = Field(default_factory=list)
@@ -297,6 +299,9 @@ class ScanSettings(_Section):
     unsuffixed_bundles: bool = False
     """Import a folder laid out like a Logic/GarageBand bundle whose `.logicx`/`.band`
     suffix was lost; by default it is only listed by `scan --dry-run --explain`."""
+    verify_interval_seconds: Annotated[float, Field(gt=0)] | None = 45
+    """How often natively watched folders are also checked by the change detector, to
+    notice events that never arrive (FUSE shares, overflows); None turns it off."""
 
 
 class LogSettings(_Section):

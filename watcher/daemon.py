@@ -49,7 +49,7 @@ from watcher.importer import (
 )
 from watcher.logging import get_logger, register_secret
 from watcher.names import BAD_NAME, BAD_NAME_ACTION
-from watcher.observer import Change, ObserverTrouble, Watchers
+from watcher.observer import Change, DetectorFailed, ObserverTrouble, Unreported, Watchers
 from watcher.outage import Outage
 from watcher.owner import Owner
 from watcher.policy import Gate, Pause
@@ -237,6 +237,8 @@ class Daemon:
                     self.inbox.put,
                     self.config.scan.polling_interval_seconds,
                     prune=never_holds_projects,
+                    registry=self.registry,
+                    verify_interval=self.config.scan.verify_interval_seconds,
                 )
             self.folders.watchers = self.watchers
             self.folders.attach_all()
@@ -525,6 +527,18 @@ class Daemon:
             self._on_probed(message)
         elif isinstance(message, SignalReceived):
             self._on_signal_received(message.signum)
+        elif isinstance(message, Unreported):
+            self.folders.note_missed(message.folder, message.changes[0].path, self.clock())
+            for change in message.changes:
+                self._on_change(change)
+        elif isinstance(message, DetectorFailed):
+            log.warning(
+                "change_check_failed",
+                folder=str(message.folder),
+                error=message.detail,
+                action="reconciling all folders; the check is tried again next interval",
+            )
+            self._reconcile_all()
         elif isinstance(message, ObserverTrouble):
             log.warning("events_lost", detail=message.detail, action="reconciling all folders")
             self._reconcile_all()
@@ -1046,6 +1060,11 @@ class Daemon:
         self.debouncer.max_wait = config.debounce.max_wait_seconds
         self.gate.cap = config.import_.retry_max_seconds
         self.folders.offline_check_seconds = config.scan.offline_check_seconds
+        if self.watchers is not None:
+            scan = config.scan
+            self.watchers.configure(
+                registry, scan.polling_interval_seconds, scan.verify_interval_seconds
+            )
         for removed in self.folders.reconfigure(config.watch):
             self._forget_waiting_under(removed)
         if self.gate.pause is Pause.AUTH:

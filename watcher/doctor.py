@@ -97,8 +97,9 @@ def check(
     token = _check_token(report, config)
     if token is not None:
         _check_sessiondock(report, config, token)
+    observed = _daemon_folders(config.state.database())
     for folder in config.watch:
-        _check_folder(report, folder)
+        _check_folder(report, folder, observed.get(str(folder.path), {}))
     _check_overlaps(report, config)
     _check_inotify(report, config)
     _check_state(report, config)
@@ -190,7 +191,9 @@ def _check_sessiondock(report: Report, config: Config, token: str) -> None:
         )
 
 
-def _check_folder(report: Report, folder: WatchFolder) -> None:
+def _check_folder(
+    report: Report, folder: WatchFolder, observed: dict[str, str] | None = None
+) -> None:
     path = folder.path
     if not path.exists():
         report.warn(
@@ -216,6 +219,13 @@ def _check_folder(report: Report, folder: WatchFolder) -> None:
         mode = "polling (network file system: native events do not arrive)"
     else:
         mode = "native file events"
+    seen = observed or {}
+    if mode == "native file events" and seen.get("mode") == "polling":
+        report.warn(
+            f"folder {path}: polled by the running daemon ({seen.get('note', '')})",
+            "set polling: true for this folder, so it is polled from the start",
+        )
+        return
     if real != path:
         report.ok(f"folder {path} is a link to {real}: {mode}, watched at {real}")
     else:
@@ -396,6 +406,26 @@ def _daemon_note(database: Path) -> str:
     running = daemon_running(daemon)
     who = f"; daemon running (pid {daemon.get('pid')})" if running else "; daemon not running"
     return f" ({counts['pending']} pending, {counts['imported']} imported){who}"
+
+
+def _daemon_folders(database: Path) -> dict[str, dict[str, str]]:
+    """Each folder's mode as the running daemon last reported it (what it observed)."""
+    if not database.exists():
+        return {}
+    from watcher.state import State, StateError, daemon_running
+
+    try:
+        state = State(database, readonly=True)
+    except StateError:
+        return {}
+    try:
+        daemon = state.get_meta("daemon") or {}
+    except Exception:  # noqa: BLE001 - an older or damaged file: check goes on without it
+        return {}
+    finally:
+        state.close()
+    folders = daemon.get("folders")
+    return folders if daemon_running(daemon) and isinstance(folders, dict) else {}
 
 
 def _check_logs(report: Report, config: Config) -> None:

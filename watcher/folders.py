@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from watcher.config import WatchFolder
+from watcher.detector import MissedEvents
 from watcher.logging import get_logger
 from watcher.mounts import inner_roots, is_virtual_root, real_path
 from watcher.observer import WatchError, Watchers, WatchMode, is_network_share
@@ -68,6 +69,8 @@ class Folders:
         self.offline_check_seconds = offline_check_seconds
         self._on_attached = on_attached
         self._on_mode_change = on_mode_change
+        self.missed = MissedEvents()
+        """Verification's findings per folder: after repeated misses a folder is polled."""
 
     def __iter__(self) -> Iterator[Folder]:
         return iter(list(self._folders.values()))
@@ -135,14 +138,17 @@ class Folders:
     def _watch(self, folder: Folder, watchers: Watchers) -> None:
         mode: WatchMode
         real = real_path(folder.path)
+        interval = folder.config.polling_interval_seconds
         if folder.config.polling:
             mode, why = "polling", "polling: true in the config"
         elif is_network_share(real):
             mode, why = "polling", "network file system: native events do not arrive"
+        elif self.missed.count(folder.path) >= self.missed.limit:
+            mode, why = "polling", _missed_note(self.missed.count(folder.path))
         else:
             mode, why = "native", "local file system"
         try:
-            watchers.watch(folder.path, folder.config.recursive, mode)
+            watchers.watch(folder.path, folder.config.recursive, mode, interval)
         except WatchError as exc:
             failures = folder.native_failures = folder.native_failures + 1
             delay = min(NATIVE_RETRY_SECONDS[0] * 2 ** (failures - 1), NATIVE_RETRY_SECONDS[1])
@@ -153,7 +159,7 @@ class Folders:
                 advice=str(exc),
                 action=f"polling instead; native retried in {delay:g}s",
             )
-            watchers.watch(folder.path, folder.config.recursive, "polling")
+            watchers.watch(folder.path, folder.config.recursive, "polling", interval)
             mode, why = "polling", "native events unavailable"
         else:
             if mode == "native":
@@ -210,6 +216,32 @@ class Folders:
                 folder.native_retry_at = None
                 self._unwatch(folder.path)
                 self.attach(folder)
+
+    def note_missed(self, path: Path, example: Path, now: float) -> None:
+        """The change detector found changes in a native folder that no event reported.
+
+        Logged each time it happens; after `missed.limit` times the folder is polled."""
+        folder = self._folders.get(path)
+        if folder is None or folder.mode != "native":
+            return
+        verdict = self.missed.observe(path, True, now)
+        times = self.missed.count(path)
+        action = "imported from the check; polled if it happens again"
+        if verdict == "poll":
+            action = "polling this folder from now on"
+        log.warning(
+            "native_events_missed",
+            folder=str(path),
+            example=str(example),
+            times=times,
+            advice="a FUSE/network share or dropped events: native events cannot be trusted "
+            "here; set polling: true for it to skip the check",
+            action=action,
+        )
+        if verdict == "poll":
+            self._unwatch(path)
+            self.attach(folder)
+            self._on_mode_change()
 
     def reconfigure(self, configs: Iterable[WatchFolder]) -> list[Path]:
         """Apply a reloaded config: unchanged folders keep going; returns removed roots."""
@@ -286,3 +318,7 @@ class Unreadable:
 
     def __len__(self) -> int:
         return len(self._projects) + len(self._folders)
+
+
+def _missed_note(times: int) -> str:
+    return f"native events missed {times} times: changes arrive without events"

@@ -16,7 +16,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -37,9 +37,13 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, EventEmitter, ObservedWatch
-from watchdog.observers.polling import PollingObserverVFS
 
+from watcher.daws import Registry
+from watcher.detector import Change, Detector, Rules
 from watcher.mounts import is_virtual_dir, real_path
+from watcher.poller import DetectorFailed, Poller, Unreported
+
+__all__ = ["Change", "DetectorFailed", "ObserverTrouble", "Unreported", "WatchError", "Watchers"]
 
 WatchMode = Literal["native", "polling"]
 
@@ -68,19 +72,6 @@ _EVENTS: list[type[FileSystemEvent]] = [
 
 
 @dataclass(frozen=True)
-class Change:
-    """Something happened at `path`: it exists now (`gone` False) or no longer does."""
-
-    path: Path
-    gone: bool
-    is_directory: bool
-    at: float
-    """Monotonic time the event was seen, so queueing delays do not skew debouncing."""
-    attrib: bool = False
-    """Only its metadata changed (chmod, touch): the contents are as before."""
-
-
-@dataclass(frozen=True)
 class ObserverTrouble:
     """Events may have been lost (queue overflow, dead emitter): reconcile."""
 
@@ -91,7 +82,7 @@ class WatchError(Exception):
     """A folder could not be watched natively; the message says what to raise."""
 
 
-Sink = Callable[["Change | ObserverTrouble"], None]
+Sink = Callable[["Change | ObserverTrouble | Unreported | DetectorFailed"], None]
 
 
 class _Handler(FileSystemEventHandler):
@@ -103,28 +94,37 @@ class _Handler(FileSystemEventHandler):
     """
 
     def __init__(
-        self, sink: Sink, real: str, shown: str, owner: Callable[[str], str | None]
+        self,
+        sink: Sink,
+        real: str,
+        shown: str,
+        owner: Callable[[str], str | None],
+        record: Callable[[Path, float], None],
     ) -> None:
         self._sink = sink
+        self._record = record
         self._real = real
         self._prefix = real.rstrip(os.sep) + os.sep
         self._shown = shown.rstrip(os.sep) + os.sep if shown != real else ""
         self._owner = owner
 
-    def _path(self, raw: bytes | str) -> Path | None:
+    def _path(self, raw: bytes | str, now: float) -> Path | None:
+        """The path as the config spells it; None when a nested folder owns it. Every
+        event is recorded first, so verification knows native events arrive there."""
         path = os.fsdecode(raw)
         owner = self._owner(path)
-        if owner is not None and owner != self._real:
-            return None
         if self._shown and path.startswith(self._prefix):
             path = self._shown + path[len(self._prefix) :]
+        self._record(Path(path), now)
+        if owner is not None and owner != self._real:
+            return None
         return Path(path)
 
     def dispatch(self, event: FileSystemEvent) -> None:
         now = time.monotonic()
-        src = self._path(event.src_path)
+        src = self._path(event.src_path, now)
         if isinstance(event, (FileMovedEvent, DirMovedEvent)):
-            dest = self._path(event.dest_path)
+            dest = self._path(event.dest_path, now)
             if src is not None:
                 self._sink(Change(src, gone=True, is_directory=event.is_directory, at=now))
             if dest is not None:
@@ -281,35 +281,15 @@ def _pruning_inotify_emitter(
     return PrunedEmitter
 
 
-def _pruning_scandir(
-    prune: Callable[[str], bool], skip: Callable[[str], bool]
-) -> Callable[[str | None], Iterator[os.DirEntry[str]]]:
-    """`os.scandir` for the polling observer, minus folders that never hold a project.
-
-    Polling stats every file below a folder on each pass; sample libraries and
-    recordings are most of those files, and nothing in them is ever imported.
-    """
-
-    def scandir(path: str | None) -> Iterator[os.DirEntry[str]]:
-        with os.scandir(path) as entries:
-            kept = [e for e in entries if not ((prune(e.name) or skip(e.path)) and _is_dir(e))]
-        return iter(kept)
-
-    return scandir
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
-
-
 class Watchers:
-    """The two observers and which folder each one watches.
+    """The native observer, the change detector's poller, and which folder each serves.
 
-    A folder is watched at its real path (see `_Handler`); `claim` names every watched
-    folder up front, so the first folder's watches already step around the others.
+    Polled folders are served by the change detector (`watcher.detector`), whose pass
+    costs a stat per folder and per project candidate rather than one per file; with
+    `verify_interval`, natively watched folders are checked by it too, slowly, so
+    events that never arrive are noticed (`Unreported`). A folder is watched at its
+    real path (see `_Handler`); `claim` names every watched folder up front, so the
+    first folder's watches already step around the others.
     """
 
     def __init__(
@@ -317,21 +297,29 @@ class Watchers:
         sink: Sink,
         polling_interval: float,
         prune: Callable[[str], bool] = lambda _name: False,
+        registry: Registry | None = None,
+        verify_interval: float | None = None,
     ) -> None:
         self._sink = sink
+        self._poller = Poller(sink)
         self._prune = prune
+        self._registry = registry or Registry()
+        self.polling_interval = polling_interval
+        self.verify_interval = verify_interval
         self._native: BaseObserver | None = None
-        self._polling: BaseObserver = PollingObserverVFS(
-            os.stat, _pruning_scandir(prune, self._skip), polling_interval=polling_interval
-        )
-        self._polling.name = "observer-polling"
-        self._watches: dict[Path, tuple[WatchMode, ObservedWatch]] = {}
+        self._watches: dict[Path, tuple[WatchMode, ObservedWatch | None]] = {}
         self._real: dict[Path, Path] = {}
         self._claimed: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._trouble = _TroubleHandler(sink)
         logging.getLogger("watchdog").addHandler(self._trouble)
-        self._polling.start()
+
+    def configure(
+        self, registry: Registry, polling_interval: float, verify_interval: float | None
+    ) -> None:
+        """A reloaded config: folders watched from now on use these."""
+        self._registry = registry
+        self.polling_interval, self.verify_interval = polling_interval, verify_interval
 
     def claim(self, folders: Iterable[Path]) -> None:
         """Every folder the config watches (read by watchdog's threads: swapped whole)."""
@@ -369,26 +357,34 @@ class Watchers:
             self._native = observer
         return self._native
 
-    def _observer(self, mode: WatchMode) -> BaseObserver:
-        return self._native_observer() if mode == "native" else self._polling
+    def watch(
+        self, folder: Path, recursive: bool, mode: WatchMode, interval: float | None = None
+    ) -> None:
+        """Start watching; raises WatchError (native only) with the limit to raise.
 
-    def watch(self, folder: Path, recursive: bool, mode: WatchMode) -> None:
-        """Start watching; raises WatchError (native only) with the limit to raise."""
+        `interval` is this folder's polling interval (default: the constructor's)."""
         real = real_path(folder)
         with self._lock:
             self._unwatch_locked(folder)
             if str(real) not in self._claimed:
                 self._claimed = self._claimed | {str(real)}
-            observer = self._observer(mode)
-            handler = _Handler(self._sink, str(real), str(folder), self._owner)
+            detector = Detector(folder, Rules(self._registry, recursive, self._skip))
+            if mode == "polling":
+                self._poller.schedule(folder, detector, interval or self.polling_interval, False)
+                self._watches[folder] = (mode, None)
+                self._real[folder] = real
+                return
+            handler = _Handler(self._sink, str(real), str(folder), self._owner, self._poller.record)
             try:
-                watch = observer.schedule(
+                watch = self._native_observer().schedule(
                     handler, str(real), recursive=recursive, event_filter=_EVENTS
                 )
             except OSError as exc:
                 raise WatchError(inotify_advice(exc)) from None
             self._watches[folder] = (mode, watch)
             self._real[folder] = real
+            if self.verify_interval:
+                self._poller.schedule(folder, detector, self.verify_interval, True)
 
     def unwatch(self, folder: Path) -> None:
         with self._lock:
@@ -397,35 +393,42 @@ class Watchers:
     def _unwatch_locked(self, folder: Path) -> None:
         entry = self._watches.pop(folder, None)
         self._real.pop(folder, None)
-        if entry is None:
+        self._poller.cancel(folder)
+        if entry is None or entry[1] is None or self._native is None:
             return
-        mode, watch = entry
         # KeyError/OSError: the folder vanished and watchdog already dropped its watch.
-        with contextlib.suppress(KeyError, OSError, WatchError):
-            self._observer(mode).unschedule(watch)
+        with contextlib.suppress(KeyError, OSError):
+            self._native.unschedule(entry[1])
 
     def mode(self, folder: Path) -> WatchMode | None:
         entry = self._watches.get(folder)
         return entry[0] if entry else None
 
-    def dead(self) -> list[Path]:
-        """Folders whose emitter thread has died (it then delivers nothing, silently)."""
-        observers = self._running()
-        alive = {e.watch.path for o in observers for e in o.emitters if e.is_alive()}
-        return [
-            folder
-            for folder, (mode, watch) in self._watches.items()
-            if not self._observer(mode).is_alive() or watch.path not in alive
-        ]
+    def ready(self, folder: Path) -> bool:
+        """Changes from now on are reported (the detector's baseline pass is done)."""
+        return self.mode(folder) is not None and (
+            not self._poller.has(folder) or self._poller.ready(folder)
+        )
 
-    def _running(self) -> list[BaseObserver]:
-        return [o for o in (self._native, self._polling) if o is not None]
+    def dead(self) -> list[Path]:
+        """Folders whose emitter or poller thread has died (they then deliver nothing)."""
+        native = self._native
+        alive = set()
+        if native is not None and native.is_alive():
+            alive = {e.watch.path for e in native.emitters if e.is_alive()}
+        polling = self._poller.alive()
+        dead = []
+        for folder, (_mode, watch) in list(self._watches.items()):
+            native_dead = watch is not None and watch.path not in alive
+            if native_dead or (self._poller.has(folder) and not polling):
+                dead.append(folder)
+        return dead
 
     def stop(self) -> None:
         """Stop then join, as watchdog's own tools do; safe to call twice."""
         logging.getLogger("watchdog").removeHandler(self._trouble)
-        for observer in self._running():
-            observer.stop()
-        for observer in self._running():
-            if observer.is_alive():
-                observer.join(timeout=5)
+        self._poller.stop()
+        if self._native is not None:
+            self._native.stop()
+            if self._native.is_alive():
+                self._native.join(timeout=5)

@@ -157,72 +157,79 @@ def walk(
 
     A walk never descends into bundles (they are one project), junk folders, heavy
     payload folders or a DAW's backup folders (unless explaining, to list what they
-    hold), which keeps it close to the cost of `find` on a large library. Nor into
-    links, virtual file systems (`/proc`...), or `skip`: watched folders nested in
-    this one, which their own entries walk. A folder it cannot list is reported to
-    `on_unreadable` (and listed with `explain`) and is tried again at the next walk.
+    hold), which keeps it close to the cost of `find` on a large library: most entries
+    (audio, samples) are dropped while listing, with one suffix lookup and no `Path`.
+    Nor into links, virtual file systems (`/proc`...), or `skip`: watched folders
+    nested in this one, which their own entries walk. A folder it cannot list is
+    reported to `on_unreadable` (and listed with `explain`) and is tried again at the
+    next walk.
     """
     root = folder.path
     if is_virtual_root(root):
         return
     bundle_extensions = registry.bundle_extensions
     relevant = registry.relevant_extensions
+    recursive = folder.recursive
     stack = [root]
     while stack:
         directory = stack.pop()
+        names: list[str] = []
+        kept: list[tuple[str, str]] = []  # (name, "unit" | "folder" | "link")
         try:
             with os.scandir(directory) as entries:
-                listing = sorted(entries, key=lambda e: e.name)
+                for entry in entries:
+                    name = entry.name
+                    names.append(name)
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    # A superset of `suffix_of` (no dot: the last letter, never an
+                    # extension), so most entries (audio, samples) end with one lookup.
+                    suffix = name[name.rfind(".") :].lower()
+                    if not is_dir:
+                        if suffix in bundle_extensions and entry.is_symlink():
+                            kept.append((name, "link"))
+                        elif suffix in relevant:
+                            kept.append((name, "unit"))
+                    elif suffix in bundle_extensions:
+                        kept.append((name, "unit"))  # a bundle is one project unit
+                    elif recursive and name.lower() not in HEAVY_DIRS:
+                        kept.append((name, "folder"))
         except OSError as exc:
             if on_unreadable is not None:
                 on_unreadable(directory, exc)
             if explain and not isinstance(exc, FileNotFoundError):
                 yield Skipped(directory, "unreadable", unreadable_folder_advice(directory, exc))
             continue
-        names = frozenset(entry.name for entry in listing)
-
-        def names_in(
-            path: PurePath, _d: Path = directory, _n: Collection[str] = names
-        ) -> Collection[str]:
-            return _n if path == _d else listdir_names(path)
-
+        listing = _Listing(directory, names)
         if directory != root and ALTERNATIVES in names:
-            found = registry.classify(directory, root, names_in, folder.exclude)
+            found = registry.classify(directory, root, listing.names_in, folder.exclude)
             if found is not None:  # a bundle that lost its suffix: one project, not a tree
                 if isinstance(found, Candidate) or explain:
                     yield found
                 continue
-
         subdirs: list[Path] = []
-        for entry in listing:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                continue
-            suffix = suffix_of(entry.name)
-            if not is_dir and suffix not in relevant:
-                continue  # audio, samples, documents: most entries end here, cheaply
-            path = Path(entry.path)
-            if not is_dir and suffix in bundle_extensions and entry.is_symlink():
+        for name, what in sorted(kept):
+            path = directory / name
+            if what == "link":
                 if explain:
                     target = os.path.realpath(path)
                     yield Skipped(path, "link", f"a link to {target}: links are not followed")
                 continue
-            if is_dir and suffix not in bundle_extensions:
-                if entry.name.lower() in HEAVY_DIRS or not folder.recursive:
+            if what == "folder":
+                if (skip and path in skip) or is_virtual_dir(str(path)):
                     continue
-                if (skip and path in skip) or is_virtual_dir(entry.path):
-                    continue
-                junk = junk_reason(entry.name)
+                junk = junk_reason(name)
                 if junk:
                     if explain:
-                        yield Skipped(path, "junk", f"folder {entry.name!r} is {junk}")
+                        yield Skipped(path, "junk", f"folder {name!r} is {junk}")
                     continue
-                if not explain and registry.backup_dir_reason(path, names_in):
+                if not explain and registry.backup_dir_reason(path, listing.names_in):
                     continue
                 subdirs.append(path)
                 continue
-            verdict = registry.classify(path, root, names_in, folder.exclude)
+            verdict = registry.classify(path, root, listing.names_in, folder.exclude)
             if isinstance(verdict, Candidate) or (explain and verdict is not None):
                 yield verdict
         stack.extend(reversed(subdirs))
@@ -271,6 +278,22 @@ def unreadable_reason(candidate: Candidate) -> str | None:
             f"(e.g. chmod u+r); it is tried again when it changes and at each reconciliation"
         )
     return None
+
+
+class _Listing:
+    """One folder's names for classification, as a set only when a rule asks."""
+
+    def __init__(self, directory: Path, names: list[str]) -> None:
+        self._directory = directory
+        self._names = names
+        self._set: frozenset[str] | None = None
+
+    def names_in(self, path: PurePath) -> Collection[str]:
+        if path == self._directory:
+            if self._set is None:
+                self._set = frozenset(self._names)
+            return self._set
+        return listdir_names(path)
 
 
 def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
