@@ -109,8 +109,9 @@ def project_bytes(ext: str, name: str = "Song") -> bytes:
         return _zip({"Song.xml": _xml('<RenoiseSong doc_version="63">', "</RenoiseSong>")})
     if ext in (".mmp", ".mmpz"):
         xml = _xml('<!DOCTYPE lmms-project>\n<lmms-project version="1.0" creator="LMMS">', FILLER)
+        xml += b"</lmms-project>\n"  # LMMS closes its root in both forms, as real sets show
         if ext == ".mmp":
-            return xml + b"</lmms-project>\n"
+            return xml
         return struct.pack(">I", len(xml)) + zlib.compress(xml)
     if ext == ".cwp":  # unconfirmed signature: a stand-in header
         return b"CWP\x00" + bytes(2000)
