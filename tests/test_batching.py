@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from watcher.batching import Batch, Queued, next_batch
+from watcher.core.batching import Batch, Queued, next_batch
 
 
 def q(key: str, at: float, kind: str = "Ableton", previews: bool = True) -> Queued[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.debounce import UNKNOWN_SIGNATURE_SETTLE, Debouncer, Decision
+from watcher.core.debounce import UNKNOWN_SIGNATURE_SETTLE, Debouncer, Decision
 
 
 def make(quiet: float = 5, max_wait: float = 120) -> Debouncer[str, int]:

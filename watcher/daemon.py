@@ -29,12 +29,12 @@ from types import FrameType
 from typing import Any
 
 from watcher import notify
-from watcher.batching import Batch, next_batch
-from watcher.client import ImportItem, ReadOnly, SessionDockClient, Unauthorized
+from watcher.core.batching import Batch, next_batch
+from watcher.client import ImportItem, ReadOnly, SessionDockClient
 from watcher.config import Config, ConfigError, load_config
 from watcher.daws import Candidate, Registry, Skipped, never_holds_projects
-from watcher.debounce import Debouncer, Decision
-from watcher.folders import Folder, Folders, Unreadable
+from watcher.core.debounce import Debouncer, Decision
+from watcher.folders import Folder, Folders
 from watcher.importer import (
     CatalogJob,
     CatalogResult,

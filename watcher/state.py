@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from watcher.batching import Queued
-from watcher.names import path_key, printable
+from watcher.core.batching import Queued
 from watcher.scanner import Project, Signature
 
 StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid"]

@@ -1,0 +1,69 @@
+"""What the core remembers, and what survives a restart: one record per project.
+
+The shell stores these records (and a few meta values) in SQLite and hands them back to
+`Core.restore` at the next start; nothing else about a project outlives the process.
+Paths are plain strings, exactly as the shell reported them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid"]
+STATES: tuple[StateName, ...] = ("pending", "in_flight", "imported", "rejected", "invalid")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a fresh stat says about a project; equal signatures mean "not changed".
+
+    For a bundle it sums sizes and takes the newest mtime over its files, leaving out
+    backup and `.nosync` folders so an autosave does not count as a change.
+    """
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project ready to import (a probe's verdict): what SessionDock is sent."""
+
+    path: str
+    root: str
+    kind: str
+    title: str
+    project_type: str
+    project_path: str
+    preview_path: str | None
+    generate_previews: bool
+    signature: Signature
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """One project as persisted: where it stands, and what was (or will be) sent.
+
+    `queued_at` and `imported_at` are wall-clock seconds (for `status`); `attempts`
+    counts requests that carried it; `import_id` is SessionDock's id of the import
+    that delivered it. An `invalid` record (bytes that are not a project) keeps its
+    signature so an unchanged file is not probed again.
+    """
+
+    path: str
+    root: str
+    kind: str
+    title: str
+    project_type: str
+    project_path: str
+    preview_path: str | None
+    generate_previews: bool
+    signature: Signature
+    state: StateName
+    attempts: int = 0
+    queued_at: float | None = None
+    last_error: str | None = None
+    import_id: str | None = None
+    imported_at: float | None = None

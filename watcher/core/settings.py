@@ -1,0 +1,37 @@
+"""The part of the config the core decides with, as plain values.
+
+The shell builds it from `watcher.config.Config` (`watcher.shell.settings`), so the
+core never imports pydantic, YAML or the file system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FolderSettings:
+    root: str
+    recursive: bool = True
+    polling: bool = False
+    """True forces polling; otherwise native events unless the folder is a network share."""
+    kind: str | None = None
+    generate_previews: bool = True
+    exclude: tuple[str, ...] = ()
+    """Kept so that a reload that changes a folder's rules re-attaches it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    folders: tuple[FolderSettings, ...] = field(default_factory=tuple)
+    quiet_seconds: float = 5.0
+    max_wait_seconds: float = 120.0
+    batch_size: int = 50
+    batch_window_seconds: float = 2.0
+    retry_max_seconds: float = 60.0
+    reconcile_interval_seconds: float = 3600.0
+    offline_check_seconds: float = 5.0
+    once: bool = False
+    """`scan`: one pass over every folder, wait for the answers, then stop."""
+    watchdog_seconds: float | None = None
+    """systemd's WatchdogSec halved (the shell reads $WATCHDOG_USEC); None: no pings."""
