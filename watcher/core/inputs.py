@@ -31,6 +31,7 @@ class Failure:
 
     kind: FailureKind
     message: str
+    """One line for logs and `status`; for `rejected`, SessionDock's own message."""
     advice: str
     retry_after: float | None = None
     token_fingerprint: str | None = None
@@ -76,9 +77,12 @@ class PersistFailed:
     and hands them back in `dropped`; the core writes again later and replays them.
     """
 
+    persist: object
+    """The `Persist` that failed (typed `object`: effects import inputs, not back)."""
     message: str
     advice: str
     dropped: tuple[object, ...] = ()
+    """The effects after it in the same list, not carried out."""
 
 
 # --- the file system ----------------------------------------------------------------
@@ -138,6 +142,8 @@ class NotAProject:
     reason: str
     """`open` (the DAW has it open), `bad-content`, ...: the `Skipped` reason."""
     detail: str
+    kind: str = ""
+    """The kind it would have had (shown by `status`)."""
 
 
 @dataclass(frozen=True)

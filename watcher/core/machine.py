@@ -3,25 +3,62 @@
 No threads, no clock, no disk, no network (after h11 and wsproto: "sans-I/O"). The
 shell (`watcher.shell`) feeds every observation and answer to `Core.handle` with the
 monotonic time, and carries out the effects it returns, in order. A restart is a new
-core built from what was persisted (`Core.restore`).
+core built from what was persisted (`Core.restore`), so recovery after `kill -9` is
+the same code path as every start.
+
+Each turn: handle the input, release projects whose quiet period ended, fire due
+timers, plan a batch, decide whether `scan` is finished, flush the table's changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from watcher.core.effects import Effect
-from watcher.core.inputs import Input
+from watcher.core.base import EXIT_NOPERM, EXIT_UNAVAILABLE, EXIT_UNDELIVERED
+from watcher.core.effects import CheckWatches, Effect, Log, Notify, Persist, Send, Stop
+from watcher.core.inputs import (
+    DirectoryChanged,
+    DirectoryGone,
+    EventsLost,
+    FolderChecked,
+    HealthAnswered,
+    Input,
+    LibraryAnswered,
+    PersistFailed,
+    Probed,
+    ProjectChanged,
+    ProjectGone,
+    ReloadRequested,
+    SendAnswered,
+    Started,
+    Statted,
+    StopRequested,
+    Tick,
+    TokenRead,
+    WalkEnded,
+    WalkFound,
+    WatchesChecked,
+    WatchFailed,
+    WatchStarted,
+)
+from watcher.core.intake import Intake
+from watcher.core.policy import Pause
 from watcher.core.records import ProjectRecord
+from watcher.core.sending import HEALTH_POLL_SECONDS, Sending
 from watcher.core.settings import Settings
+from watcher.core.table import Table
+
+HEARTBEAT_SECONDS = 30.0
+SUMMARY_SECONDS = 3600.0
+SUPERVISE_SECONDS = 10.0
+SHUTDOWN_GRACE_SECONDS = 3.0
+ONCE_ATTEMPTS = 3
+PERSIST_RETRY_SECONDS = (1.0, 60.0)
 
 
-class Core:
+class Core(Intake, Sending):
     """See the module docstring; build with `Core.restore`, then feed `Started` first."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
     @classmethod
     def restore(
@@ -37,7 +74,12 @@ class Core:
         debounces, walks and requests in flight are gone, and the `Started` input that
         must come next asks SessionDock about records left `in_flight`.
         """
-        raise NotImplementedError
+        return cls(settings, Table(records), dict(meta))
+
+    @property
+    def records(self) -> Mapping[str, ProjectRecord]:
+        """What the core believes, path -> record (read-only; for status and tests)."""
+        return self.table
 
     def handle(self, event: Input, now: float) -> list[Effect]:
         """Feed one input at monotonic time `now`; returns the effects to carry out in order.
@@ -46,8 +88,311 @@ class Core:
         is answered by a later input (see CORE-API); `Persist` effects must be written
         before any effect after them in the list is carried out.
         """
-        raise NotImplementedError
+        if self.stopped:
+            return []
+        self._now = max(self._now, now)
+        self._out = []
+        self._dispatch_input(event)
+        if self._started:
+            self._turn()
+        self._flush()
+        out, self._out = self._out, []
+        return out
 
     def next_wakeup(self) -> float | None:
         """The monotonic time at which `handle(Tick(), t)` has work to do; None: none."""
-        raise NotImplementedError
+        if self.stopped or not self._started:
+            return None
+        times = [*self.timers.values()]
+        deadline = self.debouncer.next_deadline()
+        if deadline is not None:
+            times.append(deadline)
+        if self._batch_due is not None:
+            times.append(self._batch_due - self._wall_offset)
+        if self.gate.pause is Pause.BACKOFF and self._job is None:
+            times.append(self.gate.not_before)
+        return min(times, default=None)
+
+    # --- one turn ---------------------------------------------------------------------
+
+    def _dispatch_input(self, event: Input) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _turn(self) -> None:
+        if not self._stopping:
+            self._release_ready()
+        self._fire_timers()
+        self._dispatch()
+        if self._stopping:
+            if self._job is None or self.timers.get("stop", self._now + 1) <= self._now:
+                self._finish()
+        elif self.settings.once and self._once_finished():
+            self._finish()
+
+    # --- start and stop ---------------------------------------------------------------
+
+    def _on_started(self, started: Started) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._wall_offset = started.wall - self._now
+        self._started_wall = started.wall
+        self._recover()
+        for folder in self.folders:
+            self._attaching.add(folder.root)
+            self._emit(*self.folders.check(folder))
+        if not self.settings.once:
+            now, scan = self._now, self.settings
+            self.timers.update(
+                reconcile=now + scan.reconcile_interval_seconds,
+                offline=now + scan.offline_check_seconds,
+                supervise=now + SUPERVISE_SECONDS,
+                heartbeat=now,
+                summary=now + SUMMARY_SECONDS,
+            )
+            if scan.watchdog_seconds:
+                self.timers["watchdog"] = now
+        self._attached(None)
+
+    def _attached(self, root: str | None) -> None:
+        """A folder's first attach is done; once all are, the daemon is ready."""
+        if root is not None:
+            if root not in self._attaching:
+                return
+            self._attaching.discard(root)
+        if self._attaching:
+            return
+        if self.settings.once:
+            if any(f.mode == "offline" for f in self.folders):
+                self.exit_code = EXIT_UNDELIVERED
+            return
+        self._emit(Notify(("READY=1", f"STATUS={self._status_line()}")))
+        self._log("watching", folders=self.folders.modes())
+
+    def _on_stop_requested(self, event: StopRequested) -> None:
+        if self._stopping:
+            return
+        self._log("stopping", signal=event.signal)
+        self._stopping = True
+        self.timers = {"stop": self._now + SHUTDOWN_GRACE_SECONDS}
+
+    def _finish(self) -> None:
+        if self._job is not None:
+            self._log("request_abandoned", "warning", advice="it is sent again at the next start")
+        self._emit(Notify(("STOPPING=1",)))
+        self._status(running=False)
+        if not self.settings.once:
+            self._log("stopped", pending=len(self.debouncer))
+        self._emit(Stop(self.exit_code))
+        self.stopped = True
+        self.timers.clear()
+
+    def _once_finished(self) -> bool:
+        if self._attaching or self._busy_finding() or self._job is not None:
+            return False
+        if self.gate.pause in (Pause.AUTH, Pause.READ_ONLY):
+            error = self.gate.error
+            self._log(
+                "scan_stopped",
+                "error",
+                error=error.message if error else "",
+                advice=error.advice if error else "",
+            )
+            self.exit_code = EXIT_NOPERM
+            return True
+        pending = self.table.counts()["pending"]
+        if self.gate.pause is Pause.BACKOFF:
+            if self.gate.failures < ONCE_ATTEMPTS:
+                return False
+            error = self.gate.error
+            self._log(
+                "scan_incomplete",
+                "error",
+                pending=pending,
+                error=error.message if error else "",
+                advice=error.advice if error else "",
+            )
+            self.exit_code = EXIT_UNAVAILABLE
+            return True
+        if pending and (self._replan or self._batch_due is not None or self._unsaved):
+            return False
+        self._log(
+            "scan_finished",
+            queued=self.counters.queued,
+            imported=self.counters.imported,
+            rejected=self.counters.rejected,
+            requests=self.counters.requests,
+            pending=pending,
+        )
+        if pending:
+            self.exit_code = EXIT_UNDELIVERED
+        return True
+
+    # --- folders ----------------------------------------------------------------------
+
+    def _on_folder_checked(self, checked: FolderChecked) -> None:
+        folder = self.folders.get(checked.root)
+        if folder is None:
+            return
+        was = folder.mode
+        effects, online = self.folders.checked(folder, checked.exists, checked.network)
+        self._emit(*effects)
+        if online:
+            self._reconcile(folder)
+        if folder.watching is None:
+            self._attached(folder.root)
+        if folder.mode != was and self._started:
+            self._status()
+
+    def _on_watch_started(self, started: WatchStarted) -> None:
+        folder = self.folders.get(started.root)
+        if folder is None:
+            return
+        effects = self.folders.watch_started(folder, started.mode)
+        if effects is None:
+            return
+        self._emit(*effects)
+        self._reconcile(folder)
+        self._attached(folder.root)
+        self._status()
+
+    def _on_watch_failed(self, failed: WatchFailed) -> None:
+        folder = self.folders.get(failed.root)
+        if folder is None:
+            return
+        self._emit(*self.folders.watch_failed(folder, failed.mode, failed.advice, self._now))
+        if folder.watching is None:
+            self._attached(folder.root)
+
+    def _on_watches_checked(self, checked: WatchesChecked) -> None:
+        self._emit(*self.folders.supervise(checked.dead, self._now))
+
+    def _on_events_lost(self, lost: EventsLost) -> None:
+        self._log("events_lost", "warning", detail=lost.detail, action="reconciling all folders")
+        self._reconcile_all()
+
+    # --- reload -----------------------------------------------------------------------
+
+    def _on_reload(self, reload: ReloadRequested) -> None:
+        if self._stopping:
+            self._log("reload_ignored", reason="stopping")
+            return
+        if reload.settings is None:
+            self._log(
+                "reload_failed", "error", error=reload.error, action="keeping the running config"
+            )
+            return
+        settings = self.settings = reload.settings
+        self.debouncer.quiet = settings.quiet_seconds
+        self.debouncer.max_wait = settings.max_wait_seconds
+        self.gate.cap = settings.retry_max_seconds
+        self.folders.offline_check_seconds = settings.offline_check_seconds
+        effects, removed = self.folders.reconfigure(settings.folders)
+        self._emit(*effects)
+        for root in removed:
+            self._forget_waiting_under(root)
+        if self.gate.pause is Pause.AUTH:
+            self.timers["token"] = self._now
+        self._log("config_reloaded", folders=self.folders.modes())
+        self._status()
+
+    # --- the state database -----------------------------------------------------------
+
+    def _on_persist_failed(self, failed: PersistFailed) -> None:
+        """Keep the changes in memory, send nothing, and write them again later."""
+        if isinstance(failed.persist, Persist):
+            self._unsaved.update(r.path for r in failed.persist.upserts)
+            self._unsaved.update(failed.persist.deletes)
+            self._meta_changes.update(failed.persist.meta)
+        self._replay.extend(cast("list[Effect]", list(failed.dropped)))
+        self._persist_failures += 1
+        first, cap = PERSIST_RETRY_SECONDS
+        delay = min(cap, first * 2 ** (self._persist_failures - 1))
+        self.timers["persist"] = self._now + delay
+        self._log(
+            "state_write_failed",
+            "error",
+            error=failed.message,
+            advice=failed.advice,
+            action=f"kept in memory; written again in {delay:g}s",
+        )
+
+    def _retry_persist(self) -> None:
+        self.table.touch_keys(self._unsaved)
+        self._unsaved = set()
+        self._flush()
+        replay, self._replay = self._replay, []
+        for effect in replay:
+            if isinstance(effect, Send) and (
+                self._job is None or effect.request != self._job.request
+            ):
+                continue
+            self._out.append(effect)
+
+    # --- timers -----------------------------------------------------------------------
+
+    def _fire_timers(self) -> None:
+        for name, at in sorted(self.timers.items(), key=lambda item: item[1]):
+            if at <= self._now and self.timers.get(name) == at:
+                del self.timers[name]
+                self._timer(name)
+
+    def _timer(self, name: str) -> None:
+        now, settings = self._now, self.settings
+        if name == "reconcile":
+            self._reconcile_all()
+            self.timers[name] = now + settings.reconcile_interval_seconds
+        elif name == "offline":
+            self._emit(*self.folders.check_all())
+            self.timers[name] = now + settings.offline_check_seconds
+        elif name == "supervise":
+            self._emit(CheckWatches())
+            self.timers[name] = now + SUPERVISE_SECONDS
+        elif name == "token" and self.gate.pause is Pause.AUTH:
+            self._poll_token()
+        elif name == "health" and self.gate.pause is Pause.READ_ONLY:
+            if self._job is not None:
+                self.timers[name] = now + HEALTH_POLL_SECONDS
+            else:
+                self._ask_health()
+        elif name == "watchdog" and settings.watchdog_seconds:
+            self._emit(Notify(("WATCHDOG=1",)))
+            self.timers[name] = now + settings.watchdog_seconds
+        elif name == "heartbeat":
+            self._status()
+            self._emit(Notify((f"STATUS={self._status_line()}",)))
+            self.timers[name] = now + HEARTBEAT_SECONDS
+        elif name == "summary":
+            fields = {**self.table.counts(), "folders": self.folders.modes()}
+            self._emit(Log("summary", "info", fields))
+            self.timers[name] = now + SUMMARY_SECONDS
+        elif name == "persist":
+            self._retry_persist()
+
+
+_HANDLERS: dict[type, Any] = {
+    Started: Core._on_started,
+    Tick: lambda core, event: None,
+    StopRequested: Core._on_stop_requested,
+    ReloadRequested: Core._on_reload,
+    PersistFailed: Core._on_persist_failed,
+    ProjectChanged: Core._on_project_changed,
+    ProjectGone: Core._on_project_gone,
+    DirectoryChanged: Core._on_directory_changed,
+    DirectoryGone: Core._on_directory_gone,
+    Statted: Core._on_statted,
+    Probed: Core._on_probed,
+    WalkFound: Core._on_walk_found,
+    WalkEnded: Core._on_walk_ended,
+    FolderChecked: Core._on_folder_checked,
+    WatchStarted: Core._on_watch_started,
+    WatchFailed: Core._on_watch_failed,
+    WatchesChecked: Core._on_watches_checked,
+    EventsLost: Core._on_events_lost,
+    TokenRead: Core._on_token,
+    SendAnswered: Core._on_send_answered,
+    HealthAnswered: Core._on_health,
+    LibraryAnswered: Core._on_library,
+}

@@ -1,0 +1,337 @@
+"""The core on its own: inputs in, effects out; no threads, no sleeps, no disk.
+
+A tiny driver answers the core's questions the way a healthy shell would; each test
+then steps in with the answer it is about (a failure, a crash, a signal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from watcher.core import Core
+from watcher.core.effects import (
+    AskHealth,
+    AskLibrary,
+    CheckFolder,
+    Effect,
+    Log,
+    Notify,
+    Persist,
+    Probe,
+    ReadToken,
+    Send,
+    Stat,
+    Stop,
+    Walk,
+    Watch,
+)
+from watcher.core.inputs import (
+    Accepted,
+    Failure,
+    FolderChecked,
+    Found,
+    Health,
+    HealthAnswered,
+    Input,
+    Library,
+    LibraryAnswered,
+    NotAProject,
+    Probed,
+    ProjectChanged,
+    ProjectGone,
+    SendAnswered,
+    Started,
+    Statted,
+    StopRequested,
+    Tick,
+    TokenRead,
+    WalkEnded,
+    WalkFound,
+    WatchFailed,
+    WatchStarted,
+)
+from watcher.core.policy import Pause, fingerprint
+from watcher.core.records import Project, ProjectRecord, Signature
+from watcher.core.settings import FolderSettings, Settings
+
+ROOT = "/studio"
+WALL0 = 1_700_000_000.0
+FULL = Health("ok", "full-automation", "full-automation")
+
+
+def settings(**overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "folders": (FolderSettings(ROOT),),
+        "quiet_seconds": 5.0,
+        "max_wait_seconds": 120.0,
+        "batch_size": 50,
+        "batch_window_seconds": 2.0,
+    }
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+def sig(n: int = 1) -> Signature:
+    return Signature(size=100 + n, mtime_ns=int((WALL0 - 3600) * 1e9), inode=n)
+
+
+def project(path: str, signature: Signature | None = None) -> Project:
+    name = path.rsplit("/", 1)[-1]
+    return Project(
+        path=path,
+        root=ROOT,
+        kind="Ableton",
+        title=name.rsplit(".", 1)[0],
+        project_type="als",
+        project_path=path,
+        preview_path=None,
+        generate_previews=True,
+        signature=signature or sig(),
+    )
+
+
+@dataclass
+class Driver:
+    """A healthy shell: answers stats, probes, walks, folders and SessionDock at once,
+    and keeps what was persisted, as SQLite would."""
+
+    core: Core
+    now: float = 100.0
+    disk: dict[str, Signature] = field(default_factory=dict)
+    stored: dict[str, ProjectRecord] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
+    effects: list[Effect] = field(default_factory=list)
+    held: list[Effect] = field(default_factory=list)
+    """SessionDock requests not answered automatically (`hold`)."""
+    hold: bool = False
+    accepted: int = 0
+    bad: set[str] = field(default_factory=set)
+    """Paths whose probe finds no project."""
+
+    def feed(self, event: Input) -> list[Effect]:
+        out = self.core.handle(event, self.now)
+        self.effects.extend(out)
+        for effect in out:
+            self.carry_out(effect)
+        return out
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Persist):
+            for record in effect.upserts:
+                self.stored[record.path] = record
+            for path in effect.deletes:
+                self.stored.pop(path, None)
+            self.meta.update(effect.meta)
+        elif isinstance(effect, CheckFolder):
+            self.feed(FolderChecked(effect.root, exists=True))
+        elif isinstance(effect, Watch):
+            self.feed(WatchStarted(effect.root, effect.mode))
+        elif isinstance(effect, Walk):
+            found = tuple(Found(p, False, s) for p, s in sorted(self.disk.items()))
+            self.feed(WalkFound(effect.root, effect.under, found))
+            self.feed(WalkEnded(effect.root, effect.under))
+        elif isinstance(effect, Stat):
+            self.feed(Statted(effect.path, self.disk.get(effect.path)))
+        elif isinstance(effect, Probe) and effect.path in self.bad:
+            self.feed(Probed(effect.path, NotAProject("bad-content", "not XML", "Ableton")))
+        elif isinstance(effect, Probe):
+            self.feed(Probed(effect.path, project(effect.path, effect.signature)))
+        elif isinstance(effect, (Send, AskHealth, AskLibrary)) and self.hold:
+            self.held.append(effect)
+        elif isinstance(effect, Send):
+            self.accepted += 1
+            answer = Accepted(f"imp-{self.accepted}", total=len(effect.items))
+            self.feed(SendAnswered(effect.request, answer))
+        elif isinstance(effect, AskHealth):
+            self.feed(HealthAnswered(effect.request, FULL))
+        elif isinstance(effect, AskLibrary):
+            self.feed(LibraryAnswered(effect.request, Library(frozenset())))
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass, waking the core whenever it asked to be woken."""
+        end = self.now + seconds
+        while (wake := self.core.next_wakeup()) is not None and wake <= end:
+            self.now = max(self.now, wake)
+            self.feed(Tick())
+        self.now = end
+        self.feed(Tick())
+
+    def sends(self) -> list[Send]:
+        return [e for e in self.effects if isinstance(e, Send)]
+
+    def logs(self, event: str) -> list[Log]:
+        return [e for e in self.effects if isinstance(e, Log) and e.event == event]
+
+
+def start(
+    records: Iterable[ProjectRecord] = (), disk: dict[str, Signature] | None = None, **kw: object
+) -> Driver:
+    driver = Driver(Core.restore(settings(**kw), records, {}), disk=dict(disk or {}))
+    driver.feed(Started(wall=WALL0))
+    return driver
+
+
+def test_a_saved_project_is_imported_once_after_its_quiet_period() -> None:
+    d = start()
+    assert d.logs("watching")
+    d.disk["/studio/a.als"] = sig()
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", bundle=False, at=d.now))
+    d.advance(4.9)
+    assert not d.sends()
+    d.advance(0.2)
+    [send] = d.sends()
+    assert [i.project_path for i in send.items] == ["/studio/a.als"]
+    assert d.stored["/studio/a.als"].state == "imported"
+    assert d.stored["/studio/a.als"].import_id == "imp-1"
+    d.advance(3600 * 2)  # two reconcile walks: unchanged, so never sent again
+    assert len(d.sends()) == 1
+
+
+def test_in_flight_is_persisted_before_the_send_and_imported_only_after_a_2xx() -> None:
+    d = start(disk={"/studio/a.als": sig()})
+    d.hold = True
+    d.advance(3)
+    sends = [e for e in d.held if isinstance(e, Send)]
+    assert sends, d.effects
+    out = d.effects
+    send_at = out.index(sends[0])
+    persisted = [e for e in out[:send_at] if isinstance(e, Persist)]
+    assert persisted[-1].upserts[-1].state == "in_flight"
+    assert d.stored["/studio/a.als"].state == "in_flight"
+
+
+def test_a_project_still_being_written_waits() -> None:
+    d = start()
+    d.disk["/studio/a.als"] = sig(1)
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(3)
+    d.disk["/studio/a.als"] = sig(2)  # grew without an event (a slow copy)
+    d.advance(2.5)
+    assert not d.sends()
+    d.advance(6)
+    assert len(d.sends()) == 1
+
+
+def test_a_deleted_pending_project_is_cancelled() -> None:
+    d = start()
+    d.disk["/studio/a.als"] = sig()
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    del d.disk["/studio/a.als"]
+    d.feed(ProjectGone(ROOT, "/studio/a.als", d.now))
+    d.advance(10)
+    assert not d.sends()
+
+
+def test_bytes_that_are_not_a_project_are_remembered_and_not_probed_again() -> None:
+    d = start()
+    d.bad.add("/studio/a.als")
+    d.disk["/studio/a.als"] = sig()
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(2 * 3600)  # two reconcile walks find it unchanged
+    assert len([e for e in d.effects if isinstance(e, Probe)]) == 1
+    assert d.stored["/studio/a.als"].state == "invalid"
+    assert len(d.logs("project_skipped")) == 1
+    d.bad.clear()
+    d.disk["/studio/a.als"] = sig(2)
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(8)
+    assert len(d.sends()) == 1
+    assert d.stored["/studio/a.als"].state == "imported"
+
+
+def test_a_400_is_bisected_to_the_item_at_fault() -> None:
+    d = start(disk={f"/studio/{n}.als": sig(n) for n in range(4)})
+    d.hold = True
+    d.advance(3)
+    while d.held:
+        effect = d.held.pop(0)
+        assert isinstance(effect, Send)
+        keys = [i.key for i in effect.items]
+        if "/studio/2.als" in keys:
+            outcome: Accepted | Failure = Failure("rejected", "bad project", "fix it")
+        else:
+            outcome = Accepted("x", len(keys))
+        d.feed(SendAnswered(effect.request, outcome))
+    states = {p: r.state for p, r in d.stored.items()}
+    assert states == {
+        "/studio/0.als": "imported",
+        "/studio/1.als": "imported",
+        "/studio/2.als": "rejected",
+        "/studio/3.als": "imported",
+    }
+
+
+def test_a_401_pauses_until_the_token_changes() -> None:
+    d = start(disk={"/studio/a.als": sig()})
+    d.hold = True
+    d.advance(3)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("auth", "HTTP 401", "new token", None, "old")))
+    assert d.core.gate.pause is Pause.AUTH
+    d.advance(30)
+    reads = [e for e in d.effects if isinstance(e, ReadToken)]
+    assert reads
+    d.feed(TokenRead("old"))
+    d.advance(5)
+    assert not d.held
+    d.feed(TokenRead(fingerprint("new")))
+    d.advance(3)
+    assert [type(e) for e in d.held] == [Send]
+
+
+def test_a_restart_asks_the_library_about_what_was_in_flight() -> None:
+    d = start(disk={"/studio/a.als": sig(1), "/studio/b.als": sig(2)})
+    d.hold = True
+    d.advance(3)
+    assert {r.state for r in d.stored.values()} == {"in_flight"}
+    # crash: a new core from what was persisted; SessionDock had received a.als
+    again = Driver(Core.restore(settings(), d.stored.values(), d.meta), stored=d.stored)
+    again.disk = d.disk
+    again.hold = True
+    again.feed(Started(wall=WALL0 + 10))
+    [ask] = [e for e in again.held if isinstance(e, AskLibrary)]
+    again.held.clear()
+    again.hold = False
+    again.feed(LibraryAnswered(ask.request, Library(frozenset({"/studio/a.als"}))))
+    again.advance(3)
+    assert again.stored["/studio/a.als"].state == "imported"
+    assert again.stored["/studio/b.als"].state == "imported"
+    assert [i.key for s in again.sends() for i in s.items] == ["/studio/b.als"]
+
+
+def test_stop_waits_for_the_request_out_then_stops() -> None:
+    d = start(disk={"/studio/a.als": sig()})
+    d.hold = True
+    d.advance(3)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.feed(StopRequested("SIGTERM"))
+    assert not [e for e in d.effects if isinstance(e, Stop)]
+    d.feed(SendAnswered(send.request, Accepted("x", 1)))
+    stops = [e for e in d.effects if isinstance(e, Stop)]
+    assert stops == [Stop(0)]
+    assert d.stored["/studio/a.als"].state == "imported"
+    assert Notify(("STOPPING=1",)) in d.effects
+
+
+def test_scan_once_stops_when_everything_is_delivered() -> None:
+    d = start(disk={"/studio/a.als": sig()}, once=True)
+    d.advance(3)
+    assert [e for e in d.effects if isinstance(e, Stop)] == [Stop(0)]
+    assert d.logs("scan_finished")
+
+
+def test_a_native_watch_failure_polls_and_retries_native_later() -> None:
+    core = Core.restore(settings(), [], {})
+    out = core.handle(Started(wall=WALL0), 0.0)
+    assert CheckFolder(ROOT) in out
+    out = core.handle(FolderChecked(ROOT, True), 0.0)
+    assert Watch(ROOT, True, "native") in out
+    out = core.handle(WatchFailed(ROOT, "native", "raise max_user_watches"), 0.0)
+    assert Watch(ROOT, True, "polling") in out
+    out = core.handle(WatchStarted(ROOT, "polling"), 0.0)
+    assert Walk(ROOT) in out
+    assert core.folders.get(ROOT).mode == "polling"  # type: ignore[union-attr]

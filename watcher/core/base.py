@@ -1,0 +1,158 @@
+"""The core's state, shared by its parts (`intake`, `sending`, `machine`).
+
+Effects are collected in `_out` while one input is handled. `_emit` keeps the one
+ordering rule the shell relies on: every change to the table is handed out as a
+`Persist` before any effect that acts on it (`Send`, `Stop`), and whatever is left is
+flushed when the input has been handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from watcher.core.debounce import Debouncer
+from watcher.core.effects import Effect, Log, LogLevel, ReportStatus, Send, Stop
+from watcher.core.folders import Folders
+from watcher.core.policy import Gate, Jitter
+from watcher.core.records import Signature
+from watcher.core.settings import Settings
+from watcher.core.table import Table
+
+EXIT_OK = 0
+EXIT_UNDELIVERED = 1
+EXIT_UNAVAILABLE = 69
+EXIT_NOPERM = 77
+
+
+@dataclass
+class Counters:
+    queued: int = 0
+    imported: int = 0
+    rejected: int = 0
+    requests: int = 0
+    found: int = 0
+    """Projects the walks found (changed or not); with `walked`, for scan's progress bar."""
+    walked: int = 0
+
+
+@dataclass
+class Waiting:
+    """A project unit waiting out its quiet period."""
+
+    root: str
+    bundle: bool
+
+
+@dataclass
+class Job:
+    """The one request out: a batch being delivered (in parts, when a 400 is bisected),
+    a health probe, or the library check of a recovery."""
+
+    request: int
+    what: str
+    """`send`, `health` or `library`."""
+    kind: str = ""
+    generate_previews: bool = False
+    parts: list[tuple[str, ...]] = field(default_factory=list)
+    """The parts of the batch still to send, after the one out."""
+    current: tuple[str, ...] = ()
+    recovering: tuple[str, ...] = ()
+    """For `library`: the records that were in flight when the last process died."""
+
+
+class CoreBase:
+    def __init__(self, settings: Settings, table: Table, meta: dict[str, Any]) -> None:
+        self.settings = settings
+        self.table = table
+        self.meta = meta
+        self.counters = Counters()
+        self.debouncer: Debouncer[str, Signature] = Debouncer(
+            settings.quiet_seconds, settings.max_wait_seconds
+        )
+        self.gate = Gate(cap=settings.retry_max_seconds, jitter=Jitter())
+        self.folders = Folders(settings.folders, not settings.once, settings.offline_check_seconds)
+        self.timers: dict[str, float] = {}
+        self.exit_code = EXIT_OK
+        self.stopped = False
+        self._out: list[Effect] = []
+        self._meta_changes: dict[str, Any] = {}
+        self._now = 0.0
+        self._wall_offset = 0.0
+        self._started_wall = 0.0
+        self._started = False
+        self._stopping = False
+        self._waiting: dict[str, Waiting] = {}
+        self._touch_stats: dict[str, tuple[str, float]] = {}
+        """Files stat'ed for an event: path -> (root, time of the event)."""
+        self._confirm_stats: dict[str, str] = {}
+        """Projects stat'ed at the end of their quiet period: path -> root."""
+        self._probing: dict[str, tuple[str, Signature]] = {}
+        self._walking: dict[tuple[str, str | None], float] = {}
+        self._job: Job | None = None
+        self._requests = 0
+        self._replan = True
+        self._batch_due: float | None = None
+        """Wall time the next batch is due (the batch planner works in wall time)."""
+        self._recovering: tuple[str, ...] = ()
+        self._attaching: set[str] = set()
+        """Folders not yet answered at start (READY waits for them)."""
+        self._unsaved: set[str] = set()
+        self._replay: list[Effect] = []
+        self._persist_failures = 0
+
+    # --- time -------------------------------------------------------------------------
+
+    def _wall(self) -> float:
+        return self._now + self._wall_offset
+
+    def _busy_finding(self) -> bool:
+        """Something may still join a batch: a quiet period, a stat, a probe or a walk."""
+        return bool(
+            len(self.debouncer)
+            or self._walking
+            or self._probing
+            or self._confirm_stats
+            or self._touch_stats
+        )
+
+    # --- effects ----------------------------------------------------------------------
+
+    def _emit(self, *effects: Effect) -> None:
+        for effect in effects:
+            if isinstance(effect, (Send, Stop)):
+                self._flush()
+            self._out.append(effect)
+
+    def _log(self, event: str, level: LogLevel = "info", **fields: Any) -> None:
+        self._out.append(Log(event, level, fields))
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        self.meta[key] = value
+        self._meta_changes[key] = value
+
+    def _flush(self) -> None:
+        persist = self.table.take_changes(self._meta_changes.items())
+        self._meta_changes = {}
+        if persist is not None:
+            self._out.append(persist)
+
+    def _status(self, running: bool = True) -> None:
+        self._emit(
+            ReportStatus(
+                {
+                    "running": running and not self.settings.once,
+                    "started_at": self._started_wall,
+                    "sending": self.gate.pause.value,
+                    "folders": self.folders.report(),
+                    "counts": self.table.counts(),
+                }
+            )
+        )
+
+    def _status_line(self) -> str:
+        counts = self.table.counts()
+        return (
+            f"{len(self.folders)} folders, {counts['pending']} pending, "
+            f"{counts['imported']} imported, {self.gate.pause.value}"
+        )

@@ -1,0 +1,269 @@
+"""From queued projects to SessionDock: batches, answers, the error policy, recovery.
+
+One request is out at a time. A batch is marked `in_flight` (persisted) before it is
+sent, and `imported` only after a 2xx; a 400 on a batch is split in halves until the
+item(s) SessionDock refuses are alone, so one bad project cannot hold back the others.
+Every other failure puts the batch back to pending and pauses sending (`Gate`).
+After a crash, records left in flight are first looked up in SessionDock's library:
+what it has is imported, the rest is sent again.
+"""
+
+from __future__ import annotations
+
+from watcher.core.base import EXIT_UNDELIVERED, CoreBase, Job
+from watcher.core.batching import Batch, next_batch
+from watcher.core.effects import AskHealth, AskLibrary, ReadToken, Send, SendItem
+from watcher.core.inputs import (
+    Accepted,
+    Failure,
+    HealthAnswered,
+    Library,
+    LibraryAnswered,
+    SendAnswered,
+    TokenRead,
+)
+from watcher.core.policy import Pause
+
+HEALTH_POLL_SECONDS = 5.0
+TOKEN_POLL_SECONDS = 2.0
+
+READ_ONLY_ADVICE = (
+    "SessionDock's Local API is read-only: enable Full Automation in SessionDock's "
+    "Local API settings (the watcher resumes by itself)"
+)
+
+
+class Sending(CoreBase):
+    def _may_send(self, now: float) -> bool:
+        """The gate: nothing is sent in a 401 or 403 pause, nor before a backoff ends."""
+        return self.gate.can_send(now)
+
+    def _request(self) -> int:
+        self._requests += 1
+        return self._requests
+
+    # --- planning ---------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        if self._job is not None or self._stopping or self._unsaved or not self._started:
+            return
+        if not self._may_send(self._now):
+            return
+        wall = self._wall()
+        if not self._replan and (self._batch_due is None or wall < self._batch_due):
+            return
+        self._replan = False
+        self._batch_due = None
+        # The window lets projects about to be ready join a batch. With none waiting out
+        # its quiet period and no walk running, nothing can join: holding a lone save
+        # back would only add the window to its latency (bench/latency.py).
+        window = self.settings.batch_window_seconds if self._busy_finding() else 0.0
+        plan = next_batch(self.table.sendable(), wall, self.settings.batch_size, window)
+        if isinstance(plan, Batch):
+            self._send_batch(plan)
+        elif plan is not None:
+            self._batch_due = plan
+
+    def _send_batch(self, batch: Batch[str]) -> None:
+        marked = self.table.mark_in_flight(batch.keys)
+        if not marked:
+            return
+        self.counters.requests += 1
+        job = Job(self._request(), "send", batch.kind, batch.generate_previews)
+        self._job = job
+        self._send_part(job, tuple(r.path for r in marked))
+
+    def _send_part(self, job: Job, keys: tuple[str, ...]) -> None:
+        rows = [self.table[k] for k in keys if self.table.get(k, None) is not None]
+        rows = [r for r in rows if r.state == "in_flight"]
+        if not rows:
+            self._next_part(job)
+            return
+        job.current = tuple(r.path for r in rows)
+        items = tuple(
+            SendItem(r.path, r.project_path, r.title, r.project_type, r.preview_path) for r in rows
+        )
+        self._emit(Send(job.request, job.kind, job.generate_previews, items))
+
+    def _next_part(self, job: Job) -> None:
+        if job.parts:
+            job.request = self._request()
+            self._send_part(job, job.parts.pop(0))
+            return
+        self._job = None
+        self._replan = True
+        if self.gate.succeeded():
+            self._log("sending_resumed", pending=self.table.counts()["pending"])
+        self._status()
+
+    # --- answers ----------------------------------------------------------------------
+
+    def _on_send_answered(self, answered: SendAnswered) -> None:
+        job = self._job
+        if job is None or job.what != "send" or answered.request != job.request:
+            return
+        outcome = answered.outcome
+        if isinstance(outcome, Accepted):
+            self._mark_imported(job.current, outcome)
+            self._next_part(job)
+            return
+        if outcome.kind == "rejected":
+            if len(job.current) > 1:
+                middle = len(job.current) // 2
+                job.parts[:0] = [job.current[:middle], job.current[middle:]]
+            else:
+                self._reject(job.current[0], outcome.message)
+            self._next_part(job)
+            return
+        unsent = [*job.current, *(k for part in job.parts for k in part)]
+        self._job = None
+        self._replan = True
+        self.table.requeue(unsent, outcome.message)
+        self._failed(outcome, projects=len(unsent))
+
+    def _mark_imported(self, keys: tuple[str, ...], accepted: Accepted) -> None:
+        """A 2xx: the only place a project becomes `imported`."""
+        self.counters.imported += self.table.mark_imported(keys, accepted.import_id, self._wall())
+        job = self._job
+        self._log(
+            "import_answered",
+            kind=job.kind if job else "",
+            items=len(keys),
+            import_id=accepted.import_id,
+            accepted=accepted.total,
+            completed=accepted.completed,
+            failed=accepted.failed,
+            skipped=accepted.skipped,
+            done=accepted.done,
+        )
+        if accepted.failed:
+            self._log(
+                "import_items_failed",
+                "warning",
+                import_id=accepted.import_id,
+                failed=accepted.failed,
+                advice="SessionDock could not import some items; see its import history",
+            )
+
+    def _reject(self, key: str, message: str) -> None:
+        if self.table.mark_rejected(key, message):
+            self.counters.rejected += 1
+        if self.settings.once:
+            self.exit_code = EXIT_UNDELIVERED
+        self._log(
+            "project_rejected",
+            "warning",
+            path=key,
+            message=message,
+            action="fix the project; it is tried again when it changes",
+        )
+
+    def _failed(self, failure: Failure, **details: object) -> None:
+        changed = self.gate.failed(failure, self._now)
+        self._set_meta(
+            "last_error", {"at": self._wall(), "message": failure.message, "advice": failure.advice}
+        )
+        if changed:
+            self._log(
+                "sending_paused",
+                "warning",
+                reason=self.gate.pause.value,
+                error=failure.message,
+                advice=failure.advice,
+                **details,
+            )
+            if self.gate.pause is Pause.AUTH:
+                self.timers["token"] = self._now + TOKEN_POLL_SECONDS
+            if self.gate.pause is Pause.READ_ONLY:
+                self.timers["health"] = self._now + HEALTH_POLL_SECONDS
+        else:
+            self._log(
+                "send_failed",
+                "debug",
+                error=failure.message,
+                retry_in=round(self.gate.not_before - self._now, 3),
+            )
+        self._status()
+
+    def _ask_health(self) -> None:
+        self._job = Job(self._request(), "health")
+        self._emit(AskHealth(self._job.request))
+
+    def _on_health(self, answered: HealthAnswered) -> None:
+        job = self._job
+        if job is None or job.what != "health" or answered.request != job.request:
+            return
+        self._job = None
+        self._replan = True
+        health = answered.outcome
+        if isinstance(health, Failure):
+            self._failed(health)
+            return
+        if health.can_import:
+            resumed = self.gate.succeeded()
+            self._log(
+                "sending_resumed" if resumed else "sessiondock_connected",
+                effective_mode=health.effective_mode,
+                configured_mode=health.configured_mode,
+            )
+            self.timers.pop("health", None)
+        else:
+            message = f"HTTP 403 read_only: effective mode is {health.effective_mode}"
+            failure = Failure("read_only", message, READ_ONLY_ADVICE)
+            self._failed(failure, effective_mode=health.effective_mode)
+            self.timers["health"] = self._now + HEALTH_POLL_SECONDS
+        self._status()
+
+    # --- recovery ---------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """Projects in flight when the last process died: ask SessionDock before resending."""
+        in_flight = tuple(sorted(r.path for r in self.table.in_state("in_flight")))
+        if not in_flight:
+            self._ask_health()
+            return
+        self._log("recovering_in_flight", projects=len(in_flight))
+        self._job = Job(self._request(), "library", recovering=in_flight)
+        self._emit(AskLibrary(self._job.request))
+
+    def _on_library(self, answered: LibraryAnswered) -> None:
+        job = self._job
+        if job is None or job.what != "library" or answered.request != job.request:
+            return
+        self._job = None
+        self._replan = True
+        outcome = answered.outcome
+        known: list[str] = []
+        if isinstance(outcome, Library):
+            known = [
+                k
+                for k in job.recovering
+                if k in self.table and self.table[k].project_path in outcome.paths
+            ]
+        self.table.mark_imported(known, None, self._wall())
+        unknown = [k for k in job.recovering if k not in set(known)]
+        self.table.requeue(unknown, None)
+        self._log(
+            "in_flight_recovered",
+            already_in_library=len(known),
+            to_resend=len(unknown),
+            checked=isinstance(outcome, Library),
+        )
+        if isinstance(outcome, Failure):
+            self._failed(outcome)
+
+    # --- the token --------------------------------------------------------------------
+
+    def _on_token(self, read: TokenRead) -> None:
+        if self.gate.pause is not Pause.AUTH:
+            return
+        if self.gate.token_changed(read.fingerprint):
+            self._log("token_changed", action="retrying")
+            self.gate.pause = Pause.BACKOFF
+            self.gate.not_before = self._now
+            self._replan = True
+        else:
+            self.timers["token"] = self._now + TOKEN_POLL_SECONDS
+
+    def _poll_token(self) -> None:
+        self._emit(ReadToken())
