@@ -237,7 +237,7 @@ def test_bytes_that_are_not_a_project_are_remembered_and_not_probed_again() -> N
     d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
     d.advance(8)
     assert len(d.sends()) == 1
-    assert d.stored["/studio/a.als"].state == "imported"
+    assert d.stored["/studio/a.als"].import_id == "imp-1"
 
 
 def test_a_400_is_bisected_to_the_item_at_fault() -> None:
