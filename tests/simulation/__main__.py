@@ -1,0 +1,47 @@
+"""`python -m tests.simulation --seeds N --first S`: run seeds, report violations.
+
+Each failing seed prints its violations and the last steps of its trace (inputs fed to
+the core, effects it asked for, HTTP answers, world happenings); rerunning with
+`--first SEED --seeds 1` reproduces it exactly. The last line is always
+`simulation: N seeds, V violations`; the exit status is 1 when V > 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from tests.simulation.shell import run_seed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.simulation")
+    parser.add_argument("--seeds", type=int, default=300, help="how many seeds to run")
+    parser.add_argument("--first", type=int, default=1, help="the first seed")
+    parser.add_argument("--quiet", action="store_true", help="no timing line")
+    parser.add_argument("--trace", type=int, default=40, help="steps of trace to print")
+    args = parser.parse_args(argv)
+    violations = 0
+    started = time.perf_counter()
+    for seed in range(args.first, args.first + args.seeds):
+        outcome = run_seed(seed, args.trace)
+        if outcome.violations:
+            violations += len(outcome.violations)
+            print(f"seed {seed}: {len(outcome.violations)} violation(s)")
+            for text in outcome.violations:
+                print(f"  VIOLATION {text}")
+            print(f"  last {len(outcome.trace)} steps:")
+            for line in outcome.trace:
+                print(f"    {line}")
+            print(f"  rerun: python -m tests.simulation --seeds 1 --first {seed}")
+            sys.stdout.flush()
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        print(f"({elapsed:.1f}s, {1000 * elapsed / max(args.seeds, 1):.1f} ms per seed)")
+    print(f"simulation: {args.seeds} seeds, {violations} violations")
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

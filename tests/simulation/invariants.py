@@ -1,0 +1,200 @@
+"""What must hold whatever the world did: checked as the run goes, and at its end.
+
+During the run (at the moment the shell carries out an effect or delivers an answer):
+- every request holds at most `batch_size` items, all of the request's kind and previews
+  flag, and only paths that ever held a project (never junk, a backup or a sidecar);
+- nothing is sent half-written: a project a writer is busy with is sent only if that
+  write began after the probe the core relied on (the core cannot see the future);
+- nothing is sent while paused: after a 401 until the core has read a different token
+  or a health check passed, after a 403 (or a read-only health) until a health check
+  says full automation. Health checks are the probes that find out. A restarted process
+  starts unpaused: its first request is how it finds out;
+- nothing becomes `imported` in the persisted state unless the core was handed a 2xx
+  for a request carrying it (or a library listing holding its path, in recovery), and
+  SessionDock has it;
+- nothing the persisted state ever held as imported is sent again with the same bytes
+  (signature) on disk, in this process or after any restart. The documented window: a
+  crash after a send and before its answer is persisted leaves the project `in_flight`
+  (never `imported`), so that one batch may be sent again after the restart, at most
+  once per such crash; a reset or timeout after SessionDock acted is the same (the
+  core never heard the 2xx). SessionDock keys its library by path, so such a resend
+  is skipped there, not a second session.
+
+At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
+every complete project is in SessionDock exactly once at its current path, or is
+persisted `rejected` with a reason. `ONE_SESSION_PER_IDENTITY` (off until issue 12
+relinks moves) makes that "one session per project identity, at its current path".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tests.simulation.disk import signature
+from tests.simulation.fs import P
+from tests.simulation.world import World
+from watcher.core.effects import Persist, Send
+from watcher.core.inputs import Accepted, Failure, Health, Library
+from watcher.core.records import ProjectRecord
+from watcher.core.settings import Settings
+from watcher.daws import Registry
+
+ONE_SESSION_PER_IDENTITY = False
+"""Issue 12 turns this on: a moved or renamed project keeps its one session."""
+
+
+class Checker:
+    def __init__(self, world: World, settings: Settings, registry: Registry) -> None:
+        self.world = world
+        self.settings = settings
+        self.registry = registry
+        self.violations: list[str] = []
+        self.last_probe_at: dict[str, float] = {}
+        self._outcome: dict[str, str] = {}
+        """Per key, in this process: sent / ok / fail / library."""
+        self._paused: tuple[str, str | None] | None = None
+        self._imported: dict[str, object] = {}
+        """Path -> the signature a persisted `imported` record holds for it (durable:
+        a later `pending` upsert of the same bytes does not make them new)."""
+
+    def fail(self, text: str) -> None:
+        self.violations.append(text)
+
+    def _folder(self, path: str):  # -> FolderSettings | None
+        return next(
+            (f for f in self.settings.folders if path.startswith(f.root.rstrip("/") + "/")), None
+        )
+
+    def on_restart(self) -> None:
+        self._outcome.clear()
+        self._paused = None
+
+    # --- requests -----------------------------------------------------------------------
+
+    def on_send(self, send: Send, now: float) -> None:
+        size = self.settings.batch_size
+        if len(send.items) > size:
+            self.fail(f"request {send.request} holds {len(send.items)} items; batch_size is {size}")
+        if self._paused is not None:
+            why = "401 (token unchanged)" if self._paused[0] == "auth" else "403/read-only"
+            self.fail(f"request {send.request} sent while paused by {why}")
+        world = self.world
+        for item in send.items:
+            key = item.key
+            self._outcome[key] = "sent"
+            path = P(key)
+            if path not in world.ever:
+                self.fail(f"request {send.request} sent {key}, which never was a project")
+                continue
+            folder = self._folder(key)
+            daw = self.registry.format_for(path.name)
+            kind = (folder.kind if folder else None) or (daw.kind if daw else "?")
+            if kind != send.kind:
+                self.fail(f"request {send.request} of kind {send.kind} holds {key} ({kind})")
+            if folder is not None and folder.generate_previews != send.generate_previews:
+                self.fail(f"request {send.request} mixes generatePreviews for {key}")
+            project = world.project_at(path)
+            if project is not None and (project.writing or project.broken):
+                probed = self.last_probe_at.get(key)
+                if project.broken or probed is None or project.write_started <= probed:
+                    self.fail(
+                        f"request {send.request} sent {key} half-written (never probed complete)"
+                    )
+            imported = self._imported.get(key)
+            if imported is not None:
+                bundle = daw.bundle if daw else False
+                if imported == signature(world.fs, self.registry, key, bundle):
+                    self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
+
+    def on_send_answer(self, send: Send, outcome: Accepted | Failure) -> None:
+        mark = "ok" if isinstance(outcome, Accepted) else "fail"
+        if isinstance(outcome, Failure) and outcome.kind == "rejected" and len(send.items) == 1:
+            mark = "rejected"
+        for item in send.items:
+            if self._outcome.get(item.key) == "sent":
+                self._outcome[item.key] = mark
+        self._pause_from(outcome)
+
+    def on_health_answer(self, outcome: Health | Failure) -> None:
+        if isinstance(outcome, Health):
+            self._paused = None if outcome.can_import else ("read_only", None)
+        else:
+            self._pause_from(outcome)
+
+    def on_library_answer(
+        self, outcome: Library | Failure, durable: Mapping[str, ProjectRecord]
+    ) -> None:
+        if isinstance(outcome, Library):
+            for key, record in durable.items():
+                if record.project_path in outcome.paths:
+                    self._outcome[key] = "library"
+        else:
+            self._pause_from(outcome)
+
+    def on_token(self, fingerprint: str | None) -> None:
+        paused = self._paused
+        if paused and paused[0] == "auth" and fingerprint is not None and fingerprint != paused[1]:
+            self._paused = None
+
+    def _pause_from(self, outcome: object) -> None:
+        if isinstance(outcome, Accepted):
+            self._paused = None
+        elif isinstance(outcome, Failure) and outcome.kind == "auth":
+            self._paused = ("auth", outcome.token_fingerprint)
+        elif isinstance(outcome, Failure) and outcome.kind == "read_only":
+            self._paused = ("read_only", None)
+
+    # --- the persisted state ------------------------------------------------------------
+
+    def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
+        sessions = self.world.server.sessions
+        for record in persist.upserts:
+            if record.state == "rejected":
+                old = durable.get(record.path)
+                if (old is None or old.state != "rejected") and self._outcome.get(
+                    record.path
+                ) != "rejected":
+                    self.fail(f"{record.path} persisted rejected without a 400 for it alone")
+                if not record.last_error:
+                    self.fail(f"{record.path} persisted rejected without a reason")
+            if record.state != "imported":
+                continue
+            self._imported[record.path] = record.signature
+            old = durable.get(record.path)
+            if old is not None and old.state == "imported" and old.signature == record.signature:
+                continue
+            outcome = self._outcome.get(record.path)
+            if outcome not in ("ok", "library"):
+                self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
+            elif record.project_path not in sessions:
+                self.fail(f"{record.path} persisted imported but SessionDock does not have it")
+
+    # --- the end --------------------------------------------------------------------------
+
+    def at_end(self, durable: Mapping[str, ProjectRecord]) -> None:
+        world = self.world
+        by_path: dict[str, int] = {}
+        for session in world.server.sessions.values():
+            by_path[session.project_path] = by_path.get(session.project_path, 0) + 1
+        for project in sorted(world.projects.values(), key=lambda p: p.pid):
+            if not world.complete(project):
+                continue
+            path = str(project.unit)
+            count = by_path.get(path, 0)
+            record = durable.get(path)
+            if count == 0:
+                if record is not None and record.state == "rejected" and record.last_error:
+                    continue
+                state = record.state if record else "no record"
+                self.fail(f"complete project #{project.pid} {path} is not in SessionDock ({state})")
+            elif count > 1:
+                self.fail(f"complete project #{project.pid} {path} has {count} sessions")
+            if ONE_SESSION_PER_IDENTITY:
+                mine = [
+                    s for s in world.server.sessions.values() if P(s.project_path) in project.paths
+                ]
+                if len(mine) != 1 or mine[0].project_path != path:
+                    where = sorted(s.project_path for s in mine)
+                    self.fail(
+                        f"project #{project.pid} has sessions at {where}, expected one at {path}"
+                    )

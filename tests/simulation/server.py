@@ -1,0 +1,255 @@
+"""A simulated SessionDock: its library, its modes and token, and its faults.
+
+It answers what the real Local API answers (see ../shared/product.md and
+tests/emulator.py): 202 with `done` true or false, 400 on a batch holding a poisoned
+item, 401 for a regenerated token (or a 401 that clears by itself), 403 `read_only`,
+5xx, and the transport failures a client sees: refused, timed out before or after the
+server acted, reset after it acted (so a retry brings the same batch twice).
+
+Like the emulator, an import of a `projectPath` the library already has is skipped, not
+a second session: the library is keyed by path. Every request is logged with what the
+server did, for the invariants.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from watcher.core.inputs import Accepted, Failure, Health, Library
+from watcher.core.policy import fingerprint
+
+FULL = "full-automation"
+READ_ONLY = "read-only"
+
+
+@dataclass(frozen=True)
+class Item:
+    project_path: str
+    title: str
+    project_type: str
+    preview: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the client sees, `delay` seconds after it asked."""
+
+    status: int | None
+    """None: no HTTP answer at all (see `failure`)."""
+    failure: str | None = None
+    """`refused`, `timeout` or `reset` when `status` is None."""
+    data: Any = None
+    code: str = ""
+    message: str = ""
+    retry_after: float | None = None
+    delay: float = 0.05
+    acted: bool = False
+    """The server changed its library (even if the client never hears of it)."""
+
+
+@dataclass
+class Record:
+    """One request as the server saw it (or would have: refused ones too)."""
+
+    n: int
+    at: float
+    method: str
+    token: str | None
+    kind: str = ""
+    paths: tuple[str, ...] = ()
+    answer: Answer | None = None
+
+
+@dataclass
+class Session:
+    id: str
+    project_path: str
+    original_path: str
+    kind: str
+    title: str
+
+
+@dataclass
+class SimSessionDock:
+    rng: random.Random
+    token: str = "token-1"
+    mode: str = FULL
+    down: bool = False
+    flaky_401: bool = False
+    fault_rate: float = 0.0
+    """Chance that one request meets a one-off fault (5xx, timeout, reset, slow)."""
+    not_done_rate: float = 0.0
+    timeout: float = 10.0
+    poisoned: set[str] = field(default_factory=set)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    log: list[Record] = field(default_factory=list)
+    arrivals: dict[str, int] = field(default_factory=dict)
+    """projectPath -> how many import requests carrying it reached the library."""
+
+    @property
+    def healthy(self) -> bool:
+        return not (self.down or self.flaky_401) and self.mode == FULL and not self.fault_rate
+
+    def _record(self, at: float, method: str, token: str | None, **kw: Any) -> Record:
+        record = Record(len(self.log) + 1, at, method, token, **kw)
+        self.log.append(record)
+        return record
+
+    def _gate(self, token: str | None, write: bool) -> Answer | None:
+        """The answer every request gets before its own work: down, auth, mode."""
+        if self.down:
+            if self.rng.random() < 0.5:
+                return Answer(None, "refused", delay=0.001)
+            return Answer(503, code="unavailable", message="starting", retry_after=None)
+        if token != self.token or self.flaky_401:
+            return Answer(401, code="unauthorized", message="Provide Authorization: Bearer")
+        if write and self.mode != FULL:
+            return Answer(403, code="read_only", message="Local API is read-only")
+        return None
+
+    def _fault(self) -> str | None:
+        if self.fault_rate and self.rng.random() < self.fault_rate:
+            return self.rng.choice(
+                ["500", "503", "timeout-before", "timeout-after", "reset-after", "slow"]
+            )
+        return None
+
+    def health(self, at: float, token: str | None) -> Answer:
+        record = self._record(at, "health", token)
+        answer = self._gate(token, write=False)
+        if answer is None:
+            data = {
+                "status": "ok",
+                "configuredMode": self.mode,
+                "effectiveMode": self.mode,
+                "running": True,
+            }
+            answer = Answer(200, data=data, delay=self.rng.uniform(0.001, 0.05))
+        record.answer = answer
+        return answer
+
+    def list_sessions(self, at: float, token: str | None) -> Answer:
+        """Every session's projectPath and projectOriginalPath (all pages, one answer)."""
+        record = self._record(at, "sessions", token)
+        answer = self._gate(token, write=False)
+        if answer is None:
+            fault = self._fault()
+            if fault in ("timeout-before", "timeout-after"):
+                answer = Answer(None, "timeout", delay=self.timeout)
+            elif fault in ("500", "503"):
+                answer = Answer(int(fault), code="internal", message="try later")
+            else:
+                rows = [
+                    {
+                        "id": s.id,
+                        "projectPath": s.project_path,
+                        "projectOriginalPath": s.original_path,
+                    }
+                    for s in self.sessions.values()
+                ]
+                answer = Answer(200, data=rows, delay=self.rng.uniform(0.005, 0.2))
+        record.answer = answer
+        return answer
+
+    def import_batch(
+        self, at: float, token: str | None, kind: str, items: tuple[Item, ...]
+    ) -> Answer:
+        record = self._record(
+            at, "import", token, kind=kind, paths=tuple(i.project_path for i in items)
+        )
+        answer = self._gate(token, write=True)
+        if answer is None:
+            answer = self._import(kind, items)
+        record.answer = answer
+        return answer
+
+    def _import(self, kind: str, items: tuple[Item, ...]) -> Answer:
+        poisoned = [i.project_path for i in items if i.project_path in self.poisoned]
+        if poisoned:
+            return Answer(
+                400, code="invalid_json", message=f"Cannot import {poisoned[0]}: not a project."
+            )
+        fault = self._fault()
+        if fault in ("500", "503"):
+            retry = float(self.rng.choice([1, 5, 30])) if fault == "503" else None
+            return Answer(int(fault), code="internal", message="try later", retry_after=retry)
+        if fault == "timeout-before":
+            return Answer(None, "timeout", delay=self.timeout)
+        skipped = self._store(kind, items)
+        done = not (self.not_done_rate and self.rng.random() < self.not_done_rate)
+        data = {
+            "importId": f"imp_{len(self.log)}",
+            "total": len(items),
+            "completed": len(items) - skipped if done else 0,
+            "failed": 0,
+            "skipped": skipped,
+            "done": done,
+            "durationMs": 3,
+        }
+        if fault == "timeout-after":
+            return Answer(None, "timeout", delay=self.timeout, acted=True)
+        if fault == "reset-after":
+            return Answer(None, "reset", delay=self.rng.uniform(0.01, 1.0), acted=True)
+        delay = self.rng.uniform(1.0, self.timeout * 0.9) if fault == "slow" else 0.02
+        return Answer(202, data=data, delay=delay, acted=True)
+
+    def _store(self, kind: str, items: tuple[Item, ...]) -> int:
+        skipped = 0
+        for item in items:
+            path = item.project_path
+            self.arrivals[path] = self.arrivals.get(path, 0) + 1
+            if path in self.sessions:
+                skipped += 1
+                continue
+            self.sessions[path] = Session(
+                f"session_{len(self.sessions) + 1}", path, path, kind, item.title
+            )
+        return skipped
+
+
+# --- what the shell hands the core for an answer ------------------------------------
+
+
+def failure(answer: Answer, token: str | None) -> Failure | None:
+    """The error policy's view of an answer that is not a 2xx (None for a 2xx)."""
+    status = answer.status
+    if status is not None and 200 <= status < 300:
+        return None
+    if status is None:
+        return Failure("unreachable", f"{answer.failure}", "start SessionDock")
+    if status == 401:
+        fp = fingerprint(token) if token else None
+        return Failure("auth", answer.message, "new token", token_fingerprint=fp)
+    if status == 403:
+        return Failure("read_only", answer.message, "full automation")
+    if status == 400:
+        return Failure("rejected", answer.message, "fix the project")
+    return Failure("server", f"HTTP {status}", "retrying", retry_after=answer.retry_after)
+
+
+def import_outcome(answer: Answer, token: str | None) -> Accepted | Failure:
+    data = answer.data
+    return failure(answer, token) or Accepted(
+        data["importId"],
+        data["total"],
+        data["completed"],
+        data["failed"],
+        data["skipped"],
+        data["done"],
+    )
+
+
+def health_outcome(answer: Answer, token: str | None) -> Health | Failure:
+    data = answer.data
+    return failure(answer, token) or Health(
+        data["status"], data["configuredMode"], data["effectiveMode"]
+    )
+
+
+def library_outcome(answer: Answer, token: str | None) -> Library | Failure:
+    paths = (
+        p for row in answer.data or () for p in (row["projectPath"], row["projectOriginalPath"])
+    )
+    return failure(answer, token) or Library(frozenset(paths))

@@ -1,0 +1,403 @@
+"""The sim shell: drives the real core through one seed's world on a simulated clock.
+
+It does what `watcher.shell` does (classify events, stat, probe, walk, persist, talk to
+SessionDock, read the token) against the simulated disk, SessionDock and token file,
+with answers arriving late and in any order. The clock jumps from one thing due to the
+next, so hours of studio life take milliseconds. Crashes happen at effects (before or
+after a persist or a send); a restart is `Core.restore` from exactly what was persisted.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from tests.simulation import disk
+from tests.simulation.faults import Control
+from tests.simulation.fs import P
+from tests.simulation.invariants import Checker
+from tests.simulation.server import Item, health_outcome, import_outcome, library_outcome
+from tests.simulation.world import ROOTS, World, random_settings
+from watcher.core import Core
+from watcher.core import effects as fx
+from watcher.core import inputs as ins
+from watcher.core.policy import fingerprint
+from watcher.core.records import ProjectRecord
+from watcher.daws import Registry
+
+REGISTRY = Registry()
+_ROUTINE = (
+    fx.CheckFolder,
+    fx.CheckWatches,
+    fx.ReadToken,
+    fx.Log,
+    fx.ReportStatus,
+    fx.Notify,
+    fx.Unwatch,
+)
+MAX_STEPS = 60_000
+WALK_CHUNK = 200
+
+
+@dataclass
+class Outcome:
+    seed: int
+    violations: list[str]
+    trace: list[str]
+    steps: int
+
+
+class Sim:
+    def __init__(self, seed: int, trace_len: int = 40) -> None:
+        self.seed = seed
+        rng = self.rng = random.Random(seed)
+        self.settings = random_settings(rng)
+        self.folders = {f.root: f for f in self.settings.folders}
+        self.world = World(
+            random.Random(rng.random()),
+            ROOTS,
+            self.settings.quiet_seconds,
+            self.settings.max_wait_seconds,
+        )
+        self.server = self.world.server
+        self.server.timeout = 10.0
+        self.checker = Checker(self.world, self.settings, REGISTRY)
+        self.records: dict[str, ProjectRecord] = {}
+        self.meta: dict[str, Any] = {}
+        self.crash_rate = rng.choice((0.0, 0.005, 0.02))
+        self.now = 0.0
+        self.core: Core | None = None
+        self.life = 0
+        self.watched: set[str] = set()
+        self.requests: dict[int, fx.Send | fx.AskHealth | fx.AskLibrary] = {}
+        self.restart_at: float | None = None
+        self.stop_deadline: float | None = None
+        self.queue: list[tuple[float, int, int, Any]] = []
+        self._seq = 0
+        self.trace: deque[list[Any]] = deque(maxlen=trace_len)
+        self.quiet_at: float | None = None
+        self.dirty = {f.root: False for f in self.settings.folders}
+        self.last_work = 0.0
+        self.steps = 0
+        self.blind_until = -1.0
+        self.persist_failure_rate = rng.choice((0.0, 0.0, 0.02))
+        self._spins = 0
+        self._spin_at = -1.0
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def note(self, tag: str, what: object) -> None:
+        trace = self.trace
+        if trace and trace[-1][1] == tag and trace[-1][2] == what:
+            trace[-1][3] += 1
+        else:
+            trace.append([self.now, tag, what, 1])
+
+    def later(self, delay: float, event: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self.queue, (self.now + delay, self._seq, self.life, event))
+
+    def feed(self, event: Any) -> None:
+        core = self.core
+        if core is None:
+            return
+        self.note("in", event)
+        self.steps += 1
+        self._observe(event)
+        effects = core.handle(event, self.now)
+        for index, effect in enumerate(effects):
+            if self.core is not core:
+                return
+            if not self._carry_out(effect, effects[index + 1 :]):
+                return
+
+    def _observe(self, event: Any) -> None:
+        """What the invariants need to know of the answers the core is handed."""
+        checker = self.checker
+        if isinstance(event, ins.SendAnswered):
+            send = self.requests.pop(event.request)
+            assert isinstance(send, fx.Send)
+            checker.on_send_answer(send, event.outcome)
+        elif isinstance(event, ins.HealthAnswered):
+            self.requests.pop(event.request, None)
+            checker.on_health_answer(event.outcome)
+        elif isinstance(event, ins.LibraryAnswered):
+            self.requests.pop(event.request, None)
+            checker.on_library_answer(event.outcome, self.records)
+        elif isinstance(event, ins.TokenRead):
+            checker.on_token(event.fingerprint)
+        elif isinstance(event, ins.WatchStarted):
+            self.watched.add(event.root)
+
+    # --- lives: start, crash, stop, restart -------------------------------------------
+
+    def start(self) -> None:
+        self.life += 1
+        self.watched.clear()
+        self.requests.clear()
+        self.checker.on_restart()
+        self.core = Core.restore(self.settings, list(self.records.values()), dict(self.meta))
+        self.note("life", f"start #{self.life} from {len(self.records)} records")
+        self.feed(ins.Started(wall=self.world.wall(self.now)))
+
+    def end_life(self, why: str) -> None:
+        self.note("life", why)
+        self.core = None
+        self.life += 1
+        self.stop_deadline = None
+        self.restart_at = self.now + self.rng.uniform(0.5, 30.0)
+
+    def _crash(self, where: str, effect: object) -> bool:
+        """Die here, sometimes: only at effects that do something (not periodic checks)."""
+        if not self.crash_rate or self.quiet_at is not None or isinstance(effect, _ROUTINE):
+            return False
+        if self.rng.random() < self.crash_rate:
+            self.end_life(f"CRASH {where}")
+            return True
+        return False
+
+    # --- effects ----------------------------------------------------------------------
+
+    def _carry_out(self, effect: Any, rest: list[Any]) -> bool:
+        """Carry out one effect; False when the process died doing it."""
+        if not isinstance(effect, (fx.Log, fx.ReportStatus, fx.Notify)):
+            self.note("fx", effect)
+        if self._crash(f"before {type(effect).__name__}", effect):
+            return False
+        if isinstance(effect, fx.Persist):
+            if self.quiet_at is None and self.rng.random() < self.persist_failure_rate:
+                self.note("life", "disk full: Persist not written, the rest of the list dropped")
+                self.later(0.0, ins.PersistFailed(effect, "disk full", "free space", tuple(rest)))
+                return False
+            self.checker.on_persist(effect, self.records)
+            for record in effect.upserts:
+                self.records[record.path] = record
+            for path in effect.deletes:
+                self.records.pop(path, None)
+            self.meta.update(effect.meta)
+            if effect.upserts or effect.deletes:
+                self.last_work = self.now
+            return not self._crash("after Persist", effect)
+        if isinstance(effect, (fx.Send, fx.AskHealth, fx.AskLibrary)):
+            self._request(effect)
+            self.last_work = self.now
+            return not self._crash(f"after {type(effect).__name__}", effect)
+        self._disk(effect)
+        if isinstance(effect, fx.Stop):
+            self.end_life(f"stopped with exit code {effect.exit_code}")
+            return False
+        return True
+
+    def _disk(self, effect: Any) -> None:
+        fs, rng = self.world.fs, self.rng
+        if isinstance(effect, fx.Stat):
+            sig = disk.signature(fs, REGISTRY, effect.path, effect.bundle)
+            self.later(rng.uniform(0.0, 0.05), ins.Statted(effect.path, sig))
+            self.last_work = self.now
+        elif isinstance(effect, fx.Probe):
+            folder = self.folders[effect.root]
+            outcome = disk.probe(fs, REGISTRY, folder, effect.path, effect.signature)
+            self.checker.last_probe_at[effect.path] = self.now
+            self.later(rng.uniform(0.0, 0.5), ins.Probed(effect.path, outcome))
+            self.last_work = self.now
+        elif isinstance(effect, fx.Walk):
+            found = disk.walk(fs, REGISTRY, self.folders[effect.root], effect.under)
+            if effect.under is None and fs.visible(P(effect.root)):
+                self.dirty[effect.root] = False
+            delay = rng.uniform(0.01, 2.0)
+            for i in range(0, len(found), WALK_CHUNK):
+                chunk = tuple(found[i : i + WALK_CHUNK])
+                self.later(delay, ins.WalkFound(effect.root, effect.under, chunk))
+            self.later(delay, ins.WalkEnded(effect.root, effect.under))
+            self.last_work = self.now
+        elif isinstance(effect, fx.CheckFolder):
+            info = fs.stat(P(effect.root))
+            self.later(0.0, ins.FolderChecked(effect.root, info is not None and info.is_dir))
+        elif isinstance(effect, fx.Watch):
+            if effect.mode == "native" and rng.random() < 0.05:
+                self.later(0.0, ins.WatchFailed(effect.root, "native", "out of inotify watches"))
+            else:
+                self.later(0.0, ins.WatchStarted(effect.root, effect.mode))
+        elif isinstance(effect, fx.Unwatch):
+            self.watched.discard(effect.root)
+        elif isinstance(effect, fx.CheckWatches):
+            dead: tuple[str, ...] = ()
+            if self.watched and rng.random() < 0.03:
+                root = rng.choice(sorted(self.watched))
+                self.watched.discard(root)  # its observer thread died: events are lost
+                dead = (root,)
+            self.later(0.0, ins.WatchesChecked(dead))
+        elif isinstance(effect, fx.ReadToken):
+            token = self.world.token_file
+            self.later(0.0, ins.TokenRead(fingerprint(token) if token else None))
+
+    def _request(self, effect: fx.Send | fx.AskHealth | fx.AskLibrary) -> None:
+        server, token = self.server, self.world.token_file
+        self.requests[effect.request] = effect
+        answered: Any
+        if isinstance(effect, fx.Send):
+            self.checker.on_send(effect, self.now)
+            items = tuple(
+                Item(i.project_path, i.title, i.project_type, i.preview_path) for i in effect.items
+            )
+            answer = server.import_batch(self.now, token, effect.kind, items)
+            answered = ins.SendAnswered(effect.request, import_outcome(answer, token))
+        elif isinstance(effect, fx.AskHealth):
+            answer = server.health(self.now, token)
+            answered = ins.HealthAnswered(effect.request, health_outcome(answer, token))
+        else:
+            answer = server.list_sessions(self.now, token)
+            answered = ins.LibraryAnswered(effect.request, library_outcome(answer, token))
+        self.later(answer.delay, answered)
+        self.note("http", answer)
+
+    # --- the world's events -----------------------------------------------------------
+
+    def _world(self) -> None:
+        offline = set(self.world.fs.offline)
+        happenings = self.world.run_due(self.now)
+        for back in offline - self.world.fs.offline:
+            self.dirty[str(back)] = True  # changed unseen while offline: only a walk finds it
+        for text in self.world.log:
+            self.note("world", text)
+        self.world.log.clear()
+        for happening in happenings:
+            if isinstance(happening, Control):
+                if self.core is None:
+                    continue
+                if happening.what == "overflow":
+                    # Events are dropped for a moment; the observer says so afterwards.
+                    self.blind_until = self.now + self.rng.uniform(0.1, 5.0)
+                    self.later(self.blind_until - self.now, ins.EventsLost("queue overflow"))
+                elif self.stop_deadline is None:
+                    self.stop_deadline = self.now + 60.0
+                    self.feed(ins.StopRequested("SIGTERM"))
+                continue
+            root = next(
+                (
+                    r
+                    for r in self.folders
+                    if P(r) == happening.path or P(r) in happening.path.parents
+                ),
+                None,
+            )
+            if root is None:
+                continue
+            lost = self.core is None or root not in self.watched or self.now < self.blind_until
+            if lost or self.rng.random() < self.world.lose_events:
+                self.dirty[root] = True
+                self.note("lost", happening)
+                continue
+            fed = disk.classify_event(
+                self.world.fs, REGISTRY, self.folders[root], happening, self.now
+            )
+            if fed is not None:
+                self.later(self.rng.uniform(0.0, 0.05), fed)
+
+    # --- the run ----------------------------------------------------------------------
+
+    def _quiescent(self) -> bool:
+        """Quiet, healthy and settled: nothing left that could still change the outcome.
+
+        No work (stat, probe, walk, request, record change) for a while, no answer on
+        its way, no folder that lost events since its last full walk, no record pending
+        or in flight, and nothing waiting out its quiet period.
+        """
+        s, core = self.settings, self.core
+        settle = 2 * s.quiet_seconds + s.batch_window_seconds + 10.0
+        if self.now < max(self.last_work, self.quiet_at or 0.0) + settle:
+            return False
+        if core is None or self.requests or any(self.dirty.values()):
+            return False
+        if not self.watched.issuperset(self.folders):
+            return False
+        if len(getattr(core, "debouncer", ())) and self.now < self.last_work + s.max_wait_seconds:
+            return False
+        if any(e[2] == self.life for e in self.queue):
+            return False
+        return not any(r.state in ("pending", "in_flight") for r in core.records.values())
+
+    def run(self) -> Outcome:
+        checker = self.checker
+        self.start()
+        hard_end: float | None = None
+        while not checker.violations:
+            if self.world.done and self.quiet_at is None:
+                self.world.settle()
+                self.quiet_at = self.now
+                self.note("world", "quiet: SessionDock healthy, folders online, no faults")
+                s = self.settings
+                hard_end = self.now + 2 * s.reconcile_interval_seconds + 1000.0
+            if self.quiet_at is not None and self._quiescent():
+                break
+            if hard_end is not None and self.now >= hard_end:
+                self.note("world", "gave up waiting for quiescence")
+                break
+            if self.steps > MAX_STEPS:
+                checker.fail(f"no quiescence after {MAX_STEPS} inputs (a busy loop?)")
+                break
+            if not self._step():
+                break
+        if not checker.violations:
+            if self.stop_deadline is not None and self.core is not None:
+                checker.fail("the core did not stop within 60s of SIGTERM")
+            checker.at_end(self.records)
+        return Outcome(self.seed, checker.violations, self.format_trace(), self.steps)
+
+    def _step(self) -> bool:
+        """Advance the clock to the next thing due and do it; False when nothing is left."""
+        core = self.core
+        times = [
+            t
+            for t in (
+                self.world.next_time(),
+                self.queue[0][0] if self.queue else None,
+                self.restart_at,
+                core.next_wakeup() if core is not None else None,
+                self.stop_deadline,
+            )
+            if t is not None
+        ]
+        if not times:
+            return False
+        self.now = max(self.now, min(times))
+        if (t := self.world.next_time()) is not None and t <= self.now:
+            self._world()
+        elif self.queue and self.queue[0][0] <= self.now:
+            _, _, life, event = heapq.heappop(self.queue)
+            if life == self.life:
+                self.feed(event)
+        elif self.restart_at is not None and self.restart_at <= self.now:
+            self.restart_at = None
+            self.start()
+        elif self.stop_deadline is not None and self.stop_deadline <= self.now:
+            self.checker.fail("the core did not stop within 60s of SIGTERM")
+        else:
+            self._spins = self._spins + 1 if self.now == self._spin_at else 0
+            self._spin_at = self.now
+            if self._spins > 100:
+                self.checker.fail(f"busy loop: next_wakeup() stays at {self.now:.3f} after Ticks")
+                return False
+            self.feed(ins.Tick())
+        return True
+
+    def format_trace(self) -> list[str]:
+        lines: list[str] = []
+        for now, tag, what, count in self.trace:
+            text = what if isinstance(what, str) else _short(what)
+            lines.append(f"{now:12.3f} {tag:5} {text}" + (f"  (x{count})" if count > 1 else ""))
+        return lines
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    for prefix in ("watcher.core.", "tests.simulation."):
+        text = text.replace(prefix, "")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def run_seed(seed: int, trace_len: int = 40) -> Outcome:
+    return Sim(seed, trace_len).run()

@@ -1,0 +1,389 @@
+"""The studio around the daemon: its projects (the truth the invariants judge by) and
+a clock-driven script of what producers, drives and SessionDock do, from one seed.
+
+The world keeps, per project, an identity (`pid`: it follows moves and renames; a copy
+is a new identity), the path it is at, and whether its bytes are complete. Its writers
+keep the daemon's documented contract: a save pauses less than `quiet_seconds` between
+pieces and a burst of saves lasts less than `max_wait_seconds`; past that, releasing a
+project still being written is the debouncer's design, not a bug.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.simulation.content import FORMATS, Files, Format
+from tests.simulation.faults import Control, Faults, Step
+from tests.simulation.fs import Event, P, SimFS
+from tests.simulation.server import FULL, SimSessionDock
+from watcher.core.settings import FolderSettings, Settings
+
+CLIENTS = ("Acme Records", "Blue Room", "Nova", "Kite Music", "Studio 9")
+TITLES = ("Night Drive", "Intro", "Hook", "Verse Idea", "Mixdown Final", "Jam", "Ballad")
+WALL_START = 1_750_000_000.0
+ROOTS = (P("/sim/studio-a"), P("/sim/studio-b"))
+
+
+def random_settings(rng: random.Random) -> Settings:
+    quiet = rng.choice((0.5, 2.0, 5.0, 10.0))
+    folders = tuple(
+        FolderSettings(
+            root=str(root),
+            polling=rng.random() < 0.2,
+            kind="Custom" if rng.random() < 0.1 else None,
+            generate_previews=rng.random() < 0.8,
+        )
+        for root in ROOTS
+    )
+    return Settings(
+        folders=folders,
+        quiet_seconds=quiet,
+        max_wait_seconds=max(rng.choice((60.0, 120.0, 300.0)), 8 * quiet),
+        batch_size=rng.choice((1, 2, 3, 5, 50)),
+        batch_window_seconds=rng.choice((0.0, 0.5, 2.0, 10.0)),
+        retry_max_seconds=rng.choice((10.0, 60.0)),
+        reconcile_interval_seconds=rng.choice((120.0, 300.0, 900.0)),
+        offline_check_seconds=rng.choice((5.0, 30.0)),
+    )
+
+
+@dataclass
+class Project:
+    pid: int
+    fmt: Format
+    unit: P
+    final: Files
+    writing: bool = False
+    broken: bool = False
+    """Left truncated for good (an interrupted copy): never complete."""
+    write_started: float = -1.0
+    burst_start: float = -1.0
+    last_write_end: float = -1.0e9
+    revision: int = 0
+    paths: list[P] = field(default_factory=list)
+    """Every path this identity has had, oldest first."""
+
+
+class World(Faults):
+    def __init__(self, rng: random.Random, roots: tuple[P, ...], quiet: float, max_wait: float):
+        self.rng = rng
+        self.roots = roots
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self.fs = SimFS()
+        self.server = SimSessionDock(random.Random(rng.random()))
+        self.projects: dict[int, Project] = {}
+        self.ever: set[P] = set()
+        """Every path that ever held a project unit (anything else sent is not a project)."""
+        self.token_file: str | None = self.server.token
+        self.wall_offset = WALL_START
+        self._heap: list[tuple[float, int, Step]] = []
+        self._seq = 0
+        self._names = 0
+        self._pids = 0
+        self.actions_left = rng.randint(6, 30)
+        self.tempo = rng.choice((0.5, 3.0, 20.0, 120.0))
+        self.lose_events = rng.choice((0.0, 0.0, 0.05, 0.3))
+        self.log: list[str] = []
+        for root in roots:
+            self.fs.makedirs(root, 0)
+        self.server.fault_rate = rng.choice((0.0, 0.05, 0.2))
+        self.server.not_done_rate = rng.choice((0.0, 0.3))
+        self._at(rng.uniform(0.0, 2.0), self._act)
+
+    # --- time -------------------------------------------------------------------------
+
+    def wall(self, now: float) -> float:
+        return self.wall_offset + now
+
+    def mtime(self, now: float) -> int:
+        return int(self.wall(now) * 1e9)
+
+    def next_time(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
+    def run_due(self, now: float) -> list[Event | Control]:
+        out: list[Event | Control] = []
+        while self._heap and self._heap[0][0] <= now:
+            _, _, step = heapq.heappop(self._heap)
+            out += step(now)
+        return out
+
+    @property
+    def done(self) -> bool:
+        """The script is over and every writer, drive and fault has settled."""
+        return not self._heap
+
+    def settle(self) -> None:
+        """The world goes quiet: SessionDock healthy from here on."""
+        server = self.server
+        server.fault_rate = 0.0
+        server.not_done_rate = 0.0
+        server.down = server.flaky_401 = False
+        server.mode = FULL
+        self.token_file = server.token
+        self.lose_events = 0.0
+
+    def note(self, now: float, text: str) -> None:
+        self.log.append(text)
+
+    # --- truth ------------------------------------------------------------------------
+
+    def complete(self, project: Project) -> bool:
+        return not project.writing and not project.broken
+
+    def project_at(self, path: P) -> Project | None:
+        for project in self.projects.values():
+            if project.unit == path:
+                return project
+        return None
+
+    def root_of(self, path: P) -> P:
+        return next(r for r in self.roots if r in path.parents)
+
+    # --- the script -------------------------------------------------------------------
+
+    def _act(self, now: float) -> list[Event | Control]:
+        if self.actions_left <= 0:
+            return []
+        self.actions_left -= 1
+        self._at(now + self.rng.expovariate(1.0 / self.tempo), self._act)
+        choices: list[tuple[int, Callable[[float], list[Event | Control]]]] = [
+            (20, self._create),
+            (12, self._save),
+            (6, self._move_unit),
+            (5, self._rename_folder),
+            (3, self._rename_client),
+            (3, self._move_to_other_root),
+            (4, self._copy),
+            (4, self._delete),
+            (2, self._broken_copy),
+            (2, self._junk),
+            (3, self._offline),
+            (3, self._server_down),
+            (2, self._regenerate_token),
+            (1, self._flaky_401),
+            (2, self._read_only),
+            (1, self._overflow),
+            (2, self._sigterm),
+            (1, self._wall_step),
+            (1, self._token_missing),
+            (2, self._open_in_daw),
+        ]
+        total = sum(w for w, _ in choices)
+        pick = self.rng.uniform(0, total)
+        for weight, action in choices:
+            pick -= weight
+            if pick <= 0:
+                return action(now)
+        return []
+
+    def _name(self, base: str) -> str:
+        self._names += 1
+        return f"{base} {self._names}"
+
+    def _idle(self, now: float) -> list[Project]:
+        """Projects no writer is busy with, whose next save keeps the burst contract."""
+        return [p for p in self.projects.values() if not p.writing and not p.broken]
+
+    def _busy_under(self, folder: P) -> bool:
+        return any(p.writing and folder in p.unit.parents for p in self.projects.values())
+
+    def _write_files(
+        self, now: float, project: Project, files: Files, slow: bool
+    ) -> list[Event | Control]:
+        """Write a project's files at once, or in pieces with pauses shorter than quiet."""
+        unit = project.unit
+        project.final = files
+        if project.burst_start < 0 or now - project.last_write_end > 2 * self.quiet:
+            project.burst_start = now
+        project.write_started = now
+        if not slow:
+            events: list[Event | Control] = []
+            for rel, data in files.items():
+                path = unit / rel if rel else unit
+                if not project.fmt.bundle and self.rng.random() < 0.5:
+                    events += self.fs.replace(path, data, self.mtime(now))
+                else:
+                    events += self.fs.write(path, data, self.mtime(now))
+            project.last_write_end = now
+            return events
+        pieces: list[tuple[P, bytes, bool]] = []
+        for rel, data in files.items():
+            path = unit / rel if rel else unit
+            cuts = sorted(
+                self.rng.sample(range(1, len(data)), k=min(len(data) - 1, self.rng.randint(1, 3)))
+            )
+            bounds = [0, *cuts, len(data)]
+            for i in range(len(bounds) - 1):
+                pieces.append((path, data[bounds[i] : bounds[i + 1]], i > 0))
+        budget = 0.7 * self.max_wait - (now - project.burst_start)
+        gap = min(0.8 * self.quiet, max(budget, 0.0) / max(len(pieces), 1))
+        project.writing = True
+        when = now
+        for index, (path, chunk, append) in enumerate(pieces):
+            last = index == len(pieces) - 1
+
+            def step(
+                t: float,
+                path: P = path,
+                chunk: bytes = chunk,
+                append: bool = append,
+                last: bool = last,
+            ) -> list[Event | Control]:
+                if project.pid not in self.projects:
+                    return []
+                events = self.fs.write(path, chunk, self.mtime(t), append=append)
+                if last:
+                    project.writing = False
+                    project.last_write_end = t
+                return list(events)
+
+            self._at(when, step)
+            when += self.rng.uniform(0.05, 1.0) * gap
+        return []
+
+    def _new(self, now: float, root: P, fmt: Format) -> Project:
+        title = self._name(self.rng.choice(TITLES))
+        parent = root
+        if self.rng.random() < 0.8:
+            parent = parent / self.rng.choice(CLIENTS)
+        if self.rng.random() < 0.8:
+            parent = parent / (f"{title} Project" if fmt.ext == ".als" else title)
+        self._pids += 1
+        project = Project(self._pids, fmt, parent / f"{title}{fmt.ext}", {})
+        project.paths.append(project.unit)
+        self.projects[project.pid] = project
+        self.ever.add(project.unit)
+        return project
+
+    def _create(self, now: float) -> list[Event | Control]:
+        fmt = self.rng.choice(FORMATS)
+        project = self._new(now, self.rng.choice(self.roots), fmt)
+        slow = self.rng.random() < 0.4
+        self.note(now, f"create #{project.pid} {project.unit}{' slowly' if slow else ''}")
+        events = self._write_files(now, project, fmt.build(f"p{project.pid}r0"), slow)
+        if fmt.ext == ".als" and self.rng.random() < 0.5:
+            events += self.fs.makedirs(
+                project.unit.parent / "Ableton Project Info", self.mtime(now)
+            )
+        if self.rng.random() < 0.05 and not self.server.poisoned:
+            self.server.poisoned.add(str(project.unit))
+            self.note(now, f"  SessionDock will refuse {project.unit}")
+        return events
+
+    def _save(self, now: float) -> list[Event | Control]:
+        fresh = [
+            p
+            for p in self._idle(now)
+            if now - p.last_write_end > 2 * self.quiet or now - p.burst_start < 0.3 * self.max_wait
+        ]
+        if not fresh:
+            return self._create(now)
+        project = self.rng.choice(fresh)
+        project.revision += 1
+        slow = self.rng.random() < 0.4
+        self.note(
+            now,
+            f"save #{project.pid} {project.unit} r{project.revision}{' slowly' if slow else ''}",
+        )
+        files = project.fmt.build(f"p{project.pid}r{project.revision}")
+        if project.fmt.bundle and self.rng.random() < 0.5:
+            key = "Alternatives/000/ProjectData"
+            files = {**project.final, key: files[key]}
+        return self._write_files(now, project, files, slow)
+
+    def _pick_folder(self, depth_from_unit: int) -> tuple[Project, P] | None:
+        """A folder `depth_from_unit` levels above some idle project's unit (not a root)."""
+        candidates = []
+        for project in self._idle(0.0):
+            folder = project.unit
+            for _ in range(depth_from_unit):
+                folder = folder.parent
+            inside = folder not in self.roots and any(r in folder.parents for r in self.roots)
+            if inside and not self._busy_under(folder):
+                candidates.append((project, folder))
+        return self.rng.choice(candidates) if candidates else None
+
+    def _relocate(self, now: float, src: P, dst: P) -> list[Event | Control]:
+        events = self.fs.rename(src, dst, self.mtime(now))
+        if not events and not self.fs.exists(dst):
+            return []
+        for project in self.projects.values():
+            if project.unit == src or src in project.unit.parents:
+                project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
+                project.paths.append(project.unit)
+                self.ever.add(project.unit)
+        return list(events)
+
+    def _move_unit(self, now: float) -> list[Event | Control]:
+        idle = self._idle(now)
+        if not idle:
+            return self._create(now)
+        project = self.rng.choice(idle)
+        dst = project.unit.with_name(f"{self._name('Renamed')}{project.fmt.ext}")
+        self.note(now, f"rename #{project.pid} {project.unit} -> {dst.name}")
+        return self._relocate(now, project.unit, dst)
+
+    def _rename_folder(self, now: float, depth: int = 1) -> list[Event | Control]:
+        picked = self._pick_folder(depth)
+        if picked is None:
+            return self._move_unit(now)
+        _, folder = picked
+        dst = folder.with_name(self._name("Moved"))
+        self.note(now, f"rename folder {folder} -> {dst.name}")
+        return self._relocate(now, folder, dst)
+
+    def _rename_client(self, now: float) -> list[Event | Control]:
+        return self._rename_folder(now, depth=2)
+
+    def _move_to_other_root(self, now: float) -> list[Event | Control]:
+        picked = self._pick_folder(1)
+        if picked is None or len(self.roots) < 2:
+            return self._move_unit(now)
+        _, folder = picked
+        root = self.root_of(folder)
+        other = self.rng.choice([r for r in self.roots if r != root])
+        dst = other / self._name("Imported")
+        self.note(now, f"move folder {folder} -> {dst}")
+        return self._relocate(now, folder, dst)
+
+    def _copy(self, now: float) -> list[Event | Control]:
+        picked = self._pick_folder(1)
+        if picked is None:
+            return self._create(now)
+        _, folder = picked
+        dst = folder.with_name(self._name("Copy of"))
+        self.note(now, f"copy folder {folder} -> {dst.name}")
+        copies = [p for p in self.projects.values() if folder in p.unit.parents]
+        events = self.fs.copy(folder, dst, self.mtime(now))
+        for original in copies:
+            unit = dst / original.unit.relative_to(folder)
+            self._pids += 1
+            copy = Project(self._pids, original.fmt, unit, dict(original.final))
+            copy.paths.append(unit)
+            copy.last_write_end, copy.burst_start = now, now
+            copy.broken = original.broken
+            self.projects[copy.pid] = copy
+            self.ever.add(unit)
+        return list(events)
+
+    def _delete(self, now: float) -> list[Event | Control]:
+        idle = self._idle(now)
+        if not idle:
+            return []
+        project = self.rng.choice(idle)
+        target = project.unit
+        if self.rng.random() < 0.4 and project.unit.parent not in self.roots:
+            target = project.unit.parent
+            if self._busy_under(target):
+                return []
+        self.note(now, f"delete {target}")
+        for gone in [
+            p for p in self.projects.values() if p.unit == target or target in p.unit.parents
+        ]:
+            del self.projects[gone.pid]
+        return list(self.fs.delete(target, self.mtime(now)))

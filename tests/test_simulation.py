@@ -1,0 +1,162 @@
+"""The deterministic simulator (tests/simulation/): seeds pass, and it can fail.
+
+A simulator that never fails proves nothing, so each class of bug it exists to catch is
+planted in the real core (one small method swapped for a buggy variant) and the
+simulator must report it within a few hundred seeds, with the violation that names
+that bug, and the failing seed must rerun identically.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import watcher.core.base
+import watcher.core.sending
+from tests.simulation.__main__ import main
+from tests.simulation.shell import Outcome, run_seed
+from watcher.core import Core
+from watcher.core.batching import next_batch
+from watcher.core.debounce import Debouncer
+from watcher.core.inputs import Accepted
+from watcher.core.policy import Pause
+
+REPO = Path(__file__).resolve().parent.parent
+GREEN_SEEDS = range(1, 301)
+"""CI runs these; `python -m tests.simulation --seeds 2000 --first S` runs more."""
+SEARCH = range(1, 401)
+"""A planted bug must be found within these seeds."""
+
+
+def _first_failure(expected: str) -> Outcome:
+    for seed in SEARCH:
+        outcome = run_seed(seed)
+        if any(expected in v for v in outcome.violations):
+            return outcome
+    pytest.fail(f"no seed in {SEARCH} found a violation containing {expected!r}")
+
+
+def test_seeds_pass() -> None:
+    failures = [(o.seed, o.violations) for o in map(run_seed, GREEN_SEEDS) if o.violations]
+    assert not failures, f"{len(failures)} failing seeds, first: {failures[:3]}"
+
+
+def test_a_seed_reruns_identically() -> None:
+    for seed in (3, 17, 42):
+        first, again = run_seed(seed), run_seed(seed)
+        assert (first.violations, first.trace, first.steps) == (
+            again.violations,
+            again.trace,
+            again.steps,
+        )
+        assert first.steps > 50  # it did something
+
+
+def test_last_line_and_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--seeds", "3", "--first", "11", "--quiet"])
+    lines = capsys.readouterr().out.splitlines()
+    violations = int(lines[-1].split()[-2])
+    assert lines[-1] == f"simulation: 3 seeds, {violations} violations"
+    assert status == (1 if violations else 0)
+
+
+def test_runs_as_a_module_from_the_repository_root() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.simulation", "--seeds", "2", "--first", "5"],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("simulation: 2 seeds, "), done.stdout + done.stderr
+    assert done.returncode == (0 if last.endswith(" 0 violations") else 1)
+
+
+# --- planted bugs -----------------------------------------------------------------------
+
+
+def _mark_imported_before_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    send_part = Core._send_part
+
+    def buggy(self: Any, job: Any, keys: tuple[str, ...]) -> None:
+        send_part(self, job, keys)
+        if job.current:
+            self._mark_imported(job.current, Accepted("optimistic", len(job.current)))
+
+    monkeypatch.setattr(Core, "_send_part", buggy)
+
+
+def _forget_in_flight_work_on_restart(monkeypatch: pytest.MonkeyPatch) -> None:
+    def buggy(self: Any, *_: object) -> None:
+        self._ask_health()  # in-flight records are neither asked about nor resent
+
+    monkeypatch.setattr(Core, "_recover", buggy)
+
+
+def _send_during_a_401_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    def buggy(self: Any, now: float) -> bool:
+        return bool(self.gate.can_send(now) or self.gate.pause is Pause.AUTH)
+
+    monkeypatch.setattr(Core, "_may_send", buggy)
+
+
+def _send_during_a_read_only_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    def buggy(self: Any, now: float) -> bool:
+        return bool(self.gate.can_send(now) or self.gate.pause is Pause.READ_ONLY)
+
+    monkeypatch.setattr(Core, "_may_send", buggy)
+
+
+def _ignore_batch_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    def buggy(queued: Any, now: float, size: int, window: float) -> Any:
+        return next_batch(queued, now, 10**6, window)
+
+    monkeypatch.setattr(watcher.core.sending, "next_batch", buggy)
+
+
+def _send_before_it_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Hasty(Debouncer[Any, Any]):
+        def __init__(self, quiet: float, max_wait: float) -> None:
+            super().__init__(0.0, max_wait)
+
+    monkeypatch.setattr(watcher.core.base, "Debouncer", Hasty)
+
+
+def _forget_what_was_imported_on_restart(monkeypatch: pytest.MonkeyPatch) -> None:
+    restore = Core.restore.__func__  # type: ignore[attr-defined]
+
+    def buggy(cls: type[Core], settings: Any, records: Any, meta: Any) -> Core:
+        kept = [r for r in records if r.state != "imported"]
+        return restore(cls, settings, kept, meta)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Core, "restore", classmethod(buggy))
+
+
+PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
+    (_mark_imported_before_the_answer, "persisted imported without a 2xx"),
+    (_forget_in_flight_work_on_restart, "is not in SessionDock (in_flight)"),
+    (_send_during_a_401_pause, "sent while paused by 401"),
+    (_send_during_a_read_only_pause, "sent while paused by 403/read-only"),
+    (_ignore_batch_size, "batch_size is"),
+    (_send_before_it_is_quiet, "half-written"),
+    (_forget_what_was_imported_on_restart, "imported and unchanged"),
+]
+
+
+@pytest.mark.parametrize(("plant", "expected"), PLANTED, ids=[p.__name__[1:] for p, _ in PLANTED])
+def test_a_planted_bug_is_found(
+    monkeypatch: pytest.MonkeyPatch, plant: Callable[[pytest.MonkeyPatch], None], expected: str
+) -> None:
+    plant(monkeypatch)
+    found = _first_failure(expected)
+    again = run_seed(found.seed)
+    assert (again.violations, again.trace) == (found.violations, found.trace)
