@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 
+from tests.simulation import invariants
 from tests.simulation.shell import run_seed
 
 
@@ -21,7 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=1, help="the first seed")
     parser.add_argument("--quiet", action="store_true", help="no timing line")
     parser.add_argument("--trace", type=int, default=40, help="steps of trace to print")
+    parser.add_argument(
+        "--strict-identity",
+        action="store_true",
+        help="check one session per project identity (moves relinked: issue 12)",
+    )
     args = parser.parse_args(argv)
+    invariants.ONE_SESSION_PER_IDENTITY = (
+        args.strict_identity or invariants.ONE_SESSION_PER_IDENTITY
+    )
     violations = 0
     started = time.perf_counter()
     for seed in range(args.first, args.first + args.seeds):

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class Control:
     """Something other than a file event for the driver: a signal or lost events."""
 
-    what: str  # "sigterm" | "overflow"
+    what: str  # "sigterm" | "sighup" | "overflow"
 
 
 Step = Callable[[float], "list[Event | Control]"]
@@ -145,6 +145,10 @@ class Faults:
     def _sigterm(self, now: float) -> list[Event | Control]:
         self.note(now, "SIGTERM (the service manager restarts the daemon)")
         return [Control("sigterm")]
+
+    def _sighup(self, now: float) -> list[Event | Control]:
+        self.note(now, "SIGHUP: the config is reloaded (batch_size may change)")
+        return [Control("sighup")]
 
     def _wall_step(self, now: float) -> list[Event | Control]:
         step = self.rng.uniform(-600.0, 3600.0)

@@ -22,7 +22,8 @@ During the run (at the moment the shell carries out an effect or delivers an ans
 
 At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
 every complete project is in SessionDock exactly once at its current path, or is
-persisted `rejected` with a reason. `ONE_SESSION_PER_IDENTITY` (off until issue 12
+persisted `rejected` with a reason; and its persisted record says `imported` with the
+signature on disk now (its last change was delivered, nothing is left behind). `ONE_SESSION_PER_IDENTITY` (off until issue 12
 relinks moves) makes that "one session per project identity, at its current path".
 """
 
@@ -189,6 +190,13 @@ class Checker:
                 self.fail(f"complete project #{project.pid} {path} is not in SessionDock ({state})")
             elif count > 1:
                 self.fail(f"complete project #{project.pid} {path} has {count} sessions")
+            elif record is None or record.state != "imported":
+                state = record.state if record else "no record"
+                self.fail(f"complete project #{project.pid} {path} is in SessionDock but {state}")
+            else:
+                bundle = project.fmt.bundle
+                if record.signature != signature(world.fs, self.registry, path, bundle):
+                    self.fail(f"complete project #{project.pid} {path}: its last change never sent")
             if ONE_SESSION_PER_IDENTITY:
                 mine = [
                     s for s in world.server.sessions.values() if P(s.project_path) in project.paths

@@ -39,7 +39,8 @@ class Answer:
     status: int | None
     """None: no HTTP answer at all (see `failure`)."""
     failure: str | None = None
-    """`refused`, `timeout` or `reset` when `status` is None."""
+    """`refused`, `timeout` or `reset` when `status` is None; `bad-json` for a 2xx whose
+    body is not the documented JSON."""
     data: Any = None
     code: str = ""
     message: str = ""
@@ -112,7 +113,16 @@ class SimSessionDock:
     def _fault(self) -> str | None:
         if self.fault_rate and self.rng.random() < self.fault_rate:
             return self.rng.choice(
-                ["500", "503", "timeout-before", "timeout-after", "reset-after", "slow"]
+                [
+                    "500",
+                    "501",
+                    "503",
+                    "timeout-before",
+                    "timeout-after",
+                    "reset-after",
+                    "slow",
+                    "bad-json-after",
+                ]
             )
         return None
 
@@ -172,7 +182,7 @@ class SimSessionDock:
                 400, code="invalid_json", message=f"Cannot import {poisoned[0]}: not a project."
             )
         fault = self._fault()
-        if fault in ("500", "503"):
+        if fault in ("500", "501", "503"):
             retry = float(self.rng.choice([1, 5, 30])) if fault == "503" else None
             return Answer(int(fault), code="internal", message="try later", retry_after=retry)
         if fault == "timeout-before":
@@ -190,6 +200,8 @@ class SimSessionDock:
         }
         if fault == "timeout-after":
             return Answer(None, "timeout", delay=self.timeout, acted=True)
+        if fault == "bad-json-after":
+            return Answer(202, "bad-json", data={"oops": True}, acted=True)
         if fault == "reset-after":
             return Answer(None, "reset", delay=self.rng.uniform(0.01, 1.0), acted=True)
         delay = self.rng.uniform(1.0, self.timeout * 0.9) if fault == "slow" else 0.02
@@ -215,6 +227,8 @@ class SimSessionDock:
 def failure(answer: Answer, token: str | None) -> Failure | None:
     """The error policy's view of an answer that is not a 2xx (None for a 2xx)."""
     status = answer.status
+    if answer.failure == "bad-json":
+        return Failure("bad_answer", "the 202 answer lacks importId or total", "retrying")
     if status is not None and 200 <= status < 300:
         return None
     if status is None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tests.simulation import disk
@@ -20,6 +19,7 @@ from tests.simulation.faults import Control
 from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
 from tests.simulation.server import Item, health_outcome, import_outcome, library_outcome
+from tests.simulation.trace import Trace
 from tests.simulation.world import ROOTS, World, random_settings
 from watcher.core import Core
 from watcher.core import effects as fx
@@ -77,12 +77,14 @@ class Sim:
         self.stop_deadline: float | None = None
         self.queue: list[tuple[float, int, int, Any]] = []
         self._seq = 0
-        self.trace: deque[list[Any]] = deque(maxlen=trace_len)
+        self.trace = Trace(trace_len)
         self.quiet_at: float | None = None
         self.dirty = {f.root: False for f in self.settings.folders}
         self.last_work = 0.0
         self.steps = 0
         self.blind_until = -1.0
+        self.network = {r for r in self.folders if rng.random() < 0.15}
+        """Roots on a network share: the core should poll them."""
         self.persist_failure_rate = rng.choice((0.0, 0.0, 0.02))
         self._spins = 0
         self._spin_at = -1.0
@@ -90,11 +92,7 @@ class Sim:
     # --- plumbing ---------------------------------------------------------------------
 
     def note(self, tag: str, what: object) -> None:
-        trace = self.trace
-        if trace and trace[-1][1] == tag and trace[-1][2] == what:
-            trace[-1][3] += 1
-        else:
-            trace.append([self.now, tag, what, 1])
+        self.trace.add(self.now, tag, what)
 
     def later(self, delay: float, event: Any) -> None:
         self._seq += 1
@@ -215,7 +213,8 @@ class Sim:
             self.last_work = self.now
         elif isinstance(effect, fx.CheckFolder):
             info = fs.stat(P(effect.root))
-            self.later(0.0, ins.FolderChecked(effect.root, info is not None and info.is_dir))
+            exists = info is not None and info.is_dir
+            self.later(0.0, ins.FolderChecked(effect.root, exists, effect.root in self.network))
         elif isinstance(effect, fx.Watch):
             if effect.mode == "native" and rng.random() < 0.05:
                 self.later(0.0, ins.WatchFailed(effect.root, "native", "out of inotify watches"))
@@ -272,6 +271,11 @@ class Sim:
                     # Events are dropped for a moment; the observer says so afterwards.
                     self.blind_until = self.now + self.rng.uniform(0.1, 5.0)
                     self.later(self.blind_until - self.now, ins.EventsLost("queue overflow"))
+                elif happening.what == "sighup":
+                    size = self.rng.choice((1, 2, 3, 5, 50))
+                    self.settings = replace(self.settings, batch_size=size)
+                    self.checker.settings = self.settings
+                    self.feed(ins.ReloadRequested(self.settings))
                 elif self.stop_deadline is None:
                     self.stop_deadline = self.now + 60.0
                     self.feed(ins.StopRequested("SIGTERM"))
@@ -345,7 +349,7 @@ class Sim:
             if self.stop_deadline is not None and self.core is not None:
                 checker.fail("the core did not stop within 60s of SIGTERM")
             checker.at_end(self.records)
-        return Outcome(self.seed, checker.violations, self.format_trace(), self.steps)
+        return Outcome(self.seed, checker.violations, self.trace.lines(), self.steps)
 
     def _step(self) -> bool:
         """Advance the clock to the next thing due and do it; False when nothing is left."""
@@ -383,20 +387,6 @@ class Sim:
                 return False
             self.feed(ins.Tick())
         return True
-
-    def format_trace(self) -> list[str]:
-        lines: list[str] = []
-        for now, tag, what, count in self.trace:
-            text = what if isinstance(what, str) else _short(what)
-            lines.append(f"{now:12.3f} {tag:5} {text}" + (f"  (x{count})" if count > 1 else ""))
-        return lines
-
-
-def _short(value: object, limit: int = 200) -> str:
-    text = repr(value)
-    for prefix in ("watcher.core.", "tests.simulation."):
-        text = text.replace(prefix, "")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def run_seed(seed: int, trace_len: int = 40) -> Outcome:

@@ -171,6 +171,7 @@ class World(Faults):
             (2, self._sigterm),
             (1, self._wall_step),
             (1, self._token_missing),
+            (1, self._sighup),
             (2, self._open_in_daw),
         ]
         total = sum(w for w, _ in choices)
