@@ -271,7 +271,7 @@ def test_a_401_pauses_until_the_token_changes() -> None:
     assert isinstance(send, Send)
     d.feed(SendAnswered(send.request, Failure("auth", "HTTP 401", "new token", None, "old")))
     assert d.core.gate.pause is Pause.AUTH
-    d.advance(30)
+    d.advance(20)
     reads = [e for e in d.effects if isinstance(e, ReadToken)]
     assert reads
     d.feed(TokenRead("old"))
@@ -335,3 +335,201 @@ def test_a_native_watch_failure_polls_and_retries_native_later() -> None:
     out = core.handle(WatchStarted(ROOT, "polling"), 0.0)
     assert Walk(ROOT) in out
     assert core.folders.get(ROOT).mode == "polling"  # type: ignore[union-attr]
+
+
+def test_stop_gives_a_hung_request_three_seconds() -> None:
+    d = start(disk={"/studio/a.als": sig()})
+    d.hold = True
+    d.advance(3)
+    assert [type(e) for e in d.held] == [Send]
+    d.feed(StopRequested("SIGTERM"))
+    d.advance(2.9)
+    assert not [e for e in d.effects if isinstance(e, Stop)]
+    d.advance(0.2)
+    assert [e for e in d.effects if isinstance(e, Stop)] == [Stop(0)]
+    assert d.logs("request_abandoned")
+    assert d.stored["/studio/a.als"].state == "in_flight"
+
+
+def test_a_project_changed_while_in_flight_is_sent_again_with_its_new_bytes() -> None:
+    d = start(disk={"/studio/a.als": sig(1)})
+    d.hold = True
+    d.advance(3)
+    [first] = d.held
+    d.held.clear()
+    assert isinstance(first, Send)
+    d.disk["/studio/a.als"] = sig(2)
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(6)  # quiet, probed, queued again while the first request is still out
+    assert d.stored["/studio/a.als"].state == "pending"
+    d.hold = False
+    d.feed(SendAnswered(first.request, Accepted("old", 1)))  # for the old bytes
+    d.advance(3)
+    assert len(d.sends()) == 2
+    record = d.stored["/studio/a.als"]
+    assert record.state == "imported" and record.signature == sig(2)
+    assert record.import_id == "imp-1"  # the second request's answer, not "old"
+
+
+def test_scan_gives_up_after_three_failed_attempts_with_69() -> None:
+    d = start(disk={"/studio/a.als": sig()}, once=True)
+    d.hold = True
+    down = Failure("unreachable", "refused", "start SessionDock")
+    for _ in range(10):
+        d.advance(70)
+        for effect in d.held:
+            if isinstance(effect, Send):
+                d.feed(SendAnswered(effect.request, down))
+        d.held.clear()
+        if d.core.stopped:
+            break
+    assert [e for e in d.effects if isinstance(e, Stop)] == [Stop(69)]
+    assert d.logs("scan_incomplete")
+    assert d.stored["/studio/a.als"].state == "pending"
+
+
+def test_scan_stops_with_77_when_the_token_is_refused() -> None:
+    d = start(disk={"/studio/a.als": sig()}, once=True)
+    d.hold = True
+    d.advance(3)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("auth", "HTTP 401", "new token", None, "fp")))
+    assert [e for e in d.effects if isinstance(e, Stop)] == [Stop(77)]
+
+
+def test_read_only_polls_health_and_resumes() -> None:
+    d = start(disk={"/studio/a.als": sig()})
+    d.hold = True
+    d.advance(3)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("read_only", "HTTP 403", "enable it")))
+    assert d.core.gate.pause is Pause.READ_ONLY
+    d.advance(5.1)
+    [ask] = d.held
+    d.held.clear()
+    assert isinstance(ask, AskHealth)
+    d.feed(HealthAnswered(ask.request, Health("ok", "read-only", "read-only")))
+    d.advance(5.1)
+    [ask] = d.held
+    d.held.clear()
+    assert isinstance(ask, AskHealth)
+    d.hold = False
+    d.feed(HealthAnswered(ask.request, FULL))
+    d.advance(3)
+    assert d.logs("sending_resumed")
+    assert d.stored["/studio/a.als"].state == "imported"
+
+
+def test_a_folder_that_goes_away_keeps_its_projects_and_is_reconciled_when_back() -> None:
+    core = Core.restore(settings(), [], {})
+    core.handle(Started(wall=WALL0), 0.0)
+    core.handle(FolderChecked(ROOT, False), 0.0)
+    assert core.folders.get(ROOT).mode == "offline"  # type: ignore[union-attr]
+    out = core.handle(Tick(), 5.0)
+    assert CheckFolder(ROOT) in out
+    out = core.handle(FolderChecked(ROOT, True), 5.0)
+    assert Watch(ROOT, True, "native") in out
+    assert any(isinstance(e, Log) and e.event == "folder_online" for e in out)
+    out = core.handle(WatchStarted(ROOT, "native"), 5.0)
+    assert Walk(ROOT) in out
+
+
+def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
+    from watcher.core.inputs import PersistFailed
+
+    core = Core.restore(settings(), [], {})
+    core.handle(Started(wall=WALL0), 0.0)
+    core.handle(HealthAnswered(1, FULL), 0.0)
+    core.handle(FolderChecked(ROOT, True), 0.0)
+    core.handle(WatchStarted(ROOT, "native"), 0.0)
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig()),)), 0.0)
+    core.handle(WalkEnded(ROOT, None), 0.0)
+    core.handle(Statted("/studio/a.als", sig()), 0.0)
+    out = core.handle(Probed("/studio/a.als", project("/studio/a.als")), 0.0)
+    persist = next(e for e in out if isinstance(e, Persist))
+    rest = tuple(out[out.index(persist) + 1 :])
+    send = next(e for e in rest if isinstance(e, Send))
+    out = core.handle(PersistFailed(persist, "disk full", "free space", rest), 0.1)
+    assert not [e for e in out if isinstance(e, Send)]
+    out = core.handle(Tick(), 1.2)
+    assert [type(e) for e in out if isinstance(e, (Persist, Send))] == [Persist, Send]
+    again = next(e for e in out if isinstance(e, Persist))
+    assert {r.state for r in again.upserts} == {"in_flight"}
+    assert next(e for e in out if isinstance(e, Send)) == send
+
+
+def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:
+    d = start(disk={"/studio/a.als": sig()})
+    d.hold = True
+    d.advance(3)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send)
+    refused = Failure("auth", "HTTP 401", "new token", None, "same")
+    d.feed(SendAnswered(send.request, refused))
+    probes = []
+    for _ in range(3):  # 30 s, 60 s, 120 s: the same token, refused again
+        d.advance(300)
+        [ask] = d.held
+        d.held.clear()
+        assert isinstance(ask, AskHealth)
+        probes.append(d.now)
+        d.feed(HealthAnswered(ask.request, refused))
+        assert d.core.gate.pause is Pause.AUTH
+    down = Failure("unreachable", "refused", "start it")
+    d.advance(300)
+    [ask] = d.held
+    d.held.clear()
+    assert isinstance(ask, AskHealth)
+    d.feed(HealthAnswered(ask.request, down))  # a failed probe does not end the pause
+    assert d.core.gate.pause is Pause.AUTH
+    d.advance(600)
+    [ask] = d.held
+    d.held.clear()
+    assert isinstance(ask, AskHealth)
+    d.hold = False
+    d.feed(HealthAnswered(ask.request, FULL))
+    d.advance(3)
+    assert d.core.gate.pause is Pause.NONE
+    assert d.stored["/studio/a.als"].state == "imported"
+
+
+def test_a_failed_probe_in_a_read_only_pause_sends_nothing() -> None:
+    d = start(disk={"/studio/a.als": sig()})
+    d.hold = True
+    d.advance(3)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("read_only", "HTTP 403", "enable it")))
+    d.advance(5.1)
+    [ask] = d.held
+    d.held.clear()
+    assert isinstance(ask, AskHealth)
+    d.feed(HealthAnswered(ask.request, Failure("unreachable", "refused", "start it")))
+    d.advance(120)
+    assert all(isinstance(e, AskHealth) for e in d.held)
+    assert d.core.gate.pause is Pause.READ_ONLY
+
+
+def test_nothing_to_send_in_a_backoff_does_not_ask_to_be_woken_in_the_past() -> None:
+    core = Core.restore(settings(), [], {})
+    core.handle(Started(wall=WALL0), 0.0)
+    core.handle(HealthAnswered(1, Failure("server", "HTTP 503", "later")), 0.0)
+    core.handle(Tick(), 50.0)
+    wake = core.next_wakeup()
+    assert wake is None or wake > 50.0
+
+
+def test_a_bundle_whose_files_are_younger_than_the_quiet_period_waits() -> None:
+    d = start()
+    fresh = Signature(size=10, mtime_ns=int((WALL0 + 4.0) * 1e9), inode=7)
+    d.disk["/studio/b.logicx"] = fresh
+    d.feed(ProjectChanged(ROOT, "/studio/b.logicx", bundle=True, at=d.now - 10))  # event early
+    d.advance(3)  # due at once; its files were written at +4 s: not before +9 s
+    assert not [e for e in d.effects if isinstance(e, Probe)]
+    d.advance(8)
+    assert [e for e in d.effects if isinstance(e, Probe)]

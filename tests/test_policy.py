@@ -1,13 +1,29 @@
-"""What each SessionDock error means for sending, on an injected clock."""
+"""What each SessionDock error means for sending, on an injected clock.
+
+Client errors go through `bridge.failure_of`, as the importer hands them to the core,
+so the translation is checked along with the policy."""
 
 from __future__ import annotations
 
-from watcher.client import ApiError, BadAnswer, ReadOnly, Unauthorized, Unreachable
-from watcher.policy import Gate, Pause, fingerprint
+from watcher.bridge import failure_of
+from watcher.client import (
+    ApiError,
+    BadAnswer,
+    ReadOnly,
+    SessionDockError,
+    Unauthorized,
+    Unreachable,
+)
+from watcher.core.policy import Gate, Pause, fingerprint
 
 
-def gate() -> Gate:
-    return Gate(cap=60, jitter=lambda: 1.0)
+class _Gate(Gate):
+    def failed(self, error: SessionDockError, now: float, token: str | None = None) -> bool:  # type: ignore[override]
+        return super().failed(failure_of(error, token), now)
+
+
+def gate() -> _Gate:
+    return _Gate(cap=60, jitter=lambda: 1.0)
 
 
 def test_unreachable_backs_off_exponentially_up_to_the_cap() -> None:
@@ -23,7 +39,7 @@ def test_unreachable_backs_off_exponentially_up_to_the_cap() -> None:
 
 
 def test_jitter_spreads_retries_below_the_ceiling() -> None:
-    g = Gate(cap=60, jitter=lambda: 0.0)
+    g = _Gate(cap=60, jitter=lambda: 0.0)
     g.failed(Unreachable("down"), now=0)
     g.failed(Unreachable("down"), now=0)
     assert g.not_before == 1.0  # half of the 2 s ceiling
@@ -49,8 +65,8 @@ def test_401_waits_for_a_different_token() -> None:
     g = gate()
     g.failed(Unauthorized(401, "unauthorized", "no"), now=0, token="old-token")
     assert g.pause is Pause.AUTH and not g.can_send(10**9)
-    assert not g.token_changed("old-token")
-    assert g.token_changed("new-token")
+    assert not g.token_changed(fingerprint("old-token"))
+    assert g.token_changed(fingerprint("new-token"))
     assert g.rejected_token == fingerprint("old-token") != "old-token"
 
 

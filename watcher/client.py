@@ -334,9 +334,8 @@ class SessionDockClient:
         deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self._token = token
-        self._deadline = deadline
-        self._backend = DeadlineBackend()
-        self.in_flight: InFlight | None = None
+        self.last_token: str | None = None
+        """The token the latest request carried (so a 401 names which one was refused)."""
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             timeout=timeout,
@@ -355,13 +354,11 @@ class SessionDockClient:
 
     def _request(self, method: str, path: str, limit: int, **kwargs: Any) -> _Answer:
         try:
-            headers = {"Authorization": f"Bearer {self._token()}"}
+            self.last_token = self._token()
         except ConfigError as exc:
+            self.last_token = None
             raise NoToken(str(exc)) from None
-        what = f"{method} /{path}"
-        now = time.time()
-        self.in_flight = InFlight(method, "/" + path, now, now + self._deadline)
-        self._backend.deadline = self._backend.clock() + self._deadline
+        headers = {"Authorization": f"Bearer {self.last_token}"}
         try:
             with self._http.stream(method, path, headers=headers, **kwargs) as response:
                 status = response.status_code

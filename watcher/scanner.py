@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePath
 
-from watcher.config import ImportSettings, ScanSettings, WatchFolder
+from watcher.config import ImportSettings, WatchFolder
+from watcher.core.records import Project, Signature
 from watcher.daws import (
     ALTERNATIVES,
     DEFAULT_LIMITS,
@@ -46,34 +46,6 @@ BUNDLE_WALK_LIMIT = 20_000
 """Entries a bundle's signature looks at, at most. A real `.logicx` holds a few hundred
 (thousands with its recordings inside); past the limit the signature stops counting,
 so a bundle stuffed with a huge tree costs a bounded walk, never a frozen loop."""
-
-
-@dataclass(frozen=True)
-class Signature:
-    """What a fresh stat says about a project; equal signatures mean "not changed".
-
-    For a bundle it sums sizes and takes the newest mtime over its files, leaving out
-    backup and `.nosync` folders so an autosave does not count as a change.
-    """
-
-    size: int
-    mtime_ns: int
-    inode: int
-
-
-@dataclass(frozen=True)
-class Project:
-    """A project ready to import: what SessionDock is sent, and the signature sent."""
-
-    path: Path
-    root: Path
-    kind: str
-    title: str
-    project_type: str
-    project_path: Path
-    preview_path: Path | None
-    generate_previews: bool
-    signature: Signature
 
 
 def listdir_names(directory: PurePath) -> Collection[str]:
@@ -460,14 +432,15 @@ def probe(
         return Skipped(candidate.path, problem[0], problem[1])
     path = Path(candidate.path)
     daw = candidate.daw
+    preview = find_preview(path, daw)
     return Project(
-        path=path,
-        root=folder.path,
+        path=str(path),
+        root=str(folder.path),
         kind=folder.kind or daw.kind,
-        title=title_for(path, settings.title_from, daw),
-        project_type=project_type(path, daw),
-        project_path=path.parent if settings.project_path == "folder" else path,
-        preview_path=find_preview(path, daw),
+        title=title_for(path, settings.title_from),
+        project_type=project_type(path),
+        project_path=str(path.parent if settings.project_path == "folder" else path),
+        preview_path=str(preview) if preview else None,
         generate_previews=folder.generate_previews,
         signature=signature,
     )

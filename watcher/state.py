@@ -1,10 +1,10 @@
 """Durable state: every known project and where it stands, in one SQLite file.
 
-A project is written as `pending` before anything is sent, `in_flight` while a request
-carries it, and `imported` only after SessionDock answered 2xx; so after a crash or
-`kill -9` at any moment, whatever was pending or in flight is sent again and nothing
-detected is forgotten. `rejected` (SessionDock refused it) and `invalid` (its bytes
-are not a project) are retried only when the project changes.
+The core (`watcher.core`) decides every record's state and hands its changes out as
+`Persist` effects; this module writes them, one transaction per loop turn, before the
+effects that act on them are carried out, and loads them back at the next start. So
+after a crash or `kill -9` at any moment, whatever was pending or in flight is sent
+again (in-flight ones after asking SessionDock) and nothing detected is forgotten.
 
 One connection writes (the daemon's main loop, in the one process that owns the file:
 watcher/owner.py); `status` opens the file read-only, which WAL mode allows while the
@@ -29,13 +29,10 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from watcher.core.batching import Queued
-from watcher.scanner import Project, Signature
-
-StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid"]
-STATES: tuple[StateName, ...] = ("pending", "in_flight", "imported", "rejected", "invalid")
+from watcher.core.effects import Persist
+from watcher.core.records import STATES, ProjectRecord, Signature, StateName
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -291,23 +288,6 @@ class State:
             last_error=row["last_error"],
         )
 
-    def sendable(self, now: float) -> list[Queued[str]]:
-        rows = self.db.execute(
-            "SELECT path, kind, generate_previews, queued_at FROM projects "
-            "WHERE state = 'pending' AND next_attempt_at <= ?",
-            (now,),
-        )
-        return [
-            Queued(r["path"], r["kind"], bool(r["generate_previews"]), r["queued_at"] or 0.0)
-            for r in rows
-        ]
-
-    def next_attempt_at(self) -> float | None:
-        row = self.db.execute(
-            "SELECT MIN(next_attempt_at) FROM projects WHERE state = 'pending'"
-        ).fetchone()
-        return None if row[0] is None else float(row[0])
-
     def rows(self, paths: Iterable[str]) -> list[Row]:
         found: list[Row] = []
         for path in paths:
@@ -355,172 +335,84 @@ class State:
     def set_meta(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
-    def enqueue(self, project: Project, now: float | None = None) -> bool:
-        """Queue a ready project unless it is unchanged since it was last dealt with.
+    def load(self) -> tuple[list[ProjectRecord], dict[str, Any]]:
+        """Everything the core persisted, for `Core.restore`."""
+        records = [_record(r) for r in self._db.execute("SELECT * FROM projects")]
+        meta = {
+            r["key"]: json.loads(r["value"])
+            for r in self._db.execute("SELECT key, value FROM meta")
+            if r["key"] != "schema_version"
+        }
+        return records, meta
 
-        Returns True when it was queued (new, changed, or not yet delivered).
-        """
-        now = time.time() if now is None else now
-        known = self.known(project.path)
-        if (
-            known is not None
-            and known.signature == project.signature
-            and known.state
-            in (
-                "imported",
-                "rejected",
-                "pending",
-                "in_flight",
-            )
-        ):
-            return False
-        sig = project.signature
-        values = (
-            str(project.path),
-            str(project.root),
-            project.kind,
-            project.title,
-            project.project_type,
-            str(project.project_path),
-            str(project.preview_path) if project.preview_path else None,
-            int(project.generate_previews),
-            sig.size,
-            sig.mtime_ns,
-            sig.inode,
-            now,
-            now,
-        )
-        # A project changed while in flight goes back to pending: the answer for the old
-        # bytes then finds it no longer in flight and leaves it queued for the new ones.
-        self._write(
-            """
-            INSERT INTO projects (path, root, kind, title, project_type, project_path,
-                preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
-                next_attempt_at, queued_at, last_error, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, NULL, ?)
-            ON CONFLICT (path) DO UPDATE SET
-                root = excluded.root, kind = excluded.kind, title = excluded.title,
-                project_type = excluded.project_type, project_path = excluded.project_path,
-                preview_path = excluded.preview_path,
-                generate_previews = excluded.generate_previews,
-                size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                state = 'pending', attempts = 0, next_attempt_at = 0,
-                queued_at = CASE WHEN projects.state = 'pending' THEN projects.queued_at
-                                 ELSE excluded.queued_at END,
-                last_error = NULL, updated_at = excluded.updated_at
-            """,
-            values,
-        )
-        return True
-
-    def mark_invalid(
-        self, path: Path, root: Path, kind: str, signature: Signature, reason: str
-    ) -> bool:
-        """Remember a file whose bytes are not a project; True when this is news."""
-        known = self.known(path)
-        if known and known.state == "invalid" and known.signature == signature:
-            return False
+    def apply(self, persists: Iterable[Persist]) -> None:
+        """Write the core's `Persist` effects, in order, in one transaction."""
         now = time.time()
-        self._write(
-            """
-            INSERT INTO projects (path, root, kind, title, project_type, project_path,
-                generate_previews, size, mtime_ns, inode, state, last_error, updated_at)
-            VALUES (?, ?, ?, ?, '', ?, 0, ?, ?, ?, 'invalid', ?, ?)
-            ON CONFLICT (path) DO UPDATE SET state = 'invalid', size = excluded.size,
-                mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                last_error = excluded.last_error, updated_at = excluded.updated_at
-            WHERE projects.state != 'in_flight'
-            """,
-            (
-                path_key(path),
-                printable(root),
-                kind,
-                printable(path.name),
-                printable(path),
-                signature.size,
-                signature.mtime_ns,
-                signature.inode,
-                printable(reason),
-                now,
-            ),
-        )
-        return known is None or known.state != "invalid" or known.last_error != printable(reason)
+        with self.transaction():
+            for persist in persists:
+                if persist.upserts:
+                    self._db.executemany(_UPSERT, [_values(r, now) for r in persist.upserts])
+                if persist.deletes:
+                    self._db.executemany(
+                        "DELETE FROM projects WHERE path = ?", [(p,) for p in persist.deletes]
+                    )
+                if persist.meta:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        [(key, json.dumps(value)) for key, value in persist.meta],
+                    )
 
-    def cancel(self, path: Path) -> bool:
-        """A deleted project no longer needs sending; delivered history is kept."""
-        return (
-            self._write(
-                "DELETE FROM projects WHERE path = ? AND state IN ('pending', 'invalid')",
-                (path_key(path),),
-            )
-            > 0
-        )
 
-    def mark_in_flight(self, paths: Sequence[str]) -> None:
-        self._write(
-            "UPDATE projects SET state = 'in_flight', attempts = attempts + 1, updated_at = ? "
-            "WHERE path = ? AND state = 'pending'",
-            [(time.time(), p) for p in paths],
-            many=True,
-        )
+_UPSERT = """
+INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_path,
+    preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
+    next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
+"""
 
-    def mark_imported(self, paths: Sequence[str], import_id: str | None) -> None:
-        now = time.time()
-        self._write(
-            "UPDATE projects SET state = 'imported', last_import_id = ?, imported_at = ?, "
-            "last_error = NULL, updated_at = ? WHERE path = ? AND state = 'in_flight'",
-            [(import_id, now, now, p) for p in paths],
-            many=True,
-        )
 
-    def mark_rejected(self, path: str, message: str) -> None:
-        self._write(
-            "UPDATE projects SET state = 'rejected', last_error = ?, updated_at = ? "
-            "WHERE path = ? AND state = 'in_flight'",
-            (message, time.time(), path),
-        )
+def _values(r: ProjectRecord, now: float) -> tuple[Any, ...]:
+    sig = r.signature
+    return (
+        r.path,
+        r.root,
+        r.kind,
+        r.title,
+        r.project_type,
+        r.project_path,
+        r.preview_path,
+        int(r.generate_previews),
+        sig.size,
+        sig.mtime_ns,
+        sig.inode,
+        r.state,
+        r.attempts,
+        r.queued_at,
+        r.last_error,
+        r.import_id,
+        r.imported_at,
+        now,
+    )
 
-    def requeue(self, paths: Sequence[str], error: str | None, not_before: float = 0) -> None:
-        """Back to pending after a failed attempt (or a crash while in flight)."""
-        self._write(
-            "UPDATE projects SET state = 'pending', last_error = ?, next_attempt_at = ?, "
-            "updated_at = ? WHERE path = ? AND state = 'in_flight'",
-            [(error, not_before, time.time(), p) for p in paths],
-            many=True,
-        )
 
-    def retry_now(self) -> None:
-        """Forget backoff deadlines left by an earlier process: a fresh start tries at once.
-
-        Otherwise pending rows wait for a deadline nothing in this process will plan for.
-        """
-        self._write("UPDATE projects SET next_attempt_at = 0 WHERE state = 'pending'")
-
-    def adopt(self, library: Collection[str]) -> int:
-        """Pending projects whose path SessionDock's library already has become imported.
-
-        Used after a first run or a rebuild (an empty state): what SessionDock already
-        holds is recorded with its current signature instead of being sent again.
-        """
-        rows = self.db.execute("SELECT path, project_path FROM projects WHERE state = 'pending'")
-        hits = [r[0] for r in rows if r[1] in library]
-        self.mark_adopted(hits)
-        return len(hits)
-
-    def mark_adopted(self, paths: Sequence[str]) -> None:
-        """Pending, never sent, yet already in SessionDock's library: imported as is."""
-        now = time.time()
-        self._write(
-            "UPDATE projects SET state = 'imported', imported_at = ?, last_error = NULL, "
-            "updated_at = ? WHERE path = ? AND state = 'pending'",
-            [(now, now, p) for p in paths],
-            many=True,
-        )
-
-    def in_flight_paths(self) -> list[str]:
-        return [
-            r[0] for r in self.db.execute("SELECT path FROM projects WHERE state = 'in_flight'")
-        ]
+def _record(r: sqlite3.Row) -> ProjectRecord:
+    return ProjectRecord(
+        path=r["path"],
+        root=r["root"],
+        kind=r["kind"],
+        title=r["title"],
+        project_type=r["project_type"],
+        project_path=r["project_path"],
+        preview_path=r["preview_path"],
+        generate_previews=bool(r["generate_previews"]),
+        signature=Signature(r["size"], r["mtime_ns"], r["inode"]),
+        state=r["state"],
+        attempts=r["attempts"],
+        queued_at=r["queued_at"],
+        last_error=r["last_error"],
+        import_id=r["last_import_id"],
+        imported_at=r["imported_at"],
+    )
 
 
 def move_aside(database: Path, now: float | None = None) -> Path:

@@ -82,6 +82,7 @@ class CoreBase:
         self._started_wall = 0.0
         self._started = False
         self._stopping = False
+        self._grace_over = False
         self._waiting: dict[str, Waiting] = {}
         self._touch_stats: dict[str, tuple[str, float]] = {}
         """Files stat'ed for an event: path -> (root, time of the event)."""
@@ -100,6 +101,7 @@ class CoreBase:
         self._unsaved: set[str] = set()
         self._replay: list[Effect] = []
         self._persist_failures = 0
+        self._auth_probes = 0
 
     # --- time -------------------------------------------------------------------------
 

@@ -110,6 +110,11 @@ class Debouncer(Generic[Key, Sig]):
         self._schedule(key, entry, self._cap(entry, now + min(settle, self.quiet)))
         return Decision.WAIT
 
+    def capped(self, key: Key, now: float) -> bool:
+        """Has `key` waited `max_wait` since its first event (so it goes, changing or not)?"""
+        entry = self._entries.get(key)
+        return entry is not None and now >= entry.first_event + self.max_wait
+
     def next_deadline(self) -> float | None:
         """The earliest time `due` may return something, for the caller's wait."""
         while self._heap:

@@ -79,9 +79,14 @@ class Intake(CoreBase):
             self._forget(path)
 
     def _forget_waiting_under(self, root: str) -> None:
-        for path in [p for p in self._waiting if is_under(p, root)]:
+        """A folder is no longer watched: drop its work in progress (its records stay)."""
+        work = {*self._waiting, *self._probing, *self._touch_stats, *self._confirm_stats}
+        for path in [p for p in work if is_under(p, root)]:
             self.debouncer.forget(path)
-            del self._waiting[path]
+            for table in (self._waiting, self._probing, self._touch_stats, self._confirm_stats):
+                table.pop(path, None)
+        for key in [k for k in self._walking if k[0] == root]:
+            del self._walking[key]
 
     # --- walks ------------------------------------------------------------------------
 
@@ -142,12 +147,28 @@ class Intake(CoreBase):
         waiting = self._waiting.get(path)
         if root is None or waiting is None:
             return
+        if waiting.bundle and signature is not None and self._still_settling(path, signature):
+            return
         decision = self.debouncer.confirm(path, self._now, signature)
         if decision is Decision.WAIT:
             return
         del self._waiting[path]
         if decision is Decision.READY and signature is not None:
             self._ready(waiting.root, path, waiting.bundle, signature)
+
+    def _still_settling(self, path: str, signature: Signature) -> bool:
+        """A bundle whose newest file is younger than the quiet period waits for it.
+
+        A bundle's events carry no signature, so its first fresh one is only compared
+        with another a moment later; a writer pausing longer than that, with its events
+        lost, would be taken for finished. Its files' own times say when it was last
+        written (capped by `max_wait`, for clocks that disagree).
+        """
+        age = self._wall() - signature.mtime_ns / 1e9
+        if age >= self.debouncer.quiet or self.debouncer.capped(path, self._now):
+            return False
+        self.debouncer.touch(path, self._now - max(age, 0.0), signature)
+        return True
 
     def _ready(self, root: str, path: str, bundle: bool, signature: Signature) -> None:
         if self._unchanged(path, signature) or self.folders.online(root) is None:

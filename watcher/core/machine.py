@@ -42,12 +42,12 @@ from watcher.core.inputs import (
     WatchFailed,
     WatchStarted,
 )
-from watcher.core.intake import Intake
 from watcher.core.policy import Pause
 from watcher.core.records import ProjectRecord
 from watcher.core.sending import HEALTH_POLL_SECONDS, Sending
 from watcher.core.settings import Settings
 from watcher.core.table import Table
+from watcher.core.watching import Watching
 
 HEARTBEAT_SECONDS = 30.0
 SUMMARY_SECONDS = 3600.0
@@ -57,7 +57,7 @@ ONCE_ATTEMPTS = 3
 PERSIST_RETRY_SECONDS = (1.0, 60.0)
 
 
-class Core(Intake, Sending):
+class Core(Watching, Sending):
     """See the module docstring; build with `Core.restore`, then feed `Started` first."""
 
     @classmethod
@@ -109,8 +109,12 @@ class Core(Intake, Sending):
             times.append(deadline)
         if self._batch_due is not None:
             times.append(self._batch_due - self._wall_offset)
-        if self.gate.pause is Pause.BACKOFF and self._job is None:
-            times.append(self.gate.not_before)
+        if (
+            self.gate.pause is Pause.BACKOFF
+            and self._job is None
+            and self.gate.not_before > self._now
+        ):
+            times.append(self.gate.not_before)  # a past one would only spin the shell
         return min(times, default=None)
 
     # --- one turn ---------------------------------------------------------------------
@@ -126,7 +130,7 @@ class Core(Intake, Sending):
         self._fire_timers()
         self._dispatch()
         if self._stopping:
-            if self._job is None or self.timers.get("stop", self._now + 1) <= self._now:
+            if self._job is None or self._grace_over:
                 self._finish()
         elif self.settings.once and self._once_finished():
             self._finish()
@@ -155,21 +159,6 @@ class Core(Intake, Sending):
             if scan.watchdog_seconds:
                 self.timers["watchdog"] = now
         self._attached(None)
-
-    def _attached(self, root: str | None) -> None:
-        """A folder's first attach is done; once all are, the daemon is ready."""
-        if root is not None:
-            if root not in self._attaching:
-                return
-            self._attaching.discard(root)
-        if self._attaching:
-            return
-        if self.settings.once:
-            if any(f.mode == "offline" for f in self.folders):
-                self.exit_code = EXIT_UNDELIVERED
-            return
-        self._emit(Notify(("READY=1", f"STATUS={self._status_line()}")))
-        self._log("watching", folders=self.folders.modes())
 
     def _on_stop_requested(self, event: StopRequested) -> None:
         if self._stopping:
@@ -229,49 +218,6 @@ class Core(Intake, Sending):
         if pending:
             self.exit_code = EXIT_UNDELIVERED
         return True
-
-    # --- folders ----------------------------------------------------------------------
-
-    def _on_folder_checked(self, checked: FolderChecked) -> None:
-        folder = self.folders.get(checked.root)
-        if folder is None:
-            return
-        was = folder.mode
-        effects, online = self.folders.checked(folder, checked.exists, checked.network)
-        self._emit(*effects)
-        if online:
-            self._reconcile(folder)
-        if folder.watching is None:
-            self._attached(folder.root)
-        if folder.mode != was and self._started:
-            self._status()
-
-    def _on_watch_started(self, started: WatchStarted) -> None:
-        folder = self.folders.get(started.root)
-        if folder is None:
-            return
-        effects = self.folders.watch_started(folder, started.mode)
-        if effects is None:
-            return
-        self._emit(*effects)
-        self._reconcile(folder)
-        self._attached(folder.root)
-        self._status()
-
-    def _on_watch_failed(self, failed: WatchFailed) -> None:
-        folder = self.folders.get(failed.root)
-        if folder is None:
-            return
-        self._emit(*self.folders.watch_failed(folder, failed.mode, failed.advice, self._now))
-        if folder.watching is None:
-            self._attached(folder.root)
-
-    def _on_watches_checked(self, checked: WatchesChecked) -> None:
-        self._emit(*self.folders.supervise(checked.dead, self._now))
-
-    def _on_events_lost(self, lost: EventsLost) -> None:
-        self._log("events_lost", "warning", detail=lost.detail, action="reconciling all folders")
-        self._reconcile_all()
 
     # --- reload -----------------------------------------------------------------------
 
@@ -352,7 +298,7 @@ class Core(Intake, Sending):
             self.timers[name] = now + SUPERVISE_SECONDS
         elif name == "token" and self.gate.pause is Pause.AUTH:
             self._poll_token()
-        elif name == "health" and self.gate.pause is Pause.READ_ONLY:
+        elif name == "health" and self.gate.pause in (Pause.READ_ONLY, Pause.AUTH):
             if self._job is not None:
                 self.timers[name] = now + HEALTH_POLL_SECONDS
             else:
@@ -370,6 +316,8 @@ class Core(Intake, Sending):
             self.timers[name] = now + SUMMARY_SECONDS
         elif name == "persist":
             self._retry_persist()
+        elif name == "stop":
+            self._grace_over = True
 
 
 _HANDLERS: dict[type, Any] = {

@@ -26,6 +26,9 @@ from watcher.core.policy import Pause
 
 HEALTH_POLL_SECONDS = 5.0
 TOKEN_POLL_SECONDS = 2.0
+AUTH_PROBE_SECONDS = (30.0, 300.0)
+"""In a 401 pause, /health is asked with the same token after the first delay, doubling
+up to the second: SessionDock restarting its Local API refuses a good token for a while."""
 
 READ_ONLY_ADVICE = (
     "SessionDock's Local API is read-only: enable Full Automation in SessionDock's "
@@ -174,8 +177,7 @@ class Sending(CoreBase):
             )
             if self.gate.pause is Pause.AUTH:
                 self.timers["token"] = self._now + TOKEN_POLL_SECONDS
-            if self.gate.pause is Pause.READ_ONLY:
-                self.timers["health"] = self._now + HEALTH_POLL_SECONDS
+                self._auth_probes = 0
         else:
             self._log(
                 "send_failed",
@@ -183,7 +185,26 @@ class Sending(CoreBase):
                 error=failure.message,
                 retry_in=round(self.gate.not_before - self._now, 3),
             )
+        self._schedule_probe()
         self._status()
+
+    def _schedule_probe(self) -> None:
+        """In a 403 or 401 pause, the next /health that finds out whether it is over."""
+        if self.gate.pause is Pause.READ_ONLY:
+            self.timers["health"] = self._now + HEALTH_POLL_SECONDS
+        elif self.gate.pause is Pause.AUTH:
+            first, cap = AUTH_PROBE_SECONDS
+            self.timers["health"] = self._now + min(cap, first * 2**self._auth_probes)
+            self._auth_probes += 1
+
+    def _probe_failed(self, failure: Failure) -> None:
+        """A probe in a 403 or 401 pause failed for another reason (SessionDock down):
+        the pause stands, since nothing said it is over; the probe is asked again."""
+        self._log("probe_failed", "debug", error=failure.message, paused=self.gate.pause.value)
+        self._set_meta(
+            "last_error", {"at": self._wall(), "message": failure.message, "advice": failure.advice}
+        )
+        self._schedule_probe()
 
     def _ask_health(self) -> None:
         self._job = Job(self._request(), "health")
@@ -196,6 +217,10 @@ class Sending(CoreBase):
         self._job = None
         self._replan = True
         health = answered.outcome
+        paused = self.gate.pause in (Pause.AUTH, Pause.READ_ONLY)
+        if isinstance(health, Failure) and paused and health.kind not in ("auth", "read_only"):
+            self._probe_failed(health)
+            return
         if isinstance(health, Failure):
             self._failed(health)
             return
@@ -207,11 +232,11 @@ class Sending(CoreBase):
                 configured_mode=health.configured_mode,
             )
             self.timers.pop("health", None)
+            self.timers.pop("token", None)
         else:
             message = f"HTTP 403 read_only: effective mode is {health.effective_mode}"
             failure = Failure("read_only", message, READ_ONLY_ADVICE)
             self._failed(failure, effective_mode=health.effective_mode)
-            self.timers["health"] = self._now + HEALTH_POLL_SECONDS
         self._status()
 
     # --- recovery ---------------------------------------------------------------------
