@@ -141,7 +141,7 @@ def probe(
     unit = P(path)
     daw = _daw(registry, unit)
     if daw is None or fs.stat(unit) is None:
-        return NotAProject("bad-content", "gone")
+        return NotAProject("bad-content", f"cannot read {unit.name}: No such file or directory")
     for suffix in daw.open_while:
         if fs.stat(P(path + suffix)) is not None:
             return NotAProject("open", f"open in {daw.kind}")

@@ -62,6 +62,8 @@ class SimFS:
     # --- what the shell sees (offline volumes hidden) --------------------------------
 
     def visible(self, path: P) -> bool:
+        if not self.offline:
+            return True
         return not any(root == path or root in path.parents for root in self.offline)
 
     def stat(self, path: PurePath | str) -> Stat | None:

@@ -83,6 +83,7 @@ class Sim:
         self.last_work = 0.0
         self.steps = 0
         self.blind_until = -1.0
+        self.root_paths = {r: P(r) for r in self.folders}
         self.network = {r for r in self.folders if rng.random() < 0.15}
         """Roots on a network share: the core should poll them."""
         self.persist_failure_rate = rng.choice((0.0, 0.0, 0.02))
@@ -212,7 +213,7 @@ class Sim:
             self.later(delay, ins.WalkEnded(effect.root, effect.under))
             self.last_work = self.now
         elif isinstance(effect, fx.CheckFolder):
-            info = fs.stat(P(effect.root))
+            info = fs.stat(self.root_paths[effect.root])
             exists = info is not None and info.is_dir
             self.later(0.0, ins.FolderChecked(effect.root, exists, effect.root in self.network))
         elif isinstance(effect, fx.Watch):
