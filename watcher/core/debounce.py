@@ -66,7 +66,11 @@ class Debouncer(Generic[Key, Sig]):
         return min(deadline, entry.first_event + self.max_wait)
 
     def touch(self, key: Key, at: float, signature: Sig | None) -> None:
-        """An event touched `key` at time `at` (which may be in the past, for a scan)."""
+        """An event touched `key` at time `at` (which may be in the past, for a scan).
+
+        An event without a signature (a bundle's) keeps the one seen before, if any: a
+        fresh stat that differs from it then waits a full quiet period, not a moment.
+        """
         entry = self._entries.get(key)
         if entry is None:
             entry = _Entry(
@@ -75,7 +79,8 @@ class Debouncer(Generic[Key, Sig]):
             self._entries[key] = entry
         else:
             entry.last_event = max(entry.last_event, at)
-            entry.signature = signature
+            if signature is not None:
+                entry.signature = signature
         self._schedule(key, entry, self._cap(entry, entry.last_event + self.quiet))
 
     def forget(self, key: Key) -> None:

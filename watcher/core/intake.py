@@ -114,8 +114,7 @@ class Intake(CoreBase):
             if item.signature is None or self._unchanged(item.path, item.signature):
                 continue
             if found.under is not None:  # moved or copied in: as fresh as its event
-                signature = None if item.bundle else item.signature
-                self._touch(found.root, item.path, item.bundle, at, signature)
+                self._touch(found.root, item.path, item.bundle, at, item.signature)
             else:  # a reconcile: as old as its last write
                 age = max(0.0, wall - item.signature.mtime_ns / 1e9)
                 self._touch(found.root, item.path, item.bundle, self._now - age, item.signature)

@@ -105,17 +105,15 @@ class Core(Watching, Sending):
             return None
         times = [*self.timers.values()]
         deadline = self.debouncer.next_deadline()
-        if deadline is not None:
+        if deadline is not None and not self._stopping:
             times.append(deadline)
         if self._batch_due is not None:
             times.append(self._batch_due - self._wall_offset)
-        if (
-            self.gate.pause is Pause.BACKOFF
-            and self._job is None
-            and self.gate.not_before > self._now
-        ):
-            times.append(self.gate.not_before)  # a past one would only spin the shell
-        return min(times, default=None)
+        if self.gate.pause is Pause.BACKOFF and self._job is None:
+            times.append(self.gate.not_before)
+        # What was due by now was done in the last turn, or waits for an input (an
+        # answer, a write): a time in the past would only make the shell spin.
+        return min((t for t in times if t > self._now), default=None)
 
     # --- one turn ---------------------------------------------------------------------
 
