@@ -17,8 +17,27 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from watcher.core.inputs import Accepted, Failure, Health, Library
-from watcher.core.policy import fingerprint
+from watcher.bridge import failure_of
+from watcher.client import (
+    ApiError,
+    BadAnswer,
+    NoToken,
+    ReadOnly,
+    Rejected,
+    SessionDockError,
+    Unauthorized,
+    Unreachable,
+)
+from watcher.core.effects import AskHealth, AskLibrary, Send
+from watcher.core.inputs import (
+    Accepted,
+    Failure,
+    Health,
+    HealthAnswered,
+    Library,
+    LibraryAnswered,
+    SendAnswered,
+)
 
 FULL = "full-automation"
 READ_ONLY = "read-only"
@@ -224,23 +243,29 @@ class SimSessionDock:
 # --- what the shell hands the core for an answer ------------------------------------
 
 
-def failure(answer: Answer, token: str | None) -> Failure | None:
-    """The error policy's view of an answer that is not a 2xx (None for a 2xx)."""
+def client_error(answer: Answer) -> SessionDockError | None:
+    """The exception `watcher.client` raises for this answer (None for a 2xx)."""
     status = answer.status
     if answer.failure == "bad-json":
-        return Failure("bad_answer", "the 202 answer lacks importId or total", "retrying")
+        return BadAnswer("POST /import: the 202 answer lacks importId or total")
     if status is not None and 200 <= status < 300:
         return None
     if status is None:
-        return Failure("unreachable", f"{answer.failure}", "start SessionDock")
-    if status == 401:
-        fp = fingerprint(token) if token else None
-        return Failure("auth", answer.message, "new token", token_fingerprint=fp)
-    if status == 403:
-        return Failure("read_only", answer.message, "full automation")
-    if status == 400:
-        return Failure("rejected", answer.message, "fix the project")
-    return Failure("server", f"HTTP {status}", "retrying", retry_after=answer.retry_after)
+        return Unreachable(f"cannot reach SessionDock ({answer.failure})")
+    kind: type[ApiError] = {400: Rejected, 401: Unauthorized}.get(status, ApiError)
+    if status == 403 and answer.code == "read_only":
+        kind = ReadOnly
+    return kind(status, answer.code, answer.message, answer.retry_after)
+
+
+def failure(answer: Answer, token: str | None) -> Failure | None:
+    """The error policy's view of an answer, through the real shell's translation."""
+    error = client_error(answer)
+    return None if error is None else failure_of(error, token)
+
+
+NO_TOKEN = failure_of(NoToken("token file missing"))
+"""What the client raises before sending anything when the token cannot be read."""
 
 
 def import_outcome(answer: Answer, token: str | None) -> Accepted | Failure:
@@ -267,3 +292,30 @@ def library_outcome(answer: Answer, token: str | None) -> Library | Failure:
         p for row in answer.data or () for p in (row["projectPath"], row["projectOriginalPath"])
     )
     return failure(answer, token) or Library(frozenset(paths))
+
+
+def answer_request(
+    server: SimSessionDock,
+    effect: Send | AskHealth | AskLibrary,
+    token: str | None,
+    now: float,
+) -> tuple[SendAnswered | HealthAnswered | LibraryAnswered, Answer | None]:
+    """Carry out one request effect: the input that answers it, and the HTTP answer
+    (None when the client could not read a token, so nothing reached SessionDock)."""
+    if isinstance(effect, Send):
+        if token is None:
+            return SendAnswered(effect.request, NO_TOKEN), None
+        items = tuple(
+            Item(i.project_path, i.title, i.project_type, i.preview_path) for i in effect.items
+        )
+        answer = server.import_batch(now, token, effect.kind, items)
+        return SendAnswered(effect.request, import_outcome(answer, token)), answer
+    if isinstance(effect, AskHealth):
+        if token is None:
+            return HealthAnswered(effect.request, NO_TOKEN), None
+        answer = server.health(now, token)
+        return HealthAnswered(effect.request, health_outcome(answer, token)), answer
+    if token is None:
+        return LibraryAnswered(effect.request, NO_TOKEN), None
+    answer = server.list_sessions(now, token)
+    return LibraryAnswered(effect.request, library_outcome(answer, token)), answer

@@ -18,7 +18,7 @@ from tests.simulation import disk
 from tests.simulation.faults import Control
 from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
-from tests.simulation.server import Item, health_outcome, import_outcome, library_outcome
+from tests.simulation.server import answer_request
 from tests.simulation.trace import Trace
 from tests.simulation.world import ROOTS, World, random_settings
 from watcher.core import Core
@@ -235,24 +235,13 @@ class Sim:
             self.later(0.0, ins.TokenRead(fingerprint(token) if token else None))
 
     def _request(self, effect: fx.Send | fx.AskHealth | fx.AskLibrary) -> None:
-        server, token = self.server, self.world.token_file
         self.requests[effect.request] = effect
-        answered: Any
         if isinstance(effect, fx.Send):
             self.checker.on_send(effect, self.now)
-            items = tuple(
-                Item(i.project_path, i.title, i.project_type, i.preview_path) for i in effect.items
-            )
-            answer = server.import_batch(self.now, token, effect.kind, items)
-            answered = ins.SendAnswered(effect.request, import_outcome(answer, token))
-        elif isinstance(effect, fx.AskHealth):
-            answer = server.health(self.now, token)
-            answered = ins.HealthAnswered(effect.request, health_outcome(answer, token))
-        else:
-            answer = server.list_sessions(self.now, token)
-            answered = ins.LibraryAnswered(effect.request, library_outcome(answer, token))
-        self.later(answer.delay, answered)
-        self.note("http", answer)
+        answered, answer = answer_request(self.server, effect, self.world.token_file, self.now)
+        self.later(answer.delay if answer else 0.0, answered)
+        if answer is not None:
+            self.note("http", answer)
 
     # --- the world's events -----------------------------------------------------------
 
