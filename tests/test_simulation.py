@@ -19,13 +19,19 @@ import pytest
 
 import watcher.core.base
 import watcher.core.sending
+from tests.simulation import disk
 from tests.simulation.__main__ import main
+from tests.simulation.content import FORMATS
+from tests.simulation.fs import P, SimFS
 from tests.simulation.shell import Outcome, run_seed
 from watcher.core import Core
 from watcher.core.batching import next_batch
 from watcher.core.debounce import Debouncer
-from watcher.core.inputs import Accepted
+from watcher.core.inputs import Accepted, NotAProject
 from watcher.core.policy import Pause
+from watcher.core.records import Project, Signature
+from watcher.core.settings import FolderSettings
+from watcher.daws import Registry
 
 REPO = Path(__file__).resolve().parent.parent
 GREEN_SEEDS = range(1, 301)
@@ -160,3 +166,38 @@ def test_a_planted_bug_is_found(
     found = _first_failure(expected)
     again = run_seed(found.seed)
     assert (again.violations, again.trace) == (found.violations, found.trace)
+
+
+# --- the world's parts ------------------------------------------------------------------
+
+
+def test_the_worlds_bytes_meet_the_real_content_checks() -> None:
+    """Complete projects pass the real checks; a half-written one fails them wherever
+    the format can prove completeness (else only debouncing protects it)."""
+    registry = Registry()
+    folder = FolderSettings(root="/sim/r")
+    sig = Signature(1, 1, 1)
+    for fmt in FORMATS:
+        fs = SimFS()
+        unit = P(f"/sim/r/Song{fmt.ext}")
+        files = fmt.build("p1r0")
+        for rel, data in files.items():
+            fs.write(unit / rel if rel else unit, data, 1)
+        assert isinstance(disk.probe(fs, registry, folder, str(unit), sig), Project), fmt.ext
+        main_file = "Alternatives/000/ProjectData" if fmt.bundle else ""
+        data = files[main_file]
+        fs.write(unit / main_file if main_file else unit, data[: len(data) // 2], 2)
+        outcome = disk.probe(fs, registry, folder, str(unit), sig)
+        assert isinstance(outcome, NotAProject) == fmt.proves_complete, fmt.ext
+
+
+def test_a_folder_move_is_one_pair_of_events_and_keeps_inodes() -> None:
+    fs = SimFS()
+    fs.write(P("/sim/r/A/Song.als"), b"x", 1)
+    inode = fs.inode(P("/sim/r/A/Song.als"))
+    events = fs.rename(P("/sim/r/A"), P("/sim/r/B"), 2)
+    assert [(str(e.path), e.gone) for e in events] == [("/sim/r/A", True), ("/sim/r/B", False)]
+    assert fs.inode(P("/sim/r/B/Song.als")) == inode
+    fs.offline.add(P("/sim/r"))
+    assert fs.stat(P("/sim/r/B/Song.als")) is None
+    assert fs.delete(P("/sim/r/B"), 3) == []  # changed unseen while offline
