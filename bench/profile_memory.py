@@ -17,6 +17,7 @@ import tracemalloc
 from bench.burst import burst_workload, recognised_kinds
 from bench.common import remove, scratch, start_emulator, write_config
 from watcher.config import load_config
+from watcher.core.inputs import StopRequested
 from watcher.daemon import Daemon
 
 
@@ -45,7 +46,7 @@ def main() -> None:
         print(f"{stat.size_diff / 2**20:8.1f} MiB {stat.count_diff:8d} blocks")
         for line in stat.traceback.format()[-8:]:
             print("    " + line)
-    daemon.inbox.put(__import__("watcher.daemon").daemon.SignalReceived(15))
+    daemon.inbox.put(StopRequested("SIGTERM"))
     thread.join(20)
     emulator.stop()
     remove(work)
