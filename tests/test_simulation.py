@@ -38,6 +38,16 @@ GREEN_SEEDS = range(1, 301)
 """CI runs these; `python -m tests.simulation --seeds 2000 --first S` runs more."""
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
+REGRESSION_SEEDS = {
+    2519: "a probe that cannot read the file marked it invalid for good",
+    20611: "a probe that cannot read the file marked it invalid for good",
+    2409: "a wall-clock step made a walk's file look old: sent before it was quiet",
+    21375: "a wall-clock step made a walk's file look old: sent before it was quiet",
+    22967: "a probe answer used although the project changed while it was out",
+    2590: "a verdict dropped while in flight; the stale record sent again",
+}
+"""Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9), kept in CI.
+Seed numbers hold while the world's random draws stay as they are."""
 
 
 def _first_failure(expected: str) -> Outcome:
@@ -51,6 +61,12 @@ def _first_failure(expected: str) -> Outcome:
 def test_seeds_pass() -> None:
     failures = [(o.seed, o.violations) for o in map(run_seed, GREEN_SEEDS) if o.violations]
     assert not failures, f"{len(failures)} failing seeds, first: {failures[:3]}"
+
+
+@pytest.mark.parametrize("seed", sorted(REGRESSION_SEEDS))
+def test_a_seed_that_once_found_a_bug_passes(seed: int) -> None:
+    outcome = run_seed(seed)
+    assert not outcome.violations, (REGRESSION_SEEDS[seed], outcome.violations, outcome.trace)
 
 
 def test_a_seed_reruns_identically() -> None:
