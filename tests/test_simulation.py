@@ -103,6 +103,27 @@ def test_runs_as_a_module_from_the_repository_root() -> None:
     assert done.returncode == (0 if last.endswith(" 0 violations") else 1)
 
 
+SHOW_SEEDS_17_18 = ("--seeds", "2", "--first", "17", "--trace", "100000", "--show", "--quiet")
+
+
+def test_a_seed_reruns_identically_in_another_process() -> None:
+    """Nothing depends on string hashing (set order changes with every process)."""
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "tests.simulation", *SHOW_SEEDS_17_18],
+            cwd=REPO,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": hashseed},
+        ).stdout
+        for hashseed in ("1", "2")
+    ]
+    assert runs[0] == runs[1]
+    assert len(runs[0].splitlines()) > 100
+
+
 # --- planted bugs -----------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=1, help="the first seed")
     parser.add_argument("--quiet", action="store_true", help="no timing line")
     parser.add_argument("--trace", type=int, default=40, help="steps of trace to print")
+    parser.add_argument("--show", action="store_true", help="print the trace of passing seeds too")
     parser.add_argument(
         "--strict-identity",
         action="store_true",
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for seed in range(args.first, args.first + args.seeds):
         outcome = run_seed(seed, args.trace)
+        if args.show and not outcome.violations:
+            print(f"seed {seed}: no violations; last {len(outcome.trace)} steps:")
+            print("\n".join(f"    {line}" for line in outcome.trace))
         if outcome.violations:
             violations += len(outcome.violations)
             print(f"seed {seed}: {len(outcome.violations)} violation(s)")

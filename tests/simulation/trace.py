@@ -7,6 +7,7 @@ a count, so the last ~40 entries show what led up to a violation.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from typing import Any
 
@@ -31,7 +32,25 @@ class Trace:
 
 
 def short(value: object, limit: int = 200) -> str:
-    text = repr(value)
-    for prefix in ("watcher.core.", "tests.simulation."):
-        text = text.replace(prefix, "")
+    text = stable_repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def stable_repr(value: object) -> str:
+    """`repr`, with sets sorted: a rerun in another process prints the same trace
+    (string hashing, and so set order, changes with every process)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(stable_repr(v) for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(stable_repr(v) for v in value)
+        return (
+            f"[{inner}]"
+            if isinstance(value, list)
+            else f"({inner}{',' if len(value) == 1 else ''})"
+        )
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = (
+            f"{f.name}={stable_repr(getattr(value, f.name))}" for f in dataclasses.fields(value)
+        )
+        return f"{type(value).__name__}({', '.join(fields)})"
+    return repr(value)
