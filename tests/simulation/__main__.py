@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", type=int, default=40, help="steps of trace to print")
     parser.add_argument("--show", action="store_true", help="print the trace of passing seeds too")
     parser.add_argument(
+        "--progress", type=int, default=0, help="a line on stderr every N seeds (long runs)"
+    )
+    parser.add_argument(
         "--strict-identity",
         action="store_true",
         help="check one session per project identity (moves relinked: issue 12)",
@@ -34,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     violations = 0
     started = time.perf_counter()
-    for seed in range(args.first, args.first + args.seeds):
+    for done, seed in enumerate(range(args.first, args.first + args.seeds), 1):
         outcome = run_seed(seed, args.trace)
+        if args.progress and done % args.progress == 0:
+            spent = time.perf_counter() - started
+            print(f"{done} seeds, {violations} violations, {spent:.0f}s", file=sys.stderr)
         if args.show and not outcome.violations:
             print(f"seed {seed}: no violations; last {len(outcome.trace)} steps:")
             print("\n".join(f"    {line}" for line in outcome.trace))
