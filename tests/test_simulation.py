@@ -184,6 +184,16 @@ def _forget_what_was_imported_on_restart(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(Core, "restore", classmethod(buggy))
 
 
+def _spin_during_a_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 1's shape: a wakeup "now" while backing off, with nothing to do."""
+    next_wakeup = Core.next_wakeup
+
+    def buggy(self: Any) -> float | None:
+        return self._now if self.gate.pause is Pause.BACKOFF else next_wakeup(self)
+
+    monkeypatch.setattr(Core, "next_wakeup", buggy)
+
+
 PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_mark_imported_before_the_answer, "persisted imported without a 2xx"),
     (_forget_in_flight_work_on_restart, "is not in SessionDock (in_flight)"),
@@ -192,6 +202,7 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_ignore_batch_size, "batch_size is"),
     (_send_before_it_is_quiet, "half-written"),
     (_forget_what_was_imported_on_restart, "imported and unchanged"),
+    (_spin_during_a_backoff, "busy loop"),
 ]
 
 

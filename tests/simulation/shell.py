@@ -1,8 +1,11 @@
 """The sim shell: drives the real core through one seed's world on a simulated clock.
 
-It does what `watcher.shell` does (classify events, stat, probe, walk, persist, talk to
-SessionDock, read the token) against the simulated disk, SessionDock and token file,
-with answers arriving late and in any order. The clock jumps from one thing due to the
+It does what the real shell does (`watcher/daemon.py`, `executor.py`, `workers.py`,
+`bridge.py`: classify events, stat, probe, walk, persist, talk to SessionDock, read the
+token) against the simulated disk, SessionDock and token file, with answers arriving
+late and in any order, following the driving rules of the core's API: a `Persist` is
+written before anything after it in the same list, at most one request is out, answers
+from a process that died never reach the next one. The clock jumps from one thing due to the
 next, so hours of studio life take milliseconds. Crashes happen at effects (before or
 after a persist or a send); a restart is `Core.restore` from exactly what was persisted.
 """
@@ -51,6 +54,10 @@ class Outcome:
 
 
 class Sim:
+    """One seed: its settings, world, persisted state, the core's current life, and the
+    queue of things due (answers and events on their way, tagged with the life that
+    asked, so a restarted core never hears its predecessor's answers)."""
+
     def __init__(self, seed: int, trace_len: int = 40) -> None:
         self.seed = seed
         rng = self.rng = random.Random(seed)
@@ -99,19 +106,19 @@ class Sim:
         self._seq += 1
         heapq.heappush(self.queue, (self.now + delay, self._seq, self.life, event))
 
-    def feed(self, event: Any) -> None:
+    def feed(self, event: Any) -> int:
+        """Hand the core one input and carry out its effects; returns how many it asked."""
         core = self.core
         if core is None:
-            return
+            return 0
         self.note("in", event)
         self.steps += 1
         self._observe(event)
         effects = core.handle(event, self.now)
         for index, effect in enumerate(effects):
-            if self.core is not core:
-                return
-            if not self._carry_out(effect, effects[index + 1 :]):
-                return
+            if self.core is not core or not self._carry_out(effect, effects[index + 1 :]):
+                break
+        return len(effects)
 
     def _observe(self, event: Any) -> None:
         """What the invariants need to know of the answers the core is handed."""
@@ -370,12 +377,14 @@ class Sim:
         elif self.stop_deadline is not None and self.stop_deadline <= self.now:
             self.checker.fail("the core did not stop within 60s of SIGTERM")
         else:
-            self._spins = self._spins + 1 if self.now == self._spin_at else 0
+            # A wakeup that finds nothing to do, again and again at the same time, is a
+            # loop that would spin a CPU in the real shell.
+            idle = not self.feed(ins.Tick())
+            self._spins = self._spins + 1 if idle and self.now == self._spin_at else 0
             self._spin_at = self.now
             if self._spins > 100:
                 self.checker.fail(f"busy loop: next_wakeup() stays at {self.now:.3f} after Ticks")
                 return False
-            self.feed(ins.Tick())
         return True
 
 
