@@ -23,7 +23,8 @@ from tests.simulation import disk
 from tests.simulation.__main__ import main
 from tests.simulation.content import FORMATS
 from tests.simulation.fs import P, SimFS
-from tests.simulation.shell import Outcome, run_seed
+from tests.simulation.shell import run_seed
+from tests.simulation.trace import Outcome
 from watcher.core import Core
 from watcher.core.batching import next_batch
 from watcher.core.debounce import Debouncer

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 
 from tests.simulation import invariants
 from tests.simulation.shell import run_seed
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no timing line")
     parser.add_argument("--trace", type=int, default=40, help="steps of trace to print")
     parser.add_argument("--show", action="store_true", help="print the trace of passing seeds too")
+    parser.add_argument("--stats", action="store_true", help="what the seeds exercised")
     parser.add_argument(
         "--progress", type=int, default=0, help="a line on stderr every N seeds (long runs)"
     )
@@ -36,9 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         args.strict_identity or invariants.ONE_SESSION_PER_IDENTITY
     )
     violations = 0
+    stats: Counter[str] = Counter()
     started = time.perf_counter()
     for done, seed in enumerate(range(args.first, args.first + args.seeds), 1):
         outcome = run_seed(seed, args.trace)
+        stats.update(outcome.stats)
         if args.progress and done % args.progress == 0:
             spent = time.perf_counter() - started
             print(f"{done} seeds, {violations} violations, {spent:.0f}s", file=sys.stderr)
@@ -56,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  rerun: python -m tests.simulation --seeds 1 --first {seed}")
             sys.stdout.flush()
     elapsed = time.perf_counter() - started
+    if args.stats:
+        for what, count in sorted(stats.items()):
+            print(f"  {what}: {count}")
     if not args.quiet:
         print(f"({elapsed:.1f}s, {1000 * elapsed / max(args.seeds, 1):.1f} ms per seed)")
     print(f"simulation: {args.seeds} seeds, {violations} violations")

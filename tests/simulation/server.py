@@ -14,6 +14,7 @@ server did, for the invariants.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +112,15 @@ class SimSessionDock:
     @property
     def healthy(self) -> bool:
         return not (self.down or self.flaky_401) and self.mode == FULL and not self.fault_rate
+
+    def answered(self) -> Counter[str]:
+        """Requests by what they got: `import -> 202`, `health -> refused`, ..."""
+        counts: Counter[str] = Counter()
+        for record in self.log:
+            answer = record.answer
+            what = (answer.status or answer.failure) if answer else "?"
+            counts[f"{record.method} -> {what}"] += 1
+        return counts
 
     def _record(self, at: float, method: str, token: str | None, **kw: Any) -> Record:
         record = Record(len(self.log) + 1, at, method, token, **kw)

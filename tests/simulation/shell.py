@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from tests.simulation import disk
@@ -22,7 +23,7 @@ from tests.simulation.faults import Control
 from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
 from tests.simulation.server import answer_request
-from tests.simulation.trace import Trace
+from tests.simulation.trace import Outcome, Trace
 from tests.simulation.world import ROOTS, World, random_settings
 from watcher.core import Core
 from watcher.core import effects as fx
@@ -43,14 +44,6 @@ _ROUTINE = (
 )
 MAX_STEPS = 60_000
 WALK_CHUNK = 200
-
-
-@dataclass
-class Outcome:
-    seed: int
-    violations: list[str]
-    trace: list[str]
-    steps: int
 
 
 class Sim:
@@ -96,6 +89,7 @@ class Sim:
         self.persist_failure_rate = rng.choice((0.0, 0.0, 0.02))
         self._spins = 0
         self._spin_at = -1.0
+        self.stats: Counter[str] = Counter()
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -151,6 +145,7 @@ class Sim:
 
     def end_life(self, why: str) -> None:
         self.note("life", why)
+        self.stats["crashes" if why.startswith("CRASH") else "clean stops"] += 1
         self.core = None
         self.life += 1
         self.stop_deadline = None
@@ -176,6 +171,7 @@ class Sim:
         if isinstance(effect, fx.Persist):
             if self.quiet_at is None and self.rng.random() < self.persist_failure_rate:
                 self.note("life", "disk full: Persist not written, the rest of the list dropped")
+                self.stats["failed persists"] += 1
                 self.later(0.0, ins.PersistFailed(effect, "disk full", "free space", tuple(rest)))
                 return False
             self.checker.on_persist(effect, self.records)
@@ -291,6 +287,7 @@ class Sim:
             if lost or self.rng.random() < self.world.lose_events:
                 self.dirty[root] = True
                 self.note("lost", happening)
+                self.stats["events lost"] += 1
                 continue
             fed = disk.classify_event(
                 self.world.fs, REGISTRY, self.folders[root], happening, self.now
@@ -346,7 +343,11 @@ class Sim:
             if self.stop_deadline is not None and self.core is not None:
                 checker.fail("the core did not stop within 60s of SIGTERM")
             checker.at_end(self.records)
-        return Outcome(self.seed, checker.violations, self.trace.lines(), self.steps)
+        stats = self.stats
+        stats["projects"] += self.world.projects_made
+        stats["sessions"] += len(self.server.sessions)
+        stats.update(self.server.answered())
+        return Outcome(self.seed, checker.violations, self.trace.lines(), self.steps, stats)
 
     def _step(self) -> bool:
         """Advance the clock to the next thing due and do it; False when nothing is left."""

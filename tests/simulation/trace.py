@@ -8,8 +8,19 @@ a count, so the last ~40 entries show what led up to a violation.
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass
+class Outcome:
+    seed: int
+    violations: list[str]
+    trace: list[str]
+    steps: int
+    stats: Counter[str] = field(default_factory=Counter)
+    """What the seed exercised (for `--stats`): lives, faults met, requests by answer."""
 
 
 class Trace:

@@ -132,6 +132,10 @@ class World(Faults):
 
     # --- truth ------------------------------------------------------------------------
 
+    @property
+    def projects_made(self) -> int:
+        return self._pids
+
     def complete(self, project: Project) -> bool:
         return not project.writing and not project.broken
 
