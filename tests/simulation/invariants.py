@@ -37,7 +37,7 @@ from tests.simulation.world import World
 from watcher.core.effects import Persist, Send
 from watcher.core.inputs import Accepted, Failure, Health, Library
 from watcher.core.records import ProjectRecord
-from watcher.core.settings import Settings
+from watcher.core.settings import FolderSettings, Settings
 from watcher.daws import Registry
 
 ONE_SESSION_PER_IDENTITY = False
@@ -52,7 +52,8 @@ class Checker:
         self.violations: list[str] = []
         self.last_probe_at: dict[str, float] = {}
         self._outcome: dict[str, str] = {}
-        """Per key, in this process: sent / ok / fail / library."""
+        """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
+        `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
         self._paused: tuple[str, str | None] | None = None
         self._imported: dict[str, object] = {}
         """Path -> the signature a persisted `imported` record holds for it (durable:
@@ -61,7 +62,7 @@ class Checker:
     def fail(self, text: str) -> None:
         self.violations.append(text)
 
-    def _folder(self, path: str):  # -> FolderSettings | None
+    def _folder(self, path: str) -> FolderSettings | None:
         return next(
             (f for f in self.settings.folders if path.startswith(f.root.rstrip("/") + "/")), None
         )
