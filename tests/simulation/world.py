@@ -60,6 +60,7 @@ class Project:
     broken: bool = False
     """Left truncated for good (an interrupted copy): never complete."""
     write_started: float = -1.0
+    """When the current (or last) write began: a probe before it saw complete bytes."""
     burst_start: float = -1.0
     last_write_end: float = -1.0e9
     revision: int = 0
@@ -191,7 +192,8 @@ class World(Faults):
         return f"{base} {self._names}"
 
     def _idle(self, now: float) -> list[Project]:
-        """Projects no writer is busy with, whose next save keeps the burst contract."""
+        """Projects no writer (or open DAW) is busy with, and not broken: the ones a move,
+        copy, delete or save may pick. `_save` also keeps the burst contract."""
         return [p for p in self.projects.values() if not p.writing and not p.broken]
 
     def _busy_under(self, folder: P) -> bool:
