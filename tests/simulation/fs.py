@@ -46,6 +46,16 @@ class Event:
     is_directory: bool
 
 
+def below(path: P, top: P) -> bool:
+    """`path` is strictly inside `top` (string work: `PurePath.parents` is slow)."""
+    return str(path).startswith(str(top).rstrip("/") + "/")
+
+
+def under(path: P, top: P) -> bool:
+    """`path` is `top` or inside it."""
+    return path == top or below(path, top)
+
+
 def as_posix(path: PurePath | str) -> P:
     return path if isinstance(path, P) else P(str(path))
 
@@ -64,7 +74,7 @@ class SimFS:
     def visible(self, path: P) -> bool:
         if not self.offline:
             return True
-        return not any(root == path or root in path.parents for root in self.offline)
+        return not any(under(path, root) for root in self.offline)
 
     def stat(self, path: PurePath | str) -> Stat | None:
         p = as_posix(path)
@@ -192,7 +202,7 @@ class SimFS:
 
     def rename(self, src: P, dst: P, mtime_ns: int) -> list[Event]:
         """Move a file or a whole folder; inodes and mtimes are kept, as rename(2) does."""
-        if src not in self._nodes or dst in self._nodes or src in dst.parents:
+        if src not in self._nodes or dst in self._nodes or below(dst, src):
             return []
         events = self.makedirs(dst.parent, mtime_ns)
         is_dir = self._nodes[src].is_dir
@@ -206,7 +216,7 @@ class SimFS:
 
     def copy(self, src: P, dst: P, mtime_ns: int) -> list[Event]:
         """A copy: new inodes, the source's mtimes kept (Finder and `cp -p` keep them)."""
-        if src not in self._nodes or dst in self._nodes or src in dst.parents:
+        if src not in self._nodes or dst in self._nodes or below(dst, src):
             return []
         events = self.makedirs(dst.parent, mtime_ns)
         for p in self.subtree(src):

@@ -20,7 +20,7 @@ from typing import Any
 
 from tests.simulation import disk
 from tests.simulation.faults import Control
-from tests.simulation.fs import P
+from tests.simulation.fs import P, under
 from tests.simulation.invariants import Checker
 from tests.simulation.server import answer_request
 from tests.simulation.trace import Outcome, Trace
@@ -273,14 +273,7 @@ class Sim:
                     self.stop_deadline = self.now + 60.0
                     self.feed(ins.StopRequested("SIGTERM"))
                 continue
-            root = next(
-                (
-                    r
-                    for r in self.folders
-                    if P(r) == happening.path or P(r) in happening.path.parents
-                ),
-                None,
-            )
+            root = next((r for r, p in self.root_paths.items() if under(happening.path, p)), None)
             if root is None:
                 continue
             lost = self.core is None or root not in self.watched or self.now < self.blind_until

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from tests.simulation.content import FORMATS, Files, Format
 from tests.simulation.faults import Control, Faults, Step
-from tests.simulation.fs import Event, P, SimFS
+from tests.simulation.fs import Event, P, SimFS, below, under
 from tests.simulation.server import FULL, SimSessionDock
 from watcher.core.settings import FolderSettings, Settings
 
@@ -147,7 +147,7 @@ class World(Faults):
         return None
 
     def root_of(self, path: P) -> P:
-        return next(r for r in self.roots if r in path.parents)
+        return next(r for r in self.roots if below(path, r))
 
     # --- the script -------------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class World(Faults):
         return [p for p in self.projects.values() if not p.writing and not p.broken]
 
     def _busy_under(self, folder: P) -> bool:
-        return any(p.writing and folder in p.unit.parents for p in self.projects.values())
+        return any(p.writing and below(p.unit, folder) for p in self.projects.values())
 
     def _write_files(
         self, now: float, project: Project, files: Files, slow: bool
@@ -310,7 +310,7 @@ class World(Faults):
             folder = project.unit
             for _ in range(depth_from_unit):
                 folder = folder.parent
-            inside = folder not in self.roots and any(r in folder.parents for r in self.roots)
+            inside = folder not in self.roots and any(below(folder, r) for r in self.roots)
             if inside and not self._busy_under(folder):
                 candidates.append((project, folder))
         return self.rng.choice(candidates) if candidates else None
@@ -320,7 +320,7 @@ class World(Faults):
         if not events and not self.fs.exists(dst):
             return []
         for project in self.projects.values():
-            if project.unit == src or src in project.unit.parents:
+            if under(project.unit, src):
                 project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
                 project.paths.append(project.unit)
                 self.ever.add(project.unit)
@@ -365,7 +365,7 @@ class World(Faults):
         _, folder = picked
         dst = folder.with_name(self._name("Copy of"))
         self.note(now, f"copy folder {folder} -> {dst.name}")
-        copies = [p for p in self.projects.values() if folder in p.unit.parents]
+        copies = [p for p in self.projects.values() if below(p.unit, folder)]
         events = self.fs.copy(folder, dst, self.mtime(now))
         for original in copies:
             unit = dst / original.unit.relative_to(folder)
@@ -389,8 +389,6 @@ class World(Faults):
             if self._busy_under(target):
                 return []
         self.note(now, f"delete {target}")
-        for gone in [
-            p for p in self.projects.values() if p.unit == target or target in p.unit.parents
-        ]:
+        for gone in [p for p in self.projects.values() if under(p.unit, target)]:
             del self.projects[gone.pid]
         return list(self.fs.delete(target, self.mtime(now)))
