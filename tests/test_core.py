@@ -271,9 +271,15 @@ def test_a_401_pauses_until_the_token_changes() -> None:
     assert isinstance(send, Send)
     d.feed(SendAnswered(send.request, Failure("auth", "HTTP 401", "new token", None, "old")))
     assert d.core.gate.pause is Pause.AUTH
-    d.advance(20)
+    d.advance(4)
     reads = [e for e in d.effects if isinstance(e, ReadToken)]
     assert reads
+    d.feed(TokenRead("old"))
+    d.advance(2)  # 5 s after the 401: /health once more with the same token
+    [probe] = d.held
+    d.held.clear()
+    assert isinstance(probe, AskHealth)
+    d.feed(HealthAnswered(probe.request, Failure("auth", "HTTP 401", "new token", None, "old")))
     d.feed(TokenRead("old"))
     d.advance(5)
     assert not d.held
@@ -447,14 +453,15 @@ def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
     core.handle(WatchStarted(ROOT, "native"), 0.0)
     core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig()),)), 0.0)
     core.handle(WalkEnded(ROOT, None), 0.0)
-    core.handle(Statted("/studio/a.als", sig()), 0.0)
-    out = core.handle(Probed("/studio/a.als", project("/studio/a.als")), 0.0)
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 1.0)  # the walk's re-stat
+    core.handle(Statted("/studio/a.als", sig()), 1.0)
+    out = core.handle(Probed("/studio/a.als", project("/studio/a.als")), 1.0)
     persist = next(e for e in out if isinstance(e, Persist))
     rest = tuple(out[out.index(persist) + 1 :])
     send = next(e for e in rest if isinstance(e, Send))
-    out = core.handle(PersistFailed(persist, "disk full", "free space", rest), 0.1)
+    out = core.handle(PersistFailed(persist, "disk full", "free space", rest), 1.1)
     assert not [e for e in out if isinstance(e, Send)]
-    out = core.handle(Tick(), 1.2)
+    out = core.handle(Tick(), 2.2)
     assert [type(e) for e in out if isinstance(e, (Persist, Send))] == [Persist, Send]
     again = next(e for e in out if isinstance(e, Persist))
     assert {r.state for r in again.upserts} == {"in_flight"}

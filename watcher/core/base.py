@@ -14,6 +14,7 @@ from typing import Any
 from watcher.core.debounce import Debouncer
 from watcher.core.effects import Effect, Log, LogLevel, ReportStatus, Send, Stop
 from watcher.core.folders import Folders
+from watcher.core.inputs import NotAProject
 from watcher.core.policy import Gate, Jitter
 from watcher.core.records import Signature
 from watcher.core.settings import Settings
@@ -89,6 +90,9 @@ class CoreBase:
         self._confirm_stats: dict[str, str] = {}
         """Projects stat'ed at the end of their quiet period: path -> root."""
         self._probing: dict[str, tuple[str, Signature]] = {}
+        self._superseded: dict[str, tuple[str, NotAProject, Signature]] = {}
+        """In-flight projects found open or broken since they were sent: if their request
+        fails they become `invalid` instead of pending again."""
         self._walking: dict[tuple[str, str | None], float] = {}
         self._job: Job | None = None
         self._requests = 0
@@ -101,7 +105,6 @@ class CoreBase:
         self._unsaved: set[str] = set()
         self._replay: list[Effect] = []
         self._persist_failures = 0
-        self._auth_probes = 0
 
     # --- time -------------------------------------------------------------------------
 

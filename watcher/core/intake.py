@@ -26,6 +26,10 @@ from watcher.core.inputs import (
 from watcher.core.records import Project, Signature
 from watcher.core.table import is_under
 
+WALK_SETTLE_SECONDS = 1.0
+"""A project a walk finds is stat'ed again at least this long after the walk's stat,
+even when its mtime says it was written long ago (a clock that jumped can say so)."""
+
 
 class Intake(CoreBase):
     # --- events -----------------------------------------------------------------------
@@ -115,9 +119,10 @@ class Intake(CoreBase):
                 continue
             if found.under is not None:  # moved or copied in: as fresh as its event
                 self._touch(found.root, item.path, item.bundle, at, item.signature)
-            else:  # a reconcile: as old as its last write
+            else:  # a reconcile: as old as its last write, and stat'ed again a moment later
                 age = max(0.0, wall - item.signature.mtime_ns / 1e9)
-                self._touch(found.root, item.path, item.bundle, self._now - age, item.signature)
+                at = self._now - min(age, max(self.debouncer.quiet - WALK_SETTLE_SECONDS, 0.0))
+                self._touch(found.root, item.path, item.bundle, at, item.signature)
 
     def _on_walk_ended(self, ended: WalkEnded) -> None:
         if self._walking.pop((ended.root, ended.under), None) is not None and ended.under is None:
@@ -136,6 +141,7 @@ class Intake(CoreBase):
 
     def _on_statted(self, statted: Statted) -> None:
         path, signature = statted.path, statted.signature
+        self._replan = True  # a queued project held back while it changed may go now
         touched = self._touch_stats.pop(path, None)
         if touched is not None:
             self._confirm_stats.pop(path, None)
@@ -181,12 +187,19 @@ class Intake(CoreBase):
         return record is not None and record.signature == signature
 
     def _on_probed(self, probed: Probed) -> None:
+        self._replan = True
         probing = self._probing.pop(probed.path, None)
         if probing is None:
             return  # forgotten meanwhile (deleted, moved, its folder removed)
         root, signature = probing
         outcome = probed.outcome
         if isinstance(outcome, NotAProject):
+            record = self.table.get(probed.path)
+            if record is not None and record.state == "in_flight":
+                # The bytes in flight were complete; these are not. If that request
+                # fails, the old bytes are not sent again (`_requeue`).
+                self._superseded[probed.path] = (root, outcome, signature)
+                return
             if self.table.mark_invalid(probed.path, root, outcome.kind, signature, outcome.detail):
                 self._log(
                     "project_skipped",

@@ -278,10 +278,14 @@ class Core(Watching, Sending):
     # --- timers -----------------------------------------------------------------------
 
     def _fire_timers(self) -> None:
-        for name, at in sorted(self.timers.items(), key=lambda item: item[1]):
-            if at <= self._now and self.timers.get(name) == at:
-                del self.timers[name]
-                self._timer(name)
+        for _ in range(8):  # a timer set for now by another one fires in this turn too
+            due = sorted((at, name) for name, at in self.timers.items() if at <= self._now)
+            if not due:
+                return
+            for at, name in due:
+                if self.timers.get(name) == at:
+                    del self.timers[name]
+                    self._timer(name)
 
     def _timer(self, name: str) -> None:
         now, settings = self._now, self.settings
@@ -299,8 +303,10 @@ class Core(Watching, Sending):
         elif name == "health" and self.gate.pause in (Pause.READ_ONLY, Pause.AUTH):
             if self._job is not None:
                 self.timers[name] = now + HEALTH_POLL_SECONDS
-            else:
+            elif self.gate.pause is Pause.READ_ONLY or self.gate.take_probe(now):
                 self._ask_health()
+            else:
+                self._schedule_probe()
         elif name == "watchdog" and settings.watchdog_seconds:
             self._emit(Notify(("WATCHDOG=1",)))
             self.timers[name] = now + settings.watchdog_seconds

@@ -11,7 +11,7 @@ what it has is imported, the rest is sent again.
 from __future__ import annotations
 
 from watcher.core.base import EXIT_UNDELIVERED, CoreBase, Job
-from watcher.core.batching import Batch, next_batch
+from watcher.core.batching import Batch, Queued, next_batch
 from watcher.core.effects import AskHealth, AskLibrary, ReadToken, Send, SendItem
 from watcher.core.inputs import (
     Accepted,
@@ -26,9 +26,6 @@ from watcher.core.policy import Pause
 
 HEALTH_POLL_SECONDS = 5.0
 TOKEN_POLL_SECONDS = 2.0
-AUTH_PROBE_SECONDS = (30.0, 300.0)
-"""In a 401 pause, /health is asked with the same token after the first delay, doubling
-up to the second: SessionDock restarting its Local API refuses a good token for a while."""
 
 READ_ONLY_ADVICE = (
     "SessionDock's Local API is read-only: enable Full Automation in SessionDock's "
@@ -61,11 +58,22 @@ class Sending(CoreBase):
         # its quiet period and no walk running, nothing can join: holding a lone save
         # back would only add the window to its latency (bench/latency.py).
         window = self.settings.batch_window_seconds if self._busy_finding() else 0.0
-        plan = next_batch(self.table.sendable(), wall, self.settings.batch_size, window)
+        plan = next_batch(self._sendable(), wall, self.settings.batch_size, window)
         if isinstance(plan, Batch):
             self._send_batch(plan)
         elif plan is not None:
             self._batch_due = plan
+
+    def _sendable(self) -> list[Queued[str]]:
+        """Pending projects, minus those written to again since they were queued: what
+        SessionDock would read now is not what was checked, so they wait for their
+        new quiet period (and are queued again, or found open or broken)."""
+        queued = self.table.sendable()
+        changing = self._waiting.keys() | self._probing.keys() | self._confirm_stats.keys()
+        changing |= self._touch_stats.keys()
+        if not changing:
+            return queued
+        return [q for q in queued if q.key not in changing]
 
     def _send_batch(self, batch: Batch[str]) -> None:
         marked = self.table.mark_in_flight(batch.keys)
@@ -121,11 +129,22 @@ class Sending(CoreBase):
         unsent = [*job.current, *(k for part in job.parts for k in part)]
         self._job = None
         self._replan = True
-        self.table.requeue(unsent, outcome.message)
+        self._requeue(unsent, outcome.message)
         self._failed(outcome, projects=len(unsent))
+
+    def _requeue(self, keys: list[str], error: str | None) -> None:
+        """Back to pending after a failed attempt, unless found open or broken since."""
+        self.table.requeue(keys, error)
+        for key in keys:
+            superseded = self._superseded.pop(key, None)
+            if superseded is not None:
+                root, verdict, signature = superseded
+                self.table.mark_invalid(key, root, verdict.kind, signature, verdict.detail)
 
     def _mark_imported(self, keys: tuple[str, ...], accepted: Accepted) -> None:
         """A 2xx: the only place a project becomes `imported`."""
+        for key in keys:
+            self._superseded.pop(key, None)
         self.counters.imported += self.table.mark_imported(keys, accepted.import_id, self._wall())
         job = self._job
         self._log(
@@ -149,6 +168,7 @@ class Sending(CoreBase):
             )
 
     def _reject(self, key: str, message: str) -> None:
+        self._superseded.pop(key, None)
         if self.table.mark_rejected(key, message):
             self.counters.rejected += 1
         if self.settings.once:
@@ -177,7 +197,6 @@ class Sending(CoreBase):
             )
             if self.gate.pause is Pause.AUTH:
                 self.timers["token"] = self._now + TOKEN_POLL_SECONDS
-                self._auth_probes = 0
         else:
             self._log(
                 "send_failed",
@@ -192,10 +211,10 @@ class Sending(CoreBase):
         """In a 403 or 401 pause, the next /health that finds out whether it is over."""
         if self.gate.pause is Pause.READ_ONLY:
             self.timers["health"] = self._now + HEALTH_POLL_SECONDS
-        elif self.gate.pause is Pause.AUTH:
-            first, cap = AUTH_PROBE_SECONDS
-            self.timers["health"] = self._now + min(cap, first * 2**self._auth_probes)
-            self._auth_probes += 1
+        elif self.gate.pause is Pause.AUTH and self.gate.rejected_token is not None:
+            # /health with the same token (Gate.take_probe's schedule): SessionDock
+            # restarting its Local API refuses a good token for a while.
+            self.timers["health"] = max(self.gate.probe_at, self._now)
 
     def _probe_failed(self, failure: Failure) -> None:
         """A probe in a 403 or 401 pause failed for another reason (SessionDock down):
