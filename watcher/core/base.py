@@ -97,6 +97,10 @@ class CoreBase:
         self._job: Job | None = None
         self._requests = 0
         self._replan = True
+        """Plan a batch at the next turn (something may have made one due earlier)."""
+        self._replan_soft = False
+        """Projects were queued or stopped changing: plan again only if that can matter
+        (nothing planned yet, a group filled up, or nothing else is on its way)."""
         self._batch_due: float | None = None
         """Wall time the next batch is due (the batch planner works in wall time)."""
         self._recovering: tuple[str, ...] = ()

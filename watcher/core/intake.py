@@ -141,7 +141,7 @@ class Intake(CoreBase):
 
     def _on_statted(self, statted: Statted) -> None:
         path, signature = statted.path, statted.signature
-        self._replan = True  # a queued project held back while it changed may go now
+        self._replan_soft = True  # a queued project held back while it changed may go now
         touched = self._touch_stats.pop(path, None)
         if touched is not None:
             self._confirm_stats.pop(path, None)
@@ -187,7 +187,7 @@ class Intake(CoreBase):
         return record is not None and record.signature == signature
 
     def _on_probed(self, probed: Probed) -> None:
-        self._replan = True
+        self._replan_soft = True
         probing = self._probing.pop(probed.path, None)
         if probing is None:
             return  # forgotten meanwhile (deleted, moved, its folder removed)
@@ -215,5 +215,5 @@ class Intake(CoreBase):
     def _enqueue(self, project: Project) -> None:
         if self.table.enqueue(project, self._wall()):
             self.counters.queued += 1
-            self._replan = True
+            self._replan_soft = True
             self._log("project_queued", path=project.path, kind=project.kind, title=project.title)

@@ -203,7 +203,9 @@ class Core(Watching, Sending):
             )
             self.exit_code = EXIT_UNAVAILABLE
             return True
-        if pending and (self._replan or self._batch_due is not None or self._unsaved):
+        if pending and (
+            self._replan or self._replan_soft or self._batch_due is not None or self._unsaved
+        ):
             return False
         self._log(
             "scan_finished",

@@ -50,9 +50,14 @@ class Sending(CoreBase):
         if not self._may_send(self._now):
             return
         wall = self._wall()
-        if not self._replan and (self._batch_due is None or wall < self._batch_due):
+        soft = self._replan_soft and (
+            self._batch_due is None
+            or not self._busy_finding()
+            or self.table.fullest_group() >= self.settings.batch_size
+        )
+        if not (self._replan or soft) and (self._batch_due is None or wall < self._batch_due):
             return
-        self._replan = False
+        self._replan = self._replan_soft = False
         self._batch_due = None
         # The window lets projects about to be ready join a batch. With none waiting out
         # its quiet period and no walk running, nothing can join: holding a lone save
@@ -69,11 +74,10 @@ class Sending(CoreBase):
         SessionDock would read now is not what was checked, so they wait for their
         new quiet period (and are queued again, or found open or broken)."""
         queued = self.table.sendable()
-        changing = self._waiting.keys() | self._probing.keys() | self._confirm_stats.keys()
-        changing |= self._touch_stats.keys()
-        if not changing:
+        busy = (self._waiting, self._probing, self._confirm_stats, self._touch_stats)
+        if not any(busy):
             return queued
-        return [q for q in queued if q.key not in changing]
+        return [q for q in queued if not any(q.key in b for b in busy)]
 
     def _send_batch(self, batch: Batch[str]) -> None:
         marked = self.table.mark_in_flight(batch.keys)

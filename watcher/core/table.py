@@ -35,7 +35,12 @@ def is_under(path: str, directory: str) -> bool:
 class Table(Mapping[str, ProjectRecord]):
     def __init__(self, records: Iterable[ProjectRecord] = ()) -> None:
         self._rows: dict[str, ProjectRecord] = {r.path: r for r in records}
-        self._pending: set[str] = {p for p, r in self._rows.items() if r.state == "pending"}
+        self._pending: set[str] = set()
+        self._groups: dict[tuple[str, bool], int] = {}
+        """Pending projects per (kind, generate_previews): one request's worth each."""
+        for r in self._rows.values():
+            if r.state == "pending":
+                self._add_pending(r)
         self._counts: dict[str, int] = dict.fromkeys(STATES, 0)
         for r in self._rows.values():
             self._counts[r.state] += 1
@@ -68,22 +73,40 @@ class Table(Mapping[str, ProjectRecord]):
 
     # --- writing ----------------------------------------------------------------------
 
+    def fullest_group(self) -> int:
+        return max(self._groups.values(), default=0)
+
+    def _add_pending(self, record: ProjectRecord) -> None:
+        self._pending.add(record.path)
+        group = (record.kind, record.generate_previews)
+        self._groups[group] = self._groups.get(group, 0) + 1
+
+    def _remove_pending(self, record: ProjectRecord) -> None:
+        self._pending.discard(record.path)
+        group = (record.kind, record.generate_previews)
+        left = self._groups[group] - 1
+        if left:
+            self._groups[group] = left
+        else:
+            del self._groups[group]
+
     def _put(self, record: ProjectRecord) -> None:
         old = self._rows.get(record.path)
         if old is not None:
             self._counts[old.state] -= 1
+            if old.state == "pending":
+                self._remove_pending(old)
         self._counts[record.state] += 1
         self._rows[record.path] = record
         if record.state == "pending":
-            self._pending.add(record.path)
-        else:
-            self._pending.discard(record.path)
+            self._add_pending(record)
         self._changed.add(record.path)
 
     def _drop(self, path: str) -> None:
         old = self._rows.pop(path)
         self._counts[old.state] -= 1
-        self._pending.discard(path)
+        if old.state == "pending":
+            self._remove_pending(old)
         self._changed.add(path)
 
     def enqueue(self, project: Project, wall: float) -> bool:
