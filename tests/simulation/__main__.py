@@ -1,7 +1,8 @@
 """`python -m tests.simulation --seeds N --first S`: run seeds, report violations.
 
 Each failing seed prints its violations and the last steps of its trace (inputs fed to
-the core, effects it asked for, HTTP answers, world happenings); rerunning with
+the core, effects it asked for, HTTP answers, world happenings), and for a violation
+found at the end, the last steps that name its project; rerunning with
 `--first SEED --seeds 1` reproduces it exactly. The last line is always
 `simulation: N seeds, V violations`; the exit status is 1 when V > 0.
 """
@@ -9,6 +10,7 @@ the core, effects it asked for, HTTP answers, world happenings); rerunning with
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import Counter
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  last {len(outcome.trace)} steps:")
             for line in outcome.trace:
                 print(f"    {line}")
+            _print_histories(seed, outcome.violations)
             print(f"  rerun: python -m tests.simulation --seeds 1 --first {seed}")
             sys.stdout.flush()
     elapsed = time.perf_counter() - started
@@ -67,6 +70,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"({elapsed:.1f}s, {1000 * elapsed / max(args.seeds, 1):.1f} ms per seed)")
     print(f"simulation: {args.seeds} seeds, {violations} violations")
     return 1 if violations else 0
+
+
+_AT_END = re.compile(r"^complete project #\d+ (/sim/.+?)(?: is | has |: )")
+HISTORY = 20
+
+
+def _print_histories(seed: int, violations: list[str]) -> None:
+    """An end-of-run violation's last steps are idle checks; what happened to its
+    project is earlier. The seed reruns identically, so rerun it with a full trace and
+    show the last steps that name the project."""
+    paths = [m.group(1) for v in violations if (m := _AT_END.match(v))]
+    if not paths:
+        return
+    full = run_seed(seed, trace_len=10**7).trace
+    for path in dict.fromkeys(paths):
+        # Its own steps, and what the world did to a folder holding it (offline, moved).
+        folders = [path[: i + 1].rstrip("/") + " " for i, c in enumerate(path) if c == "/"][2:]
+        mine = [
+            line
+            for line in full
+            if path in line or (" world " in line and any(f in line for f in folders))
+        ][-HISTORY:]
+        print(f"  last {len(mine)} steps naming {path}:")
+        for line in mine:
+            print(f"    {line}")
 
 
 if __name__ == "__main__":
