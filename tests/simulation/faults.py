@@ -89,6 +89,7 @@ class Faults:
     def _episode(
         self, now: float, what: str, start: Callable[[], None], end: Callable[[], None]
     ) -> None:
+        """Something true of SessionDock for a while (episodes may overlap)."""
         length = self.rng.choice((0.5, 5.0, 60.0, 900.0)) * self.rng.random()
         self.note(now, f"SessionDock {what} for {length:.1f}s")
         start()
@@ -132,7 +133,7 @@ class Faults:
         s.token = f"token-{self._name('t').split()[-1]}"
         self._episode(
             now,
-            "token regenerated; token file updated",
+            "token regenerated, the token file still holds the old one",
             lambda: None,
             lambda: setattr(self, "token_file", s.token),
         )
