@@ -540,3 +540,62 @@ def test_a_bundle_whose_files_are_younger_than_the_quiet_period_waits() -> None:
     assert not [e for e in d.effects if isinstance(e, Probe)]
     d.advance(8)
     assert [e for e in d.effects if isinstance(e, Probe)]
+
+
+def test_a_folder_moved_in_is_walked_and_its_projects_imported() -> None:
+    from watcher.core.inputs import DirectoryChanged
+
+    d = start()
+    d.disk["/studio/Client/a.als"] = sig(1)
+    out = d.feed(DirectoryChanged(ROOT, "/studio/Client", d.now))
+    assert Walk(ROOT, "/studio/Client") in out
+    d.advance(8)
+    assert [i.key for s in d.sends() for i in s.items] == ["/studio/Client/a.als"]
+
+
+def test_a_folder_deleted_cancels_what_was_pending_below_it() -> None:
+    from dataclasses import replace
+
+    from watcher.core.inputs import DirectoryGone
+
+    queued = replace(
+        ProjectRecord(**{**project("/studio/Client/b.als").__dict__, "state": "pending"}),
+        queued_at=WALL0,
+    )
+    d = Driver(Core.restore(settings(), [queued], {}), stored={queued.path: queued})
+    d.hold = True  # the start-up health check stays out: nothing is sent meanwhile
+    d.feed(Started(wall=WALL0))
+    d.disk["/studio/Client/a.als"] = sig(1)
+    d.feed(ProjectChanged(ROOT, "/studio/Client/a.als", False, d.now))
+    d.advance(2)
+    d.disk.clear()
+    d.feed(DirectoryGone(ROOT, "/studio/Client", d.now))
+    assert "/studio/Client/b.als" not in d.stored
+    assert d.logs("project_removed")
+    d.advance(10)
+    assert not [e for e in d.effects if isinstance(e, Probe)]
+
+
+def test_lost_events_reconcile_every_folder() -> None:
+    from watcher.core.inputs import EventsLost
+
+    d = start()
+    out = d.feed(EventsLost("inotify queue overflow"))
+    assert Walk(ROOT) in out
+    assert d.logs("events_lost")
+
+
+def test_a_reload_attaches_new_folders_and_forgets_removed_ones() -> None:
+    from watcher.core.inputs import ReloadRequested
+
+    d = start()
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    new = settings(folders=(FolderSettings("/other"),))
+    out = d.feed(ReloadRequested(new))
+    assert CheckFolder("/other") in out
+    assert any(getattr(e, "root", None) == ROOT and type(e).__name__ == "Unwatch" for e in out)
+    assert d.logs("config_reloaded")
+    d.advance(10)
+    assert not d.sends()
+    out = d.feed(ReloadRequested(None, "bad YAML"))
+    assert d.logs("reload_failed")
