@@ -37,6 +37,7 @@ from watcher.core.inputs import (
     Library,
     LibraryAnswered,
     NotAProject,
+    PersistFailed,
     Probed,
     ProjectChanged,
     ProjectGone,
@@ -108,15 +109,24 @@ class Driver:
     accepted: int = 0
     bad: set[str] = field(default_factory=set)
     """Paths whose probe finds no project."""
+    full_disk: bool = False
+    """Every Persist with changes fails, as on a full disk."""
+    carried: list[Send] = field(default_factory=list)
 
     def feed(self, event: Input) -> list[Effect]:
         out = self.core.handle(event, self.now)
         self.effects.extend(out)
-        for effect in out:
+        for index, effect in enumerate(out):
+            if self.full_disk and isinstance(effect, Persist):
+                rest = tuple(out[index + 1 :])
+                self.feed(PersistFailed(effect, "database or disk is full", "free space", rest))
+                break
             self.carry_out(effect)
         return out
 
     def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Send):
+            self.carried.append(effect)
         if isinstance(effect, Persist):
             for record in effect.upserts:
                 self.stored[record.path] = record
@@ -158,7 +168,8 @@ class Driver:
         self.feed(Tick())
 
     def sends(self) -> list[Send]:
-        return [e for e in self.effects if isinstance(e, Send)]
+        """Every request carried out (answered, or held by the test)."""
+        return list(self.carried)
 
     def logs(self, event: str) -> list[Log]:
         return [e for e in self.effects if isinstance(e, Log) and e.event == event]
@@ -444,9 +455,8 @@ def test_a_folder_that_goes_away_keeps_its_projects_and_is_reconciled_when_back(
 
 
 def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
-    from watcher.core.inputs import PersistFailed
-
-    core = Core.restore(settings(), [], {})
+    known = ProjectRecord(**{**project("/studio/old.als").__dict__, "state": "imported"})
+    core = Core.restore(settings(), [known], {})  # not empty: nothing to adopt first
     core.handle(Started(wall=WALL0), 0.0)
     core.handle(HealthAnswered(1, FULL), 0.0)
     core.handle(FolderChecked(ROOT, True), 0.0)
@@ -456,6 +466,8 @@ def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
     assert Stat("/studio/a.als", False) in core.handle(Tick(), 1.0)  # the walk's re-stat
     core.handle(Statted("/studio/a.als", sig()), 1.0)
     out = core.handle(Probed("/studio/a.als", project("/studio/a.als")), 1.0)
+    assert Stat("/studio/a.als", False) in out  # still the bytes that were checked?
+    out = core.handle(Statted("/studio/a.als", sig()), 1.0)
     persist = next(e for e in out if isinstance(e, Persist))
     rest = tuple(out[out.index(persist) + 1 :])
     send = next(e for e in rest if isinstance(e, Send))

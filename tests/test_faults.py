@@ -29,7 +29,8 @@ from tests.conftest import (
     write_als,
 )
 from tests.emulator import Emulator
-from watcher.scanner import Project, Signature
+from watcher.core.effects import Persist
+from watcher.core.records import ProjectRecord, Signature
 from watcher.state import State
 
 pytestmark = pytest.mark.daemon
@@ -430,20 +431,22 @@ def test_status_counts_a_project_in_a_request_as_waiting(
     """The cause of a flake: while SessionDock is down each retry holds the row in flight
     for one attempt, and `status` read at that moment showed no oldest waiting project."""
     config = write_config([tmp_path])
-    project = Project(
-        path=tmp_path / "Mid Attempt.als",
-        root=tmp_path,
+    project = ProjectRecord(
+        path=str(tmp_path / "Mid Attempt.als"),
+        root=str(tmp_path),
         kind="Ableton",
         title="Mid Attempt",
         project_type="als",
-        project_path=tmp_path / "Mid Attempt.als",
+        project_path=str(tmp_path / "Mid Attempt.als"),
         preview_path=None,
         generate_previews=True,
         signature=Signature(10, 1, 1),
+        state="in_flight",
+        attempts=1,
+        queued_at=time.time(),
     )
     state = State(tmp_path / "state.sqlite3")
-    state.enqueue(project)
-    state.mark_in_flight([str(project.path)])
+    state.apply([Persist(upserts=(project,))])
     state.close()
     status = json.loads(cli("status", "--json", "--config", str(config)).stdout)
     assert status["counts"]["in_flight"] == 1

@@ -154,17 +154,25 @@ def test_dry_run_prints_only_utf8_and_explains_the_bad_name(
 
 
 def test_state_stores_a_bad_name_under_a_safe_key(tmp_path: Path) -> None:
-    from watcher.scanner import Signature
+    from watcher.core.records import Signature
+    from watcher.core.table import Table
     from watcher.state import State
 
-    bad = Path(os.fsdecode(b"/studio/caf\xe9.rpp"))
+    bad = os.fsdecode(b"/studio/caf\xe9.rpp")
     state = State(tmp_path / "state.sqlite3")
     signature = Signature(1, 2, 3)
-    assert state.mark_invalid(bad, Path("/studio"), "Reaper", signature, "bad name")
-    assert not state.mark_invalid(bad, Path("/studio"), "Reaper", signature, "bad name")
-    known = state.known(bad)
+    table = Table()  # the core's table decides; the state stores what it hands out
+    assert table.mark_invalid(bad, "/studio", "Reaper", signature, "bad name")
+    assert not table.mark_invalid(bad, "/studio", "Reaper", signature, "bad name")
+    persist = table.take_changes()
+    assert persist is not None
+    state.apply([persist])
+    known = state.known(Path(bad))
     assert known is not None and known.state == "invalid"
-    assert state.cancel(bad)
+    assert table.cancel(bad)
+    persist = table.take_changes()
+    assert persist is not None
+    state.apply([persist])
     state.close()
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM projects").fetchone()[0] == 0

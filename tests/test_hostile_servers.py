@@ -23,26 +23,35 @@ import pytest
 
 from tests.conftest import TOKEN, ConfigWriter, DaemonFactory, cli, wait_until, write_als
 from tests.emulator import Emulator
+from watcher.bridge import failure_of
 from watcher.client import (
     ApiError,
     BadAnswer,
     ImportItem,
     Redirected,
     SessionDockClient,
+    SessionDockError,
     Stalled,
     Unauthorized,
     Unreachable,
 )
-from watcher.policy import (
+from watcher.core import policy
+from watcher.core.policy import (
     AUTH_PROBE_MAX_SECONDS,
     MIN_RETRY_SECONDS,
     RETRY_AFTER_CAP_SECONDS,
-    Gate,
     Pause,
 )
 from watcher.transport import retry_after_seconds
 
 ITEM = ImportItem(project_path="/studio/Song.als", title="Song", project_type="als")
+
+
+class Gate(policy.Gate):
+    """The core's Gate, fed client errors the way the importer hands them over."""
+
+    def failed(self, error: SessionDockError, now: float, token: str | None = None) -> bool:  # type: ignore[override]
+        return super().failed(failure_of(error, token), now)
 
 
 def client(emu: Emulator, deadline: float = 60.0, timeout: float = 10.0) -> SessionDockClient:

@@ -4,6 +4,7 @@ classified into the core's inputs."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from watcher.bridge import classify_change, failure_of
@@ -83,7 +84,9 @@ def _executor(tmp_path: Path, answers: list[Input]) -> tuple[Executor, list[obje
 def test_a_write_that_fails_carries_out_nothing_after_it(tmp_path: Path) -> None:
     answers: list[Input] = []
     executor, submitted = _executor(tmp_path, answers)
-    executor.state.close()  # every write now fails, as on a full disk
+    executor.state.db.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program holds the database
     persist = Persist(upserts=(record("/studio/a.als", "in_flight"),))
     send = Send(1, "Ableton", True, (SendItem("/studio/a.als", "/studio/a.als", "a", "als", None),))
     executor.run([persist, send, Log("x")])
@@ -92,6 +95,9 @@ def test_a_write_that_fails_carries_out_nothing_after_it(tmp_path: Path) -> None
     assert isinstance(failed, PersistFailed)
     assert failed.persist == persist
     assert failed.dropped == (send, Log("x"))
+    assert "lock" in failed.message and failed.advice
+    other.execute("ROLLBACK")
+    other.close()
 
 
 def test_a_turn_writes_before_it_sends(tmp_path: Path) -> None:
@@ -152,3 +158,13 @@ def test_client_errors_become_failures_without_the_token() -> None:
     assert failure_of(ApiError(403, "forbidden", "x")).kind == "read_only"
     assert failure_of(ApiError(503, "busy", "x", retry_after=3)).retry_after == 3
     assert failure_of(Unreachable("down")).kind == "unreachable"
+
+
+def test_a_non_utf8_path_comes_back_from_its_state_key_as_it_was() -> None:
+    import os
+
+    from watcher.names import path_key, path_of_key
+
+    for raw in (b"/studio/caf\xe9.rpp", b"/a\\xe9/M\xfcller/x\\.rpp", b"/plain/Song.als"):
+        path = os.fsdecode(raw)
+        assert path_of_key(path_key(path)) == path

@@ -34,7 +34,7 @@ from tests.conftest import (
 )
 from tests.emulator import Emulator
 from tests.test_notify import Manager
-from watcher.outage import Outage
+from watcher.core.outage import Outage
 from watcher.owner import EXIT_LOCKED, LockHeld, Owner, owner_pid
 from watcher.state import State, StateCorrupt, StateUnavailable, classify, move_aside
 

@@ -126,10 +126,24 @@ def test_a_read_error_stored_as_invalid_by_an_older_version_is_judged_again(
     candidate = next(iter(walk(_folder(studio), registry)))
     signature = stat_of(song, candidate.daw)  # type: ignore[union-attr]
     assert signature is not None
+    from watcher.core.effects import Persist
+    from watcher.core.records import ProjectRecord
+
     state = State(tmp_path / "state.sqlite3")
-    state.mark_invalid(
-        song, studio, "Ableton", signature, "cannot read Song.als: Permission denied"
+    old = ProjectRecord(  # as an older version stored a read error: a verdict
+        path=str(song),
+        root=str(studio),
+        kind="Ableton",
+        title=song.name,
+        project_type="",
+        project_path=str(song),
+        preview_path=None,
+        generate_previews=False,
+        signature=signature,
+        state="invalid",
+        last_error="cannot read Song.als: Permission denied",
     )
+    state.apply([Persist(upserts=(old,))])
     state.close()
     proc = daemon(config)
     assert emulator.wait_for_paths(1) == [str(song)]

@@ -7,7 +7,7 @@ exceptions) stop here: the core sees `Settings`, `str` paths, classified inputs 
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from watcher.client import ApiError, BadAnswer, NoToken, Rejected, SessionDockError, Unauthorized
 from watcher.config import Config, WatchFolder
@@ -22,7 +22,7 @@ from watcher.core.inputs import (
 )
 from watcher.core.policy import fingerprint
 from watcher.core.settings import FolderSettings, Settings
-from watcher.daws import Candidate, Registry
+from watcher.daws import Candidate, DawFormat, Registry
 from watcher.observer import Change
 from watcher.scanner import cached_names_in
 
@@ -81,12 +81,28 @@ def classify_change(change: Change, folders: list[WatchFolder], registry: Regist
     if change.is_directory and verdict is None:
         if change.gone:
             return DirectoryGone(root, path, change.at)
-        return DirectoryChanged(root, path, change.at)
+        return DirectoryChanged(root, path, change.at, change.attrib)
     return None
 
 
-def failure_of(error: SessionDockError, token: str | None = None) -> Failure:
-    """The core's view of a client error; `token` is the one the request carried."""
+def daw_of(path: str, folders: list[WatchFolder], registry: Registry) -> DawFormat | None:
+    """The DAW of a project unit the core names (by its suffix, or by classifying it:
+    a bundle that lost its suffix is known only by its contents)."""
+    daw = registry.format_for(PurePath(path).name)
+    if daw is not None:
+        return daw
+    folder = containing(folders, Path(path))
+    if folder is None:
+        return None
+    verdict = registry.classify(Path(path), folder.path, cached_names_in(), folder.exclude)
+    return verdict.daw if isinstance(verdict, Candidate) else None
+
+
+def failure_of(
+    error: SessionDockError, token: str | None = None, auth_advice: str | None = None
+) -> Failure:
+    """The core's view of a client error; `token` is the one the request carried, and
+    `auth_advice` what to do about a refused one (it depends on where it came from)."""
     kind: FailureKind
     message = str(error)
     if isinstance(error, (Unauthorized, NoToken)):
@@ -104,7 +120,7 @@ def failure_of(error: SessionDockError, token: str | None = None) -> Failure:
     return Failure(
         kind=kind,
         message=message,
-        advice=error.advice,
+        advice=auth_advice if auth_advice and isinstance(error, Unauthorized) else error.advice,
         retry_after=error.retry_after,
         token_fingerprint=fingerprint(token) if token and kind == "auth" else None,
     )

@@ -334,6 +334,9 @@ class SessionDockClient:
         deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self._token = token
+        self._deadline = deadline
+        self._backend = DeadlineBackend()
+        self.in_flight: InFlight | None = None
         self.last_token: str | None = None
         """The token the latest request carried (so a 401 names which one was refused)."""
         self._http = httpx.Client(
@@ -359,6 +362,10 @@ class SessionDockClient:
             self.last_token = None
             raise NoToken(str(exc)) from None
         headers = {"Authorization": f"Bearer {self.last_token}"}
+        what = f"{method} /{path}"
+        now = time.time()
+        self.in_flight = InFlight(method, "/" + path, now, now + self._deadline)
+        self._backend.deadline = self._backend.clock() + self._deadline
         try:
             with self._http.stream(method, path, headers=headers, **kwargs) as response:
                 status = response.status_code

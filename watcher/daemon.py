@@ -1,14 +1,14 @@
 """The daemon: a loop that feeds what happens to the core and carries out its answers.
 
 The core (`watcher.core`) decides everything and touches nothing; this loop owns the
-threads and the I/O. Threads are few and named: watchdog's observers, the `walker`
-and `prober` (slow disk work), the `importer` (SessionDock). They and the signal
+threads and the I/O. Threads are few and named: watchdog's observers, the `walker`,
+the `prober-N` content checks, the `importer` (SessionDock). They and the signal
 handlers only post inputs to one inbox. Each turn takes what is there (or waits for
 the core's next wakeup), feeds it to the core, and carries out the effects
 (`watcher.executor`): state first, then the rest, in order.
 
 Pipeline: watchdog `Change` -> `bridge.classify_change` -> core (debounce, `Stat`,
-`Probe` on the prober, `Persist` pending) -> `Send` on the importer -> `SendAnswered`
+`Probe` on a prober, `Persist` pending) -> `Send` on the importer -> `SendAnswered`
 -> core (`Persist` imported / rejected / pending again).
 """
 
@@ -31,29 +31,34 @@ from watcher.config import Config, ConfigError, load_config
 from watcher.core import Core
 from watcher.core.base import Counters
 from watcher.core.inputs import EventsLost, Input, ReloadRequested, Started, StopRequested, Tick
+from watcher.core.outage import Outage
 from watcher.daws import Registry, never_holds_projects
 from watcher.executor import Executor
 from watcher.importer import Importer
-from watcher.logging import register_secret
+from watcher.logging import get_logger, register_secret
 from watcher.observer import Change, ObserverTrouble, Watchers
-from watcher.state import State
+from watcher.owner import Owner
+from watcher.state import State, StateError, StateUnavailable, open_repairing
 from watcher.workers import Disk
 
 __all__ = ["Counters", "Daemon"]
+
+log = get_logger("watcher.daemon")
 
 MAX_WAIT = 1.0
 DRAIN = 5000
 """Inputs fed per turn at most: their effects share one state transaction."""
 THREAD_GRACE_SECONDS = 1.0
 
-_RESULTS = (SendResult, HealthResult, LibraryResult, CatalogResult)
-_HELD = (*_RESULTS, Probed)
-"""Kept through a state outage and handled after it: each answers a job still marked
-as out (an importer request, a path in `_probing`), so dropping one strands its work."""
-
 
 class _Reload:
     """SIGHUP arrived: the config is read on the loop, not in the signal handler."""
+
+
+def registry_for(config: Config) -> Registry:
+    return Registry.configured(
+        config.kinds, config.source, unsuffixed_bundles=config.scan.unsuffixed_bundles
+    )
 
 
 class Daemon:
@@ -75,7 +80,7 @@ class Daemon:
         self.progress = progress
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._answers: deque[Input] = deque()
-        self.registry = Registry.configured(config.kinds)
+        self.registry = registry_for(config)
         self.core: Core
         self.counters = Counters()
         """The core's counters once it runs (scan's progress bar reads them)."""
@@ -84,56 +89,27 @@ class Daemon:
 
     def run(self) -> int:
         register_secret(self.config.sessiondock.resolve_token())
-        state = State(self.config.state.database())
-        records, meta = state.load()
-        settings = core_settings(self.config, self.once, notify.watchdog_period())
-        self.core = Core.restore(settings, records, meta)
-        self.counters = self.core.counters
-        disk = Disk(self.config, self.registry, self.inbox.put)
-        executor = Executor(
-            config=self.config,
-            registry=self.registry,
-            state=state,
-            importer=Importer(self._client(), self.inbox.put),
-            disk=disk,
-            watchers=None,
-            answer=self._answers.append,
-        )
-        self.executor = executor
+        database = self.config.state.database()
+        try:
+            owner = Owner(database).acquire()  # LockHeld: the CLI exits 75 naming the owner
+        except OSError as exc:
+            raise StateError(f"cannot create the lock file beside {database}: {exc}") from None
         previous = self._install_signals()
         try:
-            executor.importer.start()
-            disk.start()
-            if not self.once:
-                executor.watchers = Watchers(
-                    self.inbox.put,
-                    self.config.scan.polling_interval_seconds,
-                    prune=never_holds_projects,
-                    registry=self.registry,
-                    verify_interval=self.config.scan.verify_interval_seconds,
-                )
-            self._loop(Started(wall=time.time()))
+            state = self._open_state(database)
+            if state is None:
+                return 0
+            return self._run_owned(state)
         finally:
-            if executor.watchers is not None:
-                executor.watchers.stop()
-            executor.importer.stop(THREAD_GRACE_SECONDS)
-            disk.stop(THREAD_GRACE_SECONDS)
-            state.close()
             self._restore_signals(previous)
-        return self.core.exit_code
+            owner.release()
 
-    def _client(self) -> SessionDockClient:
-        return SessionDockClient(
-            self.config.sessiondock.base_url,
-            self._token,
-            self.config.sessiondock.timeout_seconds,
-        )
-
-    def _open_state(self, database: Path) -> bool:
+    def _open_state(self, database: Path) -> State | None:
         """Open the state (moving a damaged file aside), waiting out locks and full disks.
 
-        False when a signal asked to stop while waiting.
+        None when a signal asked to stop while waiting.
         """
+        outage = Outage()
         while True:
             try:
                 state, moved, damage = open_repairing(database)
@@ -144,13 +120,12 @@ class Daemon:
                     raise
                 break
             except StateUnavailable as exc:
-                if self.outage.failed(self.clock(), str(exc)):
+                if outage.failed(self.clock(), str(exc)):
                     log.warning(
                         "state_unavailable", error=str(exc), advice=exc.advice, action="retrying"
                     )
-                if not self._sleep_until(self.outage.retry_at):
-                    return False
-        self.state = state
+                if not self._sleep_until(outage.retry_at):
+                    return None
         if damage is not None:
             log.warning(
                 "state_corrupt",
@@ -159,11 +134,10 @@ class Daemon:
                 action="kept under that name; rebuilding the state from a walk plus "
                 "SessionDock's library, so nothing already imported is sent again",
             )
-        lasted = self.outage.succeeded(self.clock())
+        lasted = outage.succeeded(self.clock())
         if lasted is not None:
             log.info("state_available", after_seconds=round(lasted, 1))
-        self._adopting = state.is_empty()
-        return True
+        return state
 
     def _sleep_until(self, deadline: float) -> bool:
         """Wait before the service is up, answering signals; False when told to stop."""
@@ -172,17 +146,62 @@ class Daemon:
                 message = self.inbox.get(timeout=min(left, MAX_WAIT))
             except queue.Empty:
                 continue
-            if isinstance(message, SignalReceived) and message.signum != getattr(
-                signal, "SIGHUP", None
-            ):
-                log.info("stopping", signal=signal.Signals(message.signum).name)
+            if isinstance(message, StopRequested):
+                log.info("stopping", signal=message.signal)
                 return False
         return True
+
+    def _run_owned(self, state: State) -> int:
+        records, meta = state.load()
+        settings = core_settings(self.config, self.once, notify.watchdog_period())
+        self.core = Core.restore(settings, records, meta)
+        self.counters = self.core.counters
+        importer = Importer(self._client(), self.inbox.put, self._auth_advice)
+        disk = Disk(self.config, self.registry, self.inbox.put)
+        self.executor = executor = Executor(
+            config=self.config,
+            registry=self.registry,
+            state=state,
+            importer=importer,
+            disk=disk,
+            watchers=None,
+            answer=self._answers.append,
+        )
+        try:
+            importer.start()
+            disk.start()
+            if not self.once:
+                executor.watchers = Watchers(
+                    self.inbox.put,
+                    self.config.scan.polling_interval_seconds,
+                    prune=never_holds_projects,
+                )
+                executor.watchers.claim(f.path for f in self.config.watch)
+            self._loop(Started(wall=time.time()))
+        finally:
+            if executor.watchers is not None:
+                executor.watchers.stop()
+            disk.stop(THREAD_GRACE_SECONDS)
+            importer.stop(THREAD_GRACE_SECONDS)
+            state.close()
+        return self.core.exit_code
+
+    def _client(self) -> SessionDockClient:
+        return SessionDockClient(
+            self.config.sessiondock.base_url,
+            self._token,
+            self.config.sessiondock.timeout_seconds,
+            deadline=self.config.sessiondock.request_deadline_seconds,
+        )
 
     def _token(self) -> str:
         token = self.config.sessiondock.resolve_token()
         register_secret(token)
         return token
+
+    def _auth_advice(self) -> str:
+        """A rejected token's advice names where it came from ($SESSIONDOCK_TOKEN or file)."""
+        return self.config.sessiondock.rejected_advice()
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -252,11 +271,11 @@ class Daemon:
             return ReloadRequested(None, "no config file to read again")
         try:
             config = load_config(self.config_path)
-            registry = Registry.configured(
-                config.kinds, unsuffixed_bundles=config.scan.unsuffixed_bundles
-            )
+            registry = registry_for(config)
         except (ConfigError, ValueError) as exc:
             return ReloadRequested(None, str(exc))
         self.config = self.executor.config = self.executor.disk.config = config
         self.registry = self.executor.registry = self.executor.disk.registry = registry
+        if self.executor.watchers is not None:
+            self.executor.watchers.claim(f.path for f in config.watch)
         return ReloadRequested(core_settings(config, self.once, notify.watchdog_period()))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher import notify
+from watcher.bridge import daw_of
 from watcher.config import Config, ConfigError
 from watcher.core.effects import (
     AskHealth,
@@ -54,15 +55,14 @@ from watcher.core.policy import fingerprint
 from watcher.daws import Registry
 from watcher.importer import Importer
 from watcher.logging import get_logger, register_secret
+from watcher.mounts import is_virtual_root, real_path
 from watcher.observer import WatchError, Watchers, is_network_share
 from watcher.scanner import signature_of
-from watcher.state import State
+from watcher.state import State, StateError
 from watcher.workers import Disk
 
 log = get_logger("watcher.core")
 shell_log = get_logger("watcher.executor")
-
-STATE_ADVICE = "free disk space or close what holds the state database; retrying"
 
 
 @dataclass
@@ -88,13 +88,19 @@ class Executor:
         if persists:
             try:
                 self.state.apply(persists)
-            except (sqlite3.Error, OSError) as exc:
+            except (StateError, sqlite3.Error, OSError) as exc:
+                error = exc if isinstance(exc, StateError) else self.state.error(exc)
+                if error is None:
+                    raise  # not a fault of the file: a bug, which must stay loud
                 merged = Persist(
                     upserts=tuple(r for p in persists for r in p.upserts),
                     deletes=tuple(d for p in persists for d in p.deletes),
                     meta=tuple(m for p in persists for m in p.meta),
                 )
-                self.answer(PersistFailed(merged, str(exc), STATE_ADVICE, tuple(others)))
+                self.answer(PersistFailed(merged, str(error), error.advice, tuple(others)))
+                for effect in others:  # stopping needs no state: it still happens
+                    if isinstance(effect, Stop):
+                        self.stop_code = effect.exit_code
                 return
         for effect in others:
             self.carry_out(effect)
@@ -111,9 +117,7 @@ class Executor:
         elif isinstance(effect, (Send, AskHealth, AskLibrary)):
             self.importer.submit(effect)
         elif isinstance(effect, CheckFolder):
-            path = Path(effect.root)
-            exists = path.is_dir()
-            self.answer(FolderChecked(effect.root, exists, exists and is_network_share(path)))
+            self.answer(self._check_folder(effect.root))
         elif isinstance(effect, Watch):
             self._watch(effect)
         elif isinstance(effect, Unwatch):
@@ -134,8 +138,21 @@ class Executor:
         elif isinstance(effect, Stop):
             self.stop_code = effect.exit_code
 
+    def _check_folder(self, root: str) -> FolderChecked:
+        path = Path(root)
+        if not path.is_dir():
+            return FolderChecked(root, False)
+        real = real_path(path)
+        return FolderChecked(
+            root,
+            True,
+            network=is_network_share(real),
+            virtual=is_virtual_root(real),
+            real=None if real == path else str(real),
+        )
+
     def _stat(self, effect: Stat) -> None:
-        daw = self.registry.format_for(Path(effect.path).name)
+        daw = daw_of(effect.path, self.config.watch, self.registry)
         signature = signature_of(Path(effect.path), daw) if daw is not None else None
         self.answer(Statted(effect.path, signature))
 
@@ -153,11 +170,12 @@ class Executor:
     def _report(self, snapshot: Any) -> None:
         value = {
             **snapshot,
+            "request": self.importer.request_status(),
             "pid": os.getpid(),
             "updated_at": time.time(),
             "python": sys.version.split()[0],
         }
         try:
             self.state.set_meta("daemon", value)
-        except (sqlite3.Error, OSError) as exc:
-            shell_log.warning("status_not_written", error=str(exc), advice=STATE_ADVICE)
+        except (StateError, sqlite3.Error, OSError) as exc:
+            shell_log.debug("status_not_written", error=str(exc))

@@ -2,7 +2,9 @@
 
 The core hands over a request (`Send`, `AskHealth`, `AskLibrary`) and gets the answer
 back as an input; it decides what is stored, what is split, and when to retry. This
-thread only performs one HTTP request per job and says what came back.
+thread only performs one HTTP request per job and says what came back. Each request
+ends by its deadline (sessiondock.request_deadline_seconds), so the thread is never
+held by a server that stops answering halfway.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
 
 from watcher.bridge import failure_of
 from watcher.client import BadAnswer, ImportItem, SessionDockClient, SessionDockError
@@ -30,7 +34,7 @@ Job = Send | AskHealth | AskLibrary
 Answer = SendAnswered | HealthAnswered | LibraryAnswered
 
 
-def perform(client: SessionDockClient, job: Job) -> Answer:
+def perform(client: SessionDockClient, job: Job, auth_advice: str | None = None) -> Answer:
     """One request; every SessionDock error becomes a `Failure` in the answer."""
     try:
         if isinstance(job, Send):
@@ -46,20 +50,24 @@ def perform(client: SessionDockClient, job: Job) -> Answer:
                 failed=answer.failed,
                 skipped=answer.skipped,
                 done=answer.done,
+                odd=tuple(answer.odd),
             )
             return SendAnswered(job.request, accepted)
         if isinstance(job, AskLibrary):
-            return LibraryAnswered(job.request, Library(frozenset(client.session_paths())))
+            paths = client.session_paths(among=job.among)
+            return LibraryAnswered(job.request, Library(frozenset(paths)))
         health = client.health()
         return HealthAnswered(
             job.request, Health(health.status, health.configured_mode, health.effective_mode)
         )
     except SessionDockError as exc:
-        return failed(job, exc, client.last_token)
+        return failed(job, exc, client.last_token, auth_advice)
 
 
-def failed(job: Job, error: SessionDockError, token: str | None = None) -> Answer:
-    failure = failure_of(error, token)
+def failed(
+    job: Job, error: SessionDockError, token: str | None = None, auth_advice: str | None = None
+) -> Answer:
+    failure = failure_of(error, token, auth_advice)
     if isinstance(job, Send):
         return SendAnswered(job.request, failure)
     if isinstance(job, AskLibrary):
@@ -70,9 +78,15 @@ def failed(job: Job, error: SessionDockError, token: str | None = None) -> Answe
 class Importer:
     """The one thread that talks to SessionDock; answers go to `post`."""
 
-    def __init__(self, client: SessionDockClient, post: Callable[[Answer], None]) -> None:
+    def __init__(
+        self,
+        client: SessionDockClient,
+        post: Callable[[Answer], None],
+        auth_advice: Callable[[], str] | None = None,
+    ) -> None:
         self._client = client
         self._post = post
+        self._auth_advice = auth_advice
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="importer", daemon=True)
 
@@ -82,10 +96,17 @@ class Importer:
     def submit(self, job: Job) -> None:
         self._jobs.put(job)
 
+    def request_status(self) -> dict[str, Any] | None:
+        """The request being made now (method, path, started_at, give_up_at as wall
+        clock), for `status`; safe to call from another thread (a snapshot)."""
+        request = self._client.in_flight
+        return None if request is None else asdict(request)
+
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
+            advice = self._auth_advice() if self._auth_advice is not None else None
             try:
-                answer = perform(self._client, job)
+                answer = perform(self._client, job, advice)
             except Exception as exc:  # a bug here must not leave the core waiting forever
                 log.exception("importer_failed", job=type(job).__name__)
                 answer = failed(job, BadAnswer(f"internal error: {type(exc).__name__}"))

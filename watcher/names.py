@@ -67,3 +67,22 @@ def path_key(path: str | PurePath) -> str:
     if is_valid(text):
         return text
     return KEY_PREFIX + printable(text.replace("\\", "\\\\"))
+
+
+_ESCAPE = re.compile(r"\\\\|\\x([0-9a-f]{2})|\\u([0-9a-f]{4})")
+
+
+def path_of_key(key: str) -> str:
+    """The path a state key was made from (`path_key`'s inverse): what the file system
+    hands over for that name again, so a stored non-UTF-8 path is recognised."""
+    if not key.startswith(KEY_PREFIX):
+        return key
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(1):
+            return chr(0xDC00 + int(match.group(1), 16))
+        if match.group(2):
+            return chr(int(match.group(2), 16))
+        return "\\"
+
+    return _ESCAPE.sub(one, key[len(KEY_PREFIX) :])

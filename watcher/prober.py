@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from watcher.config import ImportSettings, WatchFolder
+from watcher.core.records import Project, Signature
 from watcher.daws import Candidate, Limits, Skipped
 from watcher.logging import get_logger
-from watcher.scanner import Project, Signature, probe
+from watcher.scanner import probe
 
 log = get_logger("watcher.prober")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterator
 from functools import lru_cache
 from pathlib import Path, PurePath
 
-from watcher.config import ImportSettings, WatchFolder
+from watcher.config import ImportSettings, ScanSettings, WatchFolder
 from watcher.core.records import Project, Signature
 from watcher.daws import (
     ALTERNATIVES,
@@ -212,12 +212,6 @@ def unreadable_folder_advice(folder: Path, exc: OSError) -> str:
         f"cannot read folder {folder}: {exc.strerror or exc}; give this user read access "
         f"(e.g. chmod u+rx); it is tried again when it changes and at each reconciliation"
     )
-
-
-def is_read_error(state: str, last_error: str | None) -> bool:
-    """A project remembered as invalid only because it could not be read (by a version
-    that stored read errors as verdicts): judged again, whatever its signature."""
-    return state == "invalid" and last_error is not None and "cannot read " in last_error
 
 
 def unreadable_reason(candidate: Candidate) -> str | None:
@@ -437,8 +431,8 @@ def probe(
         path=str(path),
         root=str(folder.path),
         kind=folder.kind or daw.kind,
-        title=title_for(path, settings.title_from),
-        project_type=project_type(path),
+        title=title_for(path, settings.title_from, daw),
+        project_type=project_type(path, daw),
         project_path=str(path.parent if settings.project_path == "folder" else path),
         preview_path=str(preview) if preview else None,
         generate_previews=folder.generate_previews,

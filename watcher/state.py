@@ -25,14 +25,15 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from watcher.core.effects import Persist
 from watcher.core.records import STATES, ProjectRecord, Signature, StateName
+from watcher.names import path_key, path_of_key, printable, printable_value
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -337,10 +338,10 @@ class State:
 
     def load(self) -> tuple[list[ProjectRecord], dict[str, Any]]:
         """Everything the core persisted, for `Core.restore`."""
-        records = [_record(r) for r in self._db.execute("SELECT * FROM projects")]
+        records = [_record(r) for r in self.db.execute("SELECT * FROM projects")]
         meta = {
             r["key"]: json.loads(r["value"])
-            for r in self._db.execute("SELECT key, value FROM meta")
+            for r in self.db.execute("SELECT key, value FROM meta")
             if r["key"] != "schema_version"
         }
         return records, meta
@@ -351,16 +352,22 @@ class State:
         with self.transaction():
             for persist in persists:
                 if persist.upserts:
-                    self._db.executemany(_UPSERT, [_values(r, now) for r in persist.upserts])
+                    self.db.executemany(_UPSERT, [_values(r, now) for r in persist.upserts])
                 if persist.deletes:
-                    self._db.executemany(
-                        "DELETE FROM projects WHERE path = ?", [(p,) for p in persist.deletes]
+                    self.db.executemany(
+                        "DELETE FROM projects WHERE path = ?",
+                        [(path_key(p),) for p in persist.deletes],
                     )
                 if persist.meta:
-                    self._db.executemany(
+                    self.db.executemany(
                         "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                        [(key, json.dumps(value)) for key, value in persist.meta],
+                        [(key, json.dumps(printable_value(v))) for key, v in persist.meta],
                     )
+
+    def retry_now(self) -> None:
+        """A first write at start, which proves the file can be written (old versions
+        left backoff deadlines in rows; nothing reads them any more)."""
+        self._write("UPDATE projects SET next_attempt_at = 0 WHERE state = 'pending'")
 
 
 _UPSERT = """
@@ -372,15 +379,17 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
 
 
 def _values(r: ProjectRecord, now: float) -> tuple[Any, ...]:
+    """A record as a row. A non-UTF-8 path (only ever `invalid`: such names are never
+    sent) is stored under its escaped key, its text fields in their printable form."""
     sig = r.signature
     return (
-        r.path,
-        r.root,
+        path_key(r.path),
+        printable(r.root),
         r.kind,
-        r.title,
+        printable(r.title),
         r.project_type,
-        r.project_path,
-        r.preview_path,
+        printable(r.project_path),
+        None if r.preview_path is None else printable(r.preview_path),
         int(r.generate_previews),
         sig.size,
         sig.mtime_ns,
@@ -388,7 +397,7 @@ def _values(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         r.state,
         r.attempts,
         r.queued_at,
-        r.last_error,
+        None if r.last_error is None else printable(r.last_error),
         r.import_id,
         r.imported_at,
         now,
@@ -397,7 +406,7 @@ def _values(r: ProjectRecord, now: float) -> tuple[Any, ...]:
 
 def _record(r: sqlite3.Row) -> ProjectRecord:
     return ProjectRecord(
-        path=r["path"],
+        path=path_of_key(r["path"]),
         root=r["root"],
         kind=r["kind"],
         title=r["title"],

@@ -1,9 +1,10 @@
-"""The disk work that can be slow, on threads of its own: walks and content checks.
+"""The disk work that can be slow, off the main loop: walks and content checks.
 
 A walk of a 20,000-project library takes seconds and a content check of a large set
 can take longer; neither may hold up the main loop (every other project, the watchdog
-ping, signals). Each worker takes effects from its queue in order and posts what it
-found as core inputs. They read the config they are given; they decide nothing.
+ping, signals). The `walker` thread takes walks in order; content checks go to the
+prober threads (`watcher.prober`). Both post what they found as core inputs. They read
+the config they are given; they decide nothing.
 """
 
 from __future__ import annotations
@@ -13,37 +14,45 @@ import threading
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
+from watcher import prober
+from watcher.bridge import daw_of
 from watcher.config import Config, WatchFolder
 from watcher.core.effects import Probe, Walk
 from watcher.core.inputs import Found, Input, NotAProject, Probed, WalkEnded, WalkFound
-from watcher.core.records import Project
 from watcher.daws import Candidate, Registry, Skipped
 from watcher.logging import get_logger
-from watcher.scanner import cached_names_in, probe, signature_of, walk
+from watcher.mounts import inner_roots
+from watcher.names import BAD_NAME, BAD_NAME_ACTION
+from watcher.scanner import (
+    cached_names_in,
+    content_limits,
+    signature_of,
+    unreadable_folder_advice,
+    walk,
+)
 
 log = get_logger("watcher.workers")
 
 WALK_CHUNK = 200
 
 
-class Worker:
-    """One named daemon thread running jobs in order; a failing job is logged, not fatal."""
+class Walker:
+    """The thread that walks folders, one walk at a time, in order."""
 
-    def __init__(self, name: str, post: Callable[[Input], None]) -> None:
-        self.name = name
-        self._post = post
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+    def __init__(self, run: Callable[[Walk], None]) -> None:
+        self._run_walk = run
+        self._jobs: queue.SimpleQueue[Walk | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="walker", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, job: Callable[[], None]) -> None:
-        self._jobs.put(job)
+    def submit(self, walk: Walk) -> None:
+        self._jobs.put(walk)
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            job()
+            self._run_walk(job)
 
     def stop(self, timeout: float) -> None:
         self._jobs.put(None)
@@ -51,47 +60,76 @@ class Worker:
 
 
 class Disk:
-    """The walker and the prober, and the config they work with (replaced on reload)."""
+    """The walker and the probers, and the config they work with (replaced on reload)."""
 
     def __init__(self, config: Config, registry: Registry, post: Callable[[Input], None]) -> None:
         self.config = config
         self.registry = registry
         self._post = post
-        self.walker = Worker("walker", post)
-        self.prober = Worker("prober", post)
+        self.walker = Walker(self._walk)
+        self.prober = prober.Prober(self._probed)
 
     def start(self) -> None:
         self.walker.start()
         self.prober.start()
 
     def stop(self, timeout: float) -> None:
-        self.walker.stop(timeout)
         self.prober.stop(timeout)
+        self.walker.stop(timeout)
 
     def folder(self, root: str) -> WatchFolder | None:
         return next((f for f in self.config.watch if str(f.path) == root), None)
 
     def walk(self, effect: Walk) -> None:
-        self.walker.submit(lambda: self._walk(effect, self.registry))
+        self.walker.submit(effect)
 
     def probe(self, effect: Probe) -> None:
-        self.prober.submit(lambda: self._probe(effect, self.registry))
+        folder = self.folder(effect.root)
+        daw = daw_of(effect.path, self.config.watch, self.registry)
+        if folder is None or daw is None:
+            self._post(Probed(effect.path, NotAProject("excluded", "no longer watched")))
+            return
+        candidate = Candidate(PurePath(effect.path), daw)
+        limits = content_limits(self.config.scan)
+        job = prober.ProbeJob(candidate, folder, self.config.import_, effect.signature, limits)
+        self.prober.submit(job)
 
-    def _walk(self, effect: Walk, registry: Registry) -> None:
+    def _probed(self, probed: prober.Probed) -> None:
+        """On a prober thread: the result in the core's terms."""
+        result, job = probed.result, probed.job
+        path = str(job.candidate.path)
+        if isinstance(result, Skipped):
+            kind = job.folder.kind or job.candidate.daw.kind
+            advice = BAD_NAME_ACTION if result.reason == BAD_NAME else ""
+            self._post(Probed(path, NotAProject(result.reason, result.detail, kind, advice)))
+        else:
+            self._post(Probed(path, result))
+
+    def _walk(self, effect: Walk) -> None:
+        """On the walker thread."""
+        failed: list[tuple[str, str]] = []
         try:
             folder = self.folder(effect.root)
             if folder is not None:
-                self._walk_folder(effect, folder, registry)
+                self._walk_folder(effect, folder, failed)
         except Exception:  # a bug or an odd file must not leave the core waiting
             log.exception("walk_failed", folder=effect.root)
-        self._post(WalkEnded(effect.root, effect.under))
+        self._post(WalkEnded(effect.root, effect.under, tuple(failed)))
 
-    def _walk_folder(self, effect: Walk, folder: WatchFolder, registry: Registry) -> None:
+    def _walk_folder(
+        self, effect: Walk, folder: WatchFolder, failed: list[tuple[str, str]]
+    ) -> None:
+        registry = self.registry
         scope = folder
         if effect.under is not None:  # a folder moved in: walk it, classify from the root
             scope = folder.model_copy(update={"path": Path(effect.under)})
+        skip = inner_roots(f.path for f in self.config.watch).get(folder.path, frozenset())
+
+        def unreadable(path: Path, exc: OSError) -> None:
+            failed.append((str(path), unreadable_folder_advice(path, exc)))
+
         chunk: list[Found] = []
-        for verdict in walk(scope, registry):
+        for verdict in walk(scope, registry, skip=skip, on_unreadable=unreadable):
             if not isinstance(verdict, Candidate):
                 continue
             if effect.under is not None:
@@ -108,23 +146,3 @@ class Disk:
                 chunk = []
         if chunk:
             self._post(WalkFound(effect.root, effect.under, tuple(chunk)))
-
-    def _probe(self, effect: Probe, registry: Registry) -> None:
-        try:
-            outcome = self._outcome(effect, registry)
-        except Exception as exc:  # a bug or an odd file must not leave the core waiting
-            log.exception("probe_failed", path=effect.path)
-            outcome = NotAProject("error", f"the check failed: {type(exc).__name__}")
-        self._post(Probed(effect.path, outcome))
-
-    def _outcome(self, effect: Probe, registry: Registry) -> Project | NotAProject:
-        folder = self.folder(effect.root)
-        daw = registry.format_for(PurePath(effect.path).name)
-        if folder is None or daw is None:
-            return NotAProject("excluded", "no longer watched")
-        result = probe(
-            Candidate(PurePath(effect.path), daw), folder, self.config.import_, effect.signature
-        )
-        if isinstance(result, Skipped):
-            return NotAProject(result.reason, result.detail, folder.kind or daw.kind)
-        return result

@@ -15,10 +15,12 @@ from watcher.core.debounce import Debouncer
 from watcher.core.effects import Effect, Log, LogLevel, ReportStatus, Send, Stop
 from watcher.core.folders import Folders
 from watcher.core.inputs import NotAProject
+from watcher.core.outage import Outage
 from watcher.core.policy import Gate, Jitter
-from watcher.core.records import Signature
+from watcher.core.records import Project, Signature
 from watcher.core.settings import Settings
 from watcher.core.table import Table
+from watcher.core.unreadable import Unreadable
 
 EXIT_OK = 0
 EXIT_UNDELIVERED = 1
@@ -89,7 +91,11 @@ class CoreBase:
         """Files stat'ed for an event: path -> (root, time of the event)."""
         self._confirm_stats: dict[str, str] = {}
         """Projects stat'ed at the end of their quiet period: path -> root."""
-        self._probing: dict[str, tuple[str, Signature]] = {}
+        self._probing: dict[str, tuple[str, Signature, bool]] = {}
+        """Probes out: path -> (root, signature checked, bundle)."""
+        self._verifying: dict[str, tuple[str, Signature, Project | NotAProject, bool]] = {}
+        """Probes answered, waiting for the stat that says the bytes are still those."""
+        self.unreadable = Unreadable()
         self._superseded: dict[str, tuple[str, NotAProject, Signature]] = {}
         """In-flight projects found open or broken since they were sent: if their request
         fails they become `invalid` instead of pending again."""
@@ -103,12 +109,15 @@ class CoreBase:
         (nothing planned yet, a group filled up, or nothing else is on its way)."""
         self._batch_due: float | None = None
         """Wall time the next batch is due (the batch planner works in wall time)."""
-        self._recovering: tuple[str, ...] = ()
+        self._adopting = False
+        """An empty state (first run, or rebuilt): adopt SessionDock's library first."""
+        self._library: frozenset[str] | None = None
         self._attaching: set[str] = set()
         """Folders not yet answered at start (READY waits for them)."""
         self._unsaved: set[str] = set()
         self._replay: list[Effect] = []
-        self._persist_failures = 0
+        self.outage = Outage()
+        self._persist_retrying = False
 
     # --- time -------------------------------------------------------------------------
 
@@ -121,9 +130,18 @@ class CoreBase:
             len(self.debouncer)
             or self._walking
             or self._probing
+            or self._verifying
             or self._confirm_stats
             or self._touch_stats
         )
+
+    def _adopted(self, project: Project, new: bool) -> bool:
+        """A new project SessionDock already has (`Adoption`)."""
+        raise NotImplementedError
+
+    def _reconcile_all(self) -> None:
+        """Walk every online folder (`Intake`)."""
+        raise NotImplementedError
 
     # --- effects ----------------------------------------------------------------------
 
@@ -140,7 +158,12 @@ class CoreBase:
         self.meta[key] = value
         self._meta_changes[key] = value
 
-    def _flush(self) -> None:
+    def _flush(self, force: bool = False) -> None:
+        """Hand out the table's changes as one `Persist`; in a state outage they are
+        kept until the retry (or the last write before stopping), so a full disk costs
+        one failed write per retry, not one per turn."""
+        if self.outage.active and not force:
+            return
         persist = self.table.take_changes(self._meta_changes.items())
         self._meta_changes = {}
         if persist is not None:
@@ -154,6 +177,7 @@ class CoreBase:
                     "started_at": self._started_wall,
                     "sending": self.gate.pause.value,
                     "folders": self.folders.report(),
+                    "unreadable": self.unreadable.report(),
                     "counts": self.table.counts(),
                 }
             )

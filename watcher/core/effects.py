@@ -116,6 +116,8 @@ class AskLibrary:
     """List the library (`GET /sessions`, every page): which paths does it hold?"""
 
     request: int
+    among: frozenset[str] | None = None
+    """Only these paths matter (a recovery): the answer may leave the others out."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from watcher.core.table import is_under
 
 FolderMode = Literal["native", "polling", "offline"]
 
+VIRTUAL_NOTE = "a virtual file system (/proc, /sys, /dev, /run): never watched"
+
 NATIVE_RETRY_SECONDS = (60.0, 3600.0)
 """First and longest wait before native events are tried again after a failure."""
 
@@ -44,6 +46,10 @@ class Folder:
     """Why the watch that is out was chosen."""
     reattach: bool = False
     """Watch it again once it is found there (its observer died, or native is retried)."""
+    real: str | None = None
+    """Where a linked root led when it was watched (None: not a link)."""
+    leads: str | None = None
+    """Where it leads now, for the watch that is out."""
 
     @property
     def root(self) -> str:
@@ -99,17 +105,41 @@ class Folders:
     def check_all(self) -> list[Effect]:
         return [e for folder in self for e in self.check(folder)]
 
-    def checked(self, folder: Folder, exists: bool, network: bool) -> tuple[list[Effect], bool]:
+    def checked(
+        self,
+        folder: Folder,
+        exists: bool,
+        network: bool,
+        virtual: bool = False,
+        real: str | None = None,
+    ) -> tuple[list[Effect], bool]:
         """A `FolderChecked` answer: the effects, and whether the folder just came online
-        without a watch to wait for (then the caller reconciles it)."""
+        without a watch to wait for (then the caller reconciles it).
+
+        A linked root is watched at its target and reported under the configured path;
+        a link pointed elsewhere while watched is watched again at its new target."""
         folder.checking = False
         if not exists:
             folder.reattach = False
             return self._gone(folder), False
+        if virtual:
+            return self._virtual(folder), False
+        relinked: list[Effect] = []
+        if folder.mode != "offline" and folder.watching is None and real != folder.real:
+            relinked = [
+                Log(
+                    "folder_relinked",
+                    "info",
+                    {"folder": folder.root, "action": "watching the new target"},
+                ),
+                Unwatch(folder.root),
+            ]
+            folder.reattach = True
+        folder.leads = real
         if (folder.mode != "offline" and not folder.reattach) or folder.watching is not None:
             return [], False
         folder.reattach = False
-        effects: list[Effect] = []
+        effects: list[Effect] = relinked
         if folder.note in ("missing", "disappeared"):
             effects.append(
                 Log("folder_online", "info", {"folder": folder.root, "action": "reconciling"})
@@ -129,6 +159,25 @@ class Folders:
     def _watch(self, folder: Folder, mode: WatchMode, why: str) -> list[Effect]:
         folder.watching, folder.why = mode, why
         return [Watch(folder.root, folder.config.recursive, mode)]
+
+    def _virtual(self, folder: Folder) -> list[Effect]:
+        effects: list[Effect] = []
+        if folder.mode != "offline" or folder.watching is not None:
+            effects.append(Unwatch(folder.root))
+        folder.mode, folder.watching, folder.reattach = "offline", None, False
+        if folder.note != VIRTUAL_NOTE:
+            folder.note = VIRTUAL_NOTE
+            effects.append(
+                Log(
+                    "folder_not_watched",
+                    "warning",
+                    {
+                        "folder": folder.root,
+                        "advice": "point watch[].path at the folder that holds your projects",
+                    },
+                )
+            )
+        return effects
 
     def _gone(self, folder: Folder) -> list[Effect]:
         if folder.watching is not None:
@@ -171,8 +220,12 @@ class Folders:
         folder.watching = None
         if mode == "native":
             folder.native_failures, folder.native_retry_at = 0, None
+        folder.real = folder.leads
+        if folder.real is not None:
+            why += f"; a link to {folder.real}, watched there"
         folder.mode, folder.note = mode, why
-        return [Log("folder_watched", "info", {"folder": folder.root, "mode": mode, "why": why})]
+        fields = {"folder": folder.root, "mode": mode, "why": why}
+        return [Log("folder_watched", "info", {**fields, "real": folder.real or folder.root})]
 
     def watch_failed(
         self, folder: Folder, mode: WatchMode, advice: str, now: float

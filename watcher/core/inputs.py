@@ -116,6 +116,8 @@ class DirectoryChanged:
     root: str
     path: str
     at: float
+    attrib: bool = False
+    """Only its metadata changed (chmod, touch): news only for a folder known unreadable."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ class NotAProject:
     detail: str
     kind: str = ""
     """The kind it would have had (shown by `status`)."""
+    advice: str = ""
+    """What the user can do, when the reason has a fix of its own (`bad-name`: rename)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,8 @@ class WalkEnded:
 
     root: str
     under: str | None
+    unreadable: tuple[tuple[str, str], ...] = ()
+    """Folders the walk could not list, each with what to do about it."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,10 @@ class FolderChecked:
     root: str
     exists: bool
     network: bool = False
+    virtual: bool = False
+    """/proc, /sys, /dev, /run: never watched (thousands of watches, no projects)."""
+    real: str | None = None
+    """Where a linked root leads (its real path), when that differs from `root`."""
 
 
 @dataclass(frozen=True)
@@ -234,12 +244,14 @@ class TokenRead:
 class Accepted:
     """A 2xx to `POST /import`: SessionDock took every item of the request."""
 
-    import_id: str
-    total: int
-    completed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    done: bool = False
+    import_id: str | None
+    total: int | None
+    completed: int | None = 0
+    failed: int | None = 0
+    skipped: int | None = 0
+    done: bool | None = False
+    odd: tuple[str, ...] = ()
+    """Fields SessionDock sent in an undocumented form (reported as None)."""
 
 
 @dataclass(frozen=True)

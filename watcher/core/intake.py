@@ -25,6 +25,7 @@ from watcher.core.inputs import (
 )
 from watcher.core.records import Project, Signature
 from watcher.core.table import is_under
+from watcher.core.unreadable import is_read_error
 
 WALK_SETTLE_SECONDS = 1.0
 """A project a walk finds is stat'ed again at least this long after the walk's stat,
@@ -48,6 +49,8 @@ class Intake(CoreBase):
             self._forget(event.path)
 
     def _on_directory_changed(self, event: DirectoryChanged) -> None:
+        if event.attrib and not self.unreadable.has_folder(event.path):
+            return  # a chmod or touch of a folder that was readable: nothing new inside
         folder = self.folders.online(event.root)
         if folder is not None and folder.config.recursive and event.path != event.root:
             self._walk(folder, event.path, event.at)
@@ -68,6 +71,8 @@ class Intake(CoreBase):
         self.debouncer.touch(path, at, signature)
 
     def _forget(self, path: str) -> None:
+        self.unreadable.project_read(path)
+        self._verifying.pop(path, None)
         self.debouncer.forget(path)
         self._waiting.pop(path, None)
         self._touch_stats.pop(path, None)
@@ -78,6 +83,7 @@ class Intake(CoreBase):
 
     def _forget_under(self, directory: str) -> None:
         known = {*self._waiting, *self._probing, *self._touch_stats, *self._confirm_stats}
+        known.update(self._verifying)
         known.update(p for p, r in self.table.items() if r.state in ("pending", "invalid"))
         for path in sorted(p for p in known if is_under(p, directory)):
             self._forget(path)
@@ -85,10 +91,14 @@ class Intake(CoreBase):
     def _forget_waiting_under(self, root: str) -> None:
         """A folder is no longer watched: drop its work in progress (its records stay)."""
         work = {*self._waiting, *self._probing, *self._touch_stats, *self._confirm_stats}
+        work.update(self._verifying)
         for path in [p for p in work if is_under(p, root)]:
             self.debouncer.forget(path)
-            for table in (self._waiting, self._probing, self._touch_stats, self._confirm_stats):
-                table.pop(path, None)
+            self._waiting.pop(path, None)
+            self._probing.pop(path, None)
+            self._touch_stats.pop(path, None)
+            self._confirm_stats.pop(path, None)
+            self._verifying.pop(path, None)
         for key in [k for k in self._walking if k[0] == root]:
             del self._walking[key]
 
@@ -127,6 +137,17 @@ class Intake(CoreBase):
     def _on_walk_ended(self, ended: WalkEnded) -> None:
         if self._walking.pop((ended.root, ended.under), None) is not None and ended.under is None:
             self.counters.walked += 1
+        news = False
+        for path, advice in ended.unreadable:
+            if self.unreadable.folder_failed(path, advice):
+                news = True
+                self._log("folder_unreadable", "warning", folder=path, advice=advice)
+        if ended.under is None:
+            for path in self.unreadable.walked(ended.root, (p for p, _ in ended.unreadable)):
+                news = True
+                self._log("folder_readable", folder=path, action="its projects are found")
+        if news:
+            self._status()
 
     # --- quiet, stat, probe -----------------------------------------------------------
 
@@ -145,8 +166,12 @@ class Intake(CoreBase):
         touched = self._touch_stats.pop(path, None)
         if touched is not None:
             self._confirm_stats.pop(path, None)
+            self._verifying.pop(path, None)  # written again: its check is moot
             if signature is not None and self.folders.online(touched[0]) is not None:
                 self._touch(touched[0], path, False, touched[1], signature)
+            return
+        if path in self._verifying:
+            self._on_verified(path, signature)
             return
         root = self._confirm_stats.pop(path, None)
         waiting = self._waiting.get(path)
@@ -178,42 +203,79 @@ class Intake(CoreBase):
     def _ready(self, root: str, path: str, bundle: bool, signature: Signature) -> None:
         if self._unchanged(path, signature) or self.folders.online(root) is None:
             return
-        self._probing[path] = (root, signature)
+        self._probing[path] = (root, signature, bundle)
         self._emit(Probe(root, path, bundle, signature))
+        self._log("content_check_started", "debug", path=path)
 
     def _unchanged(self, path: str, signature: Signature) -> bool:
-        """Already dealt with (queued, sent, imported, rejected or judged), same bytes."""
+        """Already dealt with (queued, sent, imported, rejected or judged), same bytes.
+
+        A record that is `invalid` only because it could not be read is judged again."""
         record = self.table.get(path)
-        return record is not None and record.signature == signature
+        return (
+            record is not None
+            and record.signature == signature
+            and not is_read_error(record.state, record.last_error)
+        )
 
     def _on_probed(self, probed: Probed) -> None:
+        """A content check came back: it counts only if the project is still as it was
+        when the check started, which a fresh stat (`_on_verified`) tells."""
         self._replan_soft = True
         probing = self._probing.pop(probed.path, None)
         if probing is None:
             return  # forgotten meanwhile (deleted, moved, its folder removed)
-        root, signature = probing
-        outcome = probed.outcome
+        root, signature, bundle = probing
+        if self.folders.online(root) is None:
+            return
+        self._verifying[probed.path] = (root, signature, probed.outcome, bundle)
+        self._emit(Stat(probed.path, bundle))
+
+    def _on_verified(self, path: str, fresh: Signature | None) -> None:
+        root, signature, outcome, bundle = self._verifying.pop(path)
+        if fresh != signature:
+            if fresh is not None:  # changed while checked: wait for quiet again
+                self._touch(root, path, bundle, self._now, fresh)
+            return
+        if isinstance(outcome, NotAProject) and outcome.reason == "unreadable":
+            # Not a verdict on the bytes: nothing is stored, so the next change (a
+            # chmod included) and each reconciliation try again.
+            if self.unreadable.project_failed(path, outcome.detail):
+                self._status()
+                self._log(
+                    "project_unreadable",
+                    "warning",
+                    path=path,
+                    advice=outcome.detail,
+                    action="tried again when it changes and at each reconciliation",
+                )
+            return
+        if self.unreadable.project_read(path):
+            self._log("project_readable", path=path)
         if isinstance(outcome, NotAProject):
-            record = self.table.get(probed.path)
+            record = self.table.get(path)
             if record is not None and record.state == "in_flight":
                 # The bytes in flight were complete; these are not. If that request
                 # fails, the old bytes are not sent again (`_requeue`).
-                self._superseded[probed.path] = (root, outcome, signature)
+                self._superseded[path] = (root, outcome, signature)
                 return
-            if self.table.mark_invalid(probed.path, root, outcome.kind, signature, outcome.detail):
+            if self.table.mark_invalid(path, root, outcome.kind, signature, outcome.detail):
                 self._log(
                     "project_skipped",
                     "warning",
-                    path=probed.path,
+                    path=path,
                     reason=outcome.reason,
                     detail=outcome.detail,
-                    action="tried again when the file changes",
+                    action=outcome.advice or "tried again when the file changes",
                 )
             return
         self._enqueue(outcome)
 
     def _enqueue(self, project: Project) -> None:
+        new = project.path not in self.table
         if self.table.enqueue(project, self._wall()):
+            if self._adopted(project, new):
+                return
             self.counters.queued += 1
             self._replan_soft = True
             self._log("project_queued", path=project.path, kind=project.kind, title=project.title)

@@ -13,10 +13,11 @@ timers, plan a batch, decide whether `scan` is finished, flush the table's chang
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
+from watcher.core.adoption import Adoption
 from watcher.core.base import EXIT_NOPERM, EXIT_UNAVAILABLE, EXIT_UNDELIVERED
-from watcher.core.effects import CheckWatches, Effect, Log, Notify, Persist, Send, Stop
+from watcher.core.effects import CheckWatches, Effect, Log, Notify, Stop
 from watcher.core.inputs import (
     DirectoryChanged,
     DirectoryGone,
@@ -42,9 +43,10 @@ from watcher.core.inputs import (
     WatchFailed,
     WatchStarted,
 )
+from watcher.core.persisting import Persisting
 from watcher.core.policy import Pause
 from watcher.core.records import ProjectRecord
-from watcher.core.sending import HEALTH_POLL_SECONDS, Sending
+from watcher.core.sending import HEALTH_POLL_SECONDS
 from watcher.core.settings import Settings
 from watcher.core.table import Table
 from watcher.core.watching import Watching
@@ -54,10 +56,9 @@ SUMMARY_SECONDS = 3600.0
 SUPERVISE_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 3.0
 ONCE_ATTEMPTS = 3
-PERSIST_RETRY_SECONDS = (1.0, 60.0)
 
 
-class Core(Watching, Sending):
+class Core(Watching, Adoption, Persisting):
     """See the module docstring; build with `Core.restore`, then feed `Started` first."""
 
     @classmethod
@@ -74,7 +75,9 @@ class Core(Watching, Sending):
         debounces, walks and requests in flight are gone, and the `Started` input that
         must come next asks SessionDock about records left `in_flight`.
         """
-        return cls(settings, Table(records), dict(meta))
+        core = cls(settings, Table(records), dict(meta))
+        core._adopting = not core.table  # an empty state: adopt what SessionDock has first
+        return core
 
     @property
     def records(self) -> Mapping[str, ProjectRecord]:
@@ -92,6 +95,8 @@ class Core(Watching, Sending):
             return []
         self._now = max(self._now, now)
         self._out = []
+        if self._persist_retrying and not isinstance(event, PersistFailed):
+            self._persist_worked()
         self._dispatch_input(event)
         if self._started:
             self._turn()
@@ -172,6 +177,7 @@ class Core(Watching, Sending):
         self._status(running=False)
         if not self.settings.once:
             self._log("stopped", pending=len(self.debouncer))
+        self._flush(force=True)  # the last write, even in a state outage
         self._emit(Stop(self.exit_code))
         self.stopped = True
         self.timers.clear()
@@ -244,39 +250,6 @@ class Core(Watching, Sending):
         self._log("config_reloaded", folders=self.folders.modes())
         self._status()
 
-    # --- the state database -----------------------------------------------------------
-
-    def _on_persist_failed(self, failed: PersistFailed) -> None:
-        """Keep the changes in memory, send nothing, and write them again later."""
-        if isinstance(failed.persist, Persist):
-            self._unsaved.update(r.path for r in failed.persist.upserts)
-            self._unsaved.update(failed.persist.deletes)
-            self._meta_changes.update(failed.persist.meta)
-        self._replay.extend(cast("list[Effect]", list(failed.dropped)))
-        self._persist_failures += 1
-        first, cap = PERSIST_RETRY_SECONDS
-        delay = min(cap, first * 2 ** (self._persist_failures - 1))
-        self.timers["persist"] = self._now + delay
-        self._log(
-            "state_write_failed",
-            "error",
-            error=failed.message,
-            advice=failed.advice,
-            action=f"kept in memory; written again in {delay:g}s",
-        )
-
-    def _retry_persist(self) -> None:
-        self.table.touch_keys(self._unsaved)
-        self._unsaved = set()
-        self._flush()
-        replay, self._replay = self._replay, []
-        for effect in replay:
-            if isinstance(effect, Send) and (
-                self._job is None or effect.request != self._job.request
-            ):
-                continue
-            self._out.append(effect)
-
     # --- timers -----------------------------------------------------------------------
 
     def _fire_timers(self) -> None:
@@ -292,6 +265,7 @@ class Core(Watching, Sending):
     def _timer(self, name: str) -> None:
         now, settings = self._now, self.settings
         if name == "reconcile":
+            self._log("reconciling", "debug", folders=len(self.folders))
             self._reconcile_all()
             self.timers[name] = now + settings.reconcile_interval_seconds
         elif name == "offline":

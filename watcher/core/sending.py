@@ -10,15 +10,15 @@ what it has is imported, the rest is sent again.
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from watcher.core.base import EXIT_UNDELIVERED, CoreBase, Job
 from watcher.core.batching import Batch, Queued, next_batch
-from watcher.core.effects import AskHealth, AskLibrary, ReadToken, Send, SendItem
+from watcher.core.effects import AskHealth, ReadToken, Send, SendItem
 from watcher.core.inputs import (
     Accepted,
     Failure,
     HealthAnswered,
-    Library,
-    LibraryAnswered,
     SendAnswered,
     TokenRead,
 )
@@ -45,10 +45,16 @@ class Sending(CoreBase):
     # --- planning ---------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        if self._job is not None or self._stopping or self._unsaved or not self._started:
+        if self._job is not None or self._stopping or not self._started:
+            return
+        if self._unsaved or self.outage.active:  # nothing is sent whose state is not written
             return
         if not self._may_send(self._now):
             return
+        if self._adopting and not self._adopt():
+            return
+        if self._library is not None and not self._busy_finding():
+            self._library = None  # the first walk is over: what appears from now on is new
         wall = self._wall()
         soft = self._replan_soft and (
             self._batch_due is None
@@ -68,13 +74,20 @@ class Sending(CoreBase):
             self._send_batch(plan)
         elif plan is not None:
             self._batch_due = plan
+        elif self.gate.pause is Pause.BACKOFF:
+            self._ask_health()  # nothing to send: probe, so a recovery shows at once
+
+    def _adopt(self) -> bool:
+        """Overridden by `Adoption`: True once sending may start."""
+        return True
 
     def _sendable(self) -> list[Queued[str]]:
         """Pending projects, minus those written to again since they were queued: what
         SessionDock would read now is not what was checked, so they wait for their
         new quiet period (and are queued again, or found open or broken)."""
         queued = self.table.sendable()
-        busy = (self._waiting, self._probing, self._confirm_stats, self._touch_stats)
+        busy: tuple[Container[str], ...] = (self._waiting, self._probing, self._verifying)
+        busy += (self._confirm_stats, self._touch_stats)
         if not any(busy):
             return queued
         return [q for q in queued if not any(q.key in b for b in busy)]
@@ -99,6 +112,7 @@ class Sending(CoreBase):
             SendItem(r.path, r.project_path, r.title, r.project_type, r.preview_path) for r in rows
         )
         self._emit(Send(job.request, job.kind, job.generate_previews, items))
+        self._request_out()
 
     def _next_part(self, job: Job) -> None:
         if job.parts:
@@ -109,7 +123,19 @@ class Sending(CoreBase):
         self._replan = True
         if self.gate.succeeded():
             self._log("sending_resumed", pending=self.table.counts()["pending"])
+        self._resolve_error()
         self._status()
+
+    def _resolve_error(self) -> None:
+        """SessionDock answered: the last error is history (status shows it resolved)."""
+        error = self.meta.get("last_error")
+        if isinstance(error, dict) and not error.get("resolved_at"):
+            self._set_meta("last_error", {**error, "resolved_at": self._wall()})
+
+    def _request_out(self) -> None:
+        """`status` shows a request still open after a second: the heartbeat comes sooner."""
+        if "heartbeat" in self.timers:
+            self.timers["heartbeat"] = min(self.timers["heartbeat"], self._now + 1.0)
 
     # --- answers ----------------------------------------------------------------------
 
@@ -162,6 +188,15 @@ class Sending(CoreBase):
             skipped=accepted.skipped,
             done=accepted.done,
         )
+        if accepted.odd:
+            self._log(
+                "import_answer_odd",
+                "warning",
+                import_id=accepted.import_id,
+                fields=list(accepted.odd),
+                advice="SessionDock took the batch but sent these fields in an undocumented "
+                "form; they are reported as null (is SessionDock up to date?)",
+            )
         if accepted.failed:
             self._log(
                 "import_items_failed",
@@ -232,6 +267,7 @@ class Sending(CoreBase):
     def _ask_health(self) -> None:
         self._job = Job(self._request(), "health")
         self._emit(AskHealth(self._job.request))
+        self._request_out()
 
     def _on_health(self, answered: HealthAnswered) -> None:
         job = self._job
@@ -256,49 +292,12 @@ class Sending(CoreBase):
             )
             self.timers.pop("health", None)
             self.timers.pop("token", None)
+            self._resolve_error()
         else:
             message = f"HTTP 403 read_only: effective mode is {health.effective_mode}"
             failure = Failure("read_only", message, READ_ONLY_ADVICE)
             self._failed(failure, effective_mode=health.effective_mode)
         self._status()
-
-    # --- recovery ---------------------------------------------------------------------
-
-    def _recover(self) -> None:
-        """Projects in flight when the last process died: ask SessionDock before resending."""
-        in_flight = tuple(sorted(r.path for r in self.table.in_state("in_flight")))
-        if not in_flight:
-            self._ask_health()
-            return
-        self._log("recovering_in_flight", projects=len(in_flight))
-        self._job = Job(self._request(), "library", recovering=in_flight)
-        self._emit(AskLibrary(self._job.request))
-
-    def _on_library(self, answered: LibraryAnswered) -> None:
-        job = self._job
-        if job is None or job.what != "library" or answered.request != job.request:
-            return
-        self._job = None
-        self._replan = True
-        outcome = answered.outcome
-        known: list[str] = []
-        if isinstance(outcome, Library):
-            known = [
-                k
-                for k in job.recovering
-                if k in self.table and self.table[k].project_path in outcome.paths
-            ]
-        self.table.mark_imported(known, None, self._wall())
-        unknown = [k for k in job.recovering if k not in set(known)]
-        self.table.requeue(unknown, None)
-        self._log(
-            "in_flight_recovered",
-            already_in_library=len(known),
-            to_resend=len(unknown),
-            checked=isinstance(outcome, Library),
-        )
-        if isinstance(outcome, Failure):
-            self._failed(outcome)
 
     # --- the token --------------------------------------------------------------------
 

@@ -216,6 +216,19 @@ class Table(Mapping[str, ProjectRecord]):
             if old is not None and old.state == "in_flight":
                 self._put(replace(old, state="pending", last_error=error))
 
+    def adopt(
+        self, library: frozenset[str], wall: float, paths: Iterable[str] | None = None
+    ) -> int:
+        """Pending projects whose path SessionDock's library already has become imported
+        (never sent: on an empty state, what SessionDock holds is not sent again)."""
+        count = 0
+        for path in list(self._pending) if paths is None else paths:
+            old = self._rows.get(path)
+            if old is not None and old.state == "pending" and old.project_path in library:
+                self._put(replace(old, state="imported", imported_at=wall, last_error=None))
+                count += 1
+        return count
+
     def touch_keys(self, paths: Iterable[str]) -> None:
         """Write these records again (their last write failed)."""
         self._changed.update(paths)

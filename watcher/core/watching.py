@@ -42,7 +42,9 @@ class Watching(Intake):
         if folder is None:
             return
         was = folder.mode
-        effects, online = self.folders.checked(folder, checked.exists, checked.network)
+        effects, online = self.folders.checked(
+            folder, checked.exists, checked.network, checked.virtual, checked.real
+        )
         self._emit(*effects)
         if online:
             self._reconcile(folder)

@@ -1,0 +1,98 @@
+"""What SessionDock already has: recovery after a crash, adoption on an empty state.
+
+After a crash, records left in flight are looked up in SessionDock's library first:
+what it has is imported, the rest is sent again. On an empty state (a first run, or a
+database rebuilt after damage), nothing is sent until the library is known and the
+first walks are done; then pending projects the library already lists are recorded as
+imported instead of being sent, and projects of that first walk still settling are
+checked against it as they become ready.
+"""
+
+from __future__ import annotations
+
+from watcher.core.base import Job
+from watcher.core.effects import AskLibrary
+from watcher.core.inputs import Failure, Library, LibraryAnswered
+from watcher.core.policy import Pause
+from watcher.core.records import Project
+from watcher.core.sending import Sending
+
+
+class Adoption(Sending):
+    def _recover(self) -> None:
+        """Projects in flight when the last process died: ask SessionDock before resending."""
+        in_flight = tuple(sorted(r.path for r in self.table.in_state("in_flight")))
+        if not in_flight:
+            self._ask_health()
+            return
+        self._log("recovering_in_flight", projects=len(in_flight))
+        self._ask_library(Job(self._request(), "library", recovering=in_flight))
+
+    def _ask_library(self, job: Job) -> None:
+        self._job = job
+        among = frozenset(self.table[k].project_path for k in job.recovering) or None
+        self._emit(AskLibrary(job.request, among))
+        self._request_out()
+
+    def _adopt(self) -> bool:
+        """True once sending may start (the library is known and the first walks done)."""
+        if self._library is None:
+            if self._job is None:
+                self._ask_library(Job(self._request(), "catalog"))
+            return False
+        if self._walking:
+            return False
+        adopted = self.table.adopt(self._library, self._wall())
+        self._log(
+            "library_adopted",
+            already_in_library=adopted,
+            sessions=len(self._library),
+            to_send=self.table.counts()["pending"],
+        )
+        self._adopting = False
+        return True
+
+    def _adopted(self, project: Project, new: bool) -> bool:
+        """A project of the first walk, just queued, that SessionDock already has."""
+        if not new or not self._library or project.project_path not in self._library:
+            return False
+        self.table.adopt(frozenset({project.project_path}), self._wall(), [project.path])
+        self._log("project_adopted", "debug", path=project.path)
+        return True
+
+    def _on_library(self, answered: LibraryAnswered) -> None:
+        job = self._job
+        if job is None or job.what not in ("library", "catalog"):
+            return
+        if answered.request != job.request:
+            return
+        self._job = None
+        self._replan = True
+        outcome = answered.outcome
+        if job.what == "catalog":
+            if isinstance(outcome, Failure):
+                self._failed(outcome)
+                return
+            if self.gate.pause is Pause.BACKOFF and self.gate.succeeded():
+                self._log("sending_resumed", pending=self.table.counts()["pending"])
+            self._resolve_error()
+            self._library = outcome.paths
+            return
+        known: list[str] = []
+        if isinstance(outcome, Library):
+            known = [
+                k
+                for k in job.recovering
+                if k in self.table and self.table[k].project_path in outcome.paths
+            ]
+        self.table.mark_imported(known, None, self._wall())
+        unknown = [k for k in job.recovering if k not in set(known)]
+        self.table.requeue(unknown, None)
+        self._log(
+            "in_flight_recovered",
+            already_in_library=len(known),
+            to_resend=len(unknown),
+            checked=isinstance(outcome, Library),
+        )
+        if isinstance(outcome, Failure):
+            self._failed(outcome)
