@@ -42,7 +42,7 @@ class Trace:
         return out
 
 
-def short(value: object, limit: int = 200) -> str:
+def short(value: object, limit: int = 320) -> str:
     text = stable_repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
