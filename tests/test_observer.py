@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import ConfigWriter, DaemonFactory, wait_until, write_als
 from tests.emulator import Emulator
 from watcher.daws import never_holds_projects
-from watcher.observer import Watchers, inotify_advice, is_network_fstype, mount_type
+from watcher.mounts import is_network_fstype, mount_type
+from watcher.observer import Watchers, inotify_advice
 
 MOUNTS = r"""
 /dev/sda1 / ext4 rw,relatime 0 0

@@ -25,8 +25,8 @@ from watcher import __version__
 from watcher.config import Config, ConfigError, find_config_path, load_config
 from watcher.daws import Registry, Skipped
 from watcher.names import printable_value
-from watcher.owner import EXIT_LOCKED, LockHeld
-from watcher.state import State, StateError, daemon_running
+from watcher.owner import EXIT_LOCKED, LockHeld, daemon_running
+from watcher.state import State, StateError
 
 EXIT_CONFIG = 78
 EXIT_NOT_RUNNING = 3

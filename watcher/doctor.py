@@ -18,12 +18,21 @@ import stat
 import sys
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TextIO
 
 from watcher import logging as watcher_logging
 from watcher import service
+from watcher.checkup import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_NOPERM,
+    EXIT_UNAVAILABLE,
+    Report,
+    check_logs,
+    check_service,
+    check_state,
+)
 from watcher.config import (
     TOKEN_ENV,
     Config,
@@ -32,57 +41,20 @@ from watcher.config import (
     default_config_path,
 )
 from watcher.daws import never_holds_projects
-from watcher.mounts import SYSTEM_FOLDERS, inner_roots, is_virtual_dir, is_virtual_root, overlaps
+from watcher.mounts import (
+    SYSTEM_FOLDERS,
+    inner_roots,
+    is_network_share,
+    is_virtual_dir,
+    is_virtual_root,
+    overlaps,
+)
 from watcher.mounts import real_path as _real_path
-from watcher.observer import is_network_share
 from watcher.starter import command_hint
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_UNAVAILABLE = 69
-EXIT_NOPERM = 77
-EXIT_CONFIG = 78
-_SEVERITY = (EXIT_CONFIG, EXIT_NOPERM, EXIT_UNAVAILABLE, EXIT_FAILED)
 
 INOTIFY_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
 INOTIFY_HEADROOM = 0.8
 """Warn above this share of the limit: other programs (editors, IDEs, sync) use it too."""
-
-Status = Literal["ok", "warn", "FAIL"]
-
-
-@dataclass
-class Report:
-    """Prints each line as it is found (a slow /health should not hide the others)."""
-
-    out: TextIO
-    failures: list[int] = field(default_factory=list)
-    warnings: int = 0
-
-    def line(self, status: Status, text: str, advice: str = "") -> None:
-        print(f"{status:<5} {text}", file=self.out, flush=True)
-        if advice:
-            print(f"      -> {advice}", file=self.out, flush=True)
-
-    def ok(self, text: str) -> None:
-        self.line("ok", text)
-
-    def warn(self, text: str, advice: str = "") -> None:
-        self.warnings += 1
-        self.line("warn", text, advice)
-
-    def fail(self, text: str, advice: str, code: int) -> None:
-        self.failures.append(code)
-        self.line("FAIL", text, advice)
-
-    def verdict(self) -> int:
-        if not self.failures:
-            note = f" ({self.warnings} warning(s) above)" if self.warnings else ""
-            print(f"ready: imports can go through{note}", file=self.out, flush=True)
-            return EXIT_OK
-        count = len(self.failures)
-        print(f"not ready: {count} problem(s) above", file=self.out, flush=True)
-        return next(code for code in _SEVERITY if code in self.failures)
 
 
 def check(
@@ -102,9 +74,9 @@ def check(
         _check_folder(report, folder, observed.get(str(folder.path), {}))
     _check_overlaps(report, config)
     _check_inotify(report, config)
-    _check_state(report, config)
-    _check_logs(report, config)
-    _check_service(report, platform, runner, config.source)
+    check_state(report, config)
+    check_logs(report, config)
+    check_service(report, platform, runner, config.source)
     return report.verdict()
 
 
@@ -341,121 +313,3 @@ def _check_inotify(report: Report, config: Config) -> None:
         report.warn(f"inotify: {needed} folders to watch, close to the limit of {limit}", advice)
     else:
         report.ok(f"inotify: {needed} folder(s) to watch, limit {limit}")
-
-
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def _check_state(report: Report, config: Config) -> None:
-    database = config.state.database()
-    if not database.exists():
-        parent = _nearest_existing(database.parent)
-        if os.access(parent, os.W_OK | os.X_OK):
-            report.ok(f"state {database} (created at the first run)")
-        else:
-            report.fail(
-                f"state {database}: cannot be created ({parent} is not writable)",
-                "fix the folder's permissions or set state.path",
-                EXIT_FAILED,
-            )
-        return
-    writable = os.access(database, os.W_OK) and os.access(database.parent, os.W_OK | os.X_OK)
-    if not writable:
-        report.fail(
-            f"state {database}: not writable",
-            "fix its permissions (the daemon must run as the file's owner) or set state.path",
-            EXIT_FAILED,
-        )
-        return
-    from watcher.state import StateCorrupt, StateError
-
-    try:
-        note = _daemon_note(database)
-    except StateCorrupt as exc:
-        report.fail(str(exc), exc.advice, EXIT_FAILED)
-        return
-    except StateError as exc:
-        report.fail(str(exc), exc.advice, EXIT_FAILED)
-        return
-    report.ok(f"state {database} writable{note}")
-
-
-def _daemon_note(database: Path) -> str:
-    """What the running daemon last wrote into the state, without disturbing it.
-
-    Opening it runs SQLite's quick_check: a damaged file raises StateCorrupt.
-    """
-    import sqlite3
-
-    from watcher.state import State, daemon_running
-
-    state = State(database, readonly=True)
-    try:
-        counts = state.counts()
-        daemon = state.get_meta("daemon") or {}
-    except sqlite3.Error as exc:
-        known = state.error(exc)
-        if known is not None:
-            raise known from None
-        return ""  # an older schema: the line stays useful without the counts
-    finally:
-        state.close()
-    running = daemon_running(daemon)
-    who = f"; daemon running (pid {daemon.get('pid')})" if running else "; daemon not running"
-    return f" ({counts['pending']} pending, {counts['imported']} imported){who}"
-
-
-def _daemon_folders(database: Path) -> dict[str, dict[str, str]]:
-    """Each folder's mode as the running daemon last reported it (what it observed)."""
-    if not database.exists():
-        return {}
-    from watcher.state import State, StateError, daemon_running
-
-    try:
-        state = State(database, readonly=True)
-    except StateError:
-        return {}
-    try:
-        daemon = state.get_meta("daemon") or {}
-    except Exception:  # noqa: BLE001 - an older or damaged file: check goes on without it
-        return {}
-    finally:
-        state.close()
-    folders = daemon.get("folders")
-    return folders if daemon_running(daemon) and isinstance(folders, dict) else {}
-
-
-def _check_logs(report: Report, config: Config) -> None:
-    file = config.log.file_path()
-    if file is None:
-        report.ok("logs: standard error (the journal, under systemd)")
-        return
-    folder = _nearest_existing(file.parent)
-    if os.access(folder, os.W_OK | os.X_OK) and (not file.exists() or os.access(file, os.W_OK)):
-        report.ok(f"logs: {file}")
-    else:
-        report.warn(f"logs: {file} is not writable", "fix its permissions or set log.file")
-
-
-def _check_service(
-    report: Report,
-    platform: service.Platform | None,
-    runner: service.Runner | None,
-    config_path: Path | None = None,
-) -> None:
-    state = service.service_state(platform, runner)
-    if state.running:
-        report.ok(f"service: {state.detail}")
-    elif state.installed:
-        report.warn(
-            f"service installed but not running: {state.detail}",
-            f"`{command_hint(None, 'service', 'status')}` shows where its logs are",
-        )
-    else:
-        report.warn(
-            "service: not installed, so nothing starts at login",
-            f"`{command_hint(config_path, 'service', 'install')}`",
-        )

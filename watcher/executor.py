@@ -55,8 +55,8 @@ from watcher.core.policy import fingerprint
 from watcher.daws import Registry
 from watcher.importer import Importer
 from watcher.logging import get_logger, register_secret
-from watcher.mounts import is_virtual_root, real_path
-from watcher.observer import WatchError, Watchers, is_network_share
+from watcher.mounts import is_network_share, is_virtual_root, real_path
+from watcher.observer import WatchError, Watchers
 from watcher.scanner import signature_of
 from watcher.state import State, StateError
 from watcher.workers import Disk

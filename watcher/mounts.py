@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -111,3 +112,65 @@ def overlaps(paths: Iterable[Path], outers: Iterable[Path]) -> list[tuple[Path, 
         if holding:
             pairs.append((max(holding)[1], inner))
     return pairs
+
+
+# --- network shares: polled, since their native events miss other machines' writes ---
+
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afpfs", "afs", "9p",
+        "fuse.sshfs", "sshfs", "davfs", "fuse.davfs2", "webdav", "fuse.rclone", "ncpfs",
+        "fuse.gvfsd-fuse", "glusterfs", "ceph", "fuse.s3fs",
+    }
+)  # fmt: skip
+
+
+_LINUX = sys.platform.startswith("linux")
+_WINDOWS = sys.platform == "win32"
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of file system `path` lives on, where the OS tells it cheaply."""
+    if _LINUX:
+        try:
+            with open("/proc/self/mounts", encoding="utf-8", errors="replace") as mounts:
+                return mount_type(path, mounts)
+        except OSError:
+            return None
+    if _WINDOWS:
+        return _windows_filesystem_type(path)
+    return None  # macOS: FSEvents does report changes made on this Mac to a share
+
+
+def mount_type(path: Path, mounts: Iterable[str]) -> str | None:
+    """The type of the deepest mount holding `path`, from `/proc/self/mounts` lines."""
+    best, fstype = "", None
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+        inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, fields[2]
+    return fstype
+
+
+def _windows_filesystem_type(path: Path) -> str | None:
+    if str(path).startswith("\\\\"):
+        return "smb"  # a UNC path: \\server\share
+    import ctypes
+
+    drive = os.path.splitdrive(path)[0] + "\\"
+    drive_remote = 4
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+    return "smb" if kernel32.GetDriveTypeW(drive) == drive_remote else None
+
+
+def is_network_fstype(fstype: str | None) -> bool:
+    """Network and FUSE file systems: inotify does not see changes made elsewhere."""
+    return fstype is not None and (fstype in NETWORK_FILESYSTEMS or fstype.startswith("fuse."))
+
+
+def is_network_share(path: Path) -> bool:
+    return is_network_fstype(filesystem_type(path))

@@ -17,8 +17,10 @@ import contextlib
 import errno
 import os
 import sys
+import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 EXIT_LOCKED = 75
 """EX_TEMPFAIL: another process owns the state; a service manager retrying later is right."""
@@ -120,3 +122,29 @@ else:
 
     def _unlock(file: IO[str]) -> None:
         fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+HEARTBEAT_FRESH_SECONDS = 90.0
+"""The daemon rewrites its heartbeat (`daemon` in meta) every 30 s; older means gone."""
+
+
+def daemon_running(heartbeat: Mapping[str, Any]) -> bool:
+    """Whether the daemon that wrote this heartbeat is still running.
+
+    Its flag and a fresh timestamp are not enough after a `kill -9` (the flag stays set
+    for up to a heartbeat interval), so the pid must be alive too.
+    """
+    fresh = time.time() - float(heartbeat.get("updated_at", 0)) < HEARTBEAT_FRESH_SECONDS
+    return bool(heartbeat.get("running")) and fresh and _pid_alive(heartbeat.get("pid"))
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True

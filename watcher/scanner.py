@@ -39,8 +39,7 @@ from watcher.daws import (
 )
 from watcher.mounts import is_virtual_dir, is_virtual_root
 from watcher.names import BAD_NAME, is_valid, printable
-
-AUDIO_EXTENSIONS = frozenset({".wav", ".aif", ".aiff", ".flac", ".mp3", ".m4a"})
+from watcher.previews import find_preview
 
 BUNDLE_WALK_LIMIT = 20_000
 """Entries a bundle's signature looks at, at most. A real `.logicx` holds a few hundred
@@ -354,54 +353,6 @@ def open_reason(candidate: Candidate) -> str | None:
         if marker.exists():
             return f"open in {candidate.daw.kind} ({marker.name} exists); sent once it is closed"
     return None
-
-
-def _audio_files(place: Path) -> Iterator[os.DirEntry[str]]:
-    try:
-        with os.scandir(place) as entries:
-            for entry in entries:
-                if (
-                    suffix_of(entry.name) in AUDIO_EXTENSIONS
-                    and not is_junk_name(entry.name)
-                    and is_valid(entry.name)  # JSON cannot carry the name
-                    and entry.is_file(follow_symlinks=True)
-                ):
-                    yield entry
-    except OSError:
-        return
-
-
-def _bounce_places(project: Path, daw: DawFormat) -> list[Path]:
-    """The DAW's bounce folders beside the project and (for bundles) inside it.
-
-    Payload folders (`Samples/`, `Audio Files/`) are never among them: they hold
-    sources and recordings, not mixes.
-    """
-    places = [project.parent / d for d in daw.bounce_dirs]
-    if daw.bundle:
-        for pattern in daw.bundle_bounce_dirs:
-            places += sorted(p for p in project.glob(pattern) if p.is_dir())
-    return [p for p in places if not HEAVY_DIRS.intersection(x.lower() for x in p.parts)]
-
-
-def find_preview(project: Path, daw: DawFormat) -> Path | None:
-    """A rendered mix: named like the project beside it, or in the DAW's bounce folder.
-
-    Same-named files win, then the newest. Samples and recordings folders are never
-    looked in: they hold sources, not mixes.
-    """
-    stem = project.stem.lower()
-    found: list[tuple[bool, int, str]] = []
-    places = [(project.parent, False), *((p, True) for p in _bounce_places(project, daw))]
-    for place, any_name in places:
-        for entry in _audio_files(place):
-            same_name = os.path.splitext(entry.name)[0].lower() == stem
-            if same_name or any_name:
-                try:
-                    found.append((same_name, entry.stat().st_mtime_ns, entry.path))
-                except OSError:
-                    continue
-    return Path(max(found)[2]) if found else None
 
 
 def probe(

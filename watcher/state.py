@@ -10,30 +10,42 @@ One connection writes (the daemon's main loop, in the one process that owns the 
 watcher/owner.py); `status` opens the file read-only, which WAL mode allows while the
 daemon runs.
 
-What can go wrong with the file is told apart here, once, by SQLite's error code:
-`StateCorrupt` (not a database, or a damaged page: moved aside and rebuilt by the
-daemon, see `open_repairing`) and `StateUnavailable` (locked by another program, disk
-full, an I/O error: a condition the daemon waits out, see watcher/outage.py). Both carry
-one line of advice; neither reaches a person as a traceback.
+What can go wrong with the file is told apart by SQLite's error code
+(watcher/state_faults.py); a damaged file is moved aside and rebuilt (`open_repairing`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
-import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from watcher.core.effects import Persist
 from watcher.core.records import STATES, ProjectRecord, Signature, StateName
 from watcher.names import path_key, path_of_key, printable, printable_value
+from watcher.state_faults import (
+    StateCorrupt,
+    StateError,
+    StateUnavailable,
+    classify,
+    move_aside,
+)
+
+__all__ = [
+    "State",
+    "StateCorrupt",
+    "StateError",
+    "StateUnavailable",
+    "classify",
+    "move_aside",
+    "open_repairing",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -61,9 +73,6 @@ CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 SCHEMA_VERSION = 1
-
-HEARTBEAT_FRESH_SECONDS = 90.0
-"""The daemon rewrites its heartbeat (`daemon` in meta) every 30 s; older means gone."""
 
 
 @dataclass(frozen=True)
@@ -97,75 +106,6 @@ class Row:
 BUSY_TIMEOUT_SECONDS = 2.0
 """How long one statement waits for another program's lock before the daemon calls the
 state unavailable (and retries later): short, since the main loop waits with it."""
-
-
-class StateError(Exception):
-    """The state database cannot be opened or written; the message says which file."""
-
-    advice = "check state.path and that the folder is writable"
-
-
-class StateCorrupt(StateError):
-    """The file is not an SQLite database, or a page of it is damaged."""
-
-    def __init__(self, path: Path, detail: str) -> None:
-        super().__init__(f"state database {path} is damaged ({detail})")
-        self.path = path
-        self.advice = (
-            "the daemon moves it aside (kept beside it as "
-            f"{path.name}.corrupt-<time>) and rebuilds it from a walk plus SessionDock's "
-            "library at its next start: restart it (`sessiondock-watcher run`, or the "
-            "service)"
-        )
-
-
-class StateUnavailable(StateError):
-    """A condition to wait out: another program's lock, a full disk, an I/O error."""
-
-    def __init__(self, path: Path, reason: Literal["locked", "full", "io"], detail: str) -> None:
-        super().__init__(f"state database {path} unavailable: {detail}")
-        self.path = path
-        self.reason = reason
-        self.advice = {
-            "locked": f"another program holds {path.name} locked (a backup tool, an open "
-            "sqlite3 shell?): close it; the daemon retries by itself",
-            "full": f"free space on the disk holding {path.parent}; the daemon retries by "
-            "itself and loses nothing",
-            "io": f"check the disk holding {path.parent} and its permissions; the daemon "
-            "retries by itself",
-        }[reason]
-
-
-# SQLite's primary result codes (sqlite.org/rescode.html); not every Python's sqlite3
-# module (or its type stubs) exports them by name.
-_BUSY, _LOCKED_CODE, _FULL_CODE, _IOERR, _CANTOPEN, _READONLY, _PERM = 5, 6, 13, 10, 14, 8, 3
-_CORRUPT_CODE, _NOTADB, _PROTOCOL = 11, 26, 15
-_CORRUPT = {_CORRUPT_CODE, _NOTADB}
-_LOCKED = {_BUSY, _LOCKED_CODE}
-_FULL = {_FULL_CODE}
-_IO = {_IOERR, _CANTOPEN, _READONLY, _PERM, _PROTOCOL}
-
-
-def classify(path: Path, exc: BaseException) -> StateError | None:
-    """The StateError an sqlite3 or OS error means for this file; None for anything else
-    (a bug, which should stay loud)."""
-    if isinstance(exc, StateError):
-        return exc
-    if isinstance(exc, sqlite3.Error):
-        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-        if code in _CORRUPT:
-            return StateCorrupt(path, str(exc))
-        if code in _LOCKED:
-            return StateUnavailable(path, "locked", str(exc))
-        if code in _FULL:
-            return StateUnavailable(path, "full", str(exc))
-        if code in _IO:
-            return StateUnavailable(path, "io", str(exc))
-        return None
-    if isinstance(exc, OSError):
-        reason: Literal["full", "io"] = "full" if exc.errno == errno.ENOSPC else "io"
-        return StateUnavailable(path, reason, exc.strerror or str(exc))
-    return None
 
 
 class State:
@@ -424,26 +364,6 @@ def _record(r: sqlite3.Row) -> ProjectRecord:
     )
 
 
-def move_aside(database: Path, now: float | None = None) -> Path:
-    """Rename a damaged database (and its WAL and shared-memory files) out of the way.
-
-    Kept, never deleted: it may hold what a person wants back. The new name carries the
-    time, so repeated damage never overwrites an earlier copy.
-    """
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
-    target = database.with_name(f"{database.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = database.with_name(f"{database.name}.corrupt-{stamp}-{n}")
-    os.replace(database, target)
-    for suffix in ("-wal", "-shm"):
-        side = database.with_name(database.name + suffix)
-        if side.exists():
-            os.replace(side, target.with_name(target.name + suffix))
-    return target
-
-
 def open_repairing(database: Path) -> tuple[State, Path | None, StateCorrupt | None]:
     """Open the state for writing; a damaged file is moved aside and a new one made.
 
@@ -458,28 +378,6 @@ def open_repairing(database: Path) -> tuple[State, Path | None, StateCorrupt | N
         except OSError as err:
             raise StateUnavailable(database, "io", f"cannot move it aside: {err}") from None
         return State(database), moved, exc
-
-
-def daemon_running(heartbeat: Mapping[str, Any]) -> bool:
-    """Whether the daemon that wrote this heartbeat is still running.
-
-    Its flag and a fresh timestamp are not enough after a `kill -9` (the flag stays set
-    for up to a heartbeat interval), so the pid must be alive too.
-    """
-    fresh = time.time() - float(heartbeat.get("updated_at", 0)) < HEARTBEAT_FRESH_SECONDS
-    return bool(heartbeat.get("running")) and fresh and _pid_alive(heartbeat.get("pid"))
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: alive, another user's
-        return True
-    return True
 
 
 def _row(r: sqlite3.Row) -> Row:

@@ -4,7 +4,8 @@ A full disk or another program's lock is a condition to wait out, not a reason t
 the daemon keeps its loop (and its systemd watchdog pings) going, holds what it could
 not persist, and tries again on a capped exponential backoff. This is the decision
 only, with time passed in (no I/O, no clock of its own), so it is tested without
-filling a disk; watcher/state.py tells the errors apart and watcher/daemon.py acts.
+filling a disk; watcher/state_faults.py tells the errors apart, the core (persisting)
+and the daemon at start act.
 """
 
 from __future__ import annotations
