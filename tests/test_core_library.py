@@ -119,3 +119,21 @@ def test_a_state_outage_is_logged_once_and_ends_with_a_reconcile() -> None:
     assert d.logs("state_available")
     assert [i.key for s in d.sends() for i in s.items] == ["/studio/a.als"]
     assert d.stored["/studio/a.als"].state == "imported"
+
+
+def test_native_events_missed_twice_make_a_folder_polled() -> None:
+    from watcher.core.effects import Unwatch, Watch
+    from watcher.core.inputs import EventsMissed, FolderChecked, WatchStarted
+
+    d = start()
+    out = d.feed(EventsMissed(ROOT, "/studio/a.als"))
+    assert [e for e in out if isinstance(e, Watch)] == []
+    [first] = d.logs("native_events_missed")
+    assert first.fields["times"] == 1
+    core = d.core
+    out = core.handle(EventsMissed(ROOT, "/studio/b.als"), d.now)
+    assert Unwatch(ROOT) in out
+    out = core.handle(FolderChecked(ROOT, True), d.now)
+    assert Watch(ROOT, True, "polling") in out
+    core.handle(WatchStarted(ROOT, "polling"), d.now)
+    assert "native events missed 2 times" in core.folders.report()[ROOT]["note"]

@@ -37,6 +37,7 @@ def core_settings(config: Config, once: bool, watchdog_seconds: float | None) ->
                 kind=folder.kind,
                 generate_previews=folder.generate_previews,
                 exclude=tuple(folder.exclude),
+                polling_interval=folder.polling_interval_seconds,
             )
             for folder in config.watch
         ),

@@ -153,3 +153,24 @@ def check_service(
             "service: not installed, so nothing starts at login",
             f"`{command_hint(config_path, 'service', 'install')}`",
         )
+
+
+def daemon_folders(database: Path) -> dict[str, dict[str, str]]:
+    """Each folder's mode as the running daemon last reported it (what it observed)."""
+    if not database.exists():
+        return {}
+    from watcher.owner import daemon_running
+    from watcher.state import State, StateError
+
+    try:
+        state = State(database, readonly=True)
+    except StateError:
+        return {}
+    try:
+        daemon = state.get_meta("daemon") or {}
+    except Exception:  # noqa: BLE001 - an older or damaged file: check goes on without it
+        return {}
+    finally:
+        state.close()
+    folders = daemon.get("folders")
+    return folders if daemon_running(daemon) and isinstance(folders, dict) else {}

@@ -30,13 +30,22 @@ from watcher.client import SessionDockClient
 from watcher.config import Config, ConfigError, load_config
 from watcher.core import Core
 from watcher.core.base import Counters
-from watcher.core.inputs import EventsLost, Input, ReloadRequested, Started, StopRequested, Tick
+from watcher.core.inputs import (
+    ChangeCheckFailed,
+    EventsLost,
+    EventsMissed,
+    Input,
+    ReloadRequested,
+    Started,
+    StopRequested,
+    Tick,
+)
 from watcher.core.outage import Outage
 from watcher.daws import Registry, never_holds_projects
 from watcher.executor import Executor
 from watcher.importer import Importer
 from watcher.logging import get_logger, register_secret
-from watcher.observer import Change, ObserverTrouble, Watchers
+from watcher.observer import Change, DetectorFailed, ObserverTrouble, Unreported, Watchers
 from watcher.owner import Owner
 from watcher.state import State, StateError, StateUnavailable, open_repairing
 from watcher.workers import Disk
@@ -175,6 +184,8 @@ class Daemon:
                     self.inbox.put,
                     self.config.scan.polling_interval_seconds,
                     prune=never_holds_projects,
+                    registry=self.registry,
+                    verify_interval=self.config.scan.verify_interval_seconds,
                 )
                 executor.watchers.claim(f.path for f in self.config.watch)
             self._loop(Started(wall=time.time()))
@@ -229,8 +240,7 @@ class Daemon:
         while self.executor.stop_code is None:
             effects = []
             for message in batch:
-                event = self._input(message)
-                if event is not None:
+                for event in self._inputs(message):
                     effects.extend(self.core.handle(event, self.clock()))
             self.executor.run(effects)
             if self.progress is not None:
@@ -256,15 +266,24 @@ class Daemon:
                 break
         return batch
 
-    def _input(self, message: object) -> Input | None:
+    def _inputs(self, message: object) -> list[Input]:
         """What the core is told of one message (watchdog's, a signal's, a worker's)."""
         if isinstance(message, Change):
-            return classify_change(message, self.config.watch, self.registry)
+            event = classify_change(message, self.config.watch, self.registry)
+            return [] if event is None else [event]
+        if isinstance(message, Unreported):
+            changes = (
+                classify_change(c, self.config.watch, self.registry) for c in message.changes
+            )
+            missed = EventsMissed(str(message.folder), str(message.changes[0].path))
+            return [missed, *(c for c in changes if c is not None)]
+        if isinstance(message, DetectorFailed):
+            return [ChangeCheckFailed(str(message.folder), message.detail)]
         if isinstance(message, ObserverTrouble):
-            return EventsLost(message.detail)
+            return [EventsLost(message.detail)]
         if isinstance(message, _Reload):
-            return self._reload()
-        return message  # type: ignore[return-value]
+            return [self._reload()]
+        return [message]  # type: ignore[list-item]
 
     def _reload(self) -> ReloadRequested:
         if self.config_path is None:
@@ -276,6 +295,11 @@ class Daemon:
             return ReloadRequested(None, str(exc))
         self.config = self.executor.config = self.executor.disk.config = config
         self.registry = self.executor.registry = self.executor.disk.registry = registry
-        if self.executor.watchers is not None:
-            self.executor.watchers.claim(f.path for f in config.watch)
+        watchers = self.executor.watchers
+        if watchers is not None:
+            watchers.claim(f.path for f in config.watch)
+            scan = config.scan
+            watchers.configure(
+                registry, scan.polling_interval_seconds, scan.verify_interval_seconds
+            )
         return ReloadRequested(core_settings(config, self.once, notify.watchdog_period()))

@@ -32,6 +32,7 @@ from watcher.checkup import (
     check_logs,
     check_service,
     check_state,
+    daemon_folders,
 )
 from watcher.config import (
     TOKEN_ENV,
@@ -69,7 +70,7 @@ def check(
     token = _check_token(report, config)
     if token is not None:
         _check_sessiondock(report, config, token)
-    observed = _daemon_folders(config.state.database())
+    observed = daemon_folders(config.state.database())
     for folder in config.watch:
         _check_folder(report, folder, observed.get(str(folder.path), {}))
     _check_overlaps(report, config)

@@ -161,7 +161,9 @@ class Executor:
             self.answer(WatchStarted(effect.root, effect.mode))
             return
         try:
-            self.watchers.watch(Path(effect.root), effect.recursive, effect.mode)
+            folder = next((f for f in self.config.watch if str(f.path) == effect.root), None)
+            interval = folder.polling_interval_seconds if folder is not None else None
+            self.watchers.watch(Path(effect.root), effect.recursive, effect.mode, interval)
         except WatchError as exc:
             self.answer(WatchFailed(effect.root, effect.mode, str(exc)))
         else:

@@ -34,7 +34,6 @@ from watcher.daws import (
     is_nosync,
     junk_reason,
     project_type,
-    suffix_of,
     title_for,
 )
 from watcher.mounts import is_virtual_dir, is_virtual_root

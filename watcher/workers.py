@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
@@ -142,7 +143,7 @@ class Disk:
             path = Path(verdict.path)
             chunk.append(Found(str(path), verdict.daw.bundle, signature_of(path, verdict.daw)))
             if len(chunk) >= WALK_CHUNK:
-                self._post(WalkFound(effect.root, effect.under, tuple(chunk)))
+                self._post(WalkFound(effect.root, effect.under, tuple(chunk), time.time()))
                 chunk = []
         if chunk:
-            self._post(WalkFound(effect.root, effect.under, tuple(chunk)))
+            self._post(WalkFound(effect.root, effect.under, tuple(chunk), time.time()))

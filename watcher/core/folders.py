@@ -26,6 +26,10 @@ FolderMode = Literal["native", "polling", "offline"]
 
 VIRTUAL_NOTE = "a virtual file system (/proc, /sys, /dev, /run): never watched"
 
+MISSED_LIMIT = 2
+MISSED_WINDOW_SECONDS = 24 * 3600.0
+"""After this many misses within the window a folder's native events are not trusted."""
+
 NATIVE_RETRY_SECONDS = (60.0, 3600.0)
 """First and longest wait before native events are tried again after a failure."""
 
@@ -63,6 +67,8 @@ class Folders:
         self, configs: Iterable[FolderSettings], live: bool, offline_check_seconds: float
     ) -> None:
         self._folders = {c.root: Folder(c) for c in configs}
+        self._missed: dict[str, list[float]] = {}
+        """When verification found changes native events never reported, per folder."""
         self.live = live
         self.offline_check_seconds = offline_check_seconds
 
@@ -152,6 +158,12 @@ class Folders:
             mode, why = "polling", "polling: true in the config"
         elif network:
             mode, why = "polling", "network file system: native events do not arrive"
+        elif len(self._missed.get(folder.root, ())) >= MISSED_LIMIT:
+            times = len(self._missed[folder.root])
+            mode, why = (
+                "polling",
+                f"native events missed {times} times: changes arrive without events",
+            )
         else:
             mode, why = "native", "local file system"
         return [*effects, *self._watch(folder, mode, why)], False
@@ -269,6 +281,37 @@ class Folders:
     def _reattach(self, folder: Folder) -> list[Effect]:
         folder.reattach, folder.watching = True, None
         return [Unwatch(folder.root), *self.check(folder)]
+
+    def missed(self, folder: Folder, example: str, now: float) -> list[Effect]:
+        """The change detector found changes in a native folder that no event reported.
+
+        Logged each time it happens (a FUSE share, an overflowed buffer and a linked
+        folder all look the same: it is observed, not guessed); after `MISSED_LIMIT`
+        times in a day the folder is polled."""
+        if folder.mode != "native":
+            return []
+        seen = [t for t in self._missed.get(folder.root, []) if now - t < MISSED_WINDOW_SECONDS]
+        seen.append(now)
+        self._missed[folder.root] = seen
+        poll = len(seen) >= MISSED_LIMIT
+        action = (
+            "polling this folder from now on"
+            if poll
+            else ("imported from the check; polled if it happens again")
+        )
+        log = Log(
+            "native_events_missed",
+            "warning",
+            {
+                "folder": folder.root,
+                "example": example,
+                "times": len(seen),
+                "advice": "a FUSE/network share or dropped events: native events cannot be "
+                "trusted here; set polling: true for it to skip the check",
+                "action": action,
+            },
+        )
+        return [log, *self._reattach(folder)] if poll else [log]
 
     def reconfigure(self, configs: Iterable[FolderSettings]) -> tuple[list[Effect], list[str]]:
         """Apply a reloaded config: unchanged folders keep going; returns removed roots."""

@@ -174,6 +174,9 @@ class WalkFound:
     root: str
     under: str | None
     items: tuple[Found, ...]
+    wall: float | None = None
+    """The wall clock when the walk stat'ed them (their age is judged against it, so a
+    clock that stepped or a machine that slept does not make new files look old)."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,23 @@ class WatchesChecked:
 class EventsLost:
     """The observer dropped events (queue overflow): everything is reconciled."""
 
+    detail: str
+
+
+@dataclass(frozen=True)
+class EventsMissed:
+    """The change detector found changes in a natively watched folder that no event
+    reported (the changes themselves come as their own inputs)."""
+
+    root: str
+    example: str
+
+
+@dataclass(frozen=True)
+class ChangeCheckFailed:
+    """The change detector could not check a folder: everything is reconciled."""
+
+    root: str
     detail: str
 
 
@@ -315,6 +335,8 @@ Input = (
     | WatchFailed
     | WatchesChecked
     | EventsLost
+    | EventsMissed
+    | ChangeCheckFailed
     | TokenRead
     | SendAnswered
     | HealthAnswered

@@ -123,7 +123,7 @@ class Intake(CoreBase):
         if self.folders.online(found.root) is None or at is None:
             return
         self.counters.found += len(found.items)
-        wall = self._wall()
+        wall = self._wall() if found.wall is None else found.wall
         for item in found.items:
             if item.signature is None or self._unchanged(item.path, item.signature):
                 continue

@@ -19,9 +19,11 @@ from watcher.core.adoption import Adoption
 from watcher.core.base import EXIT_NOPERM, EXIT_UNAVAILABLE, EXIT_UNDELIVERED
 from watcher.core.effects import CheckWatches, Effect, Log, Notify, Stop
 from watcher.core.inputs import (
+    ChangeCheckFailed,
     DirectoryChanged,
     DirectoryGone,
     EventsLost,
+    EventsMissed,
     FolderChecked,
     HealthAnswered,
     Input,
@@ -91,8 +93,8 @@ class Core(Watching, Adoption, Persisting):
         is answered by a later input (see CORE-API); `Persist` effects must be written
         before any effect after them in the list is carried out.
         """
-        if self.stopped:
-            return []
+        if self.stopped:  # only the last write can still fail: stop all the same
+            return [Stop(self.exit_code)] if isinstance(event, PersistFailed) else []
         self._now = max(self._now, now)
         self._out = []
         if self._persist_retrying and not isinstance(event, PersistFailed):
@@ -319,6 +321,8 @@ _HANDLERS: dict[type, Any] = {
     WatchFailed: Core._on_watch_failed,
     WatchesChecked: Core._on_watches_checked,
     EventsLost: Core._on_events_lost,
+    EventsMissed: Core._on_events_missed,
+    ChangeCheckFailed: Core._on_check_failed,
     TokenRead: Core._on_token,
     SendAnswered: Core._on_send_answered,
     HealthAnswered: Core._on_health,

@@ -19,6 +19,8 @@ class FolderSettings:
     generate_previews: bool = True
     exclude: tuple[str, ...] = ()
     """Kept so that a reload that changes a folder's rules re-attaches it."""
+    polling_interval: float | None = None
+    """This folder's own polling interval (the shell's observer applies it)."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from watcher.core.base import EXIT_UNDELIVERED
 from watcher.core.effects import Notify
 from watcher.core.inputs import (
+    ChangeCheckFailed,
     EventsLost,
+    EventsMissed,
     FolderChecked,
     WatchesChecked,
     WatchFailed,
@@ -75,6 +77,21 @@ class Watching(Intake):
 
     def _on_watches_checked(self, checked: WatchesChecked) -> None:
         self._emit(*self.folders.supervise(checked.dead, self._now))
+
+    def _on_events_missed(self, missed: EventsMissed) -> None:
+        folder = self.folders.get(missed.root)
+        if folder is not None:
+            self._emit(*self.folders.missed(folder, missed.example, self._now))
+
+    def _on_check_failed(self, failed: ChangeCheckFailed) -> None:
+        self._log(
+            "change_check_failed",
+            "warning",
+            folder=failed.root,
+            error=failed.detail,
+            action="reconciling all folders; the check is tried again next interval",
+        )
+        self._reconcile_all()
 
     def _on_events_lost(self, lost: EventsLost) -> None:
         self._log("events_lost", "warning", detail=lost.detail, action="reconciling all folders")
