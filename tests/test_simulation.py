@@ -49,6 +49,14 @@ REGRESSION_SEEDS = {
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9), kept in CI.
 Seed numbers hold while the world's random draws stay as they are."""
+OPEN_SEEDS = {
+    10058: "a wall-clock step back: a bundle being saved looks old and is sent",
+    11159: "a wall-clock step back: a bundle being saved looks old and is sent",
+    15850: "a wall-clock step back: a bundle being saved looks old and is sent",
+    11217: "a wall-clock step forward, then a restart: a file being written looks old",
+}
+"""Seeds of a bug still open (finding 11): strict xfail, so the fix turns them into
+failures until they move to REGRESSION_SEEDS."""
 
 
 def _first_failure(expected: str) -> Outcome:
@@ -64,10 +72,20 @@ def test_seeds_pass() -> None:
     assert not failures, f"{len(failures)} failing seeds, first: {failures[:3]}"
 
 
-@pytest.mark.parametrize("seed", sorted(REGRESSION_SEEDS))
+@pytest.mark.parametrize(
+    "seed",
+    [
+        *sorted(REGRESSION_SEEDS),
+        *(
+            pytest.param(seed, marks=pytest.mark.xfail(reason=why, strict=True))
+            for seed, why in sorted(OPEN_SEEDS.items())
+        ),
+    ],
+)
 def test_a_seed_that_once_found_a_bug_passes(seed: int) -> None:
     outcome = run_seed(seed)
-    assert not outcome.violations, (REGRESSION_SEEDS[seed], outcome.violations, outcome.trace)
+    why = REGRESSION_SEEDS.get(seed) or OPEN_SEEDS[seed]
+    assert not outcome.violations, (why, outcome.violations, outcome.trace)
 
 
 def test_a_seed_reruns_identically() -> None:
