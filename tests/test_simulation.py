@@ -54,8 +54,9 @@ OPEN_SEEDS = {
     11159: "a wall-clock step back: a bundle being saved looks old and is sent",
     15850: "a wall-clock step back: a bundle being saved looks old and is sent",
     11217: "a wall-clock step forward, then a restart: a file being written looks old",
+    25003: "after restarts, a pending record queued lives ago is sent without a fresh look",
 }
-"""Seeds of a bug still open (finding 11): strict xfail, so the fix turns them into
+"""Seeds of bugs still open (findings 11, 12): strict xfail, so the fix turns them into
 failures until they move to REGRESSION_SEEDS."""
 
 

@@ -99,9 +99,15 @@ class Checker:
             if project is not None and (project.writing or project.broken):
                 probed = self.last_probe_at.get(key)
                 if project.broken or probed is None or project.write_started <= probed:
-                    self.fail(
-                        f"request {send.request} sent {key} half-written (never probed complete)"
+                    why = (
+                        "it never was complete"
+                        if project.broken
+                        else "never probed"
+                        if probed is None
+                        else f"its last probe, at {probed:.3f}, came after the write began at "
+                        f"{project.write_started:.3f}"
                     )
+                    self.fail(f"request {send.request} sent {key} half-written ({why})")
             imported = self._imported.get(key)
             if imported is not None:
                 bundle = daw.bundle if daw else False
