@@ -12,6 +12,7 @@ the drive), and no events are reported for those changes.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,6 +128,18 @@ class SimFS:
                 yield from self.walk_files(child)
             else:
                 yield child
+
+    def digest(self, unit: P) -> bytes | None:
+        """What a file's bytes, or every file of a bundle, are now (None: nothing there)."""
+        files = [unit] if self.data(unit) is not None else list(self.walk_files(unit))
+        if not files:
+            return None
+        h = hashlib.blake2b(digest_size=16)
+        for path in files:
+            h.update(
+                str(path.relative_to(unit)).encode() + b"\0" + (self.data(path) or b"") + b"\0"
+            )
+        return h.digest()
 
     def subtree(self, top: P) -> list[P]:
         """`top` and everything below it, parents before children."""

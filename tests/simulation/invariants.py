@@ -55,9 +55,13 @@ class Checker:
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
         `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
         self._paused: tuple[str, str | None] | None = None
-        self._imported: dict[str, object] = {}
-        """Path -> the signature a persisted `imported` record holds for it (durable:
-        a later `pending` upsert of the same bytes does not make them new)."""
+        self._sent: dict[str, bytes] = {}
+        """Path -> a digest of its bytes on disk when a request last carried it."""
+        self._imported: dict[str, bytes] = {}
+        """Path -> the digest of the bytes sent, once a persisted record says `imported`
+        (durable: a later `pending` upsert of the same bytes does not make them new).
+        Bytes, not signatures: a save after the wall clock stepped back can keep size,
+        mtime and inode, and sending those new bytes again is right."""
 
     def fail(self, text: str) -> None:
         self.violations.append(text)
@@ -108,11 +112,11 @@ class Checker:
                         f"{project.write_started:.3f}"
                     )
                     self.fail(f"request {send.request} sent {key} half-written ({why})")
-            imported = self._imported.get(key)
-            if imported is not None:
-                bundle = daw.bundle if daw else False
-                if imported == signature(world.fs, self.registry, key, bundle):
-                    self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
+            digest = world.fs.digest(path)
+            if digest is not None and self._imported.get(key) == digest:
+                self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
+            if digest is not None:
+                self._sent[key] = digest
 
     def on_send_answer(self, send: Send, outcome: Accepted | Failure) -> None:
         mark = "ok" if isinstance(outcome, Accepted) else "fail"
@@ -167,7 +171,8 @@ class Checker:
                     self.fail(f"{record.path} persisted rejected without a reason")
             if record.state != "imported":
                 continue
-            self._imported[record.path] = record.signature
+            if record.path in self._sent:
+                self._imported[record.path] = self._sent[record.path]
             old = durable.get(record.path)
             if old is not None and old.state == "imported" and old.signature == record.signature:
                 continue
