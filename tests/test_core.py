@@ -202,7 +202,7 @@ def test_a_saved_project_is_imported_once_after_its_quiet_period() -> None:
 def test_in_flight_is_persisted_before_the_send_and_imported_only_after_a_2xx() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     sends = [e for e in d.held if isinstance(e, Send)]
     assert sends, d.effects
     out = d.effects
@@ -254,7 +254,7 @@ def test_bytes_that_are_not_a_project_are_remembered_and_not_probed_again() -> N
 def test_a_400_is_bisected_to_the_item_at_fault() -> None:
     d = start(disk={f"/studio/{n}.als": sig(n) for n in range(4)})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     while d.held:
         effect = d.held.pop(0)
         assert isinstance(effect, Send)
@@ -276,7 +276,7 @@ def test_a_400_is_bisected_to_the_item_at_fault() -> None:
 def test_a_401_pauses_until_the_token_changes() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     [send] = d.held
     d.held.clear()
     assert isinstance(send, Send)
@@ -295,14 +295,14 @@ def test_a_401_pauses_until_the_token_changes() -> None:
     d.advance(5)
     assert not d.held
     d.feed(TokenRead(fingerprint("new")))
-    d.advance(3)
+    d.advance(8)
     assert [type(e) for e in d.held] == [Send]
 
 
 def test_a_restart_asks_the_library_about_what_was_in_flight() -> None:
     d = start(disk={"/studio/a.als": sig(1), "/studio/b.als": sig(2)})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     assert {r.state for r in d.stored.values()} == {"in_flight"}
     # crash: a new core from what was persisted; SessionDock had received a.als
     again = Driver(Core.restore(settings(), d.stored.values(), d.meta), stored=d.stored)
@@ -322,7 +322,7 @@ def test_a_restart_asks_the_library_about_what_was_in_flight() -> None:
 def test_stop_waits_for_the_request_out_then_stops() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     [send] = d.held
     assert isinstance(send, Send)
     d.feed(StopRequested("SIGTERM"))
@@ -336,7 +336,7 @@ def test_stop_waits_for_the_request_out_then_stops() -> None:
 
 def test_scan_once_stops_when_everything_is_delivered() -> None:
     d = start(disk={"/studio/a.als": sig()}, once=True)
-    d.advance(3)
+    d.advance(8)
     assert [e for e in d.effects if isinstance(e, Stop)] == [Stop(0)]
     assert d.logs("scan_finished")
 
@@ -357,7 +357,7 @@ def test_a_native_watch_failure_polls_and_retries_native_later() -> None:
 def test_stop_gives_a_hung_request_three_seconds() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     assert [type(e) for e in d.held] == [Send]
     d.feed(StopRequested("SIGTERM"))
     d.advance(2.9)
@@ -371,7 +371,7 @@ def test_stop_gives_a_hung_request_three_seconds() -> None:
 def test_a_project_changed_while_in_flight_is_sent_again_with_its_new_bytes() -> None:
     d = start(disk={"/studio/a.als": sig(1)})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     [first] = d.held
     d.held.clear()
     assert isinstance(first, Send)
@@ -381,7 +381,7 @@ def test_a_project_changed_while_in_flight_is_sent_again_with_its_new_bytes() ->
     assert d.stored["/studio/a.als"].state == "pending"
     d.hold = False
     d.feed(SendAnswered(first.request, Accepted("old", 1)))  # for the old bytes
-    d.advance(3)
+    d.advance(8)
     assert len(d.sends()) == 2
     record = d.stored["/studio/a.als"]
     assert record.state == "imported" and record.signature == sig(2)
@@ -408,7 +408,7 @@ def test_scan_gives_up_after_three_failed_attempts_with_69() -> None:
 def test_scan_stops_with_77_when_the_token_is_refused() -> None:
     d = start(disk={"/studio/a.als": sig()}, once=True)
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     [send] = d.held
     assert isinstance(send, Send)
     d.feed(SendAnswered(send.request, Failure("auth", "HTTP 401", "new token", None, "fp")))
@@ -418,7 +418,7 @@ def test_scan_stops_with_77_when_the_token_is_refused() -> None:
 def test_read_only_polls_health_and_resumes() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     [send] = d.held
     d.held.clear()
     assert isinstance(send, Send)
@@ -435,7 +435,7 @@ def test_read_only_polls_health_and_resumes() -> None:
     assert isinstance(ask, AskHealth)
     d.hold = False
     d.feed(HealthAnswered(ask.request, FULL))
-    d.advance(3)
+    d.advance(8)
     assert d.logs("sending_resumed")
     assert d.stored["/studio/a.als"].state == "imported"
 
@@ -463,17 +463,17 @@ def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
     core.handle(WatchStarted(ROOT, "native"), 0.0)
     core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig()),)), 0.0)
     core.handle(WalkEnded(ROOT, None), 0.0)
-    assert Stat("/studio/a.als", False) in core.handle(Tick(), 1.0)  # the walk's re-stat
-    core.handle(Statted("/studio/a.als", sig()), 1.0)
-    out = core.handle(Probed("/studio/a.als", project("/studio/a.als")), 1.0)
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 5.0)  # a quiet period on
+    core.handle(Statted("/studio/a.als", sig()), 5.0)
+    out = core.handle(Probed("/studio/a.als", project("/studio/a.als")), 5.0)
     assert Stat("/studio/a.als", False) in out  # still the bytes that were checked?
-    out = core.handle(Statted("/studio/a.als", sig()), 1.0)
+    out = core.handle(Statted("/studio/a.als", sig()), 5.0)
     persist = next(e for e in out if isinstance(e, Persist))
     rest = tuple(out[out.index(persist) + 1 :])
     send = next(e for e in rest if isinstance(e, Send))
-    out = core.handle(PersistFailed(persist, "disk full", "free space", rest), 1.1)
+    out = core.handle(PersistFailed(persist, "disk full", "free space", rest), 5.1)
     assert not [e for e in out if isinstance(e, Send)]
-    out = core.handle(Tick(), 2.2)
+    out = core.handle(Tick(), 6.2)
     assert [type(e) for e in out if isinstance(e, (Persist, Send))] == [Persist, Send]
     again = next(e for e in out if isinstance(e, Persist))
     assert {r.state for r in again.upserts} == {"in_flight"}
@@ -483,7 +483,7 @@ def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
 def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     [send] = d.held
     d.held.clear()
     assert isinstance(send, Send)
@@ -511,7 +511,7 @@ def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -
     assert isinstance(ask, AskHealth)
     d.hold = False
     d.feed(HealthAnswered(ask.request, FULL))
-    d.advance(3)
+    d.advance(8)
     assert d.core.gate.pause.value == "sending"
     assert d.stored["/studio/a.als"].state == "imported"
 
@@ -519,7 +519,7 @@ def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -
 def test_a_failed_probe_in_a_read_only_pause_sends_nothing() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
-    d.advance(3)
+    d.advance(8)
     [send] = d.held
     d.held.clear()
     assert isinstance(send, Send)
@@ -611,3 +611,24 @@ def test_a_reload_attaches_new_folders_and_forgets_removed_ones() -> None:
     assert not d.sends()
     out = d.feed(ReloadRequested(None, "bad YAML"))
     assert d.logs("reload_failed")
+
+
+def test_a_record_queued_in_an_earlier_life_is_sent_only_if_a_walk_sees_its_bytes() -> None:
+    queued = ProjectRecord(
+        **{**project("/studio/a.als", sig(1)).__dict__, "state": "pending", "queued_at": WALL0}
+    )
+    gone = ProjectRecord(
+        **{**project("/studio/gone.als", sig(3)).__dict__, "state": "pending", "queued_at": WALL0}
+    )
+    d = Driver(
+        Core.restore(settings(), [queued, gone], {}),
+        disk={"/studio/a.als": sig(2)},  # opened and rewritten while the daemon was down
+        stored={queued.path: queued, gone.path: gone},
+    )
+    d.feed(Started(wall=WALL0))
+    assert not d.sends()  # not the old bytes at once
+    assert "/studio/gone.als" not in d.stored  # the walk did not find it: cancelled
+    d.advance(8)
+    [send] = d.sends()
+    assert d.stored["/studio/a.als"].signature == sig(2)
+    assert send.items[0].key == "/studio/a.als"

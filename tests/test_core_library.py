@@ -32,7 +32,7 @@ def test_an_empty_state_adopts_what_sessiondock_has_instead_of_sending_it() -> N
     d.held.clear()
     assert isinstance(health, AskHealth)
     d.feed(HealthAnswered(health.request, FULL))
-    d.advance(3)
+    d.advance(8)
     [ask] = d.held  # nothing is sent before the library is known
     d.held.clear()
     assert isinstance(ask, AskLibrary)

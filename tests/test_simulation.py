@@ -46,15 +46,15 @@ REGRESSION_SEEDS = {
     21375: "a wall-clock step made a walk's file look old: sent before it was quiet",
     22967: "a probe answer used although the project changed while it was out",
     2590: "a verdict dropped while in flight; the stale record sent again",
+    15850: "a wall-clock step back: a bundle being saved looked old and was sent",
+    11217: "a wall-clock step forward, then a restart: a file being written looked old",
+    25003: "after restarts, a pending record queued lives ago was sent without a fresh look",
 }
-"""Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9), kept in CI.
+"""Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11, 12), kept in CI.
 Seed numbers hold while the world's random draws stay as they are."""
 OPEN_SEEDS = {
     10058: "a wall-clock step back: a bundle being saved looks old and is sent",
     11159: "a wall-clock step back: a bundle being saved looks old and is sent",
-    15850: "a wall-clock step back: a bundle being saved looks old and is sent",
-    11217: "a wall-clock step forward, then a restart: a file being written looks old",
-    25003: "after restarts, a pending record queued lives ago is sent without a fresh look",
 }
 """Seeds of bugs still open (findings 11, 12): strict xfail, so the fix turns them into
 failures until they move to REGRESSION_SEEDS."""

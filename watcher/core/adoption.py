@@ -88,6 +88,10 @@ class Adoption(Sending):
         self.table.mark_imported(known, None, self._wall())
         unknown = [k for k in job.recovering if k not in set(known)]
         self.table.requeue(unknown, None)
+        for key in unknown:
+            if key in self._vanished and self.table.cancel(key):
+                self._log("project_removed", path=key, action="pending import cancelled")
+        self._vanished.difference_update(job.recovering)
         self._log(
             "in_flight_recovered",
             already_in_library=len(known),

@@ -96,6 +96,12 @@ class CoreBase:
         self._verifying: dict[str, tuple[str, Signature, Project | NotAProject, bool]] = {}
         """Probes answered, waiting for the stat that says the bytes are still those."""
         self.unreadable = Unreadable()
+        self._unconfirmed: set[str] = {
+            r.path for r in table.values() if r.state in ("pending", "in_flight")
+        }
+        """Records queued or in flight in an earlier life: not sent until a walk has
+        seen the same bytes again (the file may have been opened or rewritten since)."""
+        self._vanished: set[str] = set()
         self._superseded: dict[str, tuple[str, NotAProject, Signature]] = {}
         """In-flight projects found open or broken since they were sent: if their request
         fails they become `invalid` instead of pending again."""

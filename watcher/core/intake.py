@@ -27,10 +27,6 @@ from watcher.core.records import Project, Signature
 from watcher.core.table import is_under
 from watcher.core.unreadable import is_read_error
 
-WALK_SETTLE_SECONDS = 1.0
-"""A project a walk finds is stat'ed again at least this long after the walk's stat,
-even when its mtime says it was written long ago (a clock that jumped can say so)."""
-
 
 class Intake(CoreBase):
     # --- events -----------------------------------------------------------------------
@@ -71,6 +67,7 @@ class Intake(CoreBase):
         self.debouncer.touch(path, at, signature)
 
     def _forget(self, path: str) -> None:
+        self._unconfirmed.discard(path)
         self.unreadable.project_read(path)
         self._verifying.pop(path, None)
         self.debouncer.forget(path)
@@ -124,15 +121,23 @@ class Intake(CoreBase):
             return
         self.counters.found += len(found.items)
         wall = self._wall() if found.wall is None else found.wall
+        del wall  # an mtime's age never shortens the quiet period (clocks step and sleep)
         for item in found.items:
+            if item.path in self._unconfirmed:
+                self._confirm_restored(item.path, item.signature)
             if item.signature is None or self._unchanged(item.path, item.signature):
                 continue
-            if found.under is not None:  # moved or copied in: as fresh as its event
-                self._touch(found.root, item.path, item.bundle, at, item.signature)
-            else:  # a reconcile: as old as its last write, and stat'ed again a moment later
-                age = max(0.0, wall - item.signature.mtime_ns / 1e9)
-                at = self._now - min(age, max(self.debouncer.quiet - WALK_SETTLE_SECONDS, 0.0))
-                self._touch(found.root, item.path, item.bundle, at, item.signature)
+            # Moved or copied in: as fresh as its event; found by a reconcile: stat'ed
+            # again a full quiet period after the walk's stat.
+            touched = at if found.under is not None else self._now
+            self._touch(found.root, item.path, item.bundle, touched, item.signature)
+
+    def _confirm_restored(self, path: str, signature: Signature | None) -> None:
+        """A record queued or in flight in an earlier life, seen again by a walk: sent
+        only if its bytes are still those that were checked (else it goes through the
+        quiet period and the check again, as any change)."""
+        self._unconfirmed.discard(path)
+        self._replan_soft = True
 
     def _on_walk_ended(self, ended: WalkEnded) -> None:
         if self._walking.pop((ended.root, ended.under), None) is not None and ended.under is None:
@@ -143,11 +148,23 @@ class Intake(CoreBase):
                 news = True
                 self._log("folder_unreadable", "warning", folder=path, advice=advice)
         if ended.under is None:
+            self._restored_not_found(ended.root)
             for path in self.unreadable.walked(ended.root, (p for p, _ in ended.unreadable)):
                 news = True
                 self._log("folder_readable", folder=path, action="its projects are found")
         if news:
             self._status()
+
+    def _restored_not_found(self, root: str) -> None:
+        """A record from an earlier life that the first walk of its folder did not find:
+        the project is gone (deleted or moved while the daemon was down)."""
+        gone = [p for p in self._unconfirmed if p in self.table and self.table[p].root == root]
+        for path in gone:
+            self._unconfirmed.discard(path)
+            if self.table[path].state == "in_flight":
+                self._vanished.add(path)  # cancelled once recovery puts it back to pending
+            elif self.table.cancel(path):
+                self._log("project_removed", path=path, action="pending import cancelled")
 
     # --- quiet, stat, probe -----------------------------------------------------------
 

@@ -87,7 +87,7 @@ class Sending(CoreBase):
         new quiet period (and are queued again, or found open or broken)."""
         queued = self.table.sendable()
         busy: tuple[Container[str], ...] = (self._waiting, self._probing, self._verifying)
-        busy += (self._confirm_stats, self._touch_stats)
+        busy += (self._confirm_stats, self._touch_stats, self._unconfirmed)
         if not any(busy):
             return queued
         return [q for q in queued if not any(q.key in b for b in busy)]
