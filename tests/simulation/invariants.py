@@ -36,7 +36,7 @@ from tests.simulation.fs import P
 from tests.simulation.world import World
 from watcher.core.effects import Persist, Send
 from watcher.core.inputs import Accepted, Failure, Health, Library
-from watcher.core.records import ProjectRecord
+from watcher.core.records import ProjectRecord, Signature
 from watcher.core.settings import FolderSettings, Settings
 from watcher.daws import Registry
 
@@ -55,13 +55,14 @@ class Checker:
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
         `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
         self._paused: tuple[str, str | None] | None = None
-        self._sent: dict[str, bytes] = {}
+        self._sent: dict[str, bytes | None] = {}
         """Path -> a digest of its bytes on disk when a request last carried it."""
-        self._imported: dict[str, bytes] = {}
-        """Path -> the digest of the bytes sent, once a persisted record says `imported`
-        (durable: a later `pending` upsert of the same bytes does not make them new).
-        Bytes, not signatures: a save after the wall clock stepped back can keep size,
-        mtime and inode, and sending those new bytes again is right."""
+        self._imported: dict[str, tuple[Signature, bytes | None]] = {}
+        """Path -> the signature of the record persisted `imported`, and the bytes on disk
+        when it was sent (durable: a later `pending` upsert does not make them new). A
+        resend is "unchanged" only when both still hold: the core knows signatures, and
+        the bytes keep it honest (a same-size save after the wall clock stepped back can
+        keep size, mtime and inode; the core sending those new bytes is right)."""
 
     def fail(self, text: str) -> None:
         self.violations.append(text)
@@ -113,10 +114,12 @@ class Checker:
                     )
                     self.fail(f"request {send.request} sent {key} half-written ({why})")
             digest = world.fs.digest(path)
-            if digest is not None and self._imported.get(key) == digest:
-                self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
-            if digest is not None:
-                self._sent[key] = digest
+            imported = self._imported.get(key)
+            if imported is not None and imported[1] in (None, digest):
+                bundle = daw.bundle if daw else False
+                if imported[0] == signature(world.fs, self.registry, key, bundle):
+                    self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
+            self._sent[key] = digest
 
     def on_send_answer(self, send: Send, outcome: Accepted | Failure) -> None:
         mark = "ok" if isinstance(outcome, Accepted) else "fail"
@@ -171,8 +174,7 @@ class Checker:
                     self.fail(f"{record.path} persisted rejected without a reason")
             if record.state != "imported":
                 continue
-            if record.path in self._sent:
-                self._imported[record.path] = self._sent[record.path]
+            self._imported[record.path] = (record.signature, self._sent.get(record.path))
             old = durable.get(record.path)
             if old is not None and old.state == "imported" and old.signature == record.signature:
                 continue
