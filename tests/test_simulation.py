@@ -55,8 +55,9 @@ Seed numbers hold while the world's random draws stay as they are."""
 OPEN_SEEDS = {
     10058: "a wall-clock step back: a bundle being saved looks old and is sent",
     11159: "a wall-clock step back: a bundle being saved looks old and is sent",
+    54834: "a wall-clock step forward: a bundle's mtime in the future holds it to max_wait",
 }
-"""Seeds of bugs still open (findings 11, 12): strict xfail, so the fix turns them into
+"""Seeds of bugs still open (findings 11, 13): strict xfail, so the fix turns them into
 failures until they move to REGRESSION_SEEDS."""
 
 
