@@ -49,16 +49,15 @@ REGRESSION_SEEDS = {
     15850: "a wall-clock step back: a bundle being saved looked old and was sent",
     11217: "a wall-clock step forward, then a restart: a file being written looked old",
     25003: "after restarts, a pending record queued lives ago was sent without a fresh look",
+    10058: "a wall-clock step back: a bundle saved slowly was confirmed after a 1 s settle",
+    11159: "a wall-clock step back: a bundle saved slowly was confirmed after a 1 s settle",
+    54834: "a bundle's mtime in the future held it to max_wait, released mid-save",
 }
-"""Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11, 12), kept in CI.
+"""Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13), kept in CI.
 Seed numbers hold while the world's random draws stay as they are."""
-OPEN_SEEDS = {
-    10058: "a wall-clock step back: a bundle being saved looks old and is sent",
-    11159: "a wall-clock step back: a bundle being saved looks old and is sent",
-    54834: "a wall-clock step forward: a bundle's mtime in the future holds it to max_wait",
-}
-"""Seeds of bugs still open (findings 11, 13): strict xfail, so the fix turns them into
-failures until they move to REGRESSION_SEEDS."""
+OPEN_SEEDS: dict[int, str] = {}
+"""Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
+move to REGRESSION_SEEDS."""
 
 
 def _first_failure(expected: str) -> Outcome:

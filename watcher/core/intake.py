@@ -209,12 +209,14 @@ class Intake(CoreBase):
         A bundle's events carry no signature, so its first fresh one is only compared
         with another a moment later; a writer pausing longer than that, with its events
         lost, would be taken for finished. Its files' own times say when it was last
-        written (capped by `max_wait`, for clocks that disagree).
+        written (capped by `max_wait`, for clocks that disagree). A time in the future
+        says nothing (the clock stepped, or another machine wrote it): the fresh
+        signatures a full quiet period apart decide alone, as for a file.
         """
         age = self._wall() - signature.mtime_ns / 1e9
-        if age >= self.debouncer.quiet or self.debouncer.capped(path, self._now):
+        if age < 0 or age >= self.debouncer.quiet or self.debouncer.capped(path, self._now):
             return False
-        self.debouncer.touch(path, self._now - max(age, 0.0), signature)
+        self.debouncer.touch(path, self._now - age, signature)
         return True
 
     def _ready(self, root: str, path: str, bundle: bool, signature: Signature) -> None:
