@@ -37,6 +37,7 @@ class Counters:
     found: int = 0
     """Projects the walks found (changed or not); with `walked`, for scan's progress bar."""
     walked: int = 0
+    relinked: int = 0
 
 
 @dataclass
@@ -106,6 +107,8 @@ class CoreBase:
         """In-flight projects found open or broken since they were sent: if their request
         fails they become `invalid` instead of pending again."""
         self._walking: dict[tuple[str, str | None], float] = {}
+        self._walk_paths: dict[str, set[str]] = {}
+        """What each reconciling walk out has found so far (the rest is missing)."""
         self._job: Job | None = None
         self._requests = 0
         self._replan = True
@@ -149,6 +152,29 @@ class CoreBase:
         """Walk every online folder (`Intake`)."""
         raise NotImplementedError
 
+    # --- moves (`Moves`) --------------------------------------------------------------
+
+    def _vanish(self, path: str) -> None:
+        raise NotImplementedError
+
+    def _vanish_under(self, directory: str) -> None:
+        raise NotImplementedError
+
+    def _seen(self, path: str) -> None:
+        raise NotImplementedError
+
+    def _walk_seen(self, root: str, paths: list[str]) -> None:
+        raise NotImplementedError
+
+    def _walk_done(self, root: str, unreadable: tuple[str, ...]) -> None:
+        raise NotImplementedError
+
+    def _moved(self, project: Project, new: bool) -> bool:
+        raise NotImplementedError
+
+    def _relink_due(self) -> bool:
+        raise NotImplementedError
+
     # --- effects ----------------------------------------------------------------------
 
     def _emit(self, *effects: Effect) -> None:
@@ -185,6 +211,8 @@ class CoreBase:
                     "folders": self.folders.report(),
                     "unreadable": self.unreadable.report(),
                     "counts": self.table.counts(),
+                    "missing": self.table.missing_count(),
+                    "relinked": int(self.meta.get("relinked", 0) or 0),
                 }
             )
         )
