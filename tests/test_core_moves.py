@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.test_core import ROOT, WALL0, Driver, project, settings, sig
 from watcher.core import Core
-from watcher.core.effects import Effect, Persist, Probe, Relink, Send
+from watcher.core.effects import Effect, Persist, Probe, Relink, Send, Stat
 from watcher.core.inputs import (
     DirectoryChanged,
     DirectoryGone,
@@ -208,3 +208,21 @@ def test_an_old_state_database_gains_the_relink_columns(tmp_path: Path) -> None:
     assert state.missing() == (1, [("/s/a.als", 5.0)])
     assert State(path).load()[0][0].identity == "1:ab"
     state.close()
+
+
+def test_a_move_whose_gone_event_was_lost_is_found_by_a_stat_of_the_original() -> None:
+    d = start(a="id-a", b="id-b")
+    d.disk["/studio/Done/a.als"] = d.disk.pop("/studio/a.als")  # no ProjectGone: lost
+    d.identity["/studio/Done/a.als"] = "id-a"
+    d.feed(ProjectChanged(ROOT, "/studio/Done/a.als", False, d.now))
+    d.advance(10)
+    assert any(isinstance(e, Stat) and e.path == "/studio/a.als" for e in d.effects)
+    assert [i.new_path for r in d.relinks for i in r.items] == ["/studio/Done/a.als"]
+    assert len(d.sends()) == 1
+    # a copy made beside b: its original is still there, so the copy is imported
+    d.disk["/studio/b copy.als"], d.identity["/studio/b copy.als"] = sig(5), "id-b"
+    d.feed(ProjectChanged(ROOT, "/studio/b copy.als", False, d.now))
+    d.advance(10)
+    assert len(d.relinks) == 1
+    assert d.sends()[-1].items[0].project_path == "/studio/b copy.als"
+    assert not missing(d, "/studio/b.als")

@@ -137,3 +137,26 @@ def test_a_relink_whose_session_was_deleted_imports_the_project_as_new(
     emulator.wait_for_paths(2)
     assert emulator.imported_paths()[-1] == str(studio / "Song moved.als")
     assert proc.stop() == 0
+
+
+def test_a_move_made_while_the_daemon_was_stopped_is_relinked_at_start(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    for n in range(5):
+        write_als(studio / "Client" / f"Song {n}.als", name=f"Song {n}")
+    config = write_config([studio])
+    proc = daemon(config)
+    emulator.wait_for_paths(5)
+    wait_until(lambda: len(emulator.library) == 5, what="5 sessions")
+    before = ids_by_path(emulator)
+    assert proc.stop() == 0
+
+    (studio / "Client").rename(studio / "Client (done)")
+    proc = daemon(config)
+    proc.wait_for("project_relinked", count=5, timeout=40)
+    after = ids_by_path(emulator)
+    for n in range(5):
+        old = str(studio / "Client" / f"Song {n}.als")
+        assert after[str(studio / "Client (done)" / f"Song {n}.als")] == before[old]
+    assert len(emulator.imported_paths()) == 5 and len(emulator.library) == 5
+    assert proc.stop() == 0

@@ -107,6 +107,9 @@ class CoreBase:
         """In-flight projects found open or broken since they were sent: if their request
         fails they become `invalid` instead of pending again."""
         self._walking: dict[tuple[str, str | None], float] = {}
+        self._move_stats: dict[str, list[tuple[Project, bool]]] = {}
+        """Imported projects stat'ed because a new project has their identity: is the
+        original still there (a copy) or gone (a move whose event was lost)?"""
         self._walk_paths: dict[str, set[str]] = {}
         """What each reconciling walk out has found so far (the rest is missing)."""
         self._job: Job | None = None
@@ -142,6 +145,7 @@ class CoreBase:
             or self._verifying
             or self._confirm_stats
             or self._touch_stats
+            or self._move_stats
         )
 
     def _adopted(self, project: Project, new: bool) -> bool:
@@ -169,7 +173,14 @@ class CoreBase:
     def _walk_done(self, root: str, unreadable: tuple[str, ...]) -> None:
         raise NotImplementedError
 
-    def _moved(self, project: Project, new: bool) -> bool:
+    def _moved(self, project: Project, new: bool, bundle: bool, checked: bool) -> bool:
+        raise NotImplementedError
+
+    def _move_checked(self, path: str, signature: Signature | None) -> None:
+        raise NotImplementedError
+
+    def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
+        """A checked project becomes pending (`Intake`)."""
         raise NotImplementedError
 
     def _relink_due(self) -> bool:

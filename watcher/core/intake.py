@@ -190,6 +190,9 @@ class Intake(CoreBase):
 
     def _on_statted(self, statted: Statted) -> None:
         path, signature = statted.path, statted.signature
+        if path in self._move_stats:
+            self._move_checked(path, signature)
+            return
         self._replan_soft = True  # a queued project held back while it changed may go now
         touched = self._touch_stats.pop(path, None)
         if touched is not None:
@@ -300,11 +303,11 @@ class Intake(CoreBase):
                     action=outcome.advice or "tried again when the file changes",
                 )
             return
-        self._enqueue(outcome)
+        self._enqueue(outcome, bundle)
 
-    def _enqueue(self, project: Project) -> None:
+    def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
         new = project.path not in self.table
-        if self._moved(project, new):
+        if self._moved(project, new, bundle, checked):
             return
         if self.table.enqueue(project, self._wall()):
             if self._adopted(project, new):

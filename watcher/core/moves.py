@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from watcher.core.adoption import Adoption
 from watcher.core.base import Job
-from watcher.core.effects import Log, Relink, RelinkItem
+from watcher.core.effects import Log, Relink, RelinkItem, Stat
 from watcher.core.inputs import RelinkAnswered
-from watcher.core.records import Project
+from watcher.core.records import Project, Signature
 from watcher.core.table import is_under
 
 
@@ -54,7 +54,7 @@ class Moves(Adoption):
                 continue
             self._vanish(path)
 
-    def _moved(self, project: Project, new: bool) -> bool:
+    def _moved(self, project: Project, new: bool, bundle: bool, checked: bool) -> bool:
         """A new project that is a missing one moved (True: it is relinked), or a
         missing one back with its content unchanged (True: nothing to send)."""
         if project.identity is None:
@@ -67,6 +67,13 @@ class Moves(Adoption):
                 return True
             return False
         candidates = self.table.vanished_like(project.identity)
+        if not candidates and not checked:
+            # Its event may be lost or not handled yet: is the original still there?
+            present = self.table.present_like(project.identity)
+            for old in present:
+                self._move_stats.setdefault(old.path, []).append((project, bundle))
+                self._emit(Stat(old.path, bundle))
+            return bool(present)
         if not candidates:
             return False
         if len(candidates) > 1:
@@ -84,6 +91,19 @@ class Moves(Adoption):
         self._log("project_moved", "debug", path=project.path, old=old.path)
         self._replan = True
         return True
+
+    def _move_checked(self, path: str, signature: Signature | None) -> None:
+        """The answer for an imported project with a new one's identity: gone means
+        moved (relinked), still there means the new one is a copy (imported)."""
+        waiting = self._move_stats.pop(path)
+        record = self.table.get(path)
+        if signature is None and record and self.folders.online(record.root) is not None:
+            self._vanish(path)
+        for project, bundle in waiting:
+            if any(project is p for w in self._move_stats.values() for p, _ in w):
+                continue  # another original is still being looked at
+            if self.folders.online(project.root) is not None:
+                self._enqueue(project, bundle, checked=True)
 
     def _relink_due(self) -> bool:
         """Send waiting relinks (before imports): True when a request went out."""

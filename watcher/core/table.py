@@ -46,6 +46,8 @@ class Table(Mapping[str, ProjectRecord]):
             self._counts[r.state] += 1
         self._changed: set[str] = set()
         self._missing: dict[str, set[str]] = {}
+        self._identities: dict[str, set[str]] = {}
+        """identity -> paths of every record that has one (copies and moves)."""
         """identity -> paths of imported projects gone from disk (the relink candidates)."""
         for r in self._rows.values():
             self._index_missing(r, add=True)
@@ -95,7 +97,16 @@ class Table(Mapping[str, ProjectRecord]):
             del self._groups[group]
 
     def _index_missing(self, record: ProjectRecord, add: bool) -> None:
-        if record.missing_since is None or record.identity is None:
+        if record.identity is None:
+            return
+        every = self._identities.setdefault(record.identity, set())
+        if add:
+            every.add(record.path)
+        else:
+            every.discard(record.path)
+            if not every:
+                del self._identities[record.identity]
+        if record.missing_since is None:
             return
         paths = self._missing.setdefault(record.identity, set())
         if add:
@@ -258,6 +269,11 @@ class Table(Mapping[str, ProjectRecord]):
         """Imported projects gone from disk whose recorded identity is `identity`."""
         rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
         return [r for r in rows if r.state == "imported"]
+
+    def present_like(self, identity: str) -> list[ProjectRecord]:
+        """Imported projects not known to be gone whose identity is `identity`."""
+        rows = (self._rows[p] for p in sorted(self._identities.get(identity, ())))
+        return [r for r in rows if r.state == "imported" and r.missing_since is None]
 
     def mark_missing(self, path: str, wall: float) -> bool:
         """An imported project gone from an online folder: kept (its session too), marked."""
