@@ -226,3 +226,14 @@ def test_a_move_whose_gone_event_was_lost_is_found_by_a_stat_of_the_original() -
     assert len(d.relinks) == 1
     assert d.sends()[-1].items[0].project_path == "/studio/b copy.als"
     assert not missing(d, "/studio/b.als")
+
+
+def test_a_new_copy_of_a_template_saved_many_times_costs_no_stats() -> None:
+    d = start(a="template", b="template")
+    d.disk["/studio/c.als"], d.identity["/studio/c.als"] = sig(7), "template"
+    before = len(d.effects)
+    d.feed(ProjectChanged(ROOT, "/studio/c.als", False, d.now))
+    d.advance(10)
+    stats = {e.path for e in d.effects[before:] if isinstance(e, Stat)}
+    assert not stats & {"/studio/a.als", "/studio/b.als"}
+    assert d.sends()[-1].items[0].project_path == "/studio/c.als"

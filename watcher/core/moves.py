@@ -69,11 +69,15 @@ class Moves(Adoption):
         candidates = self.table.vanished_like(project.identity)
         if not candidates and not checked:
             # Its event may be lost or not handled yet: is the original still there?
+            # Only one can be its original: with several (a template saved many times)
+            # which one moved could not be told anyway, so none is looked at.
             present = self.table.present_like(project.identity)
-            for old in present:
-                self._move_stats.setdefault(old.path, []).append((project, bundle))
-                self._emit(Stat(old.path, bundle))
-            return bool(present)
+            if len(present) != 1:
+                return False
+            old = present[0]
+            self._move_stats.setdefault(old.path, []).append((project, bundle))
+            self._emit(Stat(old.path, bundle))
+            return True
         if not candidates:
             return False
         if len(candidates) > 1:
