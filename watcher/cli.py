@@ -282,6 +282,7 @@ def _status_report(state: State) -> dict[str, Any]:
     running = daemon_running(daemon)
     oldest = state.oldest_waiting()
     last = state.last_imported()
+    missing = state.missing()
     return {
         "running": running,
         "pid": daemon.get("pid") if running else None,
@@ -298,6 +299,11 @@ def _status_report(state: State) -> dict[str, Any]:
         "rejected": [
             {"path": r.path, "reason": r.last_error} for r in state.rows_in("rejected", 20)
         ],
+        "missing": {
+            "count": missing[0],
+            "projects": [{"path": p, "since": t} for p, t in missing[1]],
+        },
+        "relinked": int(state.get_meta("relinked") or 0),
         "folders": daemon.get("folders", {}),
         "unreadable": daemon.get("unreadable", []) if running else [],
         "state": str(state.path),
@@ -348,4 +354,7 @@ def _print_status(report: dict[str, Any]) -> None:
         print(f"unreadable: {entry['path']}\n           -> {entry['advice']}")
     for rejected in report["rejected"]:
         print(f"rejected:  {rejected['path']}: {rejected['reason']}")
+    print(f"moves:     {report['relinked']} relinked, {report['missing']['count']} missing")
+    for entry in report["missing"]["projects"]:
+        print(f"missing:   {entry['path']}, since {_ago(entry['since'])} (session kept)")
     print(f"state:     {report['state']}")

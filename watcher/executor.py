@@ -33,6 +33,7 @@ from watcher.core.effects import (
     Persist,
     Probe,
     ReadToken,
+    Relink,
     ReportStatus,
     Send,
     Stat,
@@ -114,7 +115,7 @@ class Executor:
             self.disk.probe(effect)
         elif isinstance(effect, Walk):
             self.disk.walk(effect)
-        elif isinstance(effect, (Send, AskHealth, AskLibrary)):
+        elif isinstance(effect, (Send, AskHealth, AskLibrary, Relink)):
             self.importer.submit(effect)
         elif isinstance(effect, CheckFolder):
             self.answer(self._check_folder(effect.root))

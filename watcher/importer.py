@@ -17,25 +17,30 @@ from typing import Any
 
 from watcher.bridge import failure_of
 from watcher.client import BadAnswer, ImportItem, SessionDockClient, SessionDockError
-from watcher.core.effects import AskHealth, AskLibrary, Send
+from watcher.core.effects import AskHealth, AskLibrary, Relink, Send
 from watcher.core.inputs import (
     Accepted,
     Health,
     HealthAnswered,
     Library,
     LibraryAnswered,
+    RelinkAnswered,
+    Relinked,
     SendAnswered,
 )
 from watcher.logging import get_logger
+from watcher.relinker import relink
 
 log = get_logger("watcher.importer")
 
-Job = Send | AskHealth | AskLibrary
-Answer = SendAnswered | HealthAnswered | LibraryAnswered
+Job = Send | AskHealth | AskLibrary | Relink
+Answer = SendAnswered | HealthAnswered | LibraryAnswered | RelinkAnswered
 
 
 def perform(client: SessionDockClient, job: Job, auth_advice: str | None = None) -> Answer:
     """One request; every SessionDock error becomes a `Failure` in the answer."""
+    if isinstance(job, Relink):
+        return relink(client, job, auth_advice)
     try:
         if isinstance(job, Send):
             items = [
@@ -72,6 +77,8 @@ def failed(
         return SendAnswered(job.request, failure)
     if isinstance(job, AskLibrary):
         return LibraryAnswered(job.request, failure)
+    if isinstance(job, Relink):
+        return RelinkAnswered(job.request, Relinked(()), failure)
     return HealthAnswered(job.request, failure)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from watcher.core.effects import Persist
 from watcher.core.records import STATES, ProjectRecord, Signature, StateName
-from watcher.names import path_key, path_of_key, printable, printable_value
+from watcher.names import path_key, path_of_key, printable_value
 from watcher.state_faults import (
     StateCorrupt,
     StateError,
@@ -36,6 +36,7 @@ from watcher.state_faults import (
     classify,
     move_aside,
 )
+from watcher.state_rows import SCHEMA_VERSION, UPSERT, columns, migrate, record_of, values_of
 
 __all__ = [
     "State",
@@ -46,33 +47,6 @@ __all__ = [
     "move_aside",
     "open_repairing",
 ]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS projects (
-    path              TEXT PRIMARY KEY,
-    root              TEXT NOT NULL,
-    kind              TEXT NOT NULL,
-    title             TEXT NOT NULL,
-    project_type      TEXT NOT NULL,
-    project_path      TEXT NOT NULL,
-    preview_path      TEXT,
-    generate_previews INTEGER NOT NULL,
-    size              INTEGER NOT NULL,
-    mtime_ns          INTEGER NOT NULL,
-    inode             INTEGER NOT NULL,
-    state             TEXT NOT NULL,
-    attempts          INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at   REAL NOT NULL DEFAULT 0,
-    queued_at         REAL,
-    last_error        TEXT,
-    last_import_id    TEXT,
-    imported_at       REAL,
-    updated_at        REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -133,7 +107,7 @@ class State:
                 # FULL: a commit survives power loss, not only a crash; commits are few
                 # (one per loop turn), so the fsync is cheap.
                 self.db.execute("PRAGMA synchronous=FULL")
-                self.db.executescript(_SCHEMA)
+                migrate(self.db)
                 self.db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
@@ -261,6 +235,18 @@ class State:
         ).fetchone()
         return None if r is None else _row(r)
 
+    def missing(self, limit: int = 20) -> tuple[int, list[tuple[str, float]]]:
+        """Imported projects gone from disk (their sessions kept): how many, and the
+        most recently missed `(path, since)`. An older database has none."""
+        if "missing_since" not in columns(self.db):
+            return 0, []
+        where = "FROM projects WHERE missing_since IS NOT NULL"
+        count = self.db.execute(f"SELECT COUNT(*) {where}").fetchone()[0]
+        rows = self.db.execute(
+            f"SELECT path, missing_since {where} ORDER BY missing_since DESC LIMIT ?", (limit,)
+        )
+        return int(count), [(path_of_key(r["path"]), float(r["missing_since"])) for r in rows]
+
     def last_imported(self) -> Row | None:
         r = self.db.execute(
             "SELECT * FROM projects WHERE state = 'imported' ORDER BY imported_at DESC LIMIT 1"
@@ -278,7 +264,7 @@ class State:
 
     def load(self) -> tuple[list[ProjectRecord], dict[str, Any]]:
         """Everything the core persisted, for `Core.restore`."""
-        records = [_record(r) for r in self.db.execute("SELECT * FROM projects")]
+        records = [record_of(r) for r in self.db.execute("SELECT * FROM projects")]
         meta = {
             r["key"]: json.loads(r["value"])
             for r in self.db.execute("SELECT key, value FROM meta")
@@ -292,7 +278,7 @@ class State:
         with self.transaction():
             for persist in persists:
                 if persist.upserts:
-                    self.db.executemany(_UPSERT, [_values(r, now) for r in persist.upserts])
+                    self.db.executemany(UPSERT, [values_of(r, now) for r in persist.upserts])
                 if persist.deletes:
                     self.db.executemany(
                         "DELETE FROM projects WHERE path = ?",
@@ -308,60 +294,6 @@ class State:
         """A first write at start, which proves the file can be written (old versions
         left backoff deadlines in rows; nothing reads them any more)."""
         self._write("UPDATE projects SET next_attempt_at = 0 WHERE state = 'pending'")
-
-
-_UPSERT = """
-INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_path,
-    preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
-    next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
-"""
-
-
-def _values(r: ProjectRecord, now: float) -> tuple[Any, ...]:
-    """A record as a row. A non-UTF-8 path (only ever `invalid`: such names are never
-    sent) is stored under its escaped key, its text fields in their printable form."""
-    sig = r.signature
-    return (
-        path_key(r.path),
-        printable(r.root),
-        r.kind,
-        printable(r.title),
-        r.project_type,
-        printable(r.project_path),
-        None if r.preview_path is None else printable(r.preview_path),
-        int(r.generate_previews),
-        sig.size,
-        sig.mtime_ns,
-        sig.inode,
-        r.state,
-        r.attempts,
-        r.queued_at,
-        None if r.last_error is None else printable(r.last_error),
-        r.import_id,
-        r.imported_at,
-        now,
-    )
-
-
-def _record(r: sqlite3.Row) -> ProjectRecord:
-    return ProjectRecord(
-        path=path_of_key(r["path"]),
-        root=r["root"],
-        kind=r["kind"],
-        title=r["title"],
-        project_type=r["project_type"],
-        project_path=r["project_path"],
-        preview_path=r["preview_path"],
-        generate_previews=bool(r["generate_previews"]),
-        signature=Signature(r["size"], r["mtime_ns"], r["inode"]),
-        state=r["state"],
-        attempts=r["attempts"],
-        queued_at=r["queued_at"],
-        last_error=r["last_error"],
-        import_id=r["last_import_id"],
-        imported_at=r["imported_at"],
-    )
 
 
 def open_repairing(database: Path) -> tuple[State, Path | None, StateCorrupt | None]:

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path, PurePath
 
 from watcher import prober
@@ -21,6 +22,7 @@ from watcher.config import Config, WatchFolder
 from watcher.core.effects import Probe, Walk
 from watcher.core.inputs import Found, Input, NotAProject, Probed, WalkEnded, WalkFound
 from watcher.daws import Candidate, Registry, Skipped
+from watcher.identity import identity_of
 from watcher.logging import get_logger
 from watcher.mounts import inner_roots
 from watcher.names import BAD_NAME, BAD_NAME_ACTION
@@ -104,6 +106,9 @@ class Disk:
             advice = BAD_NAME_ACTION if result.reason == BAD_NAME else ""
             self._post(Probed(path, NotAProject(result.reason, result.detail, kind, advice)))
         else:
+            identity = identity_of(Path(path), job.candidate.daw)
+            if identity is not None:  # recorded, so a move is recognised (issue 12)
+                result = replace(result, identity=f"{identity.size}:{identity.digest}")
             self._post(Probed(path, result))
 
     def _walk(self, effect: Walk) -> None:

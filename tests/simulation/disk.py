@@ -9,6 +9,7 @@ DAW's content check running on the real bytes the world wrote.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import io
 from collections.abc import Collection
 from pathlib import PurePath
@@ -134,6 +135,26 @@ def _content_problem(fs: SimFS, unit: P, daw: DawFormat) -> str | None:
     return f"no {' or '.join(daw.content_files)} inside the bundle"
 
 
+def identity(fs: SimFS, unit: P, daw: DawFormat) -> str | None:
+    """`watcher.identity.identity_of`: size and digest of the file, or of a bundle's
+    content files."""
+    files = [unit]
+    if daw.bundle:
+        files = []
+        for pattern in daw.content_files:
+            files = sorted(_bundle_files(fs, unit, pattern))
+            if files:
+                break
+    digest, size = hashlib.sha256(), 0
+    for file in files:
+        data = fs.read(file)
+        if data is None:
+            return None
+        digest.update(str(file.relative_to(unit)).encode() + b"\0" + data)
+        size += len(data)
+    return f"{size}:{digest.hexdigest()}" if files else None
+
+
 def probe(
     fs: SimFS, registry: Registry, folder: FolderSettings, path: str, sig: Signature
 ) -> Project | NotAProject:
@@ -164,6 +185,7 @@ def probe(
         preview_path=str(unit.parent / previews[0]) if previews else None,
         generate_previews=folder.generate_previews,
         signature=sig,
+        identity=identity(fs, unit, daw),
     )
 
 

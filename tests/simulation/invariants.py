@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from tests.simulation.disk import signature
 from tests.simulation.fs import P
 from tests.simulation.world import World
-from watcher.core.effects import Persist, Send
-from watcher.core.inputs import Accepted, Failure, Health, Library
+from watcher.core.effects import Persist, Relink, Send
+from watcher.core.inputs import Accepted, Failure, Health, Library, RelinkAnswered
 from watcher.core.records import ProjectRecord, Signature
 from watcher.core.settings import FolderSettings, Settings
 from watcher.daws import Registry
@@ -130,6 +130,18 @@ class Checker:
                 self._outcome[item.key] = mark
         self._pause_from(outcome)
 
+    def on_relink(self, relink: Relink) -> None:
+        if self._paused is not None:
+            self.fail(f"relink {relink.request} sent while paused")
+        for item in relink.items:
+            self._outcome[item.key] = "sent"
+
+    def on_relink_answer(self, answered: RelinkAnswered) -> None:
+        for key, session_id in answered.outcome.done:
+            if session_id is not None:
+                self._outcome[key] = "relinked"
+        self._pause_from(answered.failure or Accepted(None, 0))
+
     def on_health_answer(self, outcome: Health | Failure) -> None:
         if isinstance(outcome, Health):
             self._paused = None if outcome.can_import else ("read_only", None)
@@ -179,7 +191,7 @@ class Checker:
             if old is not None and old.state == "imported" and old.signature == record.signature:
                 continue
             outcome = self._outcome.get(record.path)
-            if outcome not in ("ok", "library"):
+            if outcome not in ("ok", "library", "relinked"):
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
             elif record.project_path not in sessions:
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")

@@ -29,7 +29,7 @@ from watcher.client import (
     Unauthorized,
     Unreachable,
 )
-from watcher.core.effects import AskHealth, AskLibrary, Send
+from watcher.core.effects import AskHealth, AskLibrary, Relink, RelinkItem, Send
 from watcher.core.inputs import (
     Accepted,
     Failure,
@@ -37,6 +37,8 @@ from watcher.core.inputs import (
     HealthAnswered,
     Library,
     LibraryAnswered,
+    RelinkAnswered,
+    Relinked,
     SendAnswered,
 )
 
@@ -192,6 +194,42 @@ class SimSessionDock:
         record.answer = answer
         return answer
 
+    def relink(
+        self, at: float, token: str | None, items: tuple[RelinkItem, ...]
+    ) -> tuple[Answer, tuple[tuple[str, str | None], ...]]:
+        """PATCH /sessions/{id} for each item (the shell's `relinker`), in order."""
+        record = self._record(at, "relink", token, paths=tuple(i.new_path for i in items))
+        answer = self._gate(token, write=True)
+        done: list[tuple[str, str | None]] = []
+        if answer is None and self._fault() in ("500", "503"):
+            answer = Answer(503, code="internal", message="try later")
+        if answer is None:
+            for item in items:
+                session = next(
+                    (
+                        s
+                        for s in self.sessions.values()
+                        if (item.session_id is not None and s.id == item.session_id)
+                        or (
+                            item.session_id is None
+                            and item.old_path in (s.project_path, s.original_path, item.new_path)
+                        )
+                    ),
+                    None,
+                )
+                if session is None:
+                    done.append((item.key, None))
+                    continue
+                del self.sessions[session.project_path]
+                session.project_path = item.new_path
+                if session.title == item.old_title:
+                    session.title = item.new_title
+                self.sessions[item.new_path] = session
+                done.append((item.key, session.id))
+            answer = Answer(200, delay=0.02, acted=True)
+        record.answer = answer
+        return answer, tuple(done)
+
     def import_batch(
         self, at: float, token: str | None, kind: str, items: tuple[Item, ...]
     ) -> Answer:
@@ -306,10 +344,10 @@ def library_outcome(answer: Answer, token: str | None) -> Library | Failure:
 
 def answer_request(
     server: SimSessionDock,
-    effect: Send | AskHealth | AskLibrary,
+    effect: Send | AskHealth | AskLibrary | Relink,
     token: str | None,
     now: float,
-) -> tuple[SendAnswered | HealthAnswered | LibraryAnswered, Answer | None]:
+) -> tuple[SendAnswered | HealthAnswered | LibraryAnswered | RelinkAnswered, Answer | None]:
     """Carry out one request effect: the input that answers it, and the HTTP answer
     (None when the client could not read a token, so nothing reached SessionDock)."""
     if isinstance(effect, Send):
@@ -320,6 +358,11 @@ def answer_request(
         )
         answer = server.import_batch(now, token, effect.kind, items)
         return SendAnswered(effect.request, import_outcome(answer, token)), answer
+    if isinstance(effect, Relink):
+        if token is None:
+            return RelinkAnswered(effect.request, Relinked(()), NO_TOKEN), None
+        answer, done = server.relink(now, token, effect.items)
+        return RelinkAnswered(effect.request, Relinked(done), failure(answer, token)), answer
     if isinstance(effect, AskHealth):
         if token is None:
             return HealthAnswered(effect.request, NO_TOKEN), None

@@ -72,7 +72,7 @@ class Sim:
         self.core: Core | None = None
         self.life = 0
         self.watched: set[str] = set()
-        self.requests: dict[int, fx.Send | fx.AskHealth | fx.AskLibrary] = {}
+        self.requests: dict[int, fx.Send | fx.AskHealth | fx.AskLibrary | fx.Relink] = {}
         self.restart_at: float | None = None
         self.stop_deadline: float | None = None
         self.queue: list[tuple[float, int, int, Any]] = []
@@ -127,6 +127,9 @@ class Sim:
         elif isinstance(event, ins.LibraryAnswered):
             self.requests.pop(event.request, None)
             checker.on_library_answer(event.outcome, self.records)
+        elif isinstance(event, ins.RelinkAnswered):
+            self.requests.pop(event.request, None)
+            checker.on_relink_answer(event)
         elif isinstance(event, ins.TokenRead):
             checker.on_token(event.fingerprint)
         elif isinstance(event, ins.WatchStarted):
@@ -183,7 +186,7 @@ class Sim:
             if effect.upserts or effect.deletes:
                 self.last_work = self.now
             return not self._crash("after Persist", effect)
-        if isinstance(effect, (fx.Send, fx.AskHealth, fx.AskLibrary)):
+        if isinstance(effect, (fx.Send, fx.AskHealth, fx.AskLibrary, fx.Relink)):
             self._request(effect)
             self.last_work = self.now
             return not self._crash(f"after {type(effect).__name__}", effect)
@@ -237,10 +240,12 @@ class Sim:
             token = self.world.token_file
             self.later(0.0, ins.TokenRead(fingerprint(token) if token else None))
 
-    def _request(self, effect: fx.Send | fx.AskHealth | fx.AskLibrary) -> None:
+    def _request(self, effect: fx.Send | fx.AskHealth | fx.AskLibrary | fx.Relink) -> None:
         self.requests[effect.request] = effect
         if isinstance(effect, fx.Send):
             self.checker.on_send(effect, self.now)
+        if isinstance(effect, fx.Relink):
+            self.checker.on_relink(effect)
         answered, answer = answer_request(self.server, effect, self.world.token_file, self.now)
         self.later(answer.delay if answer else 0.0, answered)
         if answer is not None:
@@ -309,7 +314,8 @@ class Sim:
             return False
         if any(e[2] == self.life for e in self.queue):
             return False
-        return not any(r.state in ("pending", "in_flight") for r in core.records.values())
+        busy = ("pending", "in_flight", "relinking")
+        return not any(r.state in busy for r in core.records.values())
 
     def run(self) -> Outcome:
         checker = self.checker

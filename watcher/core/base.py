@@ -37,6 +37,7 @@ class Counters:
     found: int = 0
     """Projects the walks found (changed or not); with `walked`, for scan's progress bar."""
     walked: int = 0
+    relinked: int = 0
 
 
 @dataclass
@@ -106,6 +107,11 @@ class CoreBase:
         """In-flight projects found open or broken since they were sent: if their request
         fails they become `invalid` instead of pending again."""
         self._walking: dict[tuple[str, str | None], float] = {}
+        self._move_stats: dict[str, list[tuple[Project, bool]]] = {}
+        """Imported projects stat'ed because a new project has their identity: is the
+        original still there (a copy) or gone (a move whose event was lost)?"""
+        self._walk_paths: dict[str, set[str]] = {}
+        """What each reconciling walk out has found so far (the rest is missing)."""
         self._job: Job | None = None
         self._requests = 0
         self._replan = True
@@ -139,6 +145,7 @@ class CoreBase:
             or self._verifying
             or self._confirm_stats
             or self._touch_stats
+            or self._move_stats
         )
 
     def _adopted(self, project: Project, new: bool) -> bool:
@@ -147,6 +154,36 @@ class CoreBase:
 
     def _reconcile_all(self) -> None:
         """Walk every online folder (`Intake`)."""
+        raise NotImplementedError
+
+    # --- moves (`Moves`) --------------------------------------------------------------
+
+    def _vanish(self, path: str) -> None:
+        raise NotImplementedError
+
+    def _vanish_under(self, directory: str) -> None:
+        raise NotImplementedError
+
+    def _seen(self, path: str) -> None:
+        raise NotImplementedError
+
+    def _walk_seen(self, root: str, paths: list[str]) -> None:
+        raise NotImplementedError
+
+    def _walk_done(self, root: str, unreadable: tuple[str, ...]) -> None:
+        raise NotImplementedError
+
+    def _moved(self, project: Project, new: bool, bundle: bool, checked: bool) -> bool:
+        raise NotImplementedError
+
+    def _move_checked(self, path: str, signature: Signature | None) -> None:
+        raise NotImplementedError
+
+    def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
+        """A checked project becomes pending (`Intake`)."""
+        raise NotImplementedError
+
+    def _relink_due(self) -> bool:
         raise NotImplementedError
 
     # --- effects ----------------------------------------------------------------------
@@ -185,6 +222,8 @@ class CoreBase:
                     "folders": self.folders.report(),
                     "unreadable": self.unreadable.report(),
                     "counts": self.table.counts(),
+                    "missing": self.table.missing_count(),
+                    "relinked": int(self.meta.get("relinked", 0) or 0),
                 }
             )
         )

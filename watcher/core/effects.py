@@ -121,6 +121,29 @@ class AskLibrary:
 
 
 @dataclass(frozen=True)
+class RelinkItem:
+    key: str
+    session_id: str | None
+    """None: the shell finds it by `old_path` in the library (one listing per request)."""
+    old_path: str
+    new_path: str
+    old_title: str
+    """The title we derived for the old path; the session's title follows the new
+    name only while it still equals this (watcher.relink.relinked_title)."""
+    new_title: str
+
+
+@dataclass(frozen=True)
+class Relink:
+    """Point existing sessions at their projects' new paths (`PATCH /sessions/{id}`).
+
+    Answered by `RelinkAnswered`; never a `DELETE`, never an import."""
+
+    request: int
+    items: tuple[RelinkItem, ...]
+
+
+@dataclass(frozen=True)
 class Log:
     """One structlog line: `event` plus its fields."""
 
@@ -163,6 +186,7 @@ Effect = (
     | Send
     | AskHealth
     | AskLibrary
+    | Relink
     | Log
     | ReportStatus
     | Notify

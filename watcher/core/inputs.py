@@ -316,6 +316,24 @@ class LibraryAnswered:
     outcome: Library | Failure
 
 
+@dataclass(frozen=True)
+class Relinked:
+    """What became of each item of a `Relink`: the session id it was patched on, or
+    None when SessionDock has no such session (deleted by the user: import as new)."""
+
+    done: tuple[tuple[str, str | None], ...]
+    """(key, session id or None) for each item dealt with, in order."""
+
+
+@dataclass(frozen=True)
+class RelinkAnswered:
+    """Answers `Relink`; with a `Failure`, the items after `done` were not patched."""
+
+    request: int
+    outcome: Relinked
+    failure: Failure | None = None
+
+
 Input = (
     Started
     | Tick
@@ -341,4 +359,5 @@ Input = (
     | SendAnswered
     | HealthAnswered
     | LibraryAnswered
+    | RelinkAnswered
 )

@@ -77,6 +77,8 @@ class Intake(CoreBase):
         self._probing.pop(path, None)
         if self.table.cancel(path):
             self._log("project_removed", path=path, action="pending import cancelled")
+        else:
+            self._vanish(path)
 
     def _forget_under(self, directory: str) -> None:
         known = {*self._waiting, *self._probing, *self._touch_stats, *self._confirm_stats}
@@ -84,6 +86,7 @@ class Intake(CoreBase):
         known.update(p for p, r in self.table.items() if r.state in ("pending", "invalid"))
         for path in sorted(p for p in known if is_under(p, directory)):
             self._forget(path)
+        self._vanish_under(directory)
 
     def _forget_waiting_under(self, root: str) -> None:
         """A folder is no longer watched: drop its work in progress (its records stay)."""
@@ -113,6 +116,8 @@ class Intake(CoreBase):
         key = (folder.root, under)
         if key not in self._walking:
             self._walking[key] = at
+            if under is None:
+                self._walk_paths[folder.root] = set()
             self._emit(Walk(folder.root, under))
 
     def _on_walk_found(self, found: WalkFound) -> None:
@@ -122,10 +127,15 @@ class Intake(CoreBase):
         self.counters.found += len(found.items)
         wall = self._wall() if found.wall is None else found.wall
         del wall  # an mtime's age never shortens the quiet period (clocks step and sleep)
+        if found.under is None:
+            self._walk_seen(found.root, [item.path for item in found.items])
         for item in found.items:
             if item.path in self._unconfirmed:
                 self._confirm_restored(item.path, item.signature)
-            if item.signature is None or self._unchanged(item.path, item.signature):
+            if item.signature is None:
+                continue
+            if self._unchanged(item.path, item.signature):
+                self._seen(item.path)
                 continue
             # Moved or copied in: as fresh as its event; found by a reconcile: stat'ed
             # again a full quiet period after the walk's stat.
@@ -142,6 +152,7 @@ class Intake(CoreBase):
     def _on_walk_ended(self, ended: WalkEnded) -> None:
         if self._walking.pop((ended.root, ended.under), None) is not None and ended.under is None:
             self.counters.walked += 1
+            self._walk_done(ended.root, tuple(p for p, _ in ended.unreadable))
         news = False
         for path, advice in ended.unreadable:
             if self.unreadable.folder_failed(path, advice):
@@ -179,6 +190,9 @@ class Intake(CoreBase):
 
     def _on_statted(self, statted: Statted) -> None:
         path, signature = statted.path, statted.signature
+        if path in self._move_stats:
+            self._move_checked(path, signature)
+            return
         self._replan_soft = True  # a queued project held back while it changed may go now
         touched = self._touch_stats.pop(path, None)
         if touched is not None:
@@ -220,7 +234,10 @@ class Intake(CoreBase):
         return True
 
     def _ready(self, root: str, path: str, bundle: bool, signature: Signature) -> None:
-        if self._unchanged(path, signature) or self.folders.online(root) is None:
+        if self.folders.online(root) is None:
+            return
+        if self._unchanged(path, signature):
+            self._seen(path)
             return
         self._probing[path] = (root, signature, bundle)
         self._emit(Probe(root, path, bundle, signature))
@@ -288,10 +305,12 @@ class Intake(CoreBase):
                     action=outcome.advice or "tried again when the file changes",
                 )
             return
-        self._enqueue(outcome)
+        self._enqueue(outcome, bundle)
 
-    def _enqueue(self, project: Project) -> None:
+    def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
         new = project.path not in self.table
+        if self._moved(project, new, bundle, checked):
+            return
         if self.table.enqueue(project, self._wall()):
             if self._adopted(project, new):
                 return

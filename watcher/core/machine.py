@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from watcher.core.adoption import Adoption
 from watcher.core.base import EXIT_NOPERM, EXIT_UNAVAILABLE, EXIT_UNDELIVERED
 from watcher.core.effects import CheckWatches, Effect, Log, Notify, Stop
 from watcher.core.inputs import (
@@ -32,6 +31,7 @@ from watcher.core.inputs import (
     Probed,
     ProjectChanged,
     ProjectGone,
+    RelinkAnswered,
     ReloadRequested,
     SendAnswered,
     Started,
@@ -45,6 +45,7 @@ from watcher.core.inputs import (
     WatchFailed,
     WatchStarted,
 )
+from watcher.core.moves import Moves
 from watcher.core.persisting import Persisting
 from watcher.core.policy import Pause
 from watcher.core.records import ProjectRecord
@@ -60,7 +61,7 @@ SHUTDOWN_GRACE_SECONDS = 3.0
 ONCE_ATTEMPTS = 3
 
 
-class Core(Watching, Adoption, Persisting):
+class Core(Watching, Moves, Persisting):
     """See the module docstring; build with `Core.restore`, then feed `Started` first."""
 
     @classmethod
@@ -327,4 +328,5 @@ _HANDLERS: dict[type, Any] = {
     SendAnswered: Core._on_send_answered,
     HealthAnswered: Core._on_health,
     LibraryAnswered: Core._on_library,
+    RelinkAnswered: Core._on_relink_answered,
 }

@@ -10,8 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid"]
-STATES: tuple[StateName, ...] = ("pending", "in_flight", "imported", "rejected", "invalid")
+StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid", "relinking"]
+STATES: tuple[StateName, ...] = (
+    "pending",
+    "in_flight",
+    "imported",
+    "rejected",
+    "invalid",
+    "relinking",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Project:
     preview_path: str | None
     generate_previews: bool
     signature: Signature
+    identity: str | None = None
+    """`size:sha256` of the content (watcher.identity): the same project elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,12 @@ class ProjectRecord:
     counts requests that carried it; `import_id` is SessionDock's id of the import
     that delivered it. An `invalid` record (bytes that are not a project) keeps its
     signature so an unchanged file is not probed again.
+
+    For relinking (issue 12): `identity` is recorded when the project is probed;
+    `session_id` once SessionDock's library told it; `missing_since` (wall) when an
+    imported project vanished from a folder that is online (its session is kept);
+    `moved_from` is the old `project_path` of a `relinking` record (a move found, the
+    PATCH not yet answered), so a restart sends the PATCH again rather than an import.
     """
 
     path: str
@@ -67,3 +82,9 @@ class ProjectRecord:
     last_error: str | None = None
     import_id: str | None = None
     imported_at: float | None = None
+    identity: str | None = None
+    session_id: str | None = None
+    missing_since: float | None = None
+    moved_from: str | None = None
+    moved_title: str | None = None
+    """The title derived for the old path (the session's title follows only if equal)."""

@@ -53,6 +53,8 @@ class Sending(CoreBase):
             return
         if self._adopting and not self._adopt():
             return
+        if self._relink_due():
+            return
         if self._library is not None and not self._busy_finding():
             self._library = None  # the first walk is over: what appears from now on is new
         wall = self._wall()

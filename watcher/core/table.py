@@ -45,6 +45,12 @@ class Table(Mapping[str, ProjectRecord]):
         for r in self._rows.values():
             self._counts[r.state] += 1
         self._changed: set[str] = set()
+        self._missing: dict[str, set[str]] = {}
+        self._identities: dict[str, set[str]] = {}
+        """identity -> paths of every record that has one (copies and moves)."""
+        """identity -> paths of imported projects gone from disk (the relink candidates)."""
+        for r in self._rows.values():
+            self._index_missing(r, add=True)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -90,20 +96,46 @@ class Table(Mapping[str, ProjectRecord]):
         else:
             del self._groups[group]
 
+    def _index_missing(self, record: ProjectRecord, add: bool) -> None:
+        if record.identity is None:
+            return
+        every = self._identities.setdefault(record.identity, set())
+        if add:
+            every.add(record.path)
+        else:
+            every.discard(record.path)
+            if not every:
+                del self._identities[record.identity]
+        if record.missing_since is None:
+            return
+        paths = self._missing.setdefault(record.identity, set())
+        if add:
+            paths.add(record.path)
+        else:
+            paths.discard(record.path)
+            if not paths:
+                del self._missing[record.identity]
+
+    def missing_count(self) -> int:
+        return sum(1 for r in self._rows.values() if r.missing_since is not None)
+
     def _put(self, record: ProjectRecord) -> None:
         old = self._rows.get(record.path)
         if old is not None:
+            self._index_missing(old, add=False)
             self._counts[old.state] -= 1
             if old.state == "pending":
                 self._remove_pending(old)
         self._counts[record.state] += 1
         self._rows[record.path] = record
+        self._index_missing(record, add=True)
         if record.state == "pending":
             self._add_pending(record)
         self._changed.add(record.path)
 
     def _drop(self, path: str) -> None:
         old = self._rows.pop(path)
+        self._index_missing(old, add=False)
         self._counts[old.state] -= 1
         if old.state == "pending":
             self._remove_pending(old)
@@ -135,6 +167,8 @@ class Table(Mapping[str, ProjectRecord]):
                 queued_at=queued_at,
                 import_id=old.import_id if old is not None else None,
                 imported_at=old.imported_at if old is not None else None,
+                identity=project.identity,
+                session_id=old.session_id if old is not None else None,
             )
         )
         return True
@@ -226,6 +260,109 @@ class Table(Mapping[str, ProjectRecord]):
             old = self._rows.get(path)
             if old is not None and old.state == "pending" and old.project_path in library:
                 self._put(replace(old, state="imported", imported_at=wall, last_error=None))
+                count += 1
+        return count
+
+    # --- relinking (issue 12) ------------------------------------------------------------
+
+    def vanished_like(self, identity: str) -> list[ProjectRecord]:
+        """Imported projects gone from disk whose recorded identity is `identity`."""
+        rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
+        return [r for r in rows if r.state == "imported"]
+
+    def present_like(self, identity: str) -> list[ProjectRecord]:
+        """Imported projects not known to be gone whose identity is `identity`."""
+        rows = (self._rows[p] for p in sorted(self._identities.get(identity, ())))
+        return [r for r in rows if r.state == "imported" and r.missing_since is None]
+
+    def mark_missing(self, path: str, wall: float) -> bool:
+        """An imported project gone from an online folder: kept (its session too), marked."""
+        old = self._rows.get(path)
+        if old is None or old.state != "imported" or old.missing_since is not None:
+            return False
+        self._put(replace(old, missing_since=wall))
+        return True
+
+    def seen_again(self, path: str) -> bool:
+        """A missing project is back (a restored folder, a remounted drive)."""
+        old = self._rows.get(path)
+        if old is None or old.missing_since is None:
+            return False
+        self._put(replace(old, missing_since=None))
+        return True
+
+    def returned(self, project: Project) -> bool:
+        """A missing project back at its path with the same content (a restored copy:
+        new inode and mtime): imported still, with its new signature."""
+        old = self._rows.get(project.path)
+        if old is None or old.missing_since is None or old.state != "imported":
+            return False
+        if old.identity != project.identity:
+            return False
+        self._put(replace(old, signature=project.signature, missing_since=None))
+        return True
+
+    def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
+        """The project at `old.path` moved to `project.path`: one record, `relinking`
+        until SessionDock's session points at the new path."""
+        self._drop(old.path)
+        self._put(
+            replace(
+                old,
+                path=project.path,
+                root=project.root,
+                kind=project.kind,
+                title=project.title,
+                project_type=project.project_type,
+                project_path=project.project_path,
+                preview_path=project.preview_path,
+                generate_previews=project.generate_previews,
+                signature=project.signature,
+                identity=project.identity,
+                state="relinking",
+                attempts=0,
+                queued_at=wall,
+                missing_since=None,
+                moved_from=old.moved_from or old.project_path,
+                moved_title=old.moved_title or old.title,
+            )
+        )
+
+    def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
+        old = self._rows.get(path)
+        if old is None or old.state != "relinking":
+            return None
+        self._put(
+            replace(old, state="imported", session_id=session_id, moved_from=None, moved_title=None)
+        )
+        return old
+
+    def relink_lost(self, path: str, wall: float) -> bool:
+        """The session is gone (404): the project is imported as new."""
+        old = self._rows.get(path)
+        if old is None or old.state != "relinking":
+            return False
+        self._put(
+            replace(
+                old,
+                state="pending",
+                queued_at=wall,
+                session_id=None,
+                moved_from=None,
+                moved_title=None,
+                import_id=None,
+                imported_at=None,
+            )
+        )
+        return True
+
+    def set_session_ids(self, ids: Mapping[str, str]) -> int:
+        """Session ids the library told, by `project_path`; returns how many are new."""
+        count = 0
+        for r in list(self._rows.values()):
+            sid = ids.get(r.project_path)
+            if sid is not None and r.state == "imported" and r.session_id != sid:
+                self._put(replace(r, session_id=sid))
                 count += 1
         return count
 

@@ -1,0 +1,168 @@
+"""Moves and renames: a project keeps its one session (issue 12).
+
+SessionDock knows a project by its path. An imported project that vanishes from a
+folder that is online is kept, marked missing (its session is never deleted); a new
+project whose recorded identity (size and content digest, computed by the probe) is
+that of exactly one missing project is the same project, moved: its record becomes
+`relinking` (persisted before anything is sent) and the core asks the shell to point
+the session at the new path (`Relink`, a `PATCH /sessions/{id}`), never to import it
+again. Several candidates are not guessed between: the project is imported as new,
+and the log says why. A copy beside its original matches nothing, since the original
+is not missing. A relink answered "no such session" (the user deleted it) becomes an
+ordinary import.
+"""
+
+from __future__ import annotations
+
+from watcher.core.adoption import Adoption
+from watcher.core.base import Job
+from watcher.core.effects import Log, Relink, RelinkItem, Stat
+from watcher.core.inputs import RelinkAnswered
+from watcher.core.records import Project, Signature
+from watcher.core.table import is_under
+
+
+class Moves(Adoption):
+    def _vanish(self, path: str) -> None:
+        """An imported project is gone from an online folder: missing, not deleted."""
+        if self.table.mark_missing(path, self._wall()):
+            self._log("project_missing", "debug", path=path, action="its session is kept")
+
+    def _vanish_under(self, directory: str) -> None:
+        for path in [p for p, r in self.table.items() if r.state == "imported"]:
+            if is_under(path, directory):
+                self._vanish(path)
+
+    def _seen(self, path: str) -> None:
+        if self.table.seen_again(path):
+            self._log("project_back", path=path, action="recognised; not imported again")
+
+    def _walk_seen(self, root: str, paths: list[str]) -> None:
+        seen = self._walk_paths.get(root)
+        if seen is not None:
+            seen.update(paths)
+
+    def _walk_done(self, root: str, unreadable: tuple[str, ...]) -> None:
+        """A reconciling walk ended: imported projects it did not find are missing."""
+        seen = self._walk_paths.pop(root, None)
+        if seen is None or self.folders.online(root) is None:
+            return
+        for path, record in list(self.table.items()):
+            if record.root != root or record.state != "imported" or path in seen:
+                continue
+            if any(is_under(path, folder) for folder in unreadable):
+                continue
+            self._vanish(path)
+
+    def _moved(self, project: Project, new: bool, bundle: bool, checked: bool) -> bool:
+        """A new project that is a missing one moved (True: it is relinked), or a
+        missing one back with its content unchanged (True: nothing to send)."""
+        if project.identity is None:
+            return False
+        if not new:
+            if self.table.returned(project):
+                self._log(
+                    "project_back", path=project.path, action="recognised; not imported again"
+                )
+                return True
+            return False
+        candidates = self.table.vanished_like(project.identity)
+        if not candidates and not checked:
+            # Its event may be lost or not handled yet: is the original still there?
+            # Only one can be its original: with several (a template saved many times)
+            # which one moved could not be told anyway, so none is looked at.
+            present = self.table.present_like(project.identity)
+            if len(present) != 1:
+                return False
+            old = present[0]
+            self._move_stats.setdefault(old.path, []).append((project, bundle))
+            self._emit(Stat(old.path, bundle))
+            return True
+        if not candidates:
+            return False
+        if len(candidates) > 1:
+            self._log(
+                "project_relink_ambiguous",
+                "warning",
+                path=project.path,
+                candidates=[r.path for r in candidates],
+                reason=f"{len(candidates)} missing projects have the same content; "
+                "imported as new rather than guessing",
+            )
+            return False
+        old = candidates[0]
+        self.table.relink(project, old, self._wall())
+        self._log("project_moved", "debug", path=project.path, old=old.path)
+        self._replan = True
+        return True
+
+    def _move_checked(self, path: str, signature: Signature | None) -> None:
+        """The answer for an imported project with a new one's identity: gone means
+        moved (relinked), still there means the new one is a copy (imported)."""
+        waiting = self._move_stats.pop(path)
+        record = self.table.get(path)
+        if signature is None and record and self.folders.online(record.root) is not None:
+            self._vanish(path)
+        for project, bundle in waiting:
+            if any(project is p for w in self._move_stats.values() for p, _ in w):
+                continue  # another original is still being looked at
+            if self.folders.online(project.root) is not None:
+                self._enqueue(project, bundle, checked=True)
+
+    def _relink_due(self) -> bool:
+        """Send waiting relinks (before imports): True when a request went out."""
+        waiting = self.table.in_state("relinking")
+        if not waiting:
+            return False
+        rows = sorted(waiting, key=lambda r: (r.queued_at or 0.0, r.path))
+        rows = rows[: self.settings.batch_size]
+        items = tuple(
+            RelinkItem(
+                key=r.path,
+                session_id=r.session_id,
+                old_path=r.moved_from or r.project_path,
+                new_path=r.project_path,
+                old_title=r.moved_title or r.title,
+                new_title=r.title,
+            )
+            for r in rows
+        )
+        job = Job(self._request(), "relink")
+        job.current = tuple(r.path for r in rows)
+        self._job = job
+        self.counters.requests += 1
+        self._flush()  # the relinking records are on disk before the PATCH goes out
+        self._emit(Relink(job.request, items))
+        self._request_out()
+        return True
+
+    def _on_relink_answered(self, answered: RelinkAnswered) -> None:
+        job = self._job
+        if job is None or job.what != "relink" or answered.request != job.request:
+            return
+        self._job = None
+        self._replan = True
+        for key, session_id in answered.outcome.done:
+            if session_id is None:
+                if self.table.relink_lost(key, self._wall()):
+                    self.counters.queued += 1
+                    self._log(
+                        "project_relink_lost",
+                        "warning",
+                        path=key,
+                        action="its session was deleted in SessionDock; imported as new",
+                    )
+                continue
+            old = self.table.relinked(key, session_id)
+            if old is not None:
+                self.counters.relinked += 1
+                self._set_meta("relinked", int(self.meta.get("relinked", 0) or 0) + 1)
+                fields = {"session_id": session_id, "from": old.moved_from, "to": old.project_path}
+                self._emit(Log("project_relinked", "info", fields))
+        if answered.failure is not None:
+            self._failed(answered.failure, projects=len(job.current) - len(answered.outcome.done))
+            return
+        if self.gate.succeeded():
+            self._log("sending_resumed", pending=self.table.counts()["pending"])
+        self._resolve_error()
+        self._status()

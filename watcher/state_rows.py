@@ -1,0 +1,129 @@
+"""The project table's SQL: its schema, its migrations, and a record as a row.
+
+Kept apart from watcher/state.py (the connection, transactions and faults) so each
+reads on its own. A database written by an older version gains the new columns at
+the next start (`migrate`); their empty values mean "not known yet".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from watcher.core.records import ProjectRecord, Signature
+from watcher.names import path_key, path_of_key, printable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS projects (
+    path              TEXT PRIMARY KEY,
+    root              TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    title             TEXT NOT NULL,
+    project_type      TEXT NOT NULL,
+    project_path      TEXT NOT NULL,
+    preview_path      TEXT,
+    generate_previews INTEGER NOT NULL,
+    size              INTEGER NOT NULL,
+    mtime_ns          INTEGER NOT NULL,
+    inode             INTEGER NOT NULL,
+    state             TEXT NOT NULL,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   REAL NOT NULL DEFAULT 0,
+    queued_at         REAL,
+    last_error        TEXT,
+    last_import_id    TEXT,
+    imported_at       REAL,
+    updated_at        REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+SCHEMA_VERSION = 2
+
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    # version 2 (issue 12, relinking moved projects)
+    ("identity", "TEXT"),
+    ("session_id", "TEXT"),
+    ("missing_since", "REAL"),
+    ("moved_from", "TEXT"),
+    ("moved_title", "TEXT"),
+)
+
+
+def columns(db: sqlite3.Connection) -> set[str]:
+    return {str(row[1]) for row in db.execute("PRAGMA table_info(projects)")}
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Create the tables, and add the columns a database of an older version lacks."""
+    db.executescript(SCHEMA)
+    have = columns(db)
+    for name, kind in ADDED_COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE projects ADD COLUMN {name} {kind}")
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+UPSERT = """
+INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_path,
+    preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
+    next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
+    identity, session_id, missing_since, moved_from, moved_title)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
+    """A record as a row. A non-UTF-8 path (only ever `invalid`: such names are never
+    sent) is stored under its escaped key, its text fields in their printable form."""
+    sig = r.signature
+    return (
+        path_key(r.path),
+        printable(r.root),
+        r.kind,
+        printable(r.title),
+        r.project_type,
+        printable(r.project_path),
+        None if r.preview_path is None else printable(r.preview_path),
+        int(r.generate_previews),
+        sig.size,
+        sig.mtime_ns,
+        sig.inode,
+        r.state,
+        r.attempts,
+        r.queued_at,
+        None if r.last_error is None else printable(r.last_error),
+        r.import_id,
+        r.imported_at,
+        now,
+        r.identity,
+        r.session_id,
+        r.missing_since,
+        None if r.moved_from is None else printable(r.moved_from),
+        None if r.moved_title is None else printable(r.moved_title),
+    )
+
+
+def record_of(r: sqlite3.Row) -> ProjectRecord:
+    return ProjectRecord(
+        path=path_of_key(r["path"]),
+        root=r["root"],
+        kind=r["kind"],
+        title=r["title"],
+        project_type=r["project_type"],
+        project_path=r["project_path"],
+        preview_path=r["preview_path"],
+        generate_previews=bool(r["generate_previews"]),
+        signature=Signature(r["size"], r["mtime_ns"], r["inode"]),
+        state=r["state"],
+        attempts=r["attempts"],
+        queued_at=r["queued_at"],
+        last_error=r["last_error"],
+        import_id=r["last_import_id"],
+        imported_at=r["imported_at"],
+        identity=r["identity"],
+        session_id=r["session_id"],
+        missing_since=r["missing_since"],
+        moved_from=r["moved_from"],
+        moved_title=r["moved_title"],
+    )
