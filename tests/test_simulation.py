@@ -57,6 +57,7 @@ REGRESSION_SEEDS = {
 Seed numbers hold while the world's random draws stay as they are."""
 OPEN_SEEDS: dict[int, str] = {
     93800: "a Send dropped by a failed write is replayed at the old size after a reload",
+    11539: "issue 12: a copy of a moved project re-sent although imported and unchanged",
 }
 # Seed 28553 found an .aup3 rewritten in place, with its events lost, probed mid-write
 # and sent; since issue 12's extra writes shift the world's draws it builds another
