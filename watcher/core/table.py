@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from typing import Any
 
 from watcher.core.batching import Queued
 from watcher.core.effects import Persist
@@ -153,21 +154,12 @@ class Table(Mapping[str, ProjectRecord]):
         queued_at = old.queued_at if old is not None and old.state == "pending" else wall
         self._put(
             ProjectRecord(
-                path=project.path,
-                root=project.root,
-                kind=project.kind,
-                title=project.title,
-                project_type=project.project_type,
-                project_path=project.project_path,
-                preview_path=project.preview_path,
-                generate_previews=project.generate_previews,
-                signature=project.signature,
+                **_project_fields(project),
                 state="pending",
                 attempts=0,
                 queued_at=queued_at,
                 import_id=old.import_id if old is not None else None,
                 imported_at=old.imported_at if old is not None else None,
-                identity=project.identity,
                 session_id=old.session_id if old is not None else None,
             )
         )
@@ -309,16 +301,7 @@ class Table(Mapping[str, ProjectRecord]):
         self._put(
             replace(
                 old,
-                path=project.path,
-                root=project.root,
-                kind=project.kind,
-                title=project.title,
-                project_type=project.project_type,
-                project_path=project.project_path,
-                preview_path=project.preview_path,
-                generate_previews=project.generate_previews,
-                signature=project.signature,
-                identity=project.identity,
+                **_project_fields(project),
                 state="relinking",
                 attempts=0,
                 queued_at=wall,
@@ -379,3 +362,19 @@ class Table(Mapping[str, ProjectRecord]):
         upserts = tuple(self._rows[p] for p in changed if p in self._rows)
         deletes = tuple(p for p in changed if p not in self._rows)
         return Persist(upserts=upserts, deletes=deletes, meta=meta)
+
+
+def _project_fields(project: Project) -> dict[str, Any]:
+    """What a probed project sets in its record, whether new, re-queued or moved."""
+    return {
+        "path": project.path,
+        "root": project.root,
+        "kind": project.kind,
+        "title": project.title,
+        "project_type": project.project_type,
+        "project_path": project.project_path,
+        "preview_path": project.preview_path,
+        "generate_previews": project.generate_previews,
+        "signature": project.signature,
+        "identity": project.identity,
+    }
