@@ -142,10 +142,6 @@ class State:
         """What an error from this database means (see `classify`)."""
         return classify(self.path, exc)
 
-    def is_empty(self) -> bool:
-        """No project recorded yet: a first run, or a database just rebuilt."""
-        return self.db.execute("SELECT 1 FROM projects LIMIT 1").fetchone() is None
-
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group writes into one commit; nested uses join the outer transaction.
@@ -202,14 +198,6 @@ class State:
             signature=Signature(row["size"], row["mtime_ns"], row["inode"]),
             last_error=row["last_error"],
         )
-
-    def rows(self, paths: Iterable[str]) -> list[Row]:
-        found: list[Row] = []
-        for path in paths:
-            r = self.db.execute("SELECT * FROM projects WHERE path = ?", (path,)).fetchone()
-            if r is not None:
-                found.append(_row(r))
-        return found
 
     def rows_in(self, state: StateName, limit: int = 100) -> list[Row]:
         cursor = self.db.execute(
