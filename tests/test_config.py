@@ -198,3 +198,26 @@ def test_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     result = cli("check", "--config", str(config))
     assert result.returncode == 78
     assert "not UTF-8" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_the_contracts_watch_keys_are_accepted(tmp_path: Path) -> None:
+    """Every `watch[]` key of the interface contract loads (tags were refused, exit 78)."""
+    config = parse_config(
+        {
+            "watch": [
+                {
+                    "path": str(tmp_path),
+                    "recursive": True,
+                    "polling": False,
+                    "kind": None,
+                    "generate_previews": True,
+                    "exclude": [],
+                    "tags": ["Client A"],
+                    "polling_interval_seconds": None,
+                }
+            ]
+        }
+    )
+    assert config.watch[0].tags == ["Client A"]
+    with pytest.raises(ConfigError, match=r"watch\[0\]\.tags"):
+        parse_config({"watch": [{"path": str(tmp_path), "tags": "Client A"}]})

@@ -168,6 +168,9 @@ class WatchFolder(_Section):
     kind: str | None = None
     generate_previews: bool = True
     exclude: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    """Tags for every session imported from this folder (the interface contract's key).
+    Accepted and validated; adding them to sessions is not built yet (issue 12)."""
 
     _check_path = field_validator("path", mode="before")(_path_field)
 
