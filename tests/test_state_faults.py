@@ -34,7 +34,9 @@ from tests.conftest import (
 )
 from tests.emulator import Emulator
 from tests.test_notify import Manager
+from watcher.core.effects import Persist
 from watcher.core.outage import Outage
+from watcher.core.records import ProjectRecord, Signature
 from watcher.owner import EXIT_LOCKED, LockHeld, Owner, owner_pid
 from watcher.state import State, StateCorrupt, StateUnavailable, classify, move_aside
 
@@ -403,6 +405,30 @@ def _fill(folder: Path) -> Path:
     return filler
 
 
+def test_the_write_ahead_log_does_not_fill_a_small_disk(tiny_disk: Path) -> None:
+    """A turn's commit is small, but SQLite folds its write-ahead log back only every
+    1,000 pages (4 MiB): on a nearly full disk the log alone used up the space and
+    every retry failed, for ever, though the database itself was small (a daemon test
+    saw it under load). Five hundred turns of one project each must fit in 1 MiB."""
+    state = State(tiny_disk / "state.sqlite3")
+    for i in range(500):
+        record = ProjectRecord(
+            path=f"/studio/Client {i:03}/Song {i:03}.als",
+            root="/studio",
+            kind="ableton",
+            title=f"Song {i:03}",
+            project_type="ableton",
+            project_path=f"/studio/Client {i:03}/Song {i:03}.als",
+            preview_path=None,
+            generate_previews=True,
+            signature=Signature(10, 1, 1),
+            state="pending",
+        )
+        state.apply([Persist(upserts=(record,))])
+    assert state.counts()["pending"] == 500
+    state.close()
+
+
 @pytest.mark.daemon
 def test_a_full_disk_is_waited_out_and_nothing_is_lost(
     tmp_path: Path,
@@ -421,7 +447,10 @@ def test_a_full_disk_is_waited_out_and_nothing_is_lost(
     assert proc.proc.poll() is None
     filler.unlink()
     proc.wait_for("state_available", timeout=60)
-    emulator.wait_for_paths(len(projects), timeout=90)
+    try:
+        emulator.wait_for_paths(len(projects), timeout=90)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- daemon log ---\n{proc.log_path.read_text()}") from None
     assert sorted(emulator.imported_paths()) == sorted(str(p) for p in projects)  # once each
     assert proc.stop() == 0
 

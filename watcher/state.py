@@ -82,6 +82,10 @@ BUSY_TIMEOUT_SECONDS = 2.0
 state unavailable (and retries later): short, since the main loop waits with it."""
 
 
+# How long the write-ahead log may grow, in pages, before it is folded back.
+WAL_PAGES = 64
+
+
 class State:
     """The project table. Not thread-safe: one owner thread, by design.
 
@@ -107,6 +111,11 @@ class State:
                 # FULL: a commit survives power loss, not only a crash; commits are few
                 # (one per loop turn), so the fsync is cheap.
                 self.db.execute("PRAGMA synchronous=FULL")
+                # SQLite folds the log back every 1,000 pages (4 MiB) by default: on a
+                # nearly full disk the log alone can use up the space. Fold it back
+                # sooner, and truncate it when it is folded back.
+                self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
+                self.db.execute(f"PRAGMA journal_size_limit={WAL_PAGES * 4096}")
                 migrate(self.db)
                 self.db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
