@@ -10,6 +10,8 @@ the permission tests drop to `nobody` and skip where that is impossible).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -636,3 +638,92 @@ def test_a_folder_made_readable_is_watched_live(
     emulator.wait_for_paths(2)
     assert sorted(emulator.imported_paths()) == sorted([str(first), str(second)])
     assert proc.stop() == 0
+
+
+# --- a user whose inotify instances are all in use ----------------------------------------
+
+ISOLATED_UID = 64_999  # no passwd entry needed: a uid of its own, shared with no one
+
+
+def _as_isolated_user() -> None:
+    """Become ISOLATED_UID but keep root's right to read any file (ambient
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH survive the exec), so the interpreter
+    runs wherever it is installed: only the uid, which inotify counts by, changes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_keepcaps, pr_cap_ambient, pr_cap_ambient_raise = 8, 47, 2
+    dac_caps = (1 << 1) | (1 << 2)
+    if libc.prctl(pr_set_keepcaps, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_KEEPCAPS)")
+    os.setgroups([])
+    os.setgid(ISOLATED_UID)
+    os.setuid(ISOLATED_UID)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this pid
+    data = (ctypes.c_uint32 * 6)(dac_caps, dac_caps, dac_caps, 0, 0, 0)
+    if libc.capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    for cap in (1, 2):
+        if libc.prctl(pr_cap_ambient, pr_cap_ambient_raise, cap, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAP_AMBIENT_RAISE)")
+
+
+# Opens inotify instances until the kernel refuses, says how many and why, and holds
+# them until its stdin closes.
+_HOLDER = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+held = 0
+while held < 10_000 and libc.inotify_init1(0) >= 0:
+    held += 1
+print(held, ctypes.get_errno(), flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.daemon
+@pytest.mark.skipif(not LINUX, reason="inotify is Linux's")
+def test_no_inotify_instances_left_falls_back_to_polling(
+    nobody_home: Path, emulator: Emulator
+) -> None:
+    """Use up a user's inotify instances for real, as other watchers on a busy machine
+    do; the daemon must poll instead, say which sysctl to raise, and import. The user is
+    one of its own, so no other process here (another test suite) loses its instances."""
+    how = Unprivileged(_as_isolated_user, ISOLATED_UID)
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import watcher.daemon"],
+            preexec_fn=how.preexec,
+            cwd=REPO,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot start a process as a user of its own here: {exc}")
+    if probe.returncode != 0:
+        pytest.skip(f"a user of its own cannot run this checkout: {probe.stderr[-200:]!r}")
+    studio = nobody_home / "Projects"
+    studio.mkdir()
+    config = _nobody_config(nobody_home, how, emulator, studio)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER],
+        preexec_fn=how.preexec,  # noqa: PLW1509 - the test starts no threads of its own
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        held, why = map(int, holder.stdout.readline().split())
+        if why != errno.EMFILE:
+            pytest.skip(f"inotify_init1 failed with errno {why} after {held}, not EMFILE")
+        proc = NobodyDaemon(config, nobody_home / "daemon.log", nobody_home, how)
+        failed = proc.wait_for("native_watch_failed")[0]
+    finally:
+        holder.communicate(timeout=30)  # closes its stdin: it lets go of its instances
+    assert "fs.inotify.max_user_instances" in failed["advice"]
+    proc.wait_for("folder_watched", mode="polling")
+    project = write_als(studio / "Polled.als")
+    emulator.wait_for_paths(1)
+    assert proc.stop() == 0
+    assert emulator.imported_paths() == [str(project)]
+    assert "Traceback" not in proc.log_text()
