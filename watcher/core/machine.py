@@ -131,6 +131,8 @@ class Core(Watching, Moves, Persisting):
             handler(self, event)
 
     def _turn(self) -> None:
+        if self._parked:
+            self._release_parked()
         if not self._stopping:
             self._release_ready()
         self._fire_timers()
