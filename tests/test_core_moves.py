@@ -339,3 +339,15 @@ def test_identical_projects_moved_by_a_folder_rename_are_told_apart_by_their_pat
         ("/studio/Client/Song/s.als", "/studio/Moved/Song/s.als"),
     ]
     assert len(d.sends()) == 1 and not d.logs("project_relink_ambiguous")
+
+
+def test_the_hourly_summary_counts_the_hours_relinks_and_the_missing() -> None:
+    d = start(a="id-a", b="id-b")
+    move(d, "/studio/a.als", "/studio/a2.als")
+    del d.disk["/studio/b.als"]
+    d.feed(ProjectGone(ROOT, "/studio/b.als", d.now))
+    d.advance(3600)
+    first = d.logs("summary")[-1].fields
+    assert (first["relinked"], first["missing"]) == (1, 1)
+    d.advance(3600)
+    assert d.logs("summary")[-1].fields["relinked"] == 0, "per hour"

@@ -118,6 +118,8 @@ class CoreBase:
         identity: gone if a check finds the folder online (see `_move_checked`)."""
         self._retargeted: dict[str, str] = {}
         """A relinking project moved again while its PATCH was out: old path -> new."""
+        self._summary_relinked = 0
+        """`counters.relinked` at the last hourly summary."""
         self._walk_paths: dict[str, set[str]] = {}
         """What each reconciling walk out has found so far (the rest is missing)."""
         self._job: Job | None = None
