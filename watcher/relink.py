@@ -96,37 +96,6 @@ def match_moves(
     return sorted(moves, key=lambda m: m.new), ambiguous
 
 
-def closest(new: str, candidates: Sequence[str]) -> str | None:
-    """The one candidate whose path differs least from `new`, or None on a tie.
-
-    Identical projects (copies of one template, a set and its copy) share an identity.
-    What a move kept tells them apart: the names below a renamed folder
-    (`Client/Song/Song.als` -> `Moved/Song/Song.als`, not `Client/Copy/Song.als`) or the
-    folders above a renamed project (`Client/Song/Take 2.als`, not `Other/Song.als`).
-    The score is the count of leading plus trailing path parts in common; two
-    candidates with the best score are not guessed between."""
-    mine = _parts(new)
-    scored = sorted(((_in_common(mine, _parts(c)), c) for c in candidates), reverse=True)
-    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
-        return None
-    return scored[0][1]
-
-
-def _parts(path: str) -> list[str]:
-    return [p for p in path.replace("\\", "/").split("/") if p]
-
-
-def _in_common(a: list[str], b: list[str]) -> int:
-    shortest = min(len(a), len(b))
-    head = 0
-    while head < shortest and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    return head + tail
-
-
 def could_match(size: int, vanished_sizes: Iterable[int]) -> bool:
     """Whether a new project is worth a digest: only when a vanished one has its size."""
     return size in set(vanished_sizes)

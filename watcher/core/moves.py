@@ -14,13 +14,14 @@ ordinary import.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from watcher.core.adoption import Adoption
 from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem, Stat
 from watcher.core.inputs import RelinkAnswered
 from watcher.core.records import Project, Signature
 from watcher.core.table import is_under
-from watcher.relink import closest
 
 MAX_ORIGINAL_STATS = 8
 """At most this many projects of a new one's identity are stat'ed to tell a move whose
@@ -233,3 +234,34 @@ class Moves(Adoption):
             self._log("sending_resumed", pending=self.table.counts()["pending"])
         self._resolve_error()
         self._status()
+
+
+def closest(new: str, candidates: Sequence[str]) -> str | None:
+    """The one candidate whose path differs least from `new`, or None on a tie.
+
+    Identical projects (copies of one template, a set and its copy) share an identity.
+    What a move kept tells them apart: the names below a renamed folder
+    (`Client/Song/Song.als` -> `Moved/Song/Song.als`, not `Client/Copy/Song.als`) or the
+    folders above a renamed project (`Client/Song/Take 2.als`, not `Other/Song.als`).
+    The score is the count of leading plus trailing path parts in common; two
+    candidates with the best score are not guessed between."""
+    mine = _parts(new)
+    scored = sorted(((_in_common(mine, _parts(c)), c) for c in candidates), reverse=True)
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.replace("\\", "/").split("/") if p]
+
+
+def _in_common(a: list[str], b: list[str]) -> int:
+    shortest = min(len(a), len(b))
+    head = 0
+    while head < shortest and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head + tail
