@@ -13,6 +13,7 @@ from tests.test_core import ROOT, WALL0, Driver, project, settings, sig
 from watcher.core import Core
 from watcher.core.effects import Effect, Persist, Probe, Relink, Send, Stat
 from watcher.core.inputs import (
+    Accepted,
     DirectoryChanged,
     DirectoryGone,
     Failure,
@@ -21,8 +22,10 @@ from watcher.core.inputs import (
     ProjectGone,
     RelinkAnswered,
     Relinked,
+    SendAnswered,
     Started,
 )
+from watcher.core.moves import MAX_ORIGINAL_STATS
 from watcher.core.policy import Pause
 
 
@@ -229,11 +232,122 @@ def test_a_move_whose_gone_event_was_lost_is_found_by_a_stat_of_the_original() -
 
 
 def test_a_new_copy_of_a_template_saved_many_times_costs_no_stats() -> None:
-    d = start(a="template", b="template")
-    d.disk["/studio/c.als"], d.identity["/studio/c.als"] = sig(7), "template"
+    many = MAX_ORIGINAL_STATS + 1
+    d = start(**{f"t{n}": "template" for n in range(many)})
+    d.disk["/studio/c.als"], d.identity["/studio/c.als"] = sig(70), "template"
     before = len(d.effects)
     d.feed(ProjectChanged(ROOT, "/studio/c.als", False, d.now))
     d.advance(10)
     stats = {e.path for e in d.effects[before:] if isinstance(e, Stat)}
-    assert not stats & {"/studio/a.als", "/studio/b.als"}
+    assert stats == {"/studio/c.als"}
     assert d.sends()[-1].items[0].project_path == "/studio/c.als"
+
+
+def test_a_project_moved_while_its_import_is_in_flight_waits_for_the_answer() -> None:
+    """Gone while a request carries it: a move if that request is answered with a 2xx
+    (the session exists), a new project if it failed. Never two sessions."""
+    for answered in ("2xx", "failed"):
+        d = start()
+        d.hold = True
+        d.disk["/studio/a.als"], d.identity["/studio/a.als"] = sig(1), "id-a"
+        d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+        d.advance(10)
+        [send] = d.held
+        assert isinstance(send, Send)
+        move(d, "/studio/a.als", "/studio/b.als")
+        assert not d.relinks and d.held == [send], "b waits for a's answer"
+        d.held.clear()
+        if answered == "2xx":
+            d.feed(SendAnswered(send.request, Accepted("imp-1", total=1)))
+        else:
+            d.feed(SendAnswered(send.request, Failure("server", "HTTP 503", "later")))
+        d.hold = False
+        d.advance(120)
+        if answered == "2xx":
+            assert [(i.old_path, i.new_path) for r in d.relinks for i in r.items] == [
+                ("/studio/a.als", "/studio/b.als")
+            ]
+            assert len(d.sends()) == 1
+        else:
+            assert not d.relinks
+            assert d.sends()[-1].items[0].project_path == "/studio/b.als"
+            assert "/studio/a.als" not in d.stored
+        assert d.stored["/studio/b.als"].state == "imported"
+
+
+def test_a_change_not_yet_sent_moves_with_its_session() -> None:
+    """An imported project saved, its re-import not delivered yet (SessionDock down),
+    then moved: the session follows it (a relink), the old session is not orphaned."""
+    d = start(a="id-a")
+    d.hold = True
+    d.disk["/studio/a.als"], d.identity["/studio/a.als"] = sig(5), "id-a2"
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.held.clear()
+    d.feed(SendAnswered(send.request, Failure("server", "HTTP 503", "later")))
+    assert d.stored["/studio/a.als"].state == "pending"
+    d.hold = False
+    move(d, "/studio/a.als", "/studio/b.als")
+    d.advance(120)
+    assert [(i.old_path, i.new_path) for r in d.relinks for i in r.items] == [
+        ("/studio/a.als", "/studio/b.als")
+    ]
+    assert [i.project_path for s in d.sends() for i in s.items] == ["/studio/a.als"] * 2
+    assert d.stored["/studio/b.als"].state == "imported"
+    assert "/studio/a.als" not in d.stored
+
+
+def test_a_project_moved_again_or_saved_before_its_relink_is_answered() -> None:
+    d = start(a="id-a")
+    d.hold_relinks = True
+    move(d, "/studio/a.als", "/studio/b.als")
+    [first] = d.relinks
+    d.disk["/studio/b.als"] = sig(8)  # saved at its new path: still the same session
+    d.feed(ProjectChanged(ROOT, "/studio/b.als", False, d.now))
+    d.advance(10)
+    assert d.stored["/studio/b.als"].state == "relinking"
+    move(d, "/studio/b.als", "/studio/c.als")  # and moved again, the PATCH still out
+    d.hold_relinks = False
+    d.feed(RelinkAnswered(first.request, Relinked((("/studio/b.als", "s-1"),))))
+    d.advance(10)
+    [again] = d.relinks[1:]
+    [item] = again.items
+    assert (item.session_id, item.old_path, item.new_path) == (
+        "s-1",
+        "/studio/a.als",
+        "/studio/c.als",
+    )
+    assert d.stored["/studio/c.als"].state == "imported"
+    assert len(d.sends()) == 1, "never imported again"
+
+
+def test_identical_projects_moved_by_a_folder_rename_are_told_apart_by_their_paths() -> None:
+    """A set and its copy (one identity) in a client folder that is renamed: each
+    session follows its own project, by what the rename kept of their paths."""
+    d = start(**{"Client/Song/s": "same", "Client/Copy/s": "same"})
+    for name in ("Song", "Copy"):
+        old, new = f"/studio/Client/{name}/s.als", f"/studio/Moved/{name}/s.als"
+        d.disk[new], d.identity[new] = d.disk.pop(old), "same"
+    d.feed(DirectoryGone(ROOT, "/studio/Client", d.now))
+    d.feed(DirectoryChanged(ROOT, "/studio/Moved", d.now))
+    d.advance(30)
+    pairs = sorted((i.old_path, i.new_path) for r in d.relinks for i in r.items)
+    assert pairs == [
+        ("/studio/Client/Copy/s.als", "/studio/Moved/Copy/s.als"),
+        ("/studio/Client/Song/s.als", "/studio/Moved/Song/s.als"),
+    ]
+    assert len(d.sends()) == 1 and not d.logs("project_relink_ambiguous")
+
+
+def test_the_hourly_summary_counts_the_hours_relinks_and_the_missing() -> None:
+    d = start(a="id-a", b="id-b")
+    move(d, "/studio/a.als", "/studio/a2.als")
+    del d.disk["/studio/b.als"]
+    d.feed(ProjectGone(ROOT, "/studio/b.als", d.now))
+    d.advance(3600)
+    first = d.logs("summary")[-1].fields
+    assert (first["relinked"], first["missing"]) == (1, 1)
+    d.advance(3600)
+    assert d.logs("summary")[-1].fields["relinked"] == 0, "per hour"

@@ -27,27 +27,32 @@ def ids_by_path(emulator: Emulator) -> dict[str, str]:
     return {s["projectPath"]: s["id"] for s in emulator.library.all()}
 
 
+COUNT = 300
+"""Projects in the renamed client folder."""
+
+
 def test_a_renamed_client_folder_is_relinked_not_imported(
     studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
 ) -> None:
+    """A few hundred projects (bench/relink.py does 1,000): same ids, new paths."""
     client = studio / "Client A"
-    for n in range(50):
+    for n in range(COUNT):
         write_als(client / f"Song {n}.als", name=f"Song {n}")
     proc = daemon(write_config([studio]))
-    emulator.wait_for_paths(50, timeout=60)
-    wait_until(lambda: len(emulator.library) == 50, what="50 sessions")
+    emulator.wait_for_paths(COUNT, timeout=120)
+    wait_until(lambda: len(emulator.library) == COUNT, timeout=60, what="all sessions")
     before = ids_by_path(emulator)
 
     client.rename(studio / "Client B")
-    wait_until(lambda: len(emulator.library.patches) >= 50, timeout=60, what="50 PATCHes")
-    proc.wait_for("project_relinked", count=50, timeout=30)
+    wait_until(lambda: len(emulator.library.patches) >= COUNT, timeout=120, what="a PATCH each")
+    proc.wait_for("project_relinked", count=COUNT, timeout=60)
     after = ids_by_path(emulator)
-    for n in range(50):
+    for n in range(COUNT):
         old, new = str(client / f"Song {n}.als"), str(studio / "Client B" / f"Song {n}.als")
         assert after[new] == before[old], "the session keeps its id"
-    assert len(emulator.library) == 50
-    assert len(emulator.imported_paths()) == 50, "nothing imported again"
-    assert len(emulator.library.patches) == 50
+    assert len(emulator.library) == COUNT
+    assert len(emulator.imported_paths()) == COUNT, "nothing imported again"
+    assert len(emulator.library.patches) == COUNT
     line = proc.events("project_relinked")[0]
     assert {"session_id", "from", "to"} <= set(line)
     assert proc.stop() == 0

@@ -27,7 +27,7 @@ last steps of its trace (trace.py); the same seed always reruns identically. The
 line is `simulation: N seeds, V violations` (V counts violations; a seed stops at its
 first violation during the run), and the exit status is 1 when V > 0.
 
-`invariants.ONE_SESSION_PER_IDENTITY` (or `--strict-identity`) turns on the stricter
-end check that issue 12 (moves relinked) needs: one session per project identity, at
-its current path. Until then a moved project is imported again at its new path.
+The end check includes issue 12's "one session per project identity, at its current
+path" (`invariants.ONE_SESSION_PER_IDENTITY`, on by default; `--loose-identity` turns it
+off), with the exceptions the README documents as by design (see `Checker.at_end`).
 """

@@ -33,12 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--strict-identity",
         action="store_true",
-        help="check one session per project identity (moves relinked: issue 12)",
+        help="(the default) check one session per project identity: moves relinked",
+    )
+    parser.add_argument(
+        "--loose-identity",
+        action="store_true",
+        help="do not check one session per project identity (only one per path)",
     )
     args = parser.parse_args(argv)
-    invariants.ONE_SESSION_PER_IDENTITY = (
-        args.strict_identity or invariants.ONE_SESSION_PER_IDENTITY
-    )
+    invariants.ONE_SESSION_PER_IDENTITY = not args.loose_identity
     violations = 0
     stats: Counter[str] = Counter()
     started = time.perf_counter()

@@ -49,6 +49,7 @@ class Faults:
         def mtime(self, now: float) -> int: ...
         def _name(self, base: str) -> str: ...
         def _new(self, now: float, root: P, fmt: Format) -> Project: ...
+        def edited(self, project: Project) -> None: ...
 
     def _at(self, when: float, step: Step) -> None:
         self._seq += 1
@@ -204,6 +205,7 @@ class Faults:
             if project.pid not in self.projects:
                 return []
             self.note(t, f"close #{project.pid} {project.unit}")
+            self.edited(project)
             project.final = fmt.build(f"p{project.pid}r{project.revision}")
             out: list[Event | Control] = []
             out += self.fs.replace(project.unit, project.final[""], self.mtime(t))

@@ -23,8 +23,22 @@ During the run (at the moment the shell carries out an effect or delivers an ans
 At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
 every complete project is in SessionDock exactly once at its current path, or is
 persisted `rejected` with a reason; and its persisted record says `imported` with the
-signature on disk now (its last change was delivered, nothing is left behind). `ONE_SESSION_PER_IDENTITY` (off until issue 12
-relinks moves) makes that "one session per project identity, at its current path".
+signature on disk now (its last change was delivered, nothing is left behind).
+
+`ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
+its current path": a project moved or renamed keeps its session. Sessions an identity
+may leave behind at earlier paths, each by design (README "Moves and renames"):
+- its content changed where the daemon had not recorded it (moved, then saved before
+  the daemon looked at it; or saved and moved before the daemon checked the save): a
+  new identity, imported as new (`Project.left_behind`);
+- it was queued as new while the folder holding its session was offline: whether the
+  original is still on that drive cannot be checked, and a copy must never take the
+  original's session (`_offline_original`);
+- SessionDock created the session from a request whose answer the process never
+  heard (a timeout or reset after it acted, or a crash before the answer was
+  persisted), and the project moved before the core learnt of it (`_unheard`);
+- the core found several identical missing projects and logged that it would not
+  guess between them (`project_relink_ambiguous`).
 """
 
 from __future__ import annotations
@@ -32,16 +46,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tests.simulation.disk import signature
-from tests.simulation.fs import P
+from tests.simulation.fs import P, below
 from tests.simulation.world import World
-from watcher.core.effects import Persist, Relink, Send
+from watcher.core.effects import Log, Persist, Relink, Send
 from watcher.core.inputs import Accepted, Failure, Health, Library, RelinkAnswered
 from watcher.core.records import ProjectRecord, Signature
 from watcher.core.settings import FolderSettings, Settings
 from watcher.daws import Registry
 
-ONE_SESSION_PER_IDENTITY = False
-"""Issue 12 turns this on: a moved or renamed project keeps its one session."""
+ONE_SESSION_PER_IDENTITY = True
+"""Issue 12: a moved or renamed project keeps its one session (see `at_end`)."""
 
 
 class Checker:
@@ -55,6 +69,11 @@ class Checker:
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
         `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
         self._paused: tuple[str, str | None] | None = None
+        self._ambiguous: set[str] = set()
+        """Paths the core named as one of several relink candidates (see `at_end`)."""
+        self._unheard: set[str] = set()
+        """Paths SessionDock holds a session for that the core never heard of: the
+        request's answer was lost after SessionDock acted (timeout, reset)."""
         self._sent: dict[str, bytes | None] = {}
         """Path -> a digest of its bytes on disk when a request last carried it."""
         self._imported: dict[str, tuple[Signature, bytes | None]] = {}
@@ -72,7 +91,13 @@ class Checker:
             (f for f in self.settings.folders if path.startswith(f.root.rstrip("/") + "/")), None
         )
 
-    def on_restart(self) -> None:
+    def on_restart(self, durable: Mapping[str, ProjectRecord]) -> None:
+        sessions = self.world.server.sessions
+        for key, outcome in self._outcome.items():
+            record = durable.get(key)
+            known = record is not None and record.state == "imported"
+            if outcome in ("sent", "ok") and key in sessions and not known:
+                self._unheard.add(key)  # SessionDock acted; the process died unaware
         self._outcome.clear()
         self._paused = None
 
@@ -122,6 +147,12 @@ class Checker:
             self._sent[key] = digest
 
     def on_send_answer(self, send: Send, outcome: Accepted | Failure) -> None:
+        sessions = self.world.server.sessions
+        for item in send.items:
+            if isinstance(outcome, Accepted):
+                self._unheard.discard(item.project_path)
+            elif item.project_path in sessions:
+                self._unheard.add(item.project_path)
         mark = "ok" if isinstance(outcome, Accepted) else "fail"
         if isinstance(outcome, Failure) and outcome.kind == "rejected" and len(send.items) == 1:
             mark = "rejected"
@@ -129,6 +160,10 @@ class Checker:
             if self._outcome.get(item.key) == "sent":
                 self._outcome[item.key] = mark
         self._pause_from(outcome)
+
+    def on_log(self, log: Log) -> None:
+        if log.event == "project_relink_ambiguous":
+            self._ambiguous.update(log.fields.get("candidates", ()))
 
     def on_relink(self, relink: Relink) -> None:
         if self._paused is not None:
@@ -176,6 +211,10 @@ class Checker:
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
         sessions = self.world.server.sessions
         for record in persist.upserts:
+            if record.state in ("pending", "in_flight", "imported", "relinking"):
+                self.world.recorded[record.path] = record.identity
+            if record.state in ("pending", "in_flight") and record.path not in durable:
+                self._offline_original(record.path, sessions)
             if record.state == "rejected":
                 old = durable.get(record.path)
                 if (old is None or old.state != "rejected") and self._outcome.get(
@@ -186,15 +225,34 @@ class Checker:
                     self.fail(f"{record.path} persisted rejected without a reason")
             if record.state != "imported":
                 continue
+            before = self._imported.get(record.path)
             self._imported[record.path] = (record.signature, self._sent.get(record.path))
             old = durable.get(record.path)
             if old is not None and old.state == "imported" and old.signature == record.signature:
                 continue
+            if record.missing_since is not None and before is not None:
+                continue  # gone before its change was sent: imported (missing) as it was
             outcome = self._outcome.get(record.path)
             if outcome not in ("ok", "library", "relinked"):
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
             elif record.project_path not in sessions:
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")
+
+    def _offline_original(self, path: str, sessions: Mapping[str, object]) -> None:
+        """A project queued as new at `path` while a folder holding its session was
+        offline: whether the original is still there cannot be checked, and a copy must
+        never take the original's session, so it is imported (README, by design)."""
+        world = self.world
+        project = world.project_at(P(path))
+        if project is None:
+            return
+        split = False
+        for old in project.paths[:-1]:
+            if str(old) in sessions and any(below(old, r) for r in world.fs.offline):
+                project.left_behind.add(old)
+                split = True
+        if split:  # two sessions from here on: a later move may relink either one
+            project.left_behind.add(P(path))
 
     # --- the end --------------------------------------------------------------------------
 
@@ -227,7 +285,12 @@ class Checker:
                 mine = [
                     s for s in world.server.sessions.values() if P(s.project_path) in project.paths
                 ]
-                if len(mine) != 1 or mine[0].project_path != path:
+                here = [s for s in mine if s.project_path == path]
+                behind = {str(p) for p in project.left_behind} | self._unheard
+                if len(self._ambiguous.intersection(map(str, project.paths))) > 0:
+                    behind |= self._ambiguous
+                stray = [s for s in mine if s.project_path != path and s.project_path not in behind]
+                if len(here) != 1 or stray:
                     where = sorted(s.project_path for s in mine)
                     self.fail(
                         f"project #{project.pid} has sessions at {where}, expected one at {path}"

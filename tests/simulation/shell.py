@@ -42,6 +42,10 @@ _ROUTINE = (
     fx.Notify,
     fx.Unwatch,
 )
+MOVE_LOGS = frozenset(
+    {"project_moved", "project_missing", "project_back", "project_relink_ambiguous"}
+)
+"""The core's words on moves: in the trace, and the checker's (ambiguous candidates)."""
 MAX_STEPS = 60_000
 WALK_CHUNK = 200
 
@@ -63,6 +67,7 @@ class Sim:
             self.settings.max_wait_seconds,
         )
         self.server = self.world.server
+        self.world.identify = self._identity
         self.server.timeout = 10.0
         self.checker = Checker(self.world, self.settings, REGISTRY)
         self.records: dict[str, ProjectRecord] = {}
@@ -92,6 +97,10 @@ class Sim:
         self.stats: Counter[str] = Counter()
 
     # --- plumbing ---------------------------------------------------------------------
+
+    def _identity(self, project: Any) -> str | None:
+        daw = REGISTRY.format_for(project.unit.name)
+        return disk.identity(self.world.fs, project.unit, daw) if daw else None
 
     def note(self, tag: str, what: object) -> None:
         self.trace.add(self.now, tag, what)
@@ -141,7 +150,7 @@ class Sim:
         self.life += 1
         self.watched.clear()
         self.requests.clear()
-        self.checker.on_restart()
+        self.checker.on_restart(self.records)
         self.core = Core.restore(self.settings, list(self.records.values()), dict(self.meta))
         self.note("life", f"start #{self.life} from {len(self.records)} records")
         self.feed(ins.Started(wall=self.world.wall(self.now)))
@@ -169,6 +178,9 @@ class Sim:
         """Carry out one effect; False when the process died doing it."""
         if not isinstance(effect, (fx.Log, fx.ReportStatus, fx.Notify)):
             self.note("fx", effect)
+        elif isinstance(effect, fx.Log) and effect.event in MOVE_LOGS:
+            self.note("log", f"{effect.event} {effect.fields}")
+            self.checker.on_log(effect)
         if self._crash(f"before {type(effect).__name__}", effect):
             return False
         if isinstance(effect, fx.Persist):

@@ -66,6 +66,11 @@ class Project:
     revision: int = 0
     paths: list[P] = field(default_factory=list)
     """Every path this identity has had, oldest first."""
+    left_behind: set[P] = field(default_factory=set)
+    """Earlier paths whose sessions may stay behind: the project was saved at a path the
+    daemon had not recorded yet (moved, then saved before the daemon looked at it, or
+    moved and saved unseen), so the daemon sees new content there, a new identity:
+    imported as new, the old session kept, missing (README, by design)."""
 
 
 class World(Faults):
@@ -78,6 +83,11 @@ class World(Faults):
         self.server = SimSessionDock(random.Random(rng.random()))
         self.projects: dict[int, Project] = {}
         self.ever: set[P] = set()
+        self.recorded: dict[str, str | None] = {}
+        """Path -> the identity of the live record the daemon last persisted for it
+        (pending, in flight, imported or relinking; filled by the checker)."""
+        self.identify: Callable[[Project], str | None] = lambda project: None
+        """The identity the daemon's probe would record for a project now (the shell's)."""
         """Every path that ever held a project unit (anything else sent is not a project)."""
         self.token_file: str | None = self.server.token
         self.wall_offset = WALL_START
@@ -199,11 +209,24 @@ class World(Faults):
     def _busy_under(self, folder: P) -> bool:
         return any(p.writing and below(p.unit, folder) for p in self.projects.values())
 
+    def edited(self, project: Project) -> None:
+        """The project's content changes where the daemon has no record of it yet (moved
+        and not looked at since): see `Project.left_behind`."""
+        if str(project.unit) not in self.recorded:
+            project.left_behind.update(p for p in project.paths if p != project.unit)
+
+    def _leaving(self, project: Project) -> None:
+        """The project moves while the daemon's record of its path holds other content
+        (saved, and moved before the daemon checked the save): see `left_behind`."""
+        if self.recorded.get(str(project.unit)) != self.identify(project):
+            project.left_behind.update(project.paths)
+
     def _write_files(
         self, now: float, project: Project, files: Files, slow: bool
     ) -> list[Event | Control]:
         """Write a project's files at once, or in pieces with pauses shorter than quiet."""
         unit = project.unit
+        self.edited(project)
         project.final = files
         if project.burst_start < 0 or now - project.last_write_end > 2 * self.quiet:
             project.burst_start = now
@@ -316,14 +339,16 @@ class World(Faults):
         return self.rng.choice(candidates) if candidates else None
 
     def _relocate(self, now: float, src: P, dst: P) -> list[Event | Control]:
+        moving = [p for p in self.projects.values() if under(p.unit, src)]
+        for project in moving:
+            self._leaving(project)
         events = self.fs.rename(src, dst, self.mtime(now))
         if not events and not self.fs.exists(dst):
             return []
-        for project in self.projects.values():
-            if under(project.unit, src):
-                project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
-                project.paths.append(project.unit)
-                self.ever.add(project.unit)
+        for project in moving:
+            project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
+            project.paths.append(project.unit)
+            self.ever.add(project.unit)
         return list(events)
 
     def _move_unit(self, now: float) -> list[Event | Control]:

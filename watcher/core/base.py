@@ -110,6 +110,16 @@ class CoreBase:
         self._move_stats: dict[str, list[tuple[Project, bool]]] = {}
         """Imported projects stat'ed because a new project has their identity: is the
         original still there (a copy) or gone (a move whose event was lost)?"""
+        self._parked: dict[str, list[tuple[Project, bool]]] = {}
+        """New projects with the identity of one gone while in flight, by its path:
+        relinked or imported once its request is answered."""
+        self._gone_if_online: dict[str, dict[str, list[tuple[Project, bool]]]] = {}
+        """Root -> originals a stat did not find, with the new projects of their
+        identity: gone if a check finds the folder online (see `_move_checked`)."""
+        self._retargeted: dict[str, str] = {}
+        """A relinking project moved again while its PATCH was out: old path -> new."""
+        self._summary_relinked = 0
+        """`counters.relinked` at the last hourly summary."""
         self._walk_paths: dict[str, set[str]] = {}
         """What each reconciling walk out has found so far (the rest is missing)."""
         self._job: Job | None = None
@@ -146,6 +156,7 @@ class CoreBase:
             or self._confirm_stats
             or self._touch_stats
             or self._move_stats
+            or self._gone_if_online
         )
 
     def _adopted(self, project: Project, new: bool) -> bool:
@@ -184,6 +195,12 @@ class CoreBase:
         raise NotImplementedError
 
     def _relink_due(self) -> bool:
+        raise NotImplementedError
+
+    def _folder_answered(self, root: str) -> None:
+        raise NotImplementedError
+
+    def _release_parked(self) -> None:
         raise NotImplementedError
 
     # --- effects ----------------------------------------------------------------------

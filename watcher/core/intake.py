@@ -174,6 +174,7 @@ class Intake(CoreBase):
             self._unconfirmed.discard(path)
             if self.table[path].state == "in_flight":
                 self._vanished.add(path)  # cancelled once recovery puts it back to pending
+                self._vanish(path)  # or missing, if recovery finds SessionDock has it
             elif self.table.cancel(path):
                 self._log("project_removed", path=path, action="pending import cancelled")
 

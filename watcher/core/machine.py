@@ -131,6 +131,8 @@ class Core(Watching, Moves, Persisting):
             handler(self, event)
 
     def _turn(self) -> None:
+        if self._parked:
+            self._release_parked()
         if not self._stopping:
             self._release_ready()
         self._fire_timers()
@@ -295,6 +297,10 @@ class Core(Watching, Moves, Persisting):
             self.timers[name] = now + HEARTBEAT_SECONDS
         elif name == "summary":
             fields = {**self.table.counts(), "folders": self.folders.modes()}
+            # Relinks this hour, and projects gone from disk (their sessions kept).
+            fields["relinked"] = self.counters.relinked - self._summary_relinked
+            fields["missing"] = self.table.missing_count()
+            self._summary_relinked = self.counters.relinked
             self._emit(Log("summary", "info", fields))
             self.timers[name] = now + SUMMARY_SECONDS
         elif name == "persist":

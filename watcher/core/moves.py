@@ -14,12 +14,18 @@ ordinary import.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from watcher.core.adoption import Adoption
 from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem, Stat
 from watcher.core.inputs import RelinkAnswered
 from watcher.core.records import Project, Signature
 from watcher.core.table import is_under
+
+MAX_ORIGINAL_STATS = 8
+"""At most this many projects of a new one's identity are stat'ed to tell a move whose
+event was lost from a copy; with more, it is imported as new."""
 
 
 class Moves(Adoption):
@@ -29,7 +35,8 @@ class Moves(Adoption):
             self._log("project_missing", "debug", path=path, action="its session is kept")
 
     def _vanish_under(self, directory: str) -> None:
-        for path in [p for p, r in self.table.items() if r.state == "imported"]:
+        gone = ("imported", "relinking", "in_flight")
+        for path in [p for p, r in self.table.items() if r.state in gone]:
             if is_under(path, directory):
                 self._vanish(path)
 
@@ -48,7 +55,9 @@ class Moves(Adoption):
         if seen is None or self.folders.online(root) is None:
             return
         for path, record in list(self.table.items()):
-            if record.root != root or record.state != "imported" or path in seen:
+            if record.root != root or record.state not in ("imported", "relinking"):
+                continue
+            if path in seen:
                 continue
             if any(is_under(path, folder) for folder in unreadable):
                 continue
@@ -66,18 +75,28 @@ class Moves(Adoption):
                 )
                 return True
             return False
-        candidates = self.table.vanished_like(project.identity)
-        if not candidates and not checked:
-            # Its event may be lost or not handled yet: is the original still there?
-            # Only one can be its original: with several (a template saved many times)
-            # which one moved could not be told anyway, so none is looked at.
-            present = self.table.present_like(project.identity)
-            if len(present) != 1:
-                return False
-            old = present[0]
-            self._move_stats.setdefault(old.path, []).append((project, bundle))
-            self._emit(Stat(old.path, bundle))
+        in_flight = self.table.gone_in_flight_like(project.identity)
+        if in_flight:
+            # Gone while a request carried it: a move if that request is answered with
+            # a 2xx (then it has a session), else a new project. Wait for the answer.
+            self._parked.setdefault(in_flight[0].path, []).append((project, bundle))
             return True
+        if not checked:
+            # Its original's event may be lost or not handled yet, or a copy of it may be
+            # the one gone: are the projects of its identity still there? A few are
+            # stat'ed (a set and its copy, moved together by a folder rename whose event
+            # was lost); many (a template saved many times) are not: which one moved
+            # could not be told anyway, and each new copy would cost them all.
+            present = self.table.present_like(project.identity)
+            if present and len(present) <= MAX_ORIGINAL_STATS:
+                for old in present:
+                    self._move_stats.setdefault(old.path, []).append((project, bundle))
+                    self._emit(Stat(old.path, bundle))
+                return True
+        candidates = self.table.vanished_like(project.identity)
+        if len(candidates) > 1:
+            best = closest(project.path, [r.path for r in candidates])
+            candidates = [r for r in candidates if r.path == best] if best else candidates
         if not candidates:
             return False
         if len(candidates) > 1:
@@ -91,6 +110,9 @@ class Moves(Adoption):
             )
             return False
         old = candidates[0]
+        job = self._job
+        if old.state == "relinking" and job and job.what == "relink" and old.path in job.current:
+            self._retargeted[old.path] = project.path
         self.table.relink(project, old, self._wall())
         self._log("project_moved", "debug", path=project.path, old=old.path)
         self._replan = True
@@ -98,16 +120,56 @@ class Moves(Adoption):
 
     def _move_checked(self, path: str, signature: Signature | None) -> None:
         """The answer for an imported project with a new one's identity: gone means
-        moved (relinked), still there means the new one is a copy (imported)."""
+        moved (relinked), still there means the new one is a copy (imported).
+
+        Gone from a folder the core believes online may be the folder gone offline (a
+        drive unplugged, its event not handled yet): the folder is checked first, since
+        taking a copy for a move would give the original's session to the copy."""
         waiting = self._move_stats.pop(path)
         record = self.table.get(path)
-        if signature is None and record and self.folders.online(record.root) is not None:
-            self._vanish(path)
+        folder = self.folders.online(record.root) if record is not None else None
+        if signature is None and folder is not None:
+            self._gone_if_online.setdefault(folder.root, {})[path] = waiting
+            self._emit(*self.folders.check(folder))
+            return
+        self._move_resolved(waiting)
+
+    def _move_resolved(self, waiting: list[tuple[Project, bool]]) -> None:
+        looking = [*self._move_stats.values()]
+        looking += [w for paths in self._gone_if_online.values() for w in paths.values()]
         for project, bundle in waiting:
-            if any(project is p for w in self._move_stats.values() for p, _ in w):
+            if any(project is p for w in looking for p, _ in w):
                 continue  # another original is still being looked at
             if self.folders.online(project.root) is not None:
                 self._enqueue(project, bundle, checked=True)
+
+    def _folder_answered(self, root: str) -> None:
+        """A folder check asked by `_move_checked` came back: online, its originals are
+        gone (the new projects are moves); offline, nothing is known (they are new)."""
+        for path, waiting in self._gone_if_online.pop(root, {}).items():
+            if self.folders.online(root) is not None:
+                self._gone(path)
+            self._move_resolved(waiting)
+
+    def _gone(self, path: str) -> None:
+        """A recorded project is not on disk: a queued one is cancelled, one with a
+        session (or a request out) is missing."""
+        if self.table.cancel(path):
+            self._log("project_removed", path=path, action="pending import cancelled")
+        else:
+            self._vanish(path)
+
+    def _release_parked(self) -> None:
+        """New projects waiting on a gone original's request: once it is answered, the
+        original has a session (imported, missing: they are relinked) or none."""
+        for path in [
+            p
+            for p in self._parked
+            if self.table.get(p, None) is None or self.table[p].state != "in_flight"
+        ]:
+            for project, bundle in self._parked.pop(path):
+                if self.folders.online(project.root) is not None:
+                    self._enqueue(project, bundle, checked=True)
 
     def _relink_due(self) -> bool:
         """Send waiting relinks (before imports): True when a request went out."""
@@ -153,6 +215,12 @@ class Moves(Adoption):
                         action="its session was deleted in SessionDock; imported as new",
                     )
                 continue
+            moved_on = self._retargeted.pop(key, None)
+            if moved_on is not None:
+                # Moved again while its PATCH was out: the next PATCH, for its newest
+                # path, goes by the id this one found.
+                self.table.relink_session(moved_on, session_id)
+                continue
             old = self.table.relinked(key, session_id)
             if old is not None:
                 self.counters.relinked += 1
@@ -166,3 +234,34 @@ class Moves(Adoption):
             self._log("sending_resumed", pending=self.table.counts()["pending"])
         self._resolve_error()
         self._status()
+
+
+def closest(new: str, candidates: Sequence[str]) -> str | None:
+    """The one candidate whose path differs least from `new`, or None on a tie.
+
+    Identical projects (copies of one template, a set and its copy) share an identity.
+    What a move kept tells them apart: the names below a renamed folder
+    (`Client/Song/Song.als` -> `Moved/Song/Song.als`, not `Client/Copy/Song.als`) or the
+    folders above a renamed project (`Client/Song/Take 2.als`, not `Other/Song.als`).
+    The score is the count of leading plus trailing path parts in common; two
+    candidates with the best score are not guessed between."""
+    mine = _parts(new)
+    scored = sorted(((_in_common(mine, _parts(c)), c) for c in candidates), reverse=True)
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.replace("\\", "/").split("/") if p]
+
+
+def _in_common(a: list[str], b: list[str]) -> int:
+    shortest = min(len(a), len(b))
+    head = 0
+    while head < shortest and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head + tail

@@ -19,6 +19,13 @@ from watcher.core.records import STATES, Project, ProjectRecord, Signature, Stat
 
 SETTLED: frozenset[StateName] = frozenset({"imported", "rejected", "pending", "in_flight"})
 """States in which the same bytes are never queued again."""
+LIVE: frozenset[StateName] = frozenset({"imported", "pending", "in_flight", "relinking"})
+"""States of a project that has (or is about to have) a session."""
+
+
+def has_session(record: ProjectRecord) -> bool:
+    """SessionDock has (or had) a session for it: imported once, or found in its library."""
+    return record.imported_at is not None or record.session_id is not None
 
 
 def base_name(path: str) -> str:
@@ -47,9 +54,9 @@ class Table(Mapping[str, ProjectRecord]):
             self._counts[r.state] += 1
         self._changed: set[str] = set()
         self._missing: dict[str, set[str]] = {}
+        """identity -> paths of records gone from disk (the relink candidates)."""
         self._identities: dict[str, set[str]] = {}
         """identity -> paths of every record that has one (copies and moves)."""
-        """identity -> paths of imported projects gone from disk (the relink candidates)."""
         for r in self._rows.values():
             self._index_missing(r, add=True)
 
@@ -151,6 +158,11 @@ class Table(Mapping[str, ProjectRecord]):
         old = self._rows.get(project.path)
         if old is not None and old.signature == project.signature and old.state in SETTLED:
             return False
+        if old is not None and old.state == "relinking":
+            # Saved at its new path before the PATCH was answered: still the same
+            # session, and the PATCH still to send (the save rides with it).
+            self._put(replace(old, **_project_fields(project), missing_since=None))
+            return False
         queued_at = old.queued_at if old is not None and old.state == "pending" else wall
         self._put(
             ProjectRecord(
@@ -170,8 +182,8 @@ class Table(Mapping[str, ProjectRecord]):
     ) -> bool:
         """Remember bytes that are not a project; True when this is news worth a line."""
         old = self._rows.get(path)
-        if old is not None and old.state == "in_flight":
-            return False
+        if old is not None and old.state in ("in_flight", "relinking"):
+            return False  # a relink's PATCH still goes out: the session is the project's
         if old is not None and old.state == "invalid" and old.signature == signature:
             return False
         if old is None:
@@ -198,6 +210,8 @@ class Table(Mapping[str, ProjectRecord]):
         old = self._rows.get(path)
         if old is None or old.state not in ("pending", "invalid"):
             return False
+        if has_session(old):
+            return False  # a change of an imported project: its session is kept (missing)
         self._drop(path)
         return True
 
@@ -239,8 +253,14 @@ class Table(Mapping[str, ProjectRecord]):
         """Back to pending after a failed attempt (or a crash while in flight)."""
         for path in paths:
             old = self._rows.get(path)
-            if old is not None and old.state == "in_flight":
+            if old is None or old.state != "in_flight":
+                continue
+            if old.missing_since is None:
                 self._put(replace(old, state="pending", last_error=error))
+            elif has_session(old):
+                self._put(replace(old, state="imported", last_error=None))  # gone meanwhile
+            else:
+                self._drop(path)  # gone meanwhile, never imported: nothing to keep
 
     def adopt(
         self, library: frozenset[str], wall: float, paths: Iterable[str] | None = None
@@ -258,21 +278,38 @@ class Table(Mapping[str, ProjectRecord]):
     # --- relinking (issue 12) ------------------------------------------------------------
 
     def vanished_like(self, identity: str) -> list[ProjectRecord]:
-        """Imported projects gone from disk whose recorded identity is `identity`."""
+        """Projects with a session, gone from disk, whose identity is `identity`: imported
+        ones, and moved ones whose PATCH is not answered yet (moved again)."""
         rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
-        return [r for r in rows if r.state == "imported"]
+        return [r for r in rows if r.state in ("imported", "relinking")]
+
+    def gone_in_flight_like(self, identity: str) -> list[ProjectRecord]:
+        """Projects gone from disk while a request carried them: whether they have a
+        session is known only once it is answered."""
+        rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
+        return [r for r in rows if r.state == "in_flight"]
 
     def present_like(self, identity: str) -> list[ProjectRecord]:
-        """Imported projects not known to be gone whose identity is `identity`."""
+        """Projects not known to be gone whose identity is `identity`, imported or on
+        their way (a gone event may be lost, or not handled yet)."""
         rows = (self._rows[p] for p in sorted(self._identities.get(identity, ())))
-        return [r for r in rows if r.state == "imported" and r.missing_since is None]
+        return [r for r in rows if r.state in LIVE and r.missing_since is None]
 
     def mark_missing(self, path: str, wall: float) -> bool:
-        """An imported project gone from an online folder: kept (its session too), marked."""
+        """A project gone from an online folder: kept (its session too), marked.
+
+        An imported or relinking one is a relink candidate; one in flight becomes one if
+        its request is answered with a 2xx; a queued change of an imported project (not
+        sent yet) is the imported project gone, its change carried by the relink."""
         old = self._rows.get(path)
-        if old is None or old.state != "imported" or old.missing_since is not None:
+        if old is None or old.missing_since is not None:
             return False
-        self._put(replace(old, missing_since=wall))
+        if old.state in ("imported", "relinking", "in_flight"):
+            self._put(replace(old, missing_since=wall))
+        elif old.state in ("pending", "invalid") and has_session(old):
+            self._put(replace(old, state="imported", missing_since=wall, last_error=None))
+        else:
+            return False
         return True
 
     def seen_again(self, path: str) -> bool:
@@ -320,10 +357,19 @@ class Table(Mapping[str, ProjectRecord]):
         )
         return old
 
+    def relink_session(self, path: str, session_id: str | None) -> None:
+        """The session id an earlier PATCH of this (since moved again) project found."""
+        old = self._rows.get(path)
+        if old is not None and old.state == "relinking" and session_id is not None:
+            self._put(replace(old, session_id=session_id))
+
     def relink_lost(self, path: str, wall: float) -> bool:
         """The session is gone (404): the project is imported as new."""
         old = self._rows.get(path)
         if old is None or old.state != "relinking":
+            return False
+        if old.missing_since is not None:
+            self._drop(path)  # gone again too: nothing left to import
             return False
         self._put(
             replace(

@@ -54,6 +54,8 @@ class Watching(Intake):
             self._attached(folder.root)
         if folder.mode != was and self._started:
             self._status()
+        if folder.root in self._gone_if_online:
+            self._folder_answered(folder.root)
 
     def _on_watch_started(self, started: WatchStarted) -> None:
         folder = self.folders.get(started.root)
