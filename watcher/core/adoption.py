@@ -40,7 +40,7 @@ class Adoption(Sending):
             if self._job is None:
                 self._ask_library(Job(self._request(), "catalog"))
             return False
-        if self._walking:
+        if self._walking or self._attaching:  # a folder not answered has not been walked
             return False
         adopted = self.table.adopt(self._library, self._wall(), ids=self._library_ids)
         self._log(

@@ -242,6 +242,7 @@ class Core(Watching, Moves, Sessions, Persisting):
             )
             return
         settings = self.settings = reload.settings
+        self._replan = True  # new folder tags may have work to do at once
         self.debouncer.quiet = settings.quiet_seconds
         self.debouncer.max_wait = settings.max_wait_seconds
         self.gate.cap = settings.retry_max_seconds

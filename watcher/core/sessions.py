@@ -191,6 +191,7 @@ class Sessions(Adoption):
         job = self._job = Job(self._request(), "tag")
         job.current = tuple(keys)
         self.counters.requests += 1
+        self._flush()  # the ids these items carry are on disk before the PATCH goes out
         self._emit(Tag(job.request, tuple(items)))
         self._request_out()
 
