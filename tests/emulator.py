@@ -13,11 +13,13 @@ By hand (a new user's trial, benchmarks):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +90,11 @@ class Emulator:
     """The sessions SessionDock has (tests/emulator_library.py); seed it with `add`."""
     visible_after_seconds: float = 0.0
     """How long an import's new sessions take to appear in GET /sessions (a background job)."""
+    patch_hold: str | None = None
+    """Hold every PATCH /sessions/{id} unanswered until `release_hung` or `hang_seconds`,
+    then drop the connection: "before" applying it (lost), or "after" (applied)."""
+    calls: Counter[str] = field(default_factory=Counter)
+    """Requests by route: `GET /sessions`, `GET /sessions/{id}`, `PATCH /sessions/{id}`..."""
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -285,11 +292,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(401, error(401, "unauthorized", "Provide Authorization: Bearer <token>."))
         return False
 
+    def _count(self, emu: Emulator, method: str, path: str) -> None:
+        route = path[len(API) :]
+        if route.startswith("/sessions/"):
+            route = "/sessions/{id}"
+        with emu._lock:
+            emu._requests += 1
+            emu.calls[f"{method} {route}"] += 1
+
     def do_GET(self) -> None:
         emu = self.server.emulator
         url = urlsplit(self.path)
-        with emu._lock:
-            emu._requests += 1
+        self._count(emu, "GET", url.path)
         if not self._authorised(emu):
             return
         if url.path == f"{API}/health":
@@ -320,8 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.server.emulator
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        with emu._lock:
-            emu._requests += 1
+        self._count(emu, "POST", url.path)
         if url.path != f"{API}/import":
             self._send(404, error(404, "not_found", f"No route for POST {url.path}."))
             return
@@ -359,8 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.server.emulator
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        with emu._lock:
-            emu._requests += 1
+        self._count(emu, "PATCH", url.path)
         if not self._authorised(emu):
             return
         if not url.path.startswith(f"{API}/sessions/"):
@@ -368,6 +380,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if (emu.effective_mode or emu.mode) != "full-automation":
             self._send(403, error(403, *_FAULT_ERRORS[403]))
+            return
+        hold = emu.patch_hold
+        if hold == "before":
+            self._hold_and_drop(emu)
             return
         try:
             body = json.loads(raw)
@@ -379,7 +395,16 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, BadPatch):
             self._send(400, error(400, "invalid_json", "Request body must be valid JSON."))
             return
+        if hold == "after":
+            self._hold_and_drop(emu)
+            return
         self._send(200, {"data": session})
+
+    def _hold_and_drop(self, emu: Emulator) -> None:
+        emu._release.wait(emu.hang_seconds)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send_slowly(self, emu: Emulator, record: ImportRequest, fault: str, body: Any) -> None:
         """The streaming faults; each ends when the daemon hangs up or the emulator stops."""

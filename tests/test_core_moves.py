@@ -279,6 +279,7 @@ def test_a_change_not_yet_sent_moves_with_its_session() -> None:
     """An imported project saved, its re-import not delivered yet (SessionDock down),
     then moved: the session follows it (a relink), the old session is not orphaned."""
     d = start(a="id-a")
+    d.advance(60)  # its session's id learned from the library first
     d.hold = True
     d.disk["/studio/a.als"], d.identity["/studio/a.als"] = sig(5), "id-a2"
     d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))

@@ -236,6 +236,23 @@ def _import_moved_projects_as_new(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Core, "_moved", buggy)
 
 
+def _never_tag_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Core, "_tag_scan", lambda self: ([], 0))
+
+
+def _mark_tags_done_before_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Optimistic: a tag write that fails (a 503, a reset, a crash) is never done again."""
+    send_tags = Core._send_tags
+
+    def buggy(self: Any, keys: list[str]) -> None:
+        send_tags(self, keys)
+        for key in keys:
+            record = self.table[key]
+            self.table.tags_done(key, record.session_id, self._tagging[key])
+
+    monkeypatch.setattr(Core, "_send_tags", buggy)
+
+
 PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_mark_imported_before_the_answer, "persisted imported without a 2xx"),
     (_forget_in_flight_work_on_restart, "is not in SessionDock (in_flight)"),
@@ -246,6 +263,8 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_forget_what_was_imported_on_restart, "imported and unchanged"),
     (_spin_during_a_backoff, "busy loop"),
     (_import_moved_projects_as_new, "has sessions at"),
+    (_never_tag_sessions, "lacks folder tags"),
+    (_mark_tags_done_before_the_answer, "lacks folder tags"),
 ]
 
 

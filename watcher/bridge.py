@@ -50,6 +50,9 @@ def core_settings(config: Config, once: bool, watchdog_seconds: float | None) ->
         offline_check_seconds=config.scan.offline_check_seconds,
         once=once,
         watchdog_seconds=watchdog_seconds,
+        folder_tags=tuple(
+            (str(folder.path), tuple(folder.tags)) for folder in config.watch if folder.tags
+        ),
     )
 
 

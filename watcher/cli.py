@@ -257,7 +257,7 @@ def status(config: Config, as_json: bool = False) -> int:
     try:
         state = State(database, readonly=True)
         try:
-            report = printable_value(_status_report(state))
+            report = printable_value(_status_report(state, config))
         except sqlite3.Error as exc:
             raise (state.error(exc) or StateError(f"cannot read {database}: {exc}")) from None
         finally:
@@ -277,7 +277,7 @@ def status(config: Config, as_json: bool = False) -> int:
     return 0 if report["running"] else EXIT_NOT_RUNNING
 
 
-def _status_report(state: State) -> dict[str, Any]:
+def _status_report(state: State, config: Config) -> dict[str, Any]:
     daemon = state.get_meta("daemon") or {}
     running = daemon_running(daemon)
     oldest = state.oldest_waiting()
@@ -304,6 +304,8 @@ def _status_report(state: State) -> dict[str, Any]:
             "projects": [{"path": p, "since": t} for p, t in missing[1]],
         },
         "relinked": int(state.get_meta("relinked") or 0),
+        "tags": state.tag_work({str(f.path): tuple(f.tags) for f in config.watch if f.tags})
+        | {"tagged": int(state.get_meta("tagged") or 0)},
         "folders": daemon.get("folders", {}),
         "unreadable": daemon.get("unreadable", []) if running else [],
         "state": str(state.path),
@@ -355,6 +357,12 @@ def _print_status(report: dict[str, Any]) -> None:
     for rejected in report["rejected"]:
         print(f"rejected:  {rejected['path']}: {rejected['reason']}")
     print(f"moves:     {report['relinked']} relinked, {report['missing']['count']} missing")
+    tags = report["tags"]
+    if tags["pending"] or tags["tagged"]:
+        print(
+            f"tags:      {tags['tagged']} sessions tagged, {tags['pending']} to tag "
+            f"({tags['waiting_for_session']} not listed by SessionDock yet)"
+        )
     for entry in report["missing"]["projects"]:
         print(f"missing:   {entry['path']}, since {_ago(entry['since'])} (session kept)")
     print(f"state:     {report['state']}")

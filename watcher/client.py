@@ -342,6 +342,30 @@ class SessionDockClient:
                     paths.add(value)
         return paths
 
+    def session_index(
+        self, page_size: int = 200, among: Collection[str] | None = None
+    ) -> tuple[set[str], dict[str, str]]:
+        """One listing: the paths of `session_paths`, and path -> session id (a path
+        that is one session's projectPath and another's projectOriginalPath is the
+        first one's: that is where the project is now)."""
+        paths: set[str] = set()
+        current: dict[str, str] = {}
+        original: dict[str, str] = {}
+        for entry in self._listing(page_size):
+            if not isinstance(entry, dict):
+                continue
+            sid = entry.get("id")
+            for key, ids in (("projectPath", current), ("projectOriginalPath", original)):
+                value = entry.get(key)
+                if not isinstance(value, str) or not value:
+                    continue
+                if among is not None and value not in among:
+                    continue
+                paths.add(value)
+                if isinstance(sid, str) and sid:
+                    ids.setdefault(value, clip(sid, 200))
+        return paths, {**original, **current}
+
     def sessions(self, page_size: int = 200) -> list[Session]:
         """The whole library with ids, read in pages (a few requests for thousands)."""
         return [s for s in map(Session.from_json, self._listing(page_size)) if s is not None]

@@ -169,10 +169,24 @@ class WatchFolder(_Section):
     generate_previews: bool = True
     exclude: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
-    """Tags for every session imported from this folder (the interface contract's key).
-    Accepted and validated; adding them to sessions is not built yet (issue 12)."""
+    """Tags added to the session of every project of this folder (watcher/core/sessions.py):
+    surrounding spaces trimmed, one of each regardless of case (the first spelling)."""
 
     _check_path = field_validator("path", mode="before")(_path_field)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        tags: list[str] = []
+        for raw in value:
+            tag = raw.strip()
+            if not tag:
+                raise ValueError("a tag must not be empty")
+            if len(tag) > 200:
+                raise ValueError(f"tag {tag[:40]!r}... is longer than 200 characters")
+            if tag.casefold() not in {t.casefold() for t in tags}:
+                tags.append(tag)
+        return tags
 
     @field_validator("path")
     @classmethod

@@ -38,6 +38,7 @@ from watcher.core.effects import (
     Send,
     Stat,
     Stop,
+    Tag,
     Unwatch,
     Walk,
     Watch,
@@ -115,7 +116,7 @@ class Executor:
             self.disk.probe(effect)
         elif isinstance(effect, Walk):
             self.disk.walk(effect)
-        elif isinstance(effect, (Send, AskHealth, AskLibrary, Relink)):
+        elif isinstance(effect, (Send, AskHealth, AskLibrary, Relink, Tag)):
             self.importer.submit(effect)
         elif isinstance(effect, CheckFolder):
             self.answer(self._check_folder(effect.root))

@@ -1,8 +1,8 @@
 """Talking to SessionDock on a thread of its own, one request at a time.
 
-The core hands over a request (`Send`, `AskHealth`, `AskLibrary`) and gets the answer
-back as an input; it decides what is stored, what is split, and when to retry. This
-thread only performs one HTTP request per job and says what came back. Each request
+The core hands over a request (`Send`, `AskHealth`, `AskLibrary`, `Relink`, `Tag`) and
+gets the answer back as an input; it decides what is stored, what is split, and when
+to retry. This thread only performs the requests of one job and says what came back. Each request
 ends by its deadline (sessiondock.request_deadline_seconds), so the thread is never
 held by a server that stops answering halfway.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 from watcher.bridge import failure_of
 from watcher.client import BadAnswer, ImportItem, SessionDockClient, SessionDockError
-from watcher.core.effects import AskHealth, AskLibrary, Relink, Send
+from watcher.core.effects import AskHealth, AskLibrary, Relink, Send, Tag
 from watcher.core.inputs import (
     Accepted,
     Health,
@@ -27,20 +27,24 @@ from watcher.core.inputs import (
     RelinkAnswered,
     Relinked,
     SendAnswered,
+    TagsAnswered,
 )
 from watcher.logging import get_logger
 from watcher.relinker import relink
+from watcher.tagger import tag
 
 log = get_logger("watcher.importer")
 
-Job = Send | AskHealth | AskLibrary | Relink
-Answer = SendAnswered | HealthAnswered | LibraryAnswered | RelinkAnswered
+Job = Send | AskHealth | AskLibrary | Relink | Tag
+Answer = SendAnswered | HealthAnswered | LibraryAnswered | RelinkAnswered | TagsAnswered
 
 
 def perform(client: SessionDockClient, job: Job, auth_advice: str | None = None) -> Answer:
     """One request; every SessionDock error becomes a `Failure` in the answer."""
     if isinstance(job, Relink):
         return relink(client, job, auth_advice)
+    if isinstance(job, Tag):
+        return tag(client, job, auth_advice)
     try:
         if isinstance(job, Send):
             items = [
@@ -59,8 +63,8 @@ def perform(client: SessionDockClient, job: Job, auth_advice: str | None = None)
             )
             return SendAnswered(job.request, accepted)
         if isinstance(job, AskLibrary):
-            paths = client.session_paths(among=job.among)
-            return LibraryAnswered(job.request, Library(frozenset(paths)))
+            paths, ids = client.session_index(among=job.among)
+            return LibraryAnswered(job.request, Library(frozenset(paths), ids))
         health = client.health()
         return HealthAnswered(
             job.request, Health(health.status, health.configured_mode, health.effective_mode)
@@ -79,6 +83,8 @@ def failed(
         return LibraryAnswered(job.request, failure)
     if isinstance(job, Relink):
         return RelinkAnswered(job.request, Relinked(()), failure)
+    if isinstance(job, Tag):
+        return TagsAnswered(job.request, (), failure)
     return HealthAnswered(job.request, failure)
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 from watcher.core.effects import Persist
 from watcher.core.records import STATES, ProjectRecord, Signature, StateName
+from watcher.core.sessions import tag_work
+from watcher.core.settings import Settings
 from watcher.names import path_key, path_of_key, printable_value
 from watcher.state_faults import (
     StateCorrupt,
@@ -243,6 +245,22 @@ class State:
             f"SELECT path, missing_since {where} ORDER BY missing_since DESC LIMIT ?", (limit,)
         )
         return int(count), [(path_of_key(r["path"]), float(r["missing_since"])) for r in rows]
+
+    def tag_work(self, folder_tags: dict[str, tuple[str, ...]]) -> dict[str, int]:
+        """Sessions still to get their folder's tags (`watch[].tags`): how many, and how
+        many of those SessionDock has not listed yet (their session id is unknown)."""
+        work = {"pending": 0, "waiting_for_session": 0}
+        if not folder_tags or "tags_done" not in columns(self.db):
+            return work
+        settings = Settings(folder_tags=tuple(folder_tags.items()))
+        for row in self.db.execute("SELECT * FROM projects WHERE state = 'imported'"):
+            if row["root"] not in folder_tags:
+                continue
+            record = record_of(row)
+            if tag_work(record, settings):  # the core's own rule, not a copy
+                work["pending"] += 1
+                work["waiting_for_session"] += record.session_id is None
+        return work
 
     def last_imported(self) -> Row | None:
         r = self.db.execute(

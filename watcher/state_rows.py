@@ -7,6 +7,7 @@ the next start (`migrate`); their empty values mean "not known yet".
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -47,6 +48,8 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("missing_since", "REAL"),
     ("moved_from", "TEXT"),
     ("moved_title", "TEXT"),
+    # version 3 (issue 12, folder tags): {"session": id, "tags": [the tags added to it]}
+    ("tags_done", "TEXT"),
 )
 
 
@@ -68,8 +71,8 @@ UPSERT = """
 INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_path,
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
-    identity, session_id, missing_since, moved_from, moved_title)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    identity, session_id, missing_since, moved_from, moved_title, tags_done)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -101,6 +104,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         r.missing_since,
         None if r.moved_from is None else printable(r.moved_from),
         None if r.moved_title is None else printable(r.moved_title),
+        json.dumps({"session": r.tags_session, "tags": list(r.tags_done)}) if r.tags_done else None,
     )
 
 
@@ -126,4 +130,20 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         missing_since=r["missing_since"],
         moved_from=r["moved_from"],
         moved_title=r["moved_title"],
+        **_tags(r["tags_done"]),
     )
+
+
+def _tags(raw: str | None) -> dict[str, Any]:
+    """The stored tags done; anything unreadable counts as none (adding is idempotent)."""
+    try:
+        done = json.loads(raw) if raw else None
+    except ValueError:
+        done = None
+    if not isinstance(done, dict) or not isinstance(done.get("tags"), list):
+        return {}
+    session = done.get("session")
+    return {
+        "tags_done": tuple(t for t in done["tags"] if isinstance(t, str)),
+        "tags_session": session if isinstance(session, str) else None,
+    }

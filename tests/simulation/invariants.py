@@ -48,8 +48,15 @@ from collections.abc import Mapping
 from tests.simulation.disk import signature
 from tests.simulation.fs import P, below
 from tests.simulation.world import World
-from watcher.core.effects import Log, Persist, Relink, Send
-from watcher.core.inputs import Accepted, Failure, Health, Library, RelinkAnswered
+from watcher.core.effects import Log, Persist, Relink, Send, Tag
+from watcher.core.inputs import (
+    Accepted,
+    Failure,
+    Health,
+    Library,
+    RelinkAnswered,
+    TagsAnswered,
+)
 from watcher.core.records import ProjectRecord, Signature
 from watcher.core.settings import FolderSettings, Settings
 from watcher.daws import Registry
@@ -165,11 +172,16 @@ class Checker:
         if log.event == "project_relink_ambiguous":
             self._ambiguous.update(log.fields.get("candidates", ()))
 
-    def on_relink(self, relink: Relink) -> None:
+    def on_relink(self, relink: Relink | Tag) -> None:
+        what = "relink" if isinstance(relink, Relink) else "tag write"
         if self._paused is not None:
-            self.fail(f"relink {relink.request} sent while paused")
-        for item in relink.items:
-            self._outcome[item.key] = "sent"
+            self.fail(f"{what} {relink.request} sent while paused")
+        if isinstance(relink, Relink):
+            for item in relink.items:
+                self._outcome[item.key] = "sent"
+
+    def on_tags_answer(self, answered: TagsAnswered) -> None:
+        self._pause_from(answered.failure or Accepted(None, 0))
 
     def on_relink_answer(self, answered: RelinkAnswered) -> None:
         for key, session_id in answered.outcome.done:

@@ -29,7 +29,7 @@ from watcher.client import (
     Unauthorized,
     Unreachable,
 )
-from watcher.core.effects import AskHealth, AskLibrary, Relink, RelinkItem, Send
+from watcher.core.effects import AskHealth, AskLibrary, Relink, RelinkItem, Send, Tag, TagItem
 from watcher.core.inputs import (
     Accepted,
     Failure,
@@ -40,7 +40,10 @@ from watcher.core.inputs import (
     RelinkAnswered,
     Relinked,
     SendAnswered,
+    TagDone,
+    TagsAnswered,
 )
+from watcher.relink import merged_tags
 
 FULL = "full-automation"
 READ_ONLY = "read-only"
@@ -92,6 +95,13 @@ class Session:
     original_path: str
     kind: str
     title: str
+    tags: list[str] = field(default_factory=list)
+    visible_at: float = 0.0
+    """When the import's background job has made it appear in GET /sessions."""
+    user_added: set[str] = field(default_factory=set)
+    """Tags the user added in SessionDock (and has not removed since)."""
+    user_removed: set[str] = field(default_factory=set)
+    """Tags (casefolded) the user removed in SessionDock: the watcher need not keep them."""
 
 
 @dataclass
@@ -110,6 +120,10 @@ class SimSessionDock:
     log: list[Record] = field(default_factory=list)
     arrivals: dict[str, int] = field(default_factory=dict)
     """projectPath -> how many import requests carrying it reached the library."""
+    visible_delay: float = 0.0
+    """How long an import's new sessions take to appear in listings (a background job)."""
+    tag_violations: list[str] = field(default_factory=list)
+    """PATCHes that removed a tag the session had (the checker reports them)."""
 
     @property
     def healthy(self) -> bool:
@@ -189,6 +203,7 @@ class SimSessionDock:
                         "projectOriginalPath": s.original_path,
                     }
                     for s in self.sessions.values()
+                    if s.visible_at <= at
                 ]
                 answer = Answer(200, data=rows, delay=self.rng.uniform(0.005, 0.2))
         record.answer = answer
@@ -238,11 +253,75 @@ class SimSessionDock:
         )
         answer = self._gate(token, write=True)
         if answer is None:
-            answer = self._import(kind, items)
+            answer = self._import(kind, items, at)
         record.answer = answer
         return answer
 
-    def _import(self, kind: str, items: tuple[Item, ...]) -> Answer:
+    def tag(
+        self, at: float, token: str | None, items: tuple[TagItem, ...]
+    ) -> tuple[Answer, tuple[TagDone, ...]]:
+        """The shell's `tagger`: per item GET /sessions/{id}, then a PATCH of its tags
+        plus the folder tags it lacks (`merged_tags`, the real rule), in order. A reset
+        after acting leaves the tags added and the client without an answer."""
+        record = self._record(at, "tag", token, paths=tuple(i.key for i in items))
+        answer = self._gate(token, write=True)
+        fault = self._fault() if answer is None else None
+        if fault in ("500", "503"):
+            answer = Answer(503, code="internal", message="try later")
+        done: list[TagDone] = []
+        if answer is None:
+            by_id = {s.id: s for s in self.sessions.values()}
+            for item in items:
+                # By id, listed or not yet: as the simulated relink finds a session
+                # before it is listed, the id it answers must be one that is found.
+                session = by_id.get(item.session_id)
+                if session is None:
+                    done.append(TagDone(item.key, item.session_id, gone=True))
+                    continue
+                merged = merged_tags(session.tags, item.tags)
+                if merged is None:
+                    done.append(TagDone(item.key, item.session_id))
+                    continue
+                lost = {t.casefold() for t in session.tags} - {t.casefold() for t in merged}
+                if lost:
+                    self.tag_violations.append(
+                        f"a tag PATCH removed {sorted(lost)} from {session.id}"
+                    )
+                added = tuple(merged[len(session.tags) :])
+                session.tags = merged
+                done.append(TagDone(item.key, item.session_id, added=added))
+            answer = Answer(200, delay=0.02, acted=True)
+            if fault == "reset-after":
+                answer = Answer(None, "reset", delay=0.05, acted=True)
+                done = []
+        record.answer = answer
+        return answer, tuple(done)
+
+    def user_edits_tags(self, rng: random.Random, at: float, folder_tags: list[str]) -> str:
+        """The user adds a tag of their own (sometimes a folder tag in other case), or
+        removes one (sometimes a folder tag), in SessionDock's window."""
+        visible = [s for s in self.sessions.values() if s.visible_at <= at]
+        if not visible:
+            return ""
+        session = rng.choice(visible)
+        if session.tags and rng.random() < 0.3:
+            tag = rng.choice(session.tags)
+            session.tags = [t for t in session.tags if t != tag]
+            session.user_added.discard(tag)
+            session.user_removed.add(tag.casefold())
+            return f"user removed tag {tag!r} from {session.id}"
+        if folder_tags and rng.random() < 0.3:
+            tag = rng.choice(folder_tags).swapcase()
+        else:
+            tag = f"mine-{rng.randint(1, 5)}"
+        if tag.casefold() in {t.casefold() for t in session.tags}:
+            return ""
+        session.tags = [*session.tags, tag]
+        session.user_added.add(tag)
+        session.user_removed.discard(tag.casefold())
+        return f"user added tag {tag!r} to {session.id}"
+
+    def _import(self, kind: str, items: tuple[Item, ...], at: float = 0.0) -> Answer:
         poisoned = [i.project_path for i in items if i.project_path in self.poisoned]
         if poisoned:
             return Answer(
@@ -254,7 +333,7 @@ class SimSessionDock:
             return Answer(int(fault), code="internal", message="try later", retry_after=retry)
         if fault == "timeout-before":
             return Answer(None, "timeout", delay=self.timeout)
-        skipped = self._store(kind, items)
+        skipped = self._store(kind, items, at)
         done = not (self.not_done_rate and self.rng.random() < self.not_done_rate)
         data = {
             "importId": f"imp_{len(self.log)}",
@@ -274,7 +353,7 @@ class SimSessionDock:
         delay = self.rng.uniform(1.0, self.timeout * 0.9) if fault == "slow" else 0.02
         return Answer(202, data=data, delay=delay, acted=True)
 
-    def _store(self, kind: str, items: tuple[Item, ...]) -> int:
+    def _store(self, kind: str, items: tuple[Item, ...], at: float = 0.0) -> int:
         skipped = 0
         for item in items:
             path = item.project_path
@@ -283,7 +362,12 @@ class SimSessionDock:
                 skipped += 1
                 continue
             self.sessions[path] = Session(
-                f"session_{len(self.sessions) + 1}", path, path, kind, item.title
+                f"session_{len(self.sessions) + 1}",
+                path,
+                path,
+                kind,
+                item.title,
+                visible_at=at + self.visible_delay,
             )
         return skipped
 
@@ -336,18 +420,22 @@ def health_outcome(answer: Answer, token: str | None) -> Health | Failure:
 
 
 def library_outcome(answer: Answer, token: str | None) -> Library | Failure:
-    paths = (
-        p for row in answer.data or () for p in (row["projectPath"], row["projectOriginalPath"])
-    )
-    return failure(answer, token) or Library(frozenset(paths))
+    rows = answer.data or ()
+    paths = (p for row in rows for p in (row["projectPath"], row["projectOriginalPath"]))
+    ids = {row["projectOriginalPath"]: row["id"] for row in rows}
+    ids.update({row["projectPath"]: row["id"] for row in rows})
+    return failure(answer, token) or Library(frozenset(paths), ids)
 
 
 def answer_request(
     server: SimSessionDock,
-    effect: Send | AskHealth | AskLibrary | Relink,
+    effect: Send | AskHealth | AskLibrary | Relink | Tag,
     token: str | None,
     now: float,
-) -> tuple[SendAnswered | HealthAnswered | LibraryAnswered | RelinkAnswered, Answer | None]:
+) -> tuple[
+    SendAnswered | HealthAnswered | LibraryAnswered | RelinkAnswered | TagsAnswered,
+    Answer | None,
+]:
     """Carry out one request effect: the input that answers it, and the HTTP answer
     (None when the client could not read a token, so nothing reached SessionDock)."""
     if isinstance(effect, Send):
@@ -363,6 +451,11 @@ def answer_request(
             return RelinkAnswered(effect.request, Relinked(()), NO_TOKEN), None
         answer, done = server.relink(now, token, effect.items)
         return RelinkAnswered(effect.request, Relinked(done), failure(answer, token)), answer
+    if isinstance(effect, Tag):
+        if token is None:
+            return TagsAnswered(effect.request, (), NO_TOKEN), None
+        answer, tagged = server.tag(now, token, effect.items)
+        return TagsAnswered(effect.request, tagged, failure(answer, token)), answer
     if isinstance(effect, AskHealth):
         if token is None:
             return HealthAnswered(effect.request, NO_TOKEN), None

@@ -23,6 +23,7 @@ from tests.simulation.faults import Control
 from tests.simulation.fs import P, under
 from tests.simulation.invariants import Checker
 from tests.simulation.server import answer_request
+from tests.simulation.tags import Tagging, check_tags
 from tests.simulation.trace import Outcome, Trace
 from tests.simulation.world import ROOTS, World, random_settings
 from watcher.core import Core
@@ -30,6 +31,7 @@ from watcher.core import effects as fx
 from watcher.core import inputs as ins
 from watcher.core.policy import fingerprint
 from watcher.core.records import ProjectRecord
+from watcher.core.sessions import tag_work
 from watcher.daws import Registry
 
 REGISTRY = Registry()
@@ -69,6 +71,7 @@ class Sim:
         self.server = self.world.server
         self.world.identify = self._identity
         self.server.timeout = 10.0
+        self.tagging, self.settings = Tagging.for_seed(seed, self.settings, self.world)
         self.checker = Checker(self.world, self.settings, REGISTRY)
         self.records: dict[str, ProjectRecord] = {}
         self.meta: dict[str, Any] = {}
@@ -77,7 +80,7 @@ class Sim:
         self.core: Core | None = None
         self.life = 0
         self.watched: set[str] = set()
-        self.requests: dict[int, fx.Send | fx.AskHealth | fx.AskLibrary | fx.Relink] = {}
+        self.requests: dict[int, fx.Send | fx.AskHealth | fx.AskLibrary | fx.Relink | fx.Tag] = {}
         self.restart_at: float | None = None
         self.stop_deadline: float | None = None
         self.queue: list[tuple[float, int, int, Any]] = []
@@ -139,6 +142,9 @@ class Sim:
         elif isinstance(event, ins.RelinkAnswered):
             self.requests.pop(event.request, None)
             checker.on_relink_answer(event)
+        elif isinstance(event, ins.TagsAnswered):
+            self.requests.pop(event.request, None)
+            checker.on_tags_answer(event)
         elif isinstance(event, ins.TokenRead):
             checker.on_token(event.fingerprint)
         elif isinstance(event, ins.WatchStarted):
@@ -198,7 +204,7 @@ class Sim:
             if effect.upserts or effect.deletes:
                 self.last_work = self.now
             return not self._crash("after Persist", effect)
-        if isinstance(effect, (fx.Send, fx.AskHealth, fx.AskLibrary, fx.Relink)):
+        if isinstance(effect, (fx.Send, fx.AskHealth, fx.AskLibrary, fx.Relink, fx.Tag)):
             self._request(effect)
             self.last_work = self.now
             return not self._crash(f"after {type(effect).__name__}", effect)
@@ -252,11 +258,11 @@ class Sim:
             token = self.world.token_file
             self.later(0.0, ins.TokenRead(fingerprint(token) if token else None))
 
-    def _request(self, effect: fx.Send | fx.AskHealth | fx.AskLibrary | fx.Relink) -> None:
+    def _request(self, effect: fx.Send | fx.AskHealth | fx.AskLibrary | fx.Relink | fx.Tag) -> None:
         self.requests[effect.request] = effect
         if isinstance(effect, fx.Send):
             self.checker.on_send(effect, self.now)
-        if isinstance(effect, fx.Relink):
+        if isinstance(effect, (fx.Relink, fx.Tag)):
             self.checker.on_relink(effect)
         answered, answer = answer_request(self.server, effect, self.world.token_file, self.now)
         self.later(answer.delay if answer else 0.0, answered)
@@ -327,7 +333,9 @@ class Sim:
         if any(e[2] == self.life for e in self.queue):
             return False
         busy = ("pending", "in_flight", "relinking")
-        return not any(r.state in busy for r in core.records.values())
+        if any(r.state in busy for r in core.records.values()):
+            return False
+        return not any(tag_work(r, self.settings) for r in core.records.values())
 
     def run(self) -> Outcome:
         checker = self.checker
@@ -354,6 +362,7 @@ class Sim:
             if self.stop_deadline is not None and self.core is not None:
                 checker.fail("the core did not stop within 60s of SIGTERM")
             checker.at_end(self.records)
+            checker.violations += check_tags(self.world, self.settings, self.records)
         stats = self.stats
         stats["projects"] += self.world.projects_made
         stats["sessions"] += len(self.server.sessions)
@@ -363,9 +372,15 @@ class Sim:
     def _step(self) -> bool:
         """Advance the clock to the next thing due and do it; False when nothing is left."""
         core = self.core
+        if (edit_at := self.tagging.next_edit) is not None and edit_at <= self.now:
+            done = self.tagging.edit(self.world, self.settings, self.now, self.quiet_at is not None)
+            if done:
+                self.note("world", done)
+            return True
         times = [
             t
             for t in (
+                self.tagging.next_edit,
                 self.world.next_time(),
                 self.queue[0][0] if self.queue else None,
                 self.restart_at,

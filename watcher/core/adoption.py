@@ -40,9 +40,9 @@ class Adoption(Sending):
             if self._job is None:
                 self._ask_library(Job(self._request(), "catalog"))
             return False
-        if self._walking:
+        if self._walking or self._attaching:  # a folder not answered has not been walked
             return False
-        adopted = self.table.adopt(self._library, self._wall())
+        adopted = self.table.adopt(self._library, self._wall(), ids=self._library_ids)
         self._log(
             "library_adopted",
             already_in_library=adopted,
@@ -56,7 +56,8 @@ class Adoption(Sending):
         """A project of the first walk, just queued, that SessionDock already has."""
         if not new or not self._library or project.project_path not in self._library:
             return False
-        self.table.adopt(frozenset({project.project_path}), self._wall(), [project.path])
+        paths = frozenset({project.project_path})
+        self.table.adopt(paths, self._wall(), [project.path], self._library_ids)
         self._log("project_adopted", "debug", path=project.path)
         return True
 
@@ -77,6 +78,7 @@ class Adoption(Sending):
                 self._log("sending_resumed", pending=self.table.counts()["pending"])
             self._resolve_error()
             self._library = outcome.paths
+            self._library_ids = outcome.ids
             return
         known: list[str] = []
         if isinstance(outcome, Library):
@@ -86,6 +88,8 @@ class Adoption(Sending):
                 if k in self.table and self.table[k].project_path in outcome.paths
             ]
         self.table.mark_imported(known, None, self._wall())
+        if isinstance(outcome, Library):
+            self.table.set_session_ids(outcome.ids)
         unknown = [k for k in job.recovering if k not in set(known)]
         self.table.requeue(unknown, None)
         for key in unknown:

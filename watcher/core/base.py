@@ -8,6 +8,7 @@ flushed when the input has been handled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ class Counters:
     """Projects the walks found (changed or not); with `walked`, for scan's progress bar."""
     walked: int = 0
     relinked: int = 0
+    tagged: int = 0
 
 
 @dataclass
@@ -55,7 +57,7 @@ class Job:
 
     request: int
     what: str
-    """`send`, `health` or `library`."""
+    """`send`, `health`, `library`, `catalog`, `relink`, `ids` or `tag`."""
     kind: str = ""
     generate_previews: bool = False
     parts: list[tuple[str, ...]] = field(default_factory=list)
@@ -134,6 +136,8 @@ class CoreBase:
         self._adopting = False
         """An empty state (first run, or rebuilt): adopt SessionDock's library first."""
         self._library: frozenset[str] | None = None
+        self._library_ids: Mapping[str, str] = {}
+        """Session ids by path, from the same listing as `_library` (adoption)."""
         self._attaching: set[str] = set()
         """Folders not yet answered at start (READY waits for them)."""
         self._unsaved: set[str] = set()
@@ -202,6 +206,10 @@ class CoreBase:
 
     def _release_parked(self) -> None:
         raise NotImplementedError
+
+    def _sessions_due(self) -> bool:
+        """Tag sessions or learn their ids, when nothing else is to be sent (`Sessions`)."""
+        return False
 
     # --- effects ----------------------------------------------------------------------
 

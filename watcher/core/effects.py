@@ -4,7 +4,8 @@ Effects that ask a question are answered by an input (see `CORE-API` in the READ
 development section): `Stat` by `Statted`, `Probe` by `Probed`, `Walk` by `WalkFound`
 chunks then `WalkEnded`, `CheckFolder` by `FolderChecked`, `Watch` by `WatchStarted`
 or `WatchFailed`, `CheckWatches` by `WatchesChecked`, `ReadToken` by `TokenRead`,
-`Send`/`AskHealth`/`AskLibrary` by `SendAnswered`/`HealthAnswered`/`LibraryAnswered`.
+`Send`/`AskHealth`/`AskLibrary` by `SendAnswered`/`HealthAnswered`/`LibraryAnswered`,
+`Relink` by `RelinkAnswered`, `Tag` by `TagsAnswered`.
 A `Persist` must be written before any later effect of the same list is carried out.
 """
 
@@ -144,6 +145,25 @@ class Relink:
 
 
 @dataclass(frozen=True)
+class TagItem:
+    key: str
+    session_id: str
+    tags: tuple[str, ...]
+    """The folder tags still to add; the shell merges them into the session's own."""
+
+
+@dataclass(frozen=True)
+class Tag:
+    """Add folder tags to sessions: per item `GET /sessions/{id}` for its tags now,
+    then one `PATCH` with those plus the missing folder tags (none when it has them).
+
+    Answered by `TagsAnswered`; never removes a tag, never deletes."""
+
+    request: int
+    items: tuple[TagItem, ...]
+
+
+@dataclass(frozen=True)
 class Log:
     """One structlog line: `event` plus its fields."""
 
@@ -187,6 +207,7 @@ Effect = (
     | AskHealth
     | AskLibrary
     | Relink
+    | Tag
     | Log
     | ReportStatus
     | Notify

@@ -8,7 +8,8 @@ file; the core only ever sees the results. Times are monotonic seconds passed to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from watcher.core.records import Project, Signature
@@ -306,6 +307,9 @@ class Library:
     """Every `projectPath` and `projectOriginalPath` SessionDock's library holds."""
 
     paths: frozenset[str]
+    ids: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """path -> the id of the session listed under it (as `projectPath` first, else
+    as `projectOriginalPath`); only the paths asked about when `AskLibrary.among`."""
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,29 @@ class RelinkAnswered:
 
     request: int
     outcome: Relinked
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True)
+class TagDone:
+    """What became of one item of a `Tag`."""
+
+    key: str
+    session_id: str
+    added: tuple[str, ...] = ()
+    """The tags the PATCH added (empty: the session had them all already)."""
+    gone: bool = False
+    """404: the user deleted the session; its tag work is dropped."""
+    refused: str | None = None
+    """SessionDock refused this session's tag list (a 400): its message."""
+
+
+@dataclass(frozen=True)
+class TagsAnswered:
+    """Answers `Tag`; with a `Failure`, the items after `done` were not dealt with."""
+
+    request: int
+    done: tuple[TagDone, ...]
     failure: Failure | None = None
 
 
@@ -360,4 +387,5 @@ Input = (
     | HealthAnswered
     | LibraryAnswered
     | RelinkAnswered
+    | TagsAnswered
 )

@@ -37,6 +37,7 @@ from watcher.core.inputs import (
     Started,
     Statted,
     StopRequested,
+    TagsAnswered,
     Tick,
     TokenRead,
     WalkEnded,
@@ -50,6 +51,7 @@ from watcher.core.persisting import Persisting
 from watcher.core.policy import Pause
 from watcher.core.records import ProjectRecord
 from watcher.core.sending import HEALTH_POLL_SECONDS
+from watcher.core.sessions import Sessions
 from watcher.core.settings import Settings
 from watcher.core.table import Table
 from watcher.core.watching import Watching
@@ -61,7 +63,7 @@ SHUTDOWN_GRACE_SECONDS = 3.0
 ONCE_ATTEMPTS = 3
 
 
-class Core(Watching, Moves, Persisting):
+class Core(Watching, Moves, Sessions, Persisting):
     """See the module docstring; build with `Core.restore`, then feed `Started` first."""
 
     @classmethod
@@ -242,6 +244,7 @@ class Core(Watching, Moves, Persisting):
             )
             return
         settings = self.settings = reload.settings
+        self._replan = True  # new folder tags may have work to do at once
         self.debouncer.quiet = settings.quiet_seconds
         self.debouncer.max_wait = settings.max_wait_seconds
         self.gate.cap = settings.retry_max_seconds
@@ -272,6 +275,7 @@ class Core(Watching, Moves, Persisting):
         if name == "reconcile":
             self._log("reconciling", "debug", folders=len(self.folders))
             self._reconcile_all()
+            self._refresh_sessions()
             self.timers[name] = now + settings.reconcile_interval_seconds
         elif name == "offline":
             self._emit(*self.folders.check_all())
@@ -303,6 +307,8 @@ class Core(Watching, Moves, Persisting):
             self._summary_relinked = self.counters.relinked
             self._emit(Log("summary", "info", fields))
             self.timers[name] = now + SUMMARY_SECONDS
+        elif name == "sessions":
+            self._sessions_timer()
         elif name == "persist":
             self._retry_persist()
         elif name == "stop":
@@ -335,4 +341,5 @@ _HANDLERS: dict[type, Any] = {
     HealthAnswered: Core._on_health,
     LibraryAnswered: Core._on_library,
     RelinkAnswered: Core._on_relink_answered,
+    TagsAnswered: Core._on_tags_answered,
 }

@@ -88,3 +88,10 @@ class ProjectRecord:
     moved_from: str | None = None
     moved_title: str | None = None
     """The title derived for the old path (the session's title follows only if equal)."""
+    tags_done: tuple[str, ...] = ()
+    """Folder tags already added to the session `tags_session` (or found on it): never
+    added to it again, so a tag the user removed in SessionDock stays removed. The tag
+    work left is the folder's tags minus these (watcher/core/sessions.py)."""
+    tags_session: str | None = None
+    """The session `tags_done` are on: another session (the user deleted the first and
+    a later import made a new one) starts from none."""

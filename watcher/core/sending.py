@@ -57,6 +57,7 @@ class Sending(CoreBase):
             return
         if self._library is not None and not self._busy_finding():
             self._library = None  # the first walk is over: what appears from now on is new
+            self._library_ids = {}
         wall = self._wall()
         soft = self._replan_soft and (
             self._batch_due is None
@@ -78,6 +79,8 @@ class Sending(CoreBase):
             self._batch_due = plan
         elif self.gate.pause is Pause.BACKOFF:
             self._ask_health()  # nothing to send: probe, so a recovery shows at once
+        else:
+            self._sessions_due()
 
     def _adopt(self) -> bool:
         """Overridden by `Adoption`: True once sending may start."""

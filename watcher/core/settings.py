@@ -37,3 +37,10 @@ class Settings:
     """`scan`: one pass over every folder, wait for the answers, then stop."""
     watchdog_seconds: float | None = None
     """systemd's WatchdogSec halved (the shell reads $WATCHDOG_USEC); None: no pings."""
+    folder_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(root, tags) for watched folders with `watch[].tags`: added to the session of
+    every project of that folder. Kept out of `FolderSettings` so that changing tags
+    on a reload does not re-attach (re-walk) the folder."""
+
+    def tags_for(self, root: str) -> tuple[str, ...]:
+        return next((tags for r, tags in self.folder_tags if r == root), ())

@@ -53,6 +53,8 @@ class Table(Mapping[str, ProjectRecord]):
         for r in self._rows.values():
             self._counts[r.state] += 1
         self._changed: set[str] = set()
+        self.revision = 0
+        """Bumped by every change (what is derived from the records can be cached)."""
         self._missing: dict[str, set[str]] = {}
         """identity -> paths of records gone from disk (the relink candidates)."""
         self._identities: dict[str, set[str]] = {}
@@ -140,6 +142,7 @@ class Table(Mapping[str, ProjectRecord]):
         if record.state == "pending":
             self._add_pending(record)
         self._changed.add(record.path)
+        self.revision += 1
 
     def _drop(self, path: str) -> None:
         old = self._rows.pop(path)
@@ -148,6 +151,7 @@ class Table(Mapping[str, ProjectRecord]):
         if old.state == "pending":
             self._remove_pending(old)
         self._changed.add(path)
+        self.revision += 1
 
     def enqueue(self, project: Project, wall: float) -> bool:
         """Queue a ready project unless it is unchanged since it was last dealt with.
@@ -173,6 +177,8 @@ class Table(Mapping[str, ProjectRecord]):
                 import_id=old.import_id if old is not None else None,
                 imported_at=old.imported_at if old is not None else None,
                 session_id=old.session_id if old is not None else None,
+                tags_done=old.tags_done if old is not None else (),
+                tags_session=old.tags_session if old is not None else None,
             )
         )
         return True
@@ -237,6 +243,7 @@ class Table(Mapping[str, ProjectRecord]):
                         import_id=import_id,
                         imported_at=wall,
                         last_error=None,
+                        session_id=None,  # learned again: it may be a new session
                     )
                 )
                 count += 1
@@ -263,15 +270,26 @@ class Table(Mapping[str, ProjectRecord]):
                 self._drop(path)  # gone meanwhile, never imported: nothing to keep
 
     def adopt(
-        self, library: frozenset[str], wall: float, paths: Iterable[str] | None = None
+        self,
+        library: frozenset[str],
+        wall: float,
+        paths: Iterable[str] | None = None,
+        ids: Mapping[str, str] | None = None,
     ) -> int:
         """Pending projects whose path SessionDock's library already has become imported
-        (never sent: on an empty state, what SessionDock holds is not sent again)."""
+        (never sent: on an empty state, what SessionDock holds is not sent again), with
+        their session ids when the listing gave them."""
         count = 0
+        ids = ids or {}
         for path in list(self._pending) if paths is None else paths:
             old = self._rows.get(path)
             if old is not None and old.state == "pending" and old.project_path in library:
-                self._put(replace(old, state="imported", imported_at=wall, last_error=None))
+                sid = ids.get(old.project_path, old.session_id)
+                self._put(
+                    replace(
+                        old, state="imported", imported_at=wall, last_error=None, session_id=sid
+                    )
+                )
                 count += 1
         return count
 
@@ -394,6 +412,19 @@ class Table(Mapping[str, ProjectRecord]):
                 self._put(replace(r, session_id=sid))
                 count += 1
         return count
+
+    def tags_done(self, path: str, session_id: str, tags: Iterable[str]) -> bool:
+        """These folder tags are on the session now (or dropped): never added again."""
+        old = self._rows.get(path)
+        if old is None or old.session_id not in (None, session_id):
+            return False
+        done = old.tags_done if old.tags_session == session_id else ()
+        have = {t.casefold() for t in done}
+        more = tuple(t for t in tags if t.casefold() not in have)
+        if not more and old.tags_session == session_id:
+            return False
+        self._put(replace(old, tags_done=(*done, *more), tags_session=session_id))
+        return True
 
     def touch_keys(self, paths: Iterable[str]) -> None:
         """Write these records again (their last write failed)."""
