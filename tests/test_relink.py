@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import write_als
 from tests.daw_fixtures import logic_files, logic_project_data
+from watcher.core.paths import path_key, same_path
 from watcher.daws import FORMATS, DawFormat
 from watcher.identity import identity_of
 from watcher.relink import (
@@ -21,10 +22,8 @@ from watcher.relink import (
     could_match,
     match_moves,
     merged_tags,
-    path_key,
     relinked_title,
     remap_root,
-    same_path,
 )
 
 A = Identity(100, "aa")

@@ -5,7 +5,8 @@ SessionDock knows a project by its `projectPath`. When a producer moves a projec
 project does not; importing it again would leave two sessions, the old one with its
 notes and tags orphaned. These rules decide, without any I/O, when a project that
 vanished and one that appeared are the same, what the relinked session's title should
-be, which tags to add, and when two spellings of a path are one path.
+be, which tags to add, and where a project lives when its drive comes back under
+another mount point. (When two spellings of a path are one path: watcher.core.paths.)
 
 The identity is recorded when a project is imported: its size and a content digest (for
 a bundle, a digest over the files its content check reads), so it survives a copy to
@@ -16,7 +17,6 @@ is ambiguous; both are imported as new.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -99,18 +99,6 @@ def match_moves(
 def could_match(size: int, vanished_sizes: Iterable[int]) -> bool:
     """Whether a new project is worth a digest: only when a vanished one has its size."""
     return size in set(vanished_sizes)
-
-
-def same_path(a: str, b: str, case_insensitive: bool) -> bool:
-    """One path in two spellings: NFC and NFD (macOS hands back either), and letter
-    case on a case-insensitive volume (APFS and NTFS by default)."""
-    return path_key(a, case_insensitive) == path_key(b, case_insensitive)
-
-
-def path_key(path: str, case_insensitive: bool) -> str:
-    """The form two spellings of one path share."""
-    nfc = unicodedata.normalize("NFC", path)
-    return nfc.casefold() if case_insensitive else nfc
 
 
 def remap_root(path: str, old_root: str, new_root: str) -> str | None:
