@@ -169,6 +169,9 @@ class WatchFolder(_Section):
     generate_previews: bool = True
     exclude: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    case_sensitive: Literal["auto"] | bool = "auto"
+    """Whether `song.als` and `Song.als` are two files here; `auto`: the daemon tries
+    the folder's volume (a name inside it stat'ed in the other case)."""
     """Tags for every session imported from this folder (the interface contract's key).
     Accepted and validated; adding them to sessions is not built yet (issue 12)."""
 

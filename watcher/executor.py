@@ -60,6 +60,7 @@ from watcher.mounts import is_network_share, is_virtual_root, real_path
 from watcher.observer import WatchError, Watchers
 from watcher.scanner import signature_of
 from watcher.state import State, StateError
+from watcher.volumes import case_insensitive
 from watcher.workers import Disk
 
 log = get_logger("watcher.core")
@@ -150,6 +151,7 @@ class Executor:
             network=is_network_share(real),
             virtual=is_virtual_root(real),
             real=None if real == path else str(real),
+            case_insensitive=case_insensitive(real),
         )
 
     def _stat(self, effect: Stat) -> None:
