@@ -68,6 +68,6 @@ def test_dry_run_lists_relinks_as_the_scan_then_does_them(
     ids = {s["projectPath"]: s["id"] for s in emulator.library.all()}
     (studio / "Client (done)").rename(studio / "Archive")
     lines = _lines(cli("scan", "--dry-run", "--config", str(config)).stdout)
-    assert sorted(x["sessionId"] for x in lines) == sorted(
+    assert sorted(str(x["sessionId"]) for x in lines) == sorted(
         ids[str(studio / "Client (done)" / f"Song {n}.als")] for n in range(3)
     )
