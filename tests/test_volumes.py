@@ -126,3 +126,26 @@ def test_a_drive_back_under_another_mount_point_keeps_its_sessions(
     )
     assert len(emulator.imported_paths()) == 20, "0 imports"
     assert proc.stop() == 0
+
+
+def test_a_session_listed_in_the_other_form_is_found_for_its_relink(emulator: Emulator) -> None:
+    """SessionDock (a macOS app) may hand back a path in NFD form; the daemon recorded it
+    in NFC. The relink finds the session all the same, instead of calling it deleted."""
+    import unicodedata
+
+    from tests.conftest import TOKEN
+    from watcher.client import SessionDockClient
+    from watcher.core.effects import Relink, RelinkItem
+    from watcher.relinker import relink
+
+    nfc = unicodedata.normalize("NFC", "/Music/Caf\u00e9/Song.als")
+    session = emulator.library.add(unicodedata.normalize("NFD", nfc), title="Song")
+    client = SessionDockClient(emulator.base_url, lambda: TOKEN, timeout=5)
+    try:
+        item = RelinkItem(nfc + "2", None, nfc, "/Music/Done/Song.als", "Song", "Song")
+        answered = relink(client, Relink(1, (item,)))
+    finally:
+        client.close()
+    assert answered.failure is None
+    assert answered.outcome.done == ((item.key, session["id"]),)
+    assert emulator.library.all()[0]["projectPath"] == "/Music/Done/Song.als"
