@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from bench import burst, idle, latency, naive, scan
+from bench import burst, idle, latency, naive, relink, scan
 from bench.common import RESULTS, arguments, machine, machine_line
 from bench.plots import burst_timeline, latency_histogram
 
@@ -26,6 +26,7 @@ def main() -> None:
     steps = [
         ("1. initial scan", lambda: scan.report(scan.run(args.quick, args.runs))),
         ("2. burst", lambda: burst.report(burst.run(args.quick, args.runs))),
+        ("7. relinks", lambda: relink.report(relink.run(args.quick))),
     ]
     for title, step in steps:
         t = time.monotonic()

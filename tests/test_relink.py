@@ -6,57 +6,12 @@ import os
 import shutil
 from pathlib import Path
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.conftest import write_als
 from tests.daw_fixtures import logic_files, logic_project_data
+from watcher.core.paths import path_key, same_path
 from watcher.daws import FORMATS, DawFormat
 from watcher.identity import identity_of
-from watcher.relink import (
-    Appeared,
-    Identity,
-    Move,
-    Vanished,
-    could_match,
-    match_moves,
-    merged_tags,
-    path_key,
-    relinked_title,
-    remap_root,
-    same_path,
-)
-
-A = Identity(100, "aa")
-B = Identity(200, "bb")
-
-
-def test_one_vanished_and_one_appeared_with_one_identity_is_a_move() -> None:
-    moves, ambiguous = match_moves(
-        [Vanished("/old/Song.als", A), Vanished("/old/Other.als", B)],
-        [Appeared("/new/Song.als", A), Appeared("/new/Fresh.als", Identity(100, "cc"))],
-    )
-    assert moves == [Move("/old/Song.als", "/new/Song.als")]
-    assert ambiguous == []
-
-
-def test_a_copy_beside_its_original_matches_nothing() -> None:
-    """The original is still there, so it is not among the vanished: the copy is new."""
-    moves, ambiguous = match_moves([], [Appeared("/p/Song copy.als", A)])
-    assert moves == [] and ambiguous == []
-
-
-def test_several_candidates_on_either_side_are_never_guessed() -> None:
-    two_gone = match_moves([Vanished("/a.als", A), Vanished("/b.als", A)], [Appeared("/c.als", A)])
-    assert two_gone[0] == [] and two_gone[1][0].keys == ("/c.als",)
-    two_new = match_moves([Vanished("/a.als", A)], [Appeared("/c.als", A), Appeared("/d.als", A)])
-    assert two_new[0] == [] and two_new[1][0].keys == ("/c.als", "/d.als")
-    assert "imported as new" in two_new[1][0].reason
-
-
-def test_a_digest_is_computed_only_when_a_vanished_project_has_the_size() -> None:
-    assert could_match(100, [100, 200])
-    assert not could_match(101, [100, 200])
+from watcher.relink import merged_tags, relinked_title, remap_root
 
 
 def test_nfc_and_nfd_are_one_path_and_case_counts_only_where_the_volume_says() -> None:
@@ -86,24 +41,6 @@ def test_folder_tags_are_added_never_removed_nor_doubled() -> None:
     assert merged_tags(["mine"], ["Client A"]) == ["mine", "Client A"]
     assert merged_tags(["client a", "mine"], ["Client A"]) is None
     assert merged_tags([], ["x", "x"]) == ["x"]
-
-
-@given(
-    st.lists(st.tuples(st.text(min_size=1, max_size=4), st.integers(0, 3)), max_size=8),
-    st.lists(st.tuples(st.text(min_size=1, max_size=4), st.integers(0, 3)), max_size=8),
-)
-def test_every_key_is_in_at_most_one_move(
-    gone: list[tuple[str, int]], new: list[tuple[str, int]]
-) -> None:
-    vanished = [Vanished("old/" + k, Identity(n, str(n))) for k, n in dict(gone).items()]
-    appeared = [Appeared("new/" + k, Identity(n, str(n))) for k, n in dict(new).items()]
-    moves, ambiguous = match_moves(vanished, appeared)
-    olds = [m.old for m in moves]
-    news = [m.new for m in moves] + [k for a in ambiguous for k in a.keys]
-    assert len(olds) == len(set(olds)) and len(news) == len(set(news))
-    for move in moves:
-        old = next(v for v in vanished if v.key == move.old)
-        assert next(a for a in appeared if a.key == move.new).identity == old.identity
 
 
 def _daw(kind: str) -> DawFormat:

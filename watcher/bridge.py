@@ -38,6 +38,7 @@ def core_settings(config: Config, once: bool, watchdog_seconds: float | None) ->
                 generate_previews=folder.generate_previews,
                 exclude=tuple(folder.exclude),
                 polling_interval=folder.polling_interval_seconds,
+                case_sensitive=None if folder.case_sensitive == "auto" else folder.case_sensitive,
             )
             for folder in config.watch
         ),

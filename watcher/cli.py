@@ -23,6 +23,7 @@ from typing import Any
 
 from watcher import __version__
 from watcher.config import Config, ConfigError, find_config_path, load_config
+from watcher.core.effects import RelinkItem
 from watcher.daws import Registry, Skipped
 from watcher.names import printable_value
 from watcher.owner import EXIT_LOCKED, LockHeld, daemon_running
@@ -174,6 +175,8 @@ def dry_run(config: Config, explain: bool = False) -> int:
     nested = inner_roots(f.path for f in config.watch)  # each project once, by its owner
     database = config.state.database()
     state = State(database, readonly=True) if database.exists() else None
+    relinks = _planned_relinks(config, registry, state)
+    moved = {item.new_path for item in relinks}
     for folder in config.watch:
         if not folder.path.is_dir():
             _print_json(
@@ -213,6 +216,8 @@ def dry_run(config: Config, explain: bool = False) -> int:
                 if explain:
                     _explain(project)
                 continue
+            if str(project.project_path) in moved:
+                continue  # relinked, not imported: its line follows
             item = {
                 "projectPath": str(project.project_path),
                 "kind": project.kind,
@@ -222,9 +227,30 @@ def dry_run(config: Config, explain: bool = False) -> int:
             if project.preview_path:
                 item["previewAudioPath"] = str(project.preview_path)
             _print_json(item)
+    for relink in relinks:
+        _print_json(
+            {
+                "projectPath": relink.new_path,
+                "relinkFrom": relink.old_path,
+                "sessionId": relink.session_id,
+                "title": relink.new_title,
+            }
+        )
     if state:
         state.close()
     return 0
+
+
+def _planned_relinks(config: Config, registry: Registry, state: State | None) -> list[RelinkItem]:
+    """What the daemon would relink (watcher/dryplan.py runs its core, sending nothing)."""
+    if state is None:
+        return []
+    from watcher.dryplan import plan
+
+    records, meta = state.load()
+    if not any(r.session_id or r.imported_at for r in records):
+        return []  # nothing has a session: nothing to relink
+    return plan(config, registry, records, meta).relinks
 
 
 def check(config: Config) -> int:

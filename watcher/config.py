@@ -171,6 +171,9 @@ class WatchFolder(_Section):
     tags: list[str] = Field(default_factory=list)
     """Tags added to the session of every project of this folder (watcher/core/sessions.py):
     surrounding spaces trimmed, one of each regardless of case (the first spelling)."""
+    case_sensitive: Literal["auto"] | bool = "auto"
+    """Whether `song.als` and `Song.als` are two files here; `auto`: the daemon tries
+    the folder's volume (a name inside it stat'ed in the other case)."""
 
     _check_path = field_validator("path", mode="before")(_path_field)
 

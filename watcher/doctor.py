@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import stat
 import sys
 from collections.abc import Iterator
@@ -52,6 +53,7 @@ from watcher.mounts import (
 )
 from watcher.mounts import real_path as _real_path
 from watcher.starter import command_hint
+from watcher.volumes import SAMPLES, remounted
 
 INOTIFY_WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
 INOTIFY_HEADROOM = 0.8
@@ -73,6 +75,7 @@ def check(
     observed = daemon_folders(config.state.database())
     for folder in config.watch:
         _check_folder(report, folder, observed.get(str(folder.path), {}))
+    _check_remounted(report, config)
     _check_overlaps(report, config)
     _check_inotify(report, config)
     check_state(report, config)
@@ -171,7 +174,8 @@ def _check_folder(
     if not path.exists():
         report.warn(
             f"folder {path}: missing or not mounted; watched once it appears",
-            "create it, plug in the drive or mount the share if it should be there now",
+            "create it, plug in the drive or mount the share if it should be there now; "
+            "a drive now mounted elsewhere: point watch[].path there (sessions are kept)",
         )
         return
     if not path.is_dir():
@@ -203,6 +207,40 @@ def _check_folder(
         report.ok(f"folder {path} is a link to {real}: {mode}, watched at {real}")
     else:
         report.ok(f"folder {path}: {mode}")
+
+
+def _check_remounted(report: Report, config: Config) -> None:
+    """One line per watched folder whose recorded projects are all gone from it and
+    all found under another mount point (a drive back under another name)."""
+    from watcher.state import State, StateError
+
+    database = config.state.database()
+    if not database.exists():
+        return
+    try:
+        state = State(database, readonly=True)
+        try:
+            records = state.load()[0]
+        finally:
+            state.close()
+    except (StateError, sqlite3.Error):
+        return  # check_state says what is wrong with it
+    by_root: dict[str, list[str]] = {}
+    for record in records:
+        if record.state in ("imported", "relinking"):
+            by_root.setdefault(record.root, []).append(record.path)
+    for folder in config.watch:
+        recorded = by_root.get(str(folder.path), [])
+        if not recorded or any(os.path.lexists(p) for p in recorded[:SAMPLES]):
+            continue
+        elsewhere = remounted(folder.path, recorded)
+        if elsewhere is not None:
+            report.warn(
+                f"folder {folder.path}: its projects are at {elsewhere} "
+                "(the drive came back under another name?)",
+                f'set watch[].path to "{elsewhere}" and reload (SIGHUP) or restart: '
+                "their sessions are relinked, not imported again",
+            )
 
 
 def _too_wide(report: Report, path: Path, real: Path) -> bool:

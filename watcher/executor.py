@@ -61,6 +61,7 @@ from watcher.mounts import is_network_share, is_virtual_root, real_path
 from watcher.observer import WatchError, Watchers
 from watcher.scanner import signature_of
 from watcher.state import State, StateError
+from watcher.volumes import case_insensitive
 from watcher.workers import Disk
 
 log = get_logger("watcher.core")
@@ -141,17 +142,7 @@ class Executor:
             self.stop_code = effect.exit_code
 
     def _check_folder(self, root: str) -> FolderChecked:
-        path = Path(root)
-        if not path.is_dir():
-            return FolderChecked(root, False)
-        real = real_path(path)
-        return FolderChecked(
-            root,
-            True,
-            network=is_network_share(real),
-            virtual=is_virtual_root(real),
-            real=None if real == path else str(real),
-        )
+        return check_folder(root)
 
     def _stat(self, effect: Stat) -> None:
         daw = daw_of(effect.path, self.config.watch, self.registry)
@@ -183,3 +174,19 @@ class Executor:
             self.state.set_meta("daemon", value)
         except (StateError, sqlite3.Error, OSError) as exc:
             shell_log.debug("status_not_written", error=str(exc))
+
+
+def check_folder(root: str) -> FolderChecked:
+    """Answers `CheckFolder` (the daemon, and `scan --dry-run`'s plan)."""
+    path = Path(root)
+    if not path.is_dir():
+        return FolderChecked(root, False)
+    real = real_path(path)
+    return FolderChecked(
+        root,
+        True,
+        network=is_network_share(real),
+        virtual=is_virtual_root(real),
+        real=None if real == path else str(real),
+        case_insensitive=case_insensitive(real),
+    )

@@ -5,19 +5,18 @@ SessionDock knows a project by its `projectPath`. When a producer moves a projec
 project does not; importing it again would leave two sessions, the old one with its
 notes and tags orphaned. These rules decide, without any I/O, when a project that
 vanished and one that appeared are the same, what the relinked session's title should
-be, which tags to add, and when two spellings of a path are one path.
+be, which tags to add, and where a project lives when its drive comes back under
+another mount point. (When two spellings of a path are one path: watcher.core.paths.)
 
 The identity is recorded when a project is imported: its size and a content digest (for
 a bundle, a digest over the files its content check reads), so it survives a copy to
 another volume (a new inode, often a new mtime). Matching never guesses: a project
 whose original is still present is a copy, and more than one candidate on either side
-is ambiguous; both are imported as new.
+is ambiguous; both are imported as new (the core applies this: watcher/core/moves.py).
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,88 +28,6 @@ class Identity:
     size: int
     digest: str
     """Hex digest of the content (file) or of the content files (bundle)."""
-
-
-@dataclass(frozen=True)
-class Vanished:
-    """An imported project whose path no longer exists (on a folder that is online)."""
-
-    key: str
-    identity: Identity
-
-
-@dataclass(frozen=True)
-class Appeared:
-    """A project found at a path that was never imported."""
-
-    key: str
-    identity: Identity
-
-
-@dataclass(frozen=True)
-class Move:
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
-class Ambiguous:
-    """Several projects share one identity: which went where cannot be told."""
-
-    keys: tuple[str, ...]
-    reason: str
-
-
-def match_moves(
-    vanished: Iterable[Vanished], appeared: Iterable[Appeared]
-) -> tuple[list[Move], list[Ambiguous]]:
-    """Pair each appeared project with the one vanished project of the same identity.
-
-    Only one-to-one pairs are moves. Two vanished projects with one identity (two
-    copies of a set moved at once), or two appeared ones (a project moved and copied),
-    are ambiguous: each appeared one is then imported as new, and the caller logs why.
-    """
-    gone: dict[Identity, list[str]] = defaultdict(list)
-    for v in vanished:
-        gone[v.identity].append(v.key)
-    new: dict[Identity, list[str]] = defaultdict(list)
-    for a in appeared:
-        new[a.identity].append(a.key)
-    moves: list[Move] = []
-    ambiguous: list[Ambiguous] = []
-    for identity, arrived in new.items():
-        left = gone.get(identity, [])
-        if not left:
-            continue
-        if len(left) == 1 and len(arrived) == 1:
-            moves.append(Move(left[0], arrived[0]))
-            continue
-        keys = tuple(sorted(arrived))
-        ambiguous.append(
-            Ambiguous(
-                keys,
-                f"{len(arrived)} new and {len(left)} vanished projects share one identity "
-                f"({identity.size} bytes); imported as new rather than guessing",
-            )
-        )
-    return sorted(moves, key=lambda m: m.new), ambiguous
-
-
-def could_match(size: int, vanished_sizes: Iterable[int]) -> bool:
-    """Whether a new project is worth a digest: only when a vanished one has its size."""
-    return size in set(vanished_sizes)
-
-
-def same_path(a: str, b: str, case_insensitive: bool) -> bool:
-    """One path in two spellings: NFC and NFD (macOS hands back either), and letter
-    case on a case-insensitive volume (APFS and NTFS by default)."""
-    return path_key(a, case_insensitive) == path_key(b, case_insensitive)
-
-
-def path_key(path: str, case_insensitive: bool) -> str:
-    """The form two spellings of one path share."""
-    nfc = unicodedata.normalize("NFC", path)
-    return nfc.casefold() if case_insensitive else nfc
 
 
 def remap_root(path: str, old_root: str, new_root: str) -> str | None:

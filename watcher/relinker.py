@@ -17,6 +17,7 @@ from watcher.bridge import failure_of
 from watcher.client import SessionDockClient
 from watcher.core.effects import Relink, RelinkItem
 from watcher.core.inputs import Failure, RelinkAnswered, Relinked
+from watcher.core.paths import nfc
 from watcher.relink import relinked_title
 
 
@@ -31,7 +32,7 @@ def relink(
             if item.session_id is None:
                 if library is None:
                     library = _by_path(client.sessions())
-                session = library.get(item.old_path) or library.get(item.new_path)
+                session = library.get(nfc(item.old_path)) or library.get(nfc(item.new_path))
                 if session is None:
                     done.append((item.key, None))
                     continue
@@ -43,11 +44,12 @@ def relink(
 
 
 def _by_path(sessions: list[Session]) -> dict[str, Session]:
+    """Sessions by path in NFC form: SessionDock may hand back either form of a name."""
     found: dict[str, Session] = {}
     for session in sessions:
         for path in (session.project_path, session.original_path):
             if path:
-                found.setdefault(path, session)
+                found.setdefault(nfc(path), session)
     return found
 
 

@@ -86,7 +86,8 @@ class Disk:
     def walk(self, effect: Walk) -> None:
         self.walker.submit(effect)
 
-    def probe(self, effect: Probe) -> None:
+    def probe(self, effect: Probe, inline: bool = False) -> None:
+        """On a prober thread, or (`inline`: `scan --dry-run`'s plan) right here."""
         folder = self.folder(effect.root)
         daw = daw_of(effect.path, self.config.watch, self.registry)
         if folder is None or daw is None:
@@ -95,7 +96,13 @@ class Disk:
         candidate = Candidate(PurePath(effect.path), daw)
         limits = content_limits(self.config.scan)
         job = prober.ProbeJob(candidate, folder, self.config.import_, effect.signature, limits)
-        self.prober.submit(job)
+        if inline:
+            self._probed(prober.run_job(job))
+        else:
+            self.prober.submit(job)
+
+    def walk_inline(self, effect: Walk) -> None:
+        self._walk(effect)
 
     def _probed(self, probed: prober.Probed) -> None:
         """On a prober thread: the result in the core's terms."""

@@ -54,6 +54,8 @@ class Folder:
     """Where a linked root led when it was watched (None: not a link)."""
     leads: str | None = None
     """Where it leads now, for the watch that is out."""
+    case_insensitive: bool = False
+    """`song.als` and `Song.als` are one file here (watcher.core.paths)."""
 
     @property
     def root(self) -> str:
@@ -118,6 +120,7 @@ class Folders:
         network: bool,
         virtual: bool = False,
         real: str | None = None,
+        case_insensitive: bool | None = None,
     ) -> tuple[list[Effect], bool]:
         """A `FolderChecked` answer: the effects, and whether the folder just came online
         without a watch to wait for (then the caller reconciles it).
@@ -125,6 +128,10 @@ class Folders:
         A linked root is watched at its target and reported under the configured path;
         a link pointed elsewhere while watched is watched again at its new target."""
         folder.checking = False
+        if folder.config.case_sensitive is not None:
+            folder.case_insensitive = not folder.config.case_sensitive
+        elif case_insensitive is not None:
+            folder.case_insensitive = case_insensitive
         if not exists:
             folder.reattach = False
             return self._gone(folder), False

@@ -199,6 +199,9 @@ class FolderChecked:
     network: bool = False
     virtual: bool = False
     """/proc, /sys, /dev, /run: never watched (thousands of watches, no projects)."""
+    case_insensitive: bool | None = None
+    """The folder's volume finds a name in any letter case (APFS, NTFS by default);
+    None: the shell could not tell (no name with letters to try)."""
     real: str | None = None
     """Where a linked root leads (its real path), when that differs from `root`."""
 

@@ -8,7 +8,9 @@ shell's loop), and what the probe built is queued, persisted before it is sent.
 
 from __future__ import annotations
 
-from watcher.core.base import CoreBase, Waiting
+from dataclasses import replace
+
+from watcher.core.base import Waiting
 from watcher.core.debounce import Decision
 from watcher.core.effects import Probe, Stat, Walk
 from watcher.core.folders import Folder
@@ -24,16 +26,18 @@ from watcher.core.inputs import (
     WalkFound,
 )
 from watcher.core.records import Project, Signature
+from watcher.core.spellings import Spellings
 from watcher.core.table import is_under
 from watcher.core.unreadable import is_read_error
 
 
-class Intake(CoreBase):
+class Intake(Spellings):
     # --- events -----------------------------------------------------------------------
 
     def _on_project_changed(self, event: ProjectChanged) -> None:
         if self.folders.online(event.root) is None:
             return
+        event = replace(event, path=self._spelled(event.path))
         if event.bundle:
             self._touch(event.root, event.path, True, event.at, None)
             return
@@ -42,7 +46,7 @@ class Intake(CoreBase):
 
     def _on_project_gone(self, event: ProjectGone) -> None:
         if self.folders.online(event.root) is not None:
-            self._forget(event.path)
+            self._forget(self._spelled(event.path))
 
     def _on_directory_changed(self, event: DirectoryChanged) -> None:
         if event.attrib and not self.unreadable.has_folder(event.path):
@@ -127,9 +131,10 @@ class Intake(CoreBase):
         self.counters.found += len(found.items)
         wall = self._wall() if found.wall is None else found.wall
         del wall  # an mtime's age never shortens the quiet period (clocks step and sleep)
+        items = [replace(i, path=self._spelled(i.path)) for i in found.items]
         if found.under is None:
-            self._walk_seen(found.root, [item.path for item in found.items])
-        for item in found.items:
+            self._walk_seen(found.root, [item.path for item in items])
+        for item in items:
             if item.path in self._unconfirmed:
                 self._confirm_restored(item.path, item.signature)
             if item.signature is None:
@@ -309,7 +314,10 @@ class Intake(CoreBase):
         self._enqueue(outcome, bundle)
 
     def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
+        project = self._respelled(project)
         new = project.path not in self.table
+        if new and self._renamed_case(project, bundle):
+            return
         if self._moved(project, new, bundle, checked):
             return
         if self.table.enqueue(project, self._wall()):

@@ -20,7 +20,9 @@ from watcher.core.adoption import Adoption
 from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem, Stat
 from watcher.core.inputs import RelinkAnswered
+from watcher.core.paths import nfc
 from watcher.core.records import Project, Signature
+from watcher.core.spellings import Spellings
 from watcher.core.table import is_under
 
 MAX_ORIGINAL_STATS = 8
@@ -28,7 +30,7 @@ MAX_ORIGINAL_STATS = 8
 event was lost from a copy; with more, it is imported as new."""
 
 
-class Moves(Adoption):
+class Moves(Spellings, Adoption):
     def _vanish(self, path: str) -> None:
         """An imported project is gone from an online folder: missing, not deleted."""
         if self.table.mark_missing(path, self._wall()):
@@ -109,13 +111,7 @@ class Moves(Adoption):
                 "imported as new rather than guessing",
             )
             return False
-        old = candidates[0]
-        job = self._job
-        if old.state == "relinking" and job and job.what == "relink" and old.path in job.current:
-            self._retargeted[old.path] = project.path
-        self.table.relink(project, old, self._wall())
-        self._log("project_moved", "debug", path=project.path, old=old.path)
-        self._replan = True
+        self._relink_to(project, candidates[0])
         return True
 
     def _move_checked(self, path: str, signature: Signature | None) -> None:
@@ -124,9 +120,18 @@ class Moves(Adoption):
 
         Gone from a folder the core believes online may be the folder gone offline (a
         drive unplugged, its event not handled yet): the folder is checked first, since
-        taking a copy for a move would give the original's session to the copy."""
+        taking a copy for a move would give the original's session to the copy.
+
+        Gone from a folder no longer watched at all is gone: the config now names
+        another folder (a drive back under another mount point, `/Volumes/Studio` ->
+        `/Volumes/Studio 1`, `E:` -> `F:`, and the watched path changed to it), and the
+        projects found there are the old folder's, moved."""
         waiting = self._move_stats.pop(path)
         record = self.table.get(path)
+        if signature is None and record is not None and self.folders.get(record.root) is None:
+            self._gone(path)
+            self._move_resolved(waiting)
+            return
         folder = self.folders.online(record.root) if record is not None else None
         if signature is None and folder is not None:
             self._gone_if_online.setdefault(folder.root, {})[path] = waiting
@@ -253,7 +258,7 @@ def closest(new: str, candidates: Sequence[str]) -> str | None:
 
 
 def _parts(path: str) -> list[str]:
-    return [p for p in path.replace("\\", "/").split("/") if p]
+    return [p for p in nfc(path).replace("\\", "/").split("/") if p]
 
 
 def _in_common(a: list[str], b: list[str]) -> int:

@@ -21,6 +21,8 @@ class FolderSettings:
     """Kept so that a reload that changes a folder's rules re-attaches it."""
     polling_interval: float | None = None
     """This folder's own polling interval (the shell's observer applies it)."""
+    case_sensitive: bool | None = None
+    """`watch[].case_sensitive`; None (`auto`): as the shell found the volume."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from watcher.core.batching import Queued
 from watcher.core.effects import Persist
+from watcher.core.paths import loose_key
 from watcher.core.records import STATES, Project, ProjectRecord, Signature, StateName
 
 SETTLED: frozenset[StateName] = frozenset({"imported", "rejected", "pending", "in_flight"})
@@ -61,6 +62,10 @@ class Table(Mapping[str, ProjectRecord]):
         """identity -> paths of every record that has one (copies and moves)."""
         for r in self._rows.values():
             self._index_missing(r, add=True)
+        self._spellings: dict[str, set[str]] = {}
+        """loose_key -> recorded paths: the spellings that may be one path (paths.py)."""
+        for path in self._rows:
+            self._spellings.setdefault(loose_key(path), set()).add(path)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -126,6 +131,21 @@ class Table(Mapping[str, ProjectRecord]):
             if not paths:
                 del self._missing[record.identity]
 
+    def spellings(self, path: str) -> list[str]:
+        """Recorded paths other than `path` that differ from it at most in Unicode
+        normalization and letter case (the caller knows which of those count)."""
+        return sorted(p for p in self._spellings.get(loose_key(path), ()) if p != path)
+
+    def _index_spelling(self, path: str, add: bool) -> None:
+        key = loose_key(path)
+        if add:
+            self._spellings.setdefault(key, set()).add(path)
+            return
+        paths = self._spellings[key]
+        paths.discard(path)
+        if not paths:
+            del self._spellings[key]
+
     def missing_count(self) -> int:
         return sum(1 for r in self._rows.values() if r.missing_since is not None)
 
@@ -136,6 +156,8 @@ class Table(Mapping[str, ProjectRecord]):
             self._counts[old.state] -= 1
             if old.state == "pending":
                 self._remove_pending(old)
+        else:
+            self._index_spelling(record.path, add=True)
         self._counts[record.state] += 1
         self._rows[record.path] = record
         self._index_missing(record, add=True)
@@ -146,6 +168,7 @@ class Table(Mapping[str, ProjectRecord]):
 
     def _drop(self, path: str) -> None:
         old = self._rows.pop(path)
+        self._index_spelling(path, add=False)
         self._index_missing(old, add=False)
         self._counts[old.state] -= 1
         if old.state == "pending":

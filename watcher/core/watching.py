@@ -45,7 +45,12 @@ class Watching(Intake):
             return
         was = folder.mode
         effects, online = self.folders.checked(
-            folder, checked.exists, checked.network, checked.virtual, checked.real
+            folder,
+            checked.exists,
+            checked.network,
+            checked.virtual,
+            checked.real,
+            checked.case_insensitive,
         )
         self._emit(*effects)
         if online:

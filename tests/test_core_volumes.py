@@ -1,0 +1,305 @@
+"""Volumes as macOS and Windows have them, in the core alone (issue 12, item 7).
+
+A driver whose disk finds a name the way such a volume does: in NFC or NFD form
+(macOS), in any letter case (APFS and NTFS by default), and a drive that comes back
+under another mount point. Listings hand back the spelling the disk stores.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, replace
+
+from tests.test_core import WALL0, project, settings, sig
+from tests.test_core_moves import MovingDriver
+from watcher.core import Core
+from watcher.core.effects import CheckFolder, Effect, Probe, Send, Stat, Walk
+from watcher.core.inputs import (
+    Accepted,
+    DirectoryChanged,
+    DirectoryGone,
+    Failure,
+    FolderChecked,
+    Found,
+    Probed,
+    ProjectChanged,
+    ProjectGone,
+    SendAnswered,
+    Started,
+    Statted,
+    WalkEnded,
+    WalkFound,
+)
+from watcher.core.moves import closest
+from watcher.core.paths import path_key
+from watcher.core.settings import FolderSettings
+
+ROOT = "/studio"
+NFC = unicodedata.normalize("NFC", "/studio/Caf\u00e9.als")
+NFD = unicodedata.normalize("NFD", NFC)
+
+
+@dataclass
+class VolumeDriver(MovingDriver):
+    """`disk` keys are the spellings the volume stores; a stat or a probe of any
+    spelling of one finds it (NFC/NFD always, case when `case_insensitive`)."""
+
+    case_insensitive: bool = False
+    detected: bool | None = None
+    """What `FolderChecked` reports (None: the shell could not tell)."""
+
+    def stored_as(self, path: str) -> str | None:
+        key = path_key(path, self.case_insensitive)
+        return next((p for p in self.disk if path_key(p, self.case_insensitive) == key), None)
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, CheckFolder):
+            exists = any(p == effect.root or p.startswith(effect.root + "/") for p in self.disk)
+            self.feed(FolderChecked(effect.root, exists, case_insensitive=self.detected))
+        elif isinstance(effect, Stat):
+            on_disk = self.stored_as(effect.path)
+            self.feed(Statted(effect.path, self.disk[on_disk] if on_disk else None))
+        elif isinstance(effect, Probe):
+            on_disk = self.stored_as(effect.path)
+            assert on_disk is not None, effect
+            found = project(effect.path, effect.signature)
+            found = replace(found, root=effect.root, identity=self.identity[on_disk])
+            self.feed(Probed(effect.path, found))
+        elif isinstance(effect, Walk):
+            mine = sorted((p, s) for p, s in self.disk.items() if p.startswith(effect.root + "/"))
+            self.feed(
+                WalkFound(effect.root, effect.under, tuple(Found(p, False, s) for p, s in mine))
+            )
+            self.feed(WalkEnded(effect.root, effect.under))
+        else:
+            super().carry_out(effect)
+
+
+def volume(
+    files: dict[str, str],
+    case_insensitive: bool = False,
+    detected: bool | None = None,
+    case_sensitive: bool | None = None,
+    root: str = ROOT,
+) -> VolumeDriver:
+    folders = (FolderSettings(root, case_sensitive=case_sensitive),)
+    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
+    d.case_insensitive, d.detected = case_insensitive, detected
+    for n, (path, ident) in enumerate(sorted(files.items())):
+        d.disk[path], d.identity[path] = sig(n), ident
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    return d
+
+
+def items_sent(d: MovingDriver) -> list[str]:
+    return [i.project_path for s in d.sends() for i in s.items]
+
+
+def relinked(d: MovingDriver) -> list[tuple[str, str]]:
+    return [(i.old_path, i.new_path) for r in d.relinks for i in r.items]
+
+
+def rename_on_disk(d: VolumeDriver, old: str, new: str) -> None:
+    d.disk[new] = d.disk.pop(old)
+    d.identity[new] = d.identity.pop(old)
+
+
+# --- NFC and NFD ------------------------------------------------------------------------
+
+
+def test_an_event_spelled_in_nfd_is_the_project_recorded_in_nfc() -> None:
+    d = volume({NFC: "id-cafe"})
+    assert items_sent(d) == [NFC]
+    d.disk[NFC] = sig(9)  # saved; the event names it in the other form
+    d.feed(ProjectChanged(ROOT, NFD, False, d.now))
+    d.advance(10)
+    assert list(d.stored) == [NFC], "one record, under the spelling seen first"
+    assert items_sent(d) == [NFC, NFC], "the save is sent again, as the same project"
+    d.feed(ProjectGone(ROOT, NFD, d.now))
+    assert d.stored[NFC].missing_since is not None, "gone in either form is gone"
+
+
+def test_a_listing_in_the_other_form_neither_imports_again_nor_calls_it_missing() -> None:
+    """HFS+ lists names in NFD; the project was recorded from an event in NFC."""
+    d = volume({NFC: "id-cafe"})
+    rename_on_disk(d, NFC, NFD)  # what the volume stores and lists from now on
+    d.advance(3700)  # an hourly reconciliation walk
+    assert d.logs("summary")
+    assert list(d.stored) == [NFC] and d.stored[NFC].missing_since is None
+    assert items_sent(d) == [NFC] and not d.relinks
+
+
+def test_both_forms_seen_before_anything_was_recorded_make_one_project() -> None:
+    d = volume({})
+    d.disk[NFD], d.identity[NFD] = sig(3), "id-cafe"
+    d.feed(ProjectChanged(ROOT, NFC, False, d.now))
+    d.feed(ProjectChanged(ROOT, NFD, False, d.now))
+    d.advance(20)
+    assert len(d.stored) == 1 and len(items_sent(d)) == 1
+
+
+def test_identical_projects_are_told_apart_by_paths_in_either_form() -> None:
+    nfd_dir, nfc_dir = unicodedata.normalize("NFD", "Ren\u00e9e"), "Ren\u00e9e"
+    old = [f"/studio/{nfc_dir}/Song/s.als", f"/studio/{nfc_dir}/Copy/s.als"]
+    assert closest(f"/studio/Moved/{nfd_dir}/Song/s.als", old) == old[0]
+
+
+# --- letter case --------------------------------------------------------------------------
+
+
+def test_a_case_only_rename_on_a_case_insensitive_volume_is_relinked() -> None:
+    """`song.als` -> `Song.als`: a stat of the old name still finds the file there, so
+    the copy rule alone would import it as new."""
+    for events_lost in (False, True):
+        d = volume({"/studio/song.als": "id-s"}, case_insensitive=True, detected=True)
+        rename_on_disk(d, "/studio/song.als", "/studio/Song.als")
+        if not events_lost:
+            d.feed(ProjectGone(ROOT, "/studio/song.als", d.now))
+            d.feed(ProjectChanged(ROOT, "/studio/Song.als", False, d.now))
+            d.advance(10)
+        else:
+            d.advance(3700)  # found by the hourly walk
+        assert relinked(d) == [("/studio/song.als", "/studio/Song.als")], events_lost
+        [item] = d.relinks[0].items
+        assert (item.old_title, item.new_title) == ("song", "Song")
+        assert items_sent(d) == ["/studio/song.als"], "not imported again"
+        assert list(d.stored) == ["/studio/Song.als"]
+        assert d.stored["/studio/Song.als"].state == "imported"
+        assert d.core.table.missing_count() == 0
+
+
+def test_a_case_only_rename_of_a_client_folder_relinks_every_project() -> None:
+    files = {f"/studio/client/s{n}.als": f"id-{n}" for n in range(20)}
+    d = volume(files, case_insensitive=True, detected=True)
+    for n in range(20):
+        rename_on_disk(d, f"/studio/client/s{n}.als", f"/studio/Client/s{n}.als")
+    d.feed(DirectoryGone(ROOT, "/studio/client", d.now))
+    d.feed(DirectoryChanged(ROOT, "/studio/Client", d.now))
+    d.advance(30)
+    assert len(relinked(d)) == 20 and len(items_sent(d)) == 20
+    assert all(p.startswith("/studio/Client/") for p in d.stored)
+
+
+def test_a_rename_saved_at_once_on_a_case_insensitive_volume_keeps_its_session() -> None:
+    """The same file under its new name, with new bytes: the identity differs, the
+    path does not; its session follows (and SessionDock reads the new bytes there)."""
+    d = volume({"/studio/song.als": "id-s"}, case_insensitive=True, detected=True)
+    rename_on_disk(d, "/studio/song.als", "/studio/Song.als")
+    d.disk["/studio/Song.als"], d.identity["/studio/Song.als"] = sig(8), "id-s2"
+    d.feed(ProjectChanged(ROOT, "/studio/Song.als", False, d.now))
+    d.advance(10)
+    assert relinked(d) == [("/studio/song.als", "/studio/Song.als")]
+    assert items_sent(d) == ["/studio/song.als"]
+
+
+def test_on_a_case_sensitive_volume_another_case_is_another_project() -> None:
+    d = volume({"/studio/song.als": "id-s"}, detected=False)
+    d.disk["/studio/Song.als"], d.identity["/studio/Song.als"] = sig(8), "id-s"
+    d.feed(ProjectChanged(ROOT, "/studio/Song.als", False, d.now))
+    d.advance(10)
+    assert not d.relinks, "a copy beside its original"
+    assert items_sent(d) == ["/studio/song.als", "/studio/Song.als"]
+
+
+def test_the_config_decides_case_over_what_the_shell_found() -> None:
+    for case_sensitive, detected, relinks in ((False, False, 1), (True, True, 0), (None, None, 0)):
+        d = volume(
+            {"/studio/song.als": "id-s"},
+            case_insensitive=True,
+            detected=detected,
+            case_sensitive=case_sensitive,
+        )
+        rename_on_disk(d, "/studio/song.als", "/studio/Song.als")
+        d.feed(ProjectChanged(ROOT, "/studio/Song.als", False, d.now))
+        d.advance(10)
+        assert len(d.relinks) == relinks, (case_sensitive, detected)
+        assert len(items_sent(d)) == 2 - relinks
+
+
+def test_a_project_renamed_in_case_before_it_was_sent_is_sent_once_under_its_new_name() -> None:
+    d = volume({}, case_insensitive=True, detected=True)
+    d.disk["/studio/song.als"], d.identity["/studio/song.als"] = sig(1), "id-s"
+    d.hold = True
+    d.feed(ProjectChanged(ROOT, "/studio/song.als", False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("server", "503", "later", retry_after=60)))
+    d.held.clear()
+    d.hold = False
+    assert d.stored["/studio/song.als"].state == "pending"
+    rename_on_disk(d, "/studio/song.als", "/studio/Song.als")
+    d.feed(ProjectChanged(ROOT, "/studio/Song.als", False, d.now))
+    d.advance(120)
+    assert items_sent(d) == ["/studio/song.als", "/studio/Song.als"] and not d.relinks
+    assert d.stored["/studio/Song.als"].state == "imported"
+    assert list(d.stored) == ["/studio/Song.als"]
+
+
+def test_a_project_renamed_in_case_while_its_import_is_out_waits_for_the_answer() -> None:
+    for answer_ok in (True, False):
+        d = volume({}, case_insensitive=True, detected=True)
+        d.hold = True
+        d.disk["/studio/song.als"], d.identity["/studio/song.als"] = sig(1), "id-s"
+        d.feed(ProjectChanged(ROOT, "/studio/song.als", False, d.now))
+        d.advance(10)
+        [send] = d.held
+        assert isinstance(send, Send)
+        rename_on_disk(d, "/studio/song.als", "/studio/Song.als")
+        d.feed(ProjectChanged(ROOT, "/studio/Song.als", False, d.now))
+        d.advance(10)
+        assert not d.relinks
+        d.held.clear()
+        d.hold = False
+        if answer_ok:
+            d.feed(SendAnswered(send.request, Accepted("imp-1", total=1)))
+        else:
+            d.feed(SendAnswered(send.request, Failure("server", "500", "later")))
+        d.advance(120)
+        assert list(d.stored) == ["/studio/Song.als"], answer_ok
+        assert d.stored["/studio/Song.als"].state == "imported"
+        if answer_ok:
+            assert relinked(d) == [("/studio/song.als", "/studio/Song.als")]
+            assert items_sent(d) == ["/studio/song.als"]
+        else:
+            assert not d.relinks and items_sent(d) == ["/studio/song.als", "/studio/Song.als"]
+
+
+# --- a drive back under another mount point ---------------------------------------------
+
+
+def test_a_drive_back_under_another_mount_point_is_relinked_once_the_config_names_it() -> None:
+    old_root, new_root = "/Volumes/Studio", "/Volumes/Studio 1"
+    files = {f"{old_root}/Client/s{n}.als": f"id-{n}" for n in range(10)}
+    files[f"{old_root}/Client/Copy/s0.als"] = "id-0"  # a set and its copy: one identity
+    d = volume(files, root=old_root)
+    assert len(items_sent(d)) == 11
+    moved = {p.replace(old_root, new_root): p for p in d.disk}
+    # the drive is unplugged and comes back as "Studio 1"; the user edits the config
+    after = settings(folders=(FolderSettings(new_root),))
+    e = VolumeDriver(Core.restore(after, d.stored.values(), d.meta))
+    for new, old in moved.items():
+        e.disk[new], e.identity[new] = d.disk[old], d.identity[old]
+    e.feed(Started(wall=WALL0 + 600))
+    e.advance(30)
+    assert sorted(relinked(e)) == sorted((old, new) for new, old in moved.items())
+    assert not e.sends(), "0 imports"
+    assert sorted(e.stored) == sorted(moved)
+    ids = {r.path: r.session_id for r in e.stored.values()}
+    assert all(ids[new] == f"s:{old}" for new, old in moved.items()), "same sessions"
+
+
+def test_a_drive_back_elsewhere_while_its_old_path_is_still_watched_is_new() -> None:
+    """Both paths in the config: the old folder is offline, whether its projects are
+    still on it cannot be told, and a copy must never take the original's session
+    (`check` says to point the entry at the new mount point instead)."""
+    old_root, new_root = "/Volumes/Studio", "/Volumes/Studio 1"
+    d = volume({f"{old_root}/s.als": "id-s"}, root=old_root)
+    both = settings(folders=(FolderSettings(old_root), FolderSettings(new_root)))
+    e = VolumeDriver(Core.restore(both, d.stored.values(), d.meta))
+    e.disk[f"{new_root}/s.als"], e.identity[f"{new_root}/s.als"] = sig(0), "id-s"
+    e.feed(Started(wall=WALL0 + 600))
+    e.advance(30)
+    assert not e.relinks and items_sent(e) == [f"{new_root}/s.als"]
+    assert e.core.records[f"{old_root}/s.als"].missing_since is None, "offline, not missing"
