@@ -11,9 +11,7 @@ problem, so the CLI can print it and exit 78 (EX_CONFIG) without a traceback.
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -30,6 +28,7 @@ from pydantic import (
 )
 
 from watcher import userfiles
+from watcher.config_errors import describe
 from watcher.places import (
     APP_NAME,
     TOKEN_ENV,
@@ -322,16 +321,6 @@ class Config(_Section):
         return folders
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + part
-    return text or "(top level)"
-
-
 _FIELDS: dict[str, type[BaseModel]] = {
     "": Config,
     "sessiondock": SessionDockSettings,
@@ -342,25 +331,6 @@ _FIELDS: dict[str, type[BaseModel]] = {
     "scan": ScanSettings,
     "log": LogSettings,
 }
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    loc: tuple[int | str, ...] = tuple(error["loc"])
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        section = str(loc[0]) if len(loc) > 1 else ""
-        model = _FIELDS.get(section)
-        known = [f.alias or n for n, f in model.model_fields.items()] if model else []
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"at '{_key_path(loc)}': unknown key{hint}"
-    if kind == "missing":
-        return f"at '{_key_path(loc)}': required"
-    message = str(error["msg"])
-    message = message.removeprefix("Value error, ")
-    if kind.endswith(("_type", "_parsing")):
-        message += f", got {error.get('input')!r}"
-    return f"at '{_key_path(loc)}': {message[0].lower()}{message[1:]}"
 
 
 def parse_config(data: Any, source: Path | None = None) -> Config:
@@ -377,7 +347,7 @@ def parse_config(data: Any, source: Path | None = None) -> Config:
     try:
         config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        problems = "; ".join(describe(e, _FIELDS) for e in exc.errors())
         raise ConfigError(_prefix(source) + problems) from None
     return config.model_copy(update={"source": source})
 

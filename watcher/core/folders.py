@@ -20,7 +20,7 @@ from typing import Literal
 from watcher.core.effects import CheckFolder, Effect, Log, Unwatch, Watch
 from watcher.core.inputs import WatchMode
 from watcher.core.settings import FolderSettings
-from watcher.core.table import is_under
+from watcher.core.store import is_under
 
 FolderMode = Literal["native", "polling", "offline"]
 

@@ -27,7 +27,7 @@ from watcher.core.inputs import (
 )
 from watcher.core.records import Project, Signature
 from watcher.core.spellings import Spellings
-from watcher.core.table import is_under
+from watcher.core.store import is_under
 from watcher.core.unreadable import is_read_error
 
 

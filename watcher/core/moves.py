@@ -23,7 +23,7 @@ from watcher.core.inputs import RelinkAnswered
 from watcher.core.paths import nfc
 from watcher.core.records import Project, Signature
 from watcher.core.spellings import Spellings
-from watcher.core.table import is_under
+from watcher.core.store import is_under
 
 MAX_ORIGINAL_STATS = 8
 """At most this many projects of a new one's identity are stat'ed to tell a move whose

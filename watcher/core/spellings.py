@@ -16,7 +16,7 @@ from dataclasses import replace
 from watcher.core.base import CoreBase
 from watcher.core.paths import nfc, same_path
 from watcher.core.records import Project, ProjectRecord
-from watcher.core.table import has_session
+from watcher.core.store import has_session
 
 
 class Spellings(CoreBase):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from watcher.core.table import is_under
+from watcher.core.store import is_under
 
 READ_ERROR_MARK = "cannot read "
 """How a read error's detail begins (`scanner.unreadable_reason`)."""

@@ -1,0 +1,185 @@
+"""The project records in memory, their indexes, and the changes not yet persisted.
+
+`Table` (table.py) holds the rules of how a record moves from state to state; this is
+what every rule needs underneath: one `_put` or `_drop` per change, which keeps the
+counts, the pending groups (one request's worth each), the identities (relink
+candidates) and the spellings (paths.py) in step, and collects changed paths until
+`take_changes` turns them into one `Persist`. A record is a frozen value of about 20
+fields: 20,000 projects are a few MB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from watcher.core.batching import Queued
+from watcher.core.effects import Persist
+from watcher.core.paths import loose_key
+from watcher.core.records import STATES, ProjectRecord, StateName
+
+
+def has_session(record: ProjectRecord) -> bool:
+    """SessionDock has (or had) a session for it: imported once, or found in its library."""
+    return record.imported_at is not None or record.session_id is not None
+
+
+def base_name(path: str) -> str:
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def is_under(path: str, directory: str) -> bool:
+    """`path` is `directory` or inside it (either separator; no file system involved)."""
+    if path == directory:
+        return True
+    head = directory.rstrip("/\\")
+    return len(path) > len(head) and path.startswith(head) and path[len(head)] in "/\\"
+
+
+class Rows(Mapping[str, ProjectRecord]):
+    def __init__(self, records: Iterable[ProjectRecord] = ()) -> None:
+        self._rows: dict[str, ProjectRecord] = {r.path: r for r in records}
+        self._pending: set[str] = set()
+        self._groups: dict[tuple[str, bool], int] = {}
+        """Pending projects per (kind, generate_previews): one request's worth each."""
+        for r in self._rows.values():
+            if r.state == "pending":
+                self._add_pending(r)
+        self._counts: dict[str, int] = dict.fromkeys(STATES, 0)
+        for r in self._rows.values():
+            self._counts[r.state] += 1
+        self._changed: set[str] = set()
+        self.revision = 0
+        """Bumped by every change (what is derived from the records can be cached)."""
+        self._missing: dict[str, set[str]] = {}
+        """identity -> paths of records gone from disk (the relink candidates)."""
+        self._identities: dict[str, set[str]] = {}
+        """identity -> paths of every record that has one (copies and moves)."""
+        for r in self._rows.values():
+            self._index_missing(r, add=True)
+        self._spellings: dict[str, set[str]] = {}
+        """loose_key -> recorded paths: the spellings that may be one path (paths.py)."""
+        for path in self._rows:
+            self._spellings.setdefault(loose_key(path), set()).add(path)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def __getitem__(self, path: str) -> ProjectRecord:
+        return self._rows[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def in_state(self, state: StateName) -> list[ProjectRecord]:
+        return [r for r in self._rows.values() if r.state == state]
+
+    def sendable(self) -> list[Queued[str]]:
+        rows = (self._rows[p] for p in self._pending)
+        return [Queued(r.path, r.kind, r.generate_previews, r.queued_at or 0.0) for r in rows]
+
+    def oldest_pending(self) -> ProjectRecord | None:
+        rows = (self._rows[p] for p in self._pending)
+        return min(rows, key=lambda r: (r.queued_at or 0.0, r.path), default=None)
+
+    # --- writing ----------------------------------------------------------------------
+
+    def fullest_group(self) -> int:
+        return max(self._groups.values(), default=0)
+
+    def _add_pending(self, record: ProjectRecord) -> None:
+        self._pending.add(record.path)
+        group = (record.kind, record.generate_previews)
+        self._groups[group] = self._groups.get(group, 0) + 1
+
+    def _remove_pending(self, record: ProjectRecord) -> None:
+        self._pending.discard(record.path)
+        group = (record.kind, record.generate_previews)
+        left = self._groups[group] - 1
+        if left:
+            self._groups[group] = left
+        else:
+            del self._groups[group]
+
+    def _index_missing(self, record: ProjectRecord, add: bool) -> None:
+        if record.identity is None:
+            return
+        every = self._identities.setdefault(record.identity, set())
+        if add:
+            every.add(record.path)
+        else:
+            every.discard(record.path)
+            if not every:
+                del self._identities[record.identity]
+        if record.missing_since is None:
+            return
+        paths = self._missing.setdefault(record.identity, set())
+        if add:
+            paths.add(record.path)
+        else:
+            paths.discard(record.path)
+            if not paths:
+                del self._missing[record.identity]
+
+    def spellings(self, path: str) -> list[str]:
+        """Recorded paths other than `path` that differ from it at most in Unicode
+        normalization and letter case (the caller knows which of those count)."""
+        return sorted(p for p in self._spellings.get(loose_key(path), ()) if p != path)
+
+    def _index_spelling(self, path: str, add: bool) -> None:
+        key = loose_key(path)
+        if add:
+            self._spellings.setdefault(key, set()).add(path)
+            return
+        paths = self._spellings[key]
+        paths.discard(path)
+        if not paths:
+            del self._spellings[key]
+
+    def missing_count(self) -> int:
+        return sum(1 for r in self._rows.values() if r.missing_since is not None)
+
+    def _put(self, record: ProjectRecord) -> None:
+        old = self._rows.get(record.path)
+        if old is not None:
+            self._index_missing(old, add=False)
+            self._counts[old.state] -= 1
+            if old.state == "pending":
+                self._remove_pending(old)
+        else:
+            self._index_spelling(record.path, add=True)
+        self._counts[record.state] += 1
+        self._rows[record.path] = record
+        self._index_missing(record, add=True)
+        if record.state == "pending":
+            self._add_pending(record)
+        self._changed.add(record.path)
+        self.revision += 1
+
+    def _drop(self, path: str) -> None:
+        old = self._rows.pop(path)
+        self._index_spelling(path, add=False)
+        self._index_missing(old, add=False)
+        self._counts[old.state] -= 1
+        if old.state == "pending":
+            self._remove_pending(old)
+        self._changed.add(path)
+        self.revision += 1
+
+    def touch_keys(self, paths: Iterable[str]) -> None:
+        """Write these records again (their last write failed)."""
+        self._changed.update(paths)
+
+    def take_changes(self, meta: Iterable[tuple[str, object]] = ()) -> Persist | None:
+        """Everything changed since the last call, as one `Persist` (None: nothing)."""
+        meta = tuple(meta)
+        if not self._changed and not meta:
+            return None
+        changed, self._changed = sorted(self._changed), set()
+        upserts = tuple(self._rows[p] for p in changed if p in self._rows)
+        deletes = tuple(p for p in changed if p not in self._rows)
+        return Persist(upserts=upserts, deletes=deletes, meta=meta)
