@@ -459,6 +459,11 @@ def test_lost_events_trigger_a_reconciliation(
         pytest.skip(f"fs.inotify.max_queued_events is {limit}: too large to overflow quickly")
     proc = daemon(write_config([studio]))
     proc.wait_watching()
+    # "watching" is logged once the watch is asked for; watchdog sets it up on a thread
+    # of its own. A first save imported by its event proves the kernel watch is live:
+    # stopped before that, the daemon had no queue to overflow (seen under load).
+    first = write_als(studio / "Before The Flood.als")
+    emulator.wait_for_paths(1, timeout=30)
     proc.send(signal.SIGSTOP)
     try:
         for n in range(limit // 2 + 100):  # each new file queues at least two events
@@ -468,6 +473,6 @@ def test_lost_events_trigger_a_reconciliation(
         proc.send(signal.SIGCONT)
     lost = proc.wait_for("events_lost", timeout=30)[0]
     assert "overflow" in lost["detail"].lower()
-    emulator.wait_for_paths(1, timeout=30)
+    emulator.wait_for_paths(2, timeout=30)
     assert proc.stop() == 0
-    assert emulator.imported_paths() == [str(project)]
+    assert sorted(emulator.imported_paths()) == sorted([str(first), str(project)])
