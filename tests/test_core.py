@@ -111,13 +111,17 @@ class Driver:
     """Paths whose probe finds no project."""
     full_disk: bool = False
     """Every Persist with changes fails, as on a full disk."""
+    fail_before_send: int = 0
+    """This many Persists that precede a Send fail (the write marking a batch in flight)."""
     carried: list[Send] = field(default_factory=list)
 
     def feed(self, event: Input) -> list[Effect]:
         out = self.core.handle(event, self.now)
         self.effects.extend(out)
         for index, effect in enumerate(out):
-            if self.full_disk and isinstance(effect, Persist):
+            before_send = self.fail_before_send and any(isinstance(e, Send) for e in out[index:])
+            if isinstance(effect, Persist) and (self.full_disk or before_send):
+                self.fail_before_send -= 1 if before_send else 0
                 rest = tuple(out[index + 1 :])
                 self.feed(PersistFailed(effect, "database or disk is full", "free space", rest))
                 break
@@ -478,6 +482,51 @@ def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
     again = next(e for e in out if isinstance(e, Persist))
     assert {r.state for r in again.upserts} == {"in_flight"}
     assert next(e for e in out if isinstance(e, Send)) == send
+
+
+def test_a_request_held_back_by_a_failed_write_is_built_again_at_the_reloaded_size() -> None:
+    """Simulator seed 93800: the Send a full disk dropped was replayed as it was, with 3
+    projects, after a SIGHUP had lowered batch_size to 1."""
+    from watcher.core.inputs import ReloadRequested
+
+    d = start(disk={f"/studio/{n}.als": sig(n) for n in range(3)}, batch_size=3)
+    d.fail_before_send = 10**6
+    d.advance(8)  # the batch is planned; the write marking it in flight fails, again
+    assert not d.sends()
+    assert d.logs("state_unavailable")
+    d.feed(ReloadRequested(settings(batch_size=1)))
+    d.fail_before_send = 0
+    d.advance(30)
+    sizes = [len(s.items) for s in d.sends()]
+    assert sizes == [1, 1, 1]
+    assert {r.state for r in d.stored.values()} == {"imported"}
+
+
+def test_the_parts_of_a_bisected_batch_keep_a_batch_size_lowered_meanwhile() -> None:
+    from watcher.core.inputs import ReloadRequested
+
+    d = start(disk={f"/studio/{n}.als": sig(n) for n in range(8)}, batch_size=8)
+    d.hold = True
+    d.advance(8)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send) and len(send.items) == 8
+    d.feed(SendAnswered(send.request, Failure("rejected", "bad project", "fix it")))
+    d.feed(ReloadRequested(settings(batch_size=2)))  # the first half (4) is already out
+    while d.held:
+        effect = d.held.pop(0)
+        assert isinstance(effect, Send)
+        if effect.request != send.request + 1:
+            assert len(effect.items) <= 2
+        keys = [i.key for i in effect.items]
+        bad = "/studio/5.als" in keys
+        outcome: Accepted | Failure = (
+            Failure("rejected", "bad project", "fix it") if bad else Accepted("x", len(keys))
+        )
+        d.feed(SendAnswered(effect.request, outcome))
+    states = {p: r.state for p, r in d.stored.items()}
+    assert states == {p: "rejected" if p == "/studio/5.als" else "imported" for p in states}
+    assert len(states) == 8
 
 
 def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:

@@ -186,6 +186,10 @@ class CoreBase:
     def _relink_due(self) -> bool:
         raise NotImplementedError
 
+    def _send_part(self, job: Job, keys: tuple[str, ...]) -> None:
+        """Send one part of a batch (`Sending`)."""
+        raise NotImplementedError
+
     # --- effects ----------------------------------------------------------------------
 
     def _emit(self, *effects: Effect) -> None:

@@ -52,11 +52,17 @@ class Persisting(CoreBase):
         self._persist_retrying = True
         replay, self._replay = self._replay, []
         for effect in replay:
-            if isinstance(effect, Send) and (
-                self._job is None or effect.request != self._job.request
-            ):
+            if isinstance(effect, Send):
+                self._send_again(effect)
                 continue
             self._out.append(effect)
+
+    def _send_again(self, dropped: Send) -> None:
+        """The request the failed write held back is built again, not replayed: a reload
+        since may have lowered batch_size, and its projects may have changed or gone."""
+        job = self._job
+        if job is not None and job.what == "send" and dropped.request == job.request:
+            self._send_part(job, job.current)
 
     def _persist_worked(self) -> None:
         """The retried write was not reported failed: the outage is over."""
