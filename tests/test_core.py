@@ -111,9 +111,13 @@ class Driver:
     """Paths whose probe finds no project."""
     full_disk: bool = False
     """Every Persist with changes fails, as on a full disk."""
+    open_then_away: set[str] = field(default_factory=set)
+    """Paths whose probe finds them open, after which they cannot be stat'ed (their
+    folder went offline, or they were deleted with the event lost)."""
     fail_before_send: int = 0
     """This many Persists that precede a Send fail (the write marking a batch in flight)."""
     carried: list[Send] = field(default_factory=list)
+    away: dict[str, Signature] = field(default_factory=dict)
 
     def feed(self, event: Input) -> list[Effect]:
         out = self.core.handle(event, self.now)
@@ -147,6 +151,10 @@ class Driver:
             self.feed(WalkEnded(effect.root, effect.under))
         elif isinstance(effect, Stat):
             self.feed(Statted(effect.path, self.disk.get(effect.path)))
+        elif isinstance(effect, Probe) and effect.path in self.open_then_away:
+            self.open_then_away.discard(effect.path)
+            self.away[effect.path] = self.disk.pop(effect.path)
+            self.feed(Probed(effect.path, NotAProject("open", "open in Audacity")))
         elif isinstance(effect, Probe) and effect.path in self.bad:
             self.feed(Probed(effect.path, NotAProject("bad-content", "not XML", "Ableton")))
         elif isinstance(effect, Probe):
@@ -527,6 +535,32 @@ def test_the_parts_of_a_bisected_batch_keep_a_batch_size_lowered_meanwhile() -> 
     states = {p: r.state for p, r in d.stored.items()}
     assert states == {p: "rejected" if p == "/studio/5.als" else "imported" for p in states}
     assert len(states) == 8
+
+
+def test_a_queued_project_rewritten_then_lost_from_sight_mid_check_is_not_sent_stale() -> None:
+    """Simulator seed 28553 (before issue 12 shifted the draws): a queued .aup3 was saved
+    again with its events lost, opened in Audacity and its folder went offline while
+    that was checked; the stat after the probe said nothing, the verdict was dropped
+    and the bytes queued earlier were sent, stale, while the project was open."""
+    d = start(disk={"/studio/a.aup3": sig(1)})
+    d.hold = True
+    d.advance(8)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("server", "HTTP 503", "start it")))
+    assert d.stored["/studio/a.aup3"].state == "pending"
+    d.hold = False
+    d.disk["/studio/a.aup3"] = sig(2)  # saved again, opened: its folder goes away
+    d.open_then_away.add("/studio/a.aup3")
+    d.feed(ProjectChanged(ROOT, "/studio/a.aup3", False, d.now))
+    d.advance(600)
+    assert d.sends() == [send]  # the bytes queued before are not sent: they are not these
+    d.disk.update(d.away)  # back; closed since: a walk finds it and it is checked again
+    d.advance(3600)
+    assert len(d.sends()) == 2
+    record = d.stored["/studio/a.aup3"]
+    assert (record.state, record.signature) == ("imported", sig(2))
 
 
 def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:

@@ -198,7 +198,9 @@ class Intake(CoreBase):
         if touched is not None:
             self._confirm_stats.pop(path, None)
             self._verifying.pop(path, None)  # written again: its check is moot
-            if signature is not None and self.folders.online(touched[0]) is not None:
+            if signature is None:
+                self._out_of_sight(path)
+            elif self.folders.online(touched[0]) is not None:
                 self._touch(touched[0], path, False, touched[1], signature)
             return
         if path in self._verifying:
@@ -214,8 +216,21 @@ class Intake(CoreBase):
         if decision is Decision.WAIT:
             return
         del self._waiting[path]
-        if decision is Decision.READY and signature is not None:
+        if signature is None:
+            self._out_of_sight(path)
+        elif decision is Decision.READY:
             self._ready(waiting.root, path, waiting.bundle, signature)
+
+    def _out_of_sight(self, path: str) -> None:
+        """A stat found nothing while the project changed or was checked: its folder
+        went offline, or it was deleted and the event is late or lost. What was queued
+        for it was checked before it changed (simulator seed 28553: a rewritten .aup3,
+        open in Audacity, sent as queued), so, like a record from an earlier life, it
+        waits for a walk to see its bytes again; a full walk that does not find it
+        cancels it."""
+        record = self.table.get(path)
+        if record is not None and record.state == "pending":
+            self._unconfirmed.add(path)
 
     def _still_settling(self, path: str, signature: Signature) -> bool:
         """A bundle whose newest file is younger than the quiet period waits for it.
@@ -270,7 +285,9 @@ class Intake(CoreBase):
     def _on_verified(self, path: str, fresh: Signature | None) -> None:
         root, signature, outcome, bundle = self._verifying.pop(path)
         if fresh != signature:
-            if fresh is not None:  # changed while checked: wait for quiet again
+            if fresh is None:
+                self._out_of_sight(path)
+            else:  # changed while checked: wait for quiet again
                 self._touch(root, path, bundle, self._now, fresh)
             return
         if isinstance(outcome, NotAProject) and outcome.reason == "unreadable":
