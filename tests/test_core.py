@@ -20,6 +20,7 @@ from watcher.core.effects import (
     Persist,
     Probe,
     ReadToken,
+    Relink,
     Send,
     Stat,
     Stop,
@@ -115,7 +116,8 @@ class Driver:
     """Paths whose probe finds them open, after which they cannot be stat'ed (their
     folder went offline, or they were deleted with the event lost)."""
     fail_before_send: int = 0
-    """This many Persists that precede a Send fail (the write marking a batch in flight)."""
+    """This many Persists that precede a Send or a Relink fail (the write marking a batch
+    in flight, or relinking)."""
     carried: list[Send] = field(default_factory=list)
     away: dict[str, Signature] = field(default_factory=dict)
 
@@ -123,7 +125,9 @@ class Driver:
         out = self.core.handle(event, self.now)
         self.effects.extend(out)
         for index, effect in enumerate(out):
-            before_send = self.fail_before_send and any(isinstance(e, Send) for e in out[index:])
+            before_send = self.fail_before_send and any(
+                isinstance(e, (Send, Relink)) for e in out[index:]
+            )
             if isinstance(effect, Persist) and (self.full_disk or before_send):
                 self.fail_before_send -= 1 if before_send else 0
                 rest = tuple(out[index + 1 :])
