@@ -325,6 +325,9 @@ class Intake(CoreBase):
         self._enqueue(outcome, bundle)
 
     def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
+        seen = self._walk_paths.get(project.root)
+        if seen is not None:  # a walk that listed its folder before it was there
+            seen.add(project.path)  # must not call it missing (simulator seed 141733)
         new = project.path not in self.table
         if self._moved(project, new, bundle, checked):
             return
