@@ -1,8 +1,8 @@
 """What must hold whatever the world did: checked as the run goes, and at its end.
 
 During the run (at the moment the shell carries out an effect or delivers an answer):
-- every request holds at most `batch_size` items, all of the request's kind and previews
-  flag, and only paths that ever held a project (never junk, a backup or a sidecar);
+- every request holds at most `batch_size` items (relinks too), all of the request's
+  kind and previews flag, and only paths that ever held a project (never junk, a backup or a sidecar);
 - nothing is sent half-written: a project a writer is busy with is sent only if that
   write began after the probe the core relied on (the core cannot see the future);
 - nothing is sent while paused: after a 401 until the core has read a different token
@@ -13,7 +13,8 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   for a request carrying it (or a library listing holding its path, in recovery), and
   SessionDock has it;
 - nothing the persisted state ever held as imported is sent again with the same bytes
-  (signature) on disk, in this process or after any restart. The documented window: a
+  (signature) on disk, in this process or after any restart, while SessionDock still
+  has a session at its path (a relink may have moved it away). The documented window: a
   crash after a send and before its answer is persisted leaves the project `in_flight`
   (never `imported`), so that one batch may be sent again after the restart, at most
   once per such crash; a reset or timeout after SessionDock acted is the same (the
@@ -24,7 +25,9 @@ At the end (world quiet, SessionDock healthy, every folder online, run to quiesc
 every complete project is in SessionDock exactly once at its current path, or is
 persisted `rejected` with a reason; and its persisted record says `imported` with the
 signature on disk now (its last change was delivered, nothing is left behind). `ONE_SESSION_PER_IDENTITY` (off until issue 12
-relinks moves) makes that "one session per project identity, at its current path".
+relinks moves) makes that "one session per project identity, at its current path", and
+checks at each relink that the session it moves is not that of a project still at its
+path (a copy with the same bytes is not the project that moved).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from collections.abc import Mapping
 from tests.simulation.disk import signature
 from tests.simulation.fs import P
 from tests.simulation.world import World
-from watcher.core.effects import Persist, Relink, Send
+from watcher.core.effects import Persist, Relink, RelinkItem, Send
 from watcher.core.inputs import Accepted, Failure, Health, Library, RelinkAnswered
 from watcher.core.records import ProjectRecord, Signature
 from watcher.core.settings import FolderSettings, Settings
@@ -115,7 +118,10 @@ class Checker:
                     self.fail(f"request {send.request} sent {key} half-written ({why})")
             digest = world.fs.digest(path)
             imported = self._imported.get(key)
-            if imported is not None and imported[1] in (None, digest):
+            # A session a relink moved away leaves its old path without one: a project
+            # back at that path (a move undone, the trash restored) needs importing.
+            moved_away = key not in world.server.sessions
+            if imported is not None and imported[1] in (None, digest) and not moved_away:
                 bundle = daw.bundle if daw else False
                 if imported[0] == signature(world.fs, self.registry, key, bundle):
                     self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
@@ -131,10 +137,43 @@ class Checker:
         self._pause_from(outcome)
 
     def on_relink(self, relink: Relink) -> None:
+        size = self.settings.batch_size
+        if len(relink.items) > size:
+            self.fail(
+                f"relink {relink.request} holds {len(relink.items)} items; batch_size is {size}"
+            )
         if self._paused is not None:
             self.fail(f"relink {relink.request} sent while paused")
         for item in relink.items:
             self._outcome[item.key] = "sent"
+            if ONE_SESSION_PER_IDENTITY:
+                self._check_relink_target(relink.request, item)
+
+    def _check_relink_target(self, request: int, item: RelinkItem) -> None:
+        """A relink never takes the session of a project still at its path (offline or
+        not): that project is not the one that moved, whatever its bytes say."""
+        sessions = self.world.server.sessions.values()
+        session = next(
+            (
+                s
+                for s in sessions
+                if (s.id == item.session_id)
+                or (item.session_id is None and item.old_path in (s.project_path, s.original_path))
+            ),
+            None,
+        )
+        if session is None or session.project_path == item.new_path:
+            return
+        old = P(session.project_path)
+        target = self.world.project_at(P(item.new_path))
+        if target is None or old in target.paths:
+            return  # it did move from there (or has moved on since: nothing to judge)
+        holder = self.world.project_at(old)
+        if holder is not None and holder is not target:
+            self.fail(
+                f"relink {request} moves the session of {session.project_path} to "
+                f"{item.new_path}, but project #{holder.pid} is still at {session.project_path}"
+            )
 
     def on_relink_answer(self, answered: RelinkAnswered) -> None:
         for key, session_id in answered.outcome.done:
@@ -204,8 +243,8 @@ class Checker:
         for session in world.server.sessions.values():
             by_path[session.project_path] = by_path.get(session.project_path, 0) + 1
         for project in sorted(world.projects.values(), key=lambda p: p.pid):
-            if not world.complete(project):
-                continue
+            if not world.complete(project) or not world.watched(project):
+                continue  # being written, broken, or out of every watched folder (trash)
             path = str(project.unit)
             count = by_path.get(path, 0)
             record = durable.get(path)

@@ -201,10 +201,17 @@ class SimSessionDock:
         record = self._record(at, "relink", token, paths=tuple(i.new_path for i in items))
         answer = self._gate(token, write=True)
         done: list[tuple[str, str | None]] = []
-        if answer is None and self._fault() in ("500", "503"):
-            answer = Answer(503, code="internal", message="try later")
         if answer is None:
             for item in items:
+                # One PATCH per item: a fault stops the rest, and a timeout or reset after
+                # SessionDock acted leaves this one moved without the client hearing it.
+                fault = self._fault()
+                if fault in ("500", "501", "503"):
+                    answer = Answer(503, code="internal", message="try later")
+                    break
+                if fault == "timeout-before":
+                    answer = Answer(None, "timeout", delay=self.timeout)
+                    break
                 session = next(
                     (
                         s
@@ -225,8 +232,14 @@ class SimSessionDock:
                 if session.title == item.old_title:
                     session.title = item.new_title
                 self.sessions[item.new_path] = session
+                if fault in ("timeout-after", "reset-after"):
+                    failure = "timeout" if fault == "timeout-after" else "reset"
+                    answer = Answer(None, failure, delay=self.timeout, acted=True)
+                    break
                 done.append((item.key, session.id))
-            answer = Answer(200, delay=0.02, acted=True)
+            else:
+                answer = Answer(200, delay=0.02, acted=True)
+        assert answer is not None
         record.answer = answer
         return answer, tuple(done)
 

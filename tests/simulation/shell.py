@@ -22,6 +22,7 @@ from tests.simulation import disk
 from tests.simulation.faults import Control
 from tests.simulation.fs import P, under
 from tests.simulation.invariants import Checker
+from tests.simulation.more import PINNED
 from tests.simulation.server import answer_request
 from tests.simulation.trace import Outcome, Trace
 from tests.simulation.world import ROOTS, World, random_settings
@@ -61,6 +62,7 @@ class Sim:
             ROOTS,
             self.settings.quiet_seconds,
             self.settings.max_wait_seconds,
+            more=seed not in PINNED,
         )
         self.server = self.world.server
         self.server.timeout = 10.0
