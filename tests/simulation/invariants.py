@@ -136,6 +136,12 @@ class Checker:
                 self._outcome[item.key] = mark
         self._pause_from(outcome)
 
+    def on_library_request(self, request: int) -> None:
+        """The library listing is not a probe: it waits for a pause to end, as sends do."""
+        if self._paused is not None:
+            why = "401 (token unchanged)" if self._paused[0] == "auth" else "403/read-only"
+            self.fail(f"library listing {request} asked while paused by {why}")
+
     def on_relink(self, relink: Relink) -> None:
         size = self.settings.batch_size
         if len(relink.items) > size:

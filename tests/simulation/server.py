@@ -160,6 +160,11 @@ class SimSessionDock:
     def health(self, at: float, token: str | None) -> Answer:
         record = self._record(at, "health", token)
         answer = self._gate(token, write=False)
+        fault = self._fault() if answer is None else None
+        if fault in ("500", "501", "503"):
+            answer = Answer(int(fault), code="internal", message="try later")
+        elif fault in ("timeout-before", "timeout-after"):
+            answer = Answer(None, "timeout", delay=self.timeout)
         if answer is None:
             data = {
                 "status": "ok",

@@ -248,6 +248,8 @@ class Sim:
             self.checker.on_send(effect, self.now)
         if isinstance(effect, fx.Relink):
             self.checker.on_relink(effect)
+        if isinstance(effect, fx.AskLibrary):
+            self.checker.on_library_request(effect.request)
         answered, answer = answer_request(self.server, effect, self.world.token_file, self.now)
         self.later(answer.delay if answer else 0.0, answered)
         if answer is not None:
