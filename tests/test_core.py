@@ -567,6 +567,29 @@ def test_a_queued_project_rewritten_then_lost_from_sight_mid_check_is_not_sent_s
     assert (record.state, record.signature) == ("imported", sig(2))
 
 
+def test_a_project_in_flight_that_changed_then_went_out_of_sight_is_not_resent_stale() -> None:
+    """As above, with the old bytes in flight when the change is seen: if that request
+    fails, they are not sent again before a walk has seen the project."""
+    d = start(disk={"/studio/a.aup3": sig(1)})
+    d.hold = True
+    d.advance(8)
+    [send] = d.held
+    d.held.clear()
+    d.disk["/studio/a.aup3"] = sig(2)  # saved again while the request is out
+    d.feed(ProjectChanged(ROOT, "/studio/a.aup3", False, d.now))
+    away = d.disk.pop("/studio/a.aup3")  # then its folder goes away
+    d.advance(8)  # the stat at the end of the quiet period finds nothing
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("server", "HTTP 503", "start it")))
+    d.hold = False
+    d.advance(600)
+    assert d.sends() == [send]
+    d.disk["/studio/a.aup3"] = away
+    d.advance(3600)
+    record = d.stored["/studio/a.aup3"]
+    assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
+
+
 def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True

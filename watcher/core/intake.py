@@ -229,8 +229,8 @@ class Intake(CoreBase):
         waits for a walk to see its bytes again; a full walk that does not find it
         cancels it."""
         record = self.table.get(path)
-        if record is not None and record.state == "pending":
-            self._unconfirmed.add(path)
+        if record is not None and record.state in ("pending", "in_flight"):
+            self._unconfirmed.add(path)  # in flight: held if its request fails
 
     def _still_settling(self, path: str, signature: Signature) -> bool:
         """A bundle whose newest file is younger than the quiet period waits for it.
