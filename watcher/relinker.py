@@ -43,11 +43,17 @@ def relink(
 
 
 def _by_path(sessions: list[Session]) -> dict[str, Session]:
+    """Sessions by where they point now, then by where they were imported from. A path
+    a session was first imported from may have another session now (the project moved
+    away and a new one came, or it came back): that one is the session at the path
+    (simulator seeds 61357, 20468, 41873: the moved-away session was taken again)."""
     found: dict[str, Session] = {}
     for session in sessions:
-        for path in (session.project_path, session.original_path):
-            if path:
-                found.setdefault(path, session)
+        if session.project_path:
+            found.setdefault(session.project_path, session)
+    for session in sessions:
+        if session.original_path:
+            found.setdefault(session.original_path, session)
     return found
 
 
