@@ -10,11 +10,11 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   says full automation. Health checks are the probes that find out. A restarted process
   starts unpaused: its first request is how it finds out;
 - nothing becomes `imported` in the persisted state unless the core was handed a 2xx
-  for a request carrying it (or a library listing holding its path, in recovery), and
-  SessionDock has it;
+  for a request carrying it (or a library listing holding its path, in recovery; or it
+  was imported there and its content, its identity, is back), and SessionDock has it;
 - nothing the persisted state ever held as imported is sent again with the same bytes
-  (signature) on disk, in this process or after any restart, while SessionDock still
-  has a session at its path (a relink may have moved it away). The documented window: a
+  (signature) on disk, in this process or after any restart, unless a relink has moved
+  its session away from that path since. The documented window: a
   crash after a send and before its answer is persisted leaves the project `in_flight`
   (never `imported`), so that one batch may be sent again after the restart, at most
   once per such crash; a reset or timeout after SessionDock acted is the same (the
@@ -53,6 +53,7 @@ class Checker:
         self.settings = settings
         self.registry = registry
         self.violations: list[str] = []
+        world.server.on_moved = self.session_moved
         self.last_probe_at: dict[str, float] = {}
         self._outcome: dict[str, str] = {}
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
@@ -66,6 +67,12 @@ class Checker:
         resend is "unchanged" only when both still hold: the core knows signatures, and
         the bytes keep it honest (a same-size save after the wall clock stepped back can
         keep size, mtime and inode; the core sending those new bytes is right)."""
+
+    def session_moved(self, path: str) -> None:
+        """A relink moved the session at `path` away: a project back at that path (a
+        move undone, the trash restored, a wrong guess) is not imported there any more,
+        and importing it again is right."""
+        self._imported.pop(path, None)
 
     def fail(self, text: str) -> None:
         self.violations.append(text)
@@ -118,10 +125,7 @@ class Checker:
                     self.fail(f"request {send.request} sent {key} half-written ({why})")
             digest = world.fs.digest(path)
             imported = self._imported.get(key)
-            # A session a relink moved away leaves its old path without one: a project
-            # back at that path (a move undone, the trash restored) needs importing.
-            moved_away = key not in world.server.sessions
-            if imported is not None and imported[1] in (None, digest) and not moved_away:
+            if imported is not None and imported[1] in (None, digest):
                 bundle = daw.bundle if daw else False
                 if imported[0] == signature(world.fs, self.registry, key, bundle):
                     self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
@@ -236,7 +240,10 @@ class Checker:
             if old is not None and old.state == "imported" and old.signature == record.signature:
                 continue
             outcome = self._outcome.get(record.path)
-            if outcome not in ("ok", "library", "relinked"):
+            back = old is not None and old.state == "imported" and old.identity is not None
+            if back and old is not None and old.identity == record.identity:
+                outcome = "back"  # the same content back at its path: its session holds
+            if outcome not in ("ok", "library", "relinked", "back"):
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
             elif record.project_path not in sessions:
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,8 @@ class SimSessionDock:
     log: list[Record] = field(default_factory=list)
     arrivals: dict[str, int] = field(default_factory=dict)
     """projectPath -> how many import requests carrying it reached the library."""
+    on_moved: Callable[[str], None] | None = None
+    """Told the old path of each session a relink moves (the invariants listen)."""
 
     @property
     def healthy(self) -> bool:
@@ -217,22 +220,13 @@ class SimSessionDock:
                 if fault == "timeout-before":
                     answer = Answer(None, "timeout", delay=self.timeout)
                     break
-                session = next(
-                    (
-                        s
-                        for s in self.sessions.values()
-                        if (item.session_id is not None and s.id == item.session_id)
-                        or (
-                            item.session_id is None
-                            and item.old_path in (s.project_path, s.original_path, item.new_path)
-                        )
-                    ),
-                    None,
-                )
+                session = self._session_for(item)
                 if session is None:
                     done.append((item.key, None))
                     continue
                 del self.sessions[session.project_path]
+                if self.on_moved is not None:
+                    self.on_moved(session.project_path)
                 session.project_path = item.new_path
                 if session.title == item.old_title:
                     session.title = item.new_title
@@ -247,6 +241,19 @@ class SimSessionDock:
         assert answer is not None
         record.answer = answer
         return answer, tuple(done)
+
+    def _session_for(self, item: RelinkItem) -> Session | None:
+        """The session a relink moves: by id; else the one at the old path, found in one
+        listing as `watcher.relinker` does (by path, then by original path, then at the
+        new path: an earlier PATCH went through unheard)."""
+        if item.session_id is not None:
+            return next((s for s in self.sessions.values() if s.id == item.session_id), None)
+        found: dict[str, Session] = {}
+        for session in self.sessions.values():
+            found.setdefault(session.project_path, session)
+        for session in self.sessions.values():
+            found.setdefault(session.original_path, session)
+        return found.get(item.old_path) or found.get(item.new_path)
 
     def import_batch(
         self, at: float, token: str | None, kind: str, items: tuple[Item, ...]
