@@ -150,7 +150,7 @@ class Driver:
         elif isinstance(effect, Watch):
             self.feed(WatchStarted(effect.root, effect.mode))
         elif isinstance(effect, Walk):
-            found = tuple(Found(p, False, s) for p, s in sorted(self.disk.items()))
+            found = tuple(Found(p, p.endswith(".logicx"), s) for p, s in sorted(self.disk.items()))
             self.feed(WalkFound(effect.root, effect.under, found))
             self.feed(WalkEnded(effect.root, effect.under))
         elif isinstance(effect, Stat):
@@ -661,6 +661,30 @@ def test_a_bundle_whose_files_are_younger_than_the_quiet_period_waits() -> None:
     d.advance(3)  # due at once; its files were written at +4 s: not before +9 s
     assert not [e for e in d.effects if isinstance(e, Probe)]
     d.advance(8)
+    assert [e for e in d.effects if isinstance(e, Probe)]
+
+
+def test_a_bundle_seen_changing_waits_a_full_quiet_period_whatever_its_mtimes_say() -> None:
+    """Simulator seed 141606: a Logic project saved slowly, its events lost, the wall
+    clock stepped back. A stat found it changed, its newest file 7 s old (quiet: 10 s),
+    so it was looked at again 3 s later; a piece written since carried an older mtime,
+    the second stat matched, and it was sent mid-save. A change seen now waits a full
+    quiet period from now: an mtime's age never shortens it."""
+    from watcher.core.inputs import EventsLost
+
+    def wall(now: float) -> int:
+        return int((WALL0 + now - 100.0) * 1e9)  # the driver starts at 100 with WALL0
+
+    d = start()
+    b = "/studio/b.logicx"
+    d.disk[b] = Signature(size=10, mtime_ns=wall(100.0 - 3600), inode=7)
+    d.feed(EventsLost("queue overflow"))  # a walk finds it at 100
+    d.advance(2)
+    d.disk[b] = Signature(size=12, mtime_ns=wall(102.0), inode=7)  # a piece of a save
+    d.advance(3)  # the stat at 105 sees it changed, its newest file 3 s old
+    d.advance(4.9)
+    assert not [e for e in d.effects if isinstance(e, Probe)]
+    d.advance(0.2)
     assert [e for e in d.effects if isinstance(e, Probe)]
 
 

@@ -240,8 +240,13 @@ class Intake(CoreBase):
         lost, would be taken for finished. Its files' own times say when it was last
         written (capped by `max_wait`, for clocks that disagree). A time in the future
         says nothing (the clock stepped, or another machine wrote it): the fresh
-        signatures a full quiet period apart decide alone, as for a file.
+        signatures a full quiet period apart decide alone, as for a file. So does a
+        signature unlike the last one: the change is seen now, and a piece written since
+        may carry an older time (simulator seed 141606), so its files' times never make
+        that wait shorter.
         """
+        if signature != self.debouncer.signature(path):
+            return False
         age = self._wall() - signature.mtime_ns / 1e9
         if age < 0 or age >= self.debouncer.quiet or self.debouncer.capped(path, self._now):
             return False
