@@ -170,6 +170,9 @@ class More:
         def restore(t: float) -> list[Event | Control]:
             if project.pid not in self.projects or project.unit != trashed:
                 return []
+            if project.writing:  # saved in the trash: its writer's pieces go there
+                self._at(t + self.more.uniform(1.0, 60.0), restore)
+                return []
             dst = self._free(home)
             self.note(t, f"restore #{project.pid} {trashed} -> {dst}")
             return self._relocate(t, trashed, dst)
