@@ -53,12 +53,22 @@ REGRESSION_SEEDS = {
     11159: "a wall-clock step back: a bundle saved slowly was confirmed after a 1 s settle",
     54834: "a bundle's mtime in the future held it to max_wait, released mid-save",
     93800: "a Send dropped by a failed write was replayed at the old size after a reload",
+    141606: "a bundle seen changing was looked at again before a full quiet period",
+    61357: "a relink by path took a session first imported there, not the one there now",
+    20468: "a relink by path took a session first imported there, not the one there now",
+    41873: "a relink by path took a session first imported there, not the one there now",
 }
-"""Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13), kept in CI.
-Seed numbers hold while the world's random draws stay as they are."""
+"""Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
+93800, 141606, and watcher.relinker's lookup for 61357, 20468, 41873), kept in CI. Seed
+numbers hold while the world's random draws stay as they are (tests/simulation/more.py
+keeps the worlds of seeds found before its actions existed). Seed 141733 (a project
+imported during a walk marked missing) is not here: the checker no longer flags what it
+showed, and tests/test_core_moves_walk.py covers it."""
 OPEN_SEEDS: dict[int, str] = {
     11539: "issue 12: a copy's session relinked to its moved original (the copy's folder "
     "had just gone offline: its stat found nothing), the original's left behind",
+    81798: "issue 12: recovery after a crash takes a path for imported because a session "
+    "relinked away from it still names it as projectOriginalPath",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from watcher.api import Session as ApiSession
 from watcher.bridge import failure_of
 from watcher.client import (
     ApiError,
@@ -42,6 +43,7 @@ from watcher.core.inputs import (
     Relinked,
     SendAnswered,
 )
+from watcher.relinker import _by_path
 
 FULL = "full-automation"
 READ_ONLY = "read-only"
@@ -246,14 +248,16 @@ class SimSessionDock:
         """The session a relink moves: by id; else the one at the old path, found in one
         listing as `watcher.relinker` does (by path, then by original path, then at the
         new path: an earlier PATCH went through unheard)."""
+        by_id = {s.id: s for s in self.sessions.values()}
         if item.session_id is not None:
-            return next((s for s in self.sessions.values() if s.id == item.session_id), None)
-        found: dict[str, Session] = {}
-        for session in self.sessions.values():
-            found.setdefault(session.project_path, session)
-        for session in self.sessions.values():
-            found.setdefault(session.original_path, session)
-        return found.get(item.old_path) or found.get(item.new_path)
+            return by_id.get(item.session_id)
+        listing = [
+            ApiSession(s.id, s.title, (), s.project_path, s.original_path)
+            for s in self.sessions.values()
+        ]
+        found = _by_path(listing)  # the real relinker's lookup
+        hit = found.get(item.old_path) or found.get(item.new_path)
+        return None if hit is None else by_id[hit.id]
 
     def import_batch(
         self, at: float, token: str | None, kind: str, items: tuple[Item, ...]
