@@ -223,7 +223,6 @@ class Checker:
     # --- the persisted state ------------------------------------------------------------
 
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
-        sessions = self.world.server.sessions
         for record in persist.upserts:
             if record.state == "rejected":
                 old = durable.get(record.path)
@@ -245,7 +244,7 @@ class Checker:
                 outcome = "back"  # the same content back at its path: its session holds
             if outcome not in ("ok", "library", "relinked", "back"):
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
-            elif record.project_path not in sessions:
+            elif not self.world.server.has(record.project_path):
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")
 
     # --- the end --------------------------------------------------------------------------

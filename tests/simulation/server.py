@@ -110,6 +110,7 @@ class SimSessionDock:
     timeout: float = 10.0
     poisoned: set[str] = field(default_factory=set)
     sessions: dict[str, Session] = field(default_factory=dict)
+    """By id: two sessions may point at one path (a relink onto a path that has one)."""
     log: list[Record] = field(default_factory=list)
     arrivals: dict[str, int] = field(default_factory=dict)
     """projectPath -> how many import requests carrying it reached the library."""
@@ -226,13 +227,11 @@ class SimSessionDock:
                 if session is None:
                     done.append((item.key, None))
                     continue
-                del self.sessions[session.project_path]
                 if self.on_moved is not None:
                     self.on_moved(session.project_path)
                 session.project_path = item.new_path
                 if session.title == item.old_title:
                     session.title = item.new_title
-                self.sessions[item.new_path] = session
                 if fault in ("timeout-after", "reset-after"):
                     failure = "timeout" if fault == "timeout-after" else "reset"
                     answer = Answer(None, failure, delay=self.timeout, acted=True)
@@ -244,11 +243,15 @@ class SimSessionDock:
         record.answer = answer
         return answer, tuple(done)
 
+    def has(self, path: str) -> bool:
+        """Some session points at `path` (the library, as an import sees it)."""
+        return any(s.project_path == path for s in self.sessions.values())
+
     def _session_for(self, item: RelinkItem) -> Session | None:
         """The session a relink moves: by id; else the one at the old path, found in one
         listing as `watcher.relinker` does (by path, then by original path, then at the
         new path: an earlier PATCH went through unheard)."""
-        by_id = {s.id: s for s in self.sessions.values()}
+        by_id = self.sessions
         if item.session_id is not None:
             return by_id.get(item.session_id)
         listing = [
@@ -308,12 +311,11 @@ class SimSessionDock:
         for item in items:
             path = item.project_path
             self.arrivals[path] = self.arrivals.get(path, 0) + 1
-            if path in self.sessions:
+            if self.has(path):
                 skipped += 1
                 continue
-            self.sessions[path] = Session(
-                f"session_{len(self.sessions) + 1}", path, path, kind, item.title
-            )
+            session_id = f"session_{len(self.sessions) + 1}"
+            self.sessions[session_id] = Session(session_id, path, path, kind, item.title)
         return skipped
 
 
