@@ -69,6 +69,8 @@ OPEN_SEEDS: dict[int, str] = {
     "had just gone offline: its stat found nothing), the original's left behind",
     81798: "issue 12: recovery after a crash takes a path for imported because a session "
     "relinked away from it still names it as projectOriginalPath",
+    300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
+    "the original (same bytes, another inode); the original, restored, is sent again",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
