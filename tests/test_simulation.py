@@ -71,6 +71,8 @@ OPEN_SEEDS: dict[int, str] = {
     "relinked away from it still names it as projectOriginalPath",
     300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
     "the original (same bytes, another inode); the original, restored, is sent again",
+    1628: "issue 12: a relink onto a path SessionDock already has a session at (a send "
+    "acted on but unheard, then a rename and its undoing): two sessions at one path",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
