@@ -590,6 +590,32 @@ def test_a_project_in_flight_that_changed_then_went_out_of_sight_is_not_resent_s
     assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
 
 
+def test_a_walk_that_sees_a_change_while_the_quiet_check_is_out_makes_that_check_moot() -> None:
+    """Simulator seed 123457320: the stat at the end of the quiet period was out when a
+    reconciling walk found newer bytes; the stat's answer was then compared with the
+    walk's signature, taken a moment before, agreed, and a file still being written was
+    probed and sent. The walk's find starts a quiet period of its own."""
+    from watcher.core.inputs import EventsLost
+
+    known = ProjectRecord(**{**project("/studio/old.als").__dict__, "state": "imported"})
+    core = Core.restore(settings(), [known], {})
+    core.handle(Started(wall=WALL0), 0.0)
+    core.handle(HealthAnswered(1, FULL), 0.0)
+    core.handle(FolderChecked(ROOT, True), 0.0)
+    core.handle(WatchStarted(ROOT, "native"), 0.0)
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(1)),)), 0.0)
+    core.handle(WalkEnded(ROOT, None), 0.0)
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 5.0)  # the quiet check
+    assert Walk(ROOT) in core.handle(EventsLost("queue overflow"), 5.0)
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(2)),)), 5.01)
+    core.handle(WalkEnded(ROOT, None), 5.01)
+    out = core.handle(Statted("/studio/a.als", sig(2)), 5.02)
+    assert not [e for e in out if isinstance(e, Probe)]
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 10.02)
+    out = core.handle(Statted("/studio/a.als", sig(2)), 10.03)
+    assert Probe(ROOT, "/studio/a.als", False, sig(2)) in out
+
+
 def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True

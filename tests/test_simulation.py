@@ -57,9 +57,11 @@ REGRESSION_SEEDS = {
     61357: "a relink by path took a session first imported there, not the one there now",
     20468: "a relink by path took a session first imported there, not the one there now",
     41873: "a relink by path took a session first imported there, not the one there now",
+    123457320: "a walk's find while the quiet check was out made that check agree at once",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
-93800, 141606, and watcher.relinker's lookup for 61357, 20468, 41873), kept in CI. Seed
+93800, 141606, 123457320, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
+CI. Seed
 numbers hold while the world's random draws stay as they are (tests/simulation/more.py
 keeps the worlds of seeds found before its actions existed). Seed 141733 (a project
 imported during a walk marked missing) is not here: the checker no longer flags what it

@@ -63,6 +63,9 @@ class Intake(CoreBase):
     def _touch(
         self, root: str, path: str, bundle: bool, at: float, signature: Signature | None
     ) -> None:
+        # A stat out for the end of its quiet period is moot: its answer would be judged
+        # against this newer signature, not one a quiet period old (seed 123457320).
+        self._confirm_stats.pop(path, None)
         self._waiting[path] = Waiting(root, bundle)
         self.debouncer.touch(path, at, signature)
 
