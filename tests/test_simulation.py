@@ -61,11 +61,10 @@ REGRESSION_SEEDS = {
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
-CI. Seed
-numbers hold while the world's random draws stay as they are (tests/simulation/more.py
-keeps the worlds of seeds found before its actions existed). Seed 141733 (a project
-imported during a walk marked missing) is not here: the checker no longer flags what it
-showed, and tests/test_core_moves_walk.py covers it."""
+CI. Seed numbers hold while the world's random draws stay as they are
+(tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
+Seed 141733 (a project imported during a walk marked missing) is not here: the checker
+no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
 OPEN_SEEDS: dict[int, str] = {
     11539: "issue 12: a copy's session relinked to its moved original (the copy's folder "
     "had just gone offline: its stat found nothing), the original's left behind",
