@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tests.test_core import ROOT, WALL0, settings, sig
-from tests.test_core_moves import MovingDriver
+from tests.test_core_moves import MovingDriver, missing
 from watcher.core import Core
 from watcher.core.effects import Effect, Walk
 from watcher.core.inputs import EventsLost, Found, ProjectChanged, Started, WalkEnded, WalkFound
@@ -48,3 +48,29 @@ def test_a_project_imported_while_a_walk_runs_is_not_missing_when_the_walk_misse
     d.feed(WalkEnded(ROOT, walk.under))
     assert d.stored["/studio/b.als"].missing_since is None
     assert d.stored["/studio/a.als"].missing_since is None
+
+
+def test_a_project_back_while_a_walk_runs_is_not_missing_again_when_the_walk_misses_it() -> None:
+    """Simulator seed 5000575: a project restored from the trash while the first walk
+    after a restart ran was recognised (back, not imported again), then marked missing
+    once more when that walk ended without it; a copy made later took its session."""
+    from watcher.core.inputs import ProjectGone
+
+    d = SlowWalks(Core.restore(settings(), (), {}))
+    d.disk["/studio/a.als"], d.identity["/studio/a.als"] = sig(1), "id-a"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    away = d.disk.pop("/studio/a.als")  # to the trash
+    d.feed(ProjectGone(ROOT, "/studio/a.als", d.now))
+    assert missing(d, "/studio/a.als")
+    d.hold_walks = True
+    d.feed(EventsLost("queue overflow"))  # a reconciling walk lists the folder now
+    [walk] = d.walks
+    d.disk["/studio/a.als"] = away  # restored
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(10)
+    assert not missing(d, "/studio/a.als")  # back
+    d.feed(WalkFound(ROOT, walk.under, ()))
+    d.feed(WalkEnded(ROOT, walk.under))
+    assert not missing(d, "/studio/a.als")
+    assert len(d.sends()) == 1

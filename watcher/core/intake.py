@@ -259,6 +259,7 @@ class Intake(CoreBase):
     def _ready(self, root: str, path: str, bundle: bool, signature: Signature) -> None:
         if self.folders.online(root) is None:
             return
+        self._there(root, path)
         if self._unchanged(path, signature):
             self._seen(path)
             return
@@ -332,10 +333,17 @@ class Intake(CoreBase):
             return
         self._enqueue(outcome, bundle)
 
+    def _there(self, root: str, path: str) -> None:
+        """A fresh stat or probe found `path`: a reconciling walk of its folder that is
+        running counts it as seen, though it may have listed its folder before the
+        project came (or came back): it must not call it missing at its end (simulator
+        seeds 141733, 5000575)."""
+        seen = self._walk_paths.get(root)
+        if seen is not None:
+            seen.add(path)
+
     def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
-        seen = self._walk_paths.get(project.root)
-        if seen is not None:  # a walk that listed its folder before it was there
-            seen.add(project.path)  # must not call it missing (simulator seed 141733)
+        self._there(project.root, project.path)
         new = project.path not in self.table
         if self._moved(project, new, bundle, checked):
             return
