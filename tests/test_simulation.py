@@ -75,6 +75,8 @@ OPEN_SEEDS: dict[int, str] = {
     "the original (same bytes, another inode); the original, restored, is sent again",
     1628: "issue 12: a relink onto a path SessionDock already has a session at (a send "
     "acted on but unheard, then a rename and its undoing): two sessions at one path",
+    84394: "a bundle rewritten after the wall clock stepped back, its files the same sizes "
+    "and older times: its signature (total size, newest time) did not change; sent mid-save",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
