@@ -20,6 +20,7 @@ from watcher.core.effects import (
     Persist,
     Probe,
     ReadToken,
+    Relink,
     Send,
     Stat,
     Stop,
@@ -111,13 +112,24 @@ class Driver:
     """Paths whose probe finds no project."""
     full_disk: bool = False
     """Every Persist with changes fails, as on a full disk."""
+    open_then_away: set[str] = field(default_factory=set)
+    """Paths whose probe finds them open, after which they cannot be stat'ed (their
+    folder went offline, or they were deleted with the event lost)."""
+    fail_before_send: int = 0
+    """This many Persists that precede a Send or a Relink fail (the write marking a batch
+    in flight, or relinking)."""
     carried: list[Send] = field(default_factory=list)
+    away: dict[str, Signature] = field(default_factory=dict)
 
     def feed(self, event: Input) -> list[Effect]:
         out = self.core.handle(event, self.now)
         self.effects.extend(out)
         for index, effect in enumerate(out):
-            if self.full_disk and isinstance(effect, Persist):
+            before_send = self.fail_before_send and any(
+                isinstance(e, (Send, Relink)) for e in out[index:]
+            )
+            if isinstance(effect, Persist) and (self.full_disk or before_send):
+                self.fail_before_send -= 1 if before_send else 0
                 rest = tuple(out[index + 1 :])
                 self.feed(PersistFailed(effect, "database or disk is full", "free space", rest))
                 break
@@ -138,11 +150,15 @@ class Driver:
         elif isinstance(effect, Watch):
             self.feed(WatchStarted(effect.root, effect.mode))
         elif isinstance(effect, Walk):
-            found = tuple(Found(p, False, s) for p, s in sorted(self.disk.items()))
+            found = tuple(Found(p, p.endswith(".logicx"), s) for p, s in sorted(self.disk.items()))
             self.feed(WalkFound(effect.root, effect.under, found))
             self.feed(WalkEnded(effect.root, effect.under))
         elif isinstance(effect, Stat):
             self.feed(Statted(effect.path, self.disk.get(effect.path)))
+        elif isinstance(effect, Probe) and effect.path in self.open_then_away:
+            self.open_then_away.discard(effect.path)
+            self.away[effect.path] = self.disk.pop(effect.path)
+            self.feed(Probed(effect.path, NotAProject("open", "open in Audacity")))
         elif isinstance(effect, Probe) and effect.path in self.bad:
             self.feed(Probed(effect.path, NotAProject("bad-content", "not XML", "Ableton")))
         elif isinstance(effect, Probe):
@@ -480,6 +496,126 @@ def test_a_failed_write_sends_nothing_and_is_written_again() -> None:
     assert next(e for e in out if isinstance(e, Send)) == send
 
 
+def test_a_request_held_back_by_a_failed_write_is_built_again_at_the_reloaded_size() -> None:
+    """Simulator seed 93800: the Send a full disk dropped was replayed as it was, with 3
+    projects, after a SIGHUP had lowered batch_size to 1."""
+    from watcher.core.inputs import ReloadRequested
+
+    d = start(disk={f"/studio/{n}.als": sig(n) for n in range(3)}, batch_size=3)
+    d.fail_before_send = 10**6
+    d.advance(8)  # the batch is planned; the write marking it in flight fails, again
+    assert not d.sends()
+    assert d.logs("state_unavailable")
+    d.feed(ReloadRequested(settings(batch_size=1)))
+    d.fail_before_send = 0
+    d.advance(30)
+    sizes = [len(s.items) for s in d.sends()]
+    assert sizes == [1, 1, 1]
+    assert {r.state for r in d.stored.values()} == {"imported"}
+
+
+def test_the_parts_of_a_bisected_batch_keep_a_batch_size_lowered_meanwhile() -> None:
+    from watcher.core.inputs import ReloadRequested
+
+    d = start(disk={f"/studio/{n}.als": sig(n) for n in range(8)}, batch_size=8)
+    d.hold = True
+    d.advance(8)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send) and len(send.items) == 8
+    d.feed(SendAnswered(send.request, Failure("rejected", "bad project", "fix it")))
+    d.feed(ReloadRequested(settings(batch_size=2)))  # the first half (4) is already out
+    while d.held:
+        effect = d.held.pop(0)
+        assert isinstance(effect, Send)
+        if effect.request != send.request + 1:
+            assert len(effect.items) <= 2
+        keys = [i.key for i in effect.items]
+        bad = "/studio/5.als" in keys
+        outcome: Accepted | Failure = (
+            Failure("rejected", "bad project", "fix it") if bad else Accepted("x", len(keys))
+        )
+        d.feed(SendAnswered(effect.request, outcome))
+    states = {p: r.state for p, r in d.stored.items()}
+    assert states == {p: "rejected" if p == "/studio/5.als" else "imported" for p in states}
+    assert len(states) == 8
+
+
+def test_a_queued_project_rewritten_then_lost_from_sight_mid_check_is_not_sent_stale() -> None:
+    """Simulator seed 28553 (before issue 12 shifted the draws): a queued .aup3 was saved
+    again with its events lost, opened in Audacity and its folder went offline while
+    that was checked; the stat after the probe said nothing, the verdict was dropped
+    and the bytes queued earlier were sent, stale, while the project was open."""
+    d = start(disk={"/studio/a.aup3": sig(1)})
+    d.hold = True
+    d.advance(8)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("server", "HTTP 503", "start it")))
+    assert d.stored["/studio/a.aup3"].state == "pending"
+    d.hold = False
+    d.disk["/studio/a.aup3"] = sig(2)  # saved again, opened: its folder goes away
+    d.open_then_away.add("/studio/a.aup3")
+    d.feed(ProjectChanged(ROOT, "/studio/a.aup3", False, d.now))
+    d.advance(600)
+    assert d.sends() == [send]  # the bytes queued before are not sent: they are not these
+    d.disk.update(d.away)  # back; closed since: a walk finds it and it is checked again
+    d.advance(3600)
+    assert len(d.sends()) == 2
+    record = d.stored["/studio/a.aup3"]
+    assert (record.state, record.signature) == ("imported", sig(2))
+
+
+def test_a_project_in_flight_that_changed_then_went_out_of_sight_is_not_resent_stale() -> None:
+    """As above, with the old bytes in flight when the change is seen: if that request
+    fails, they are not sent again before a walk has seen the project."""
+    d = start(disk={"/studio/a.aup3": sig(1)})
+    d.hold = True
+    d.advance(8)
+    [send] = d.held
+    d.held.clear()
+    d.disk["/studio/a.aup3"] = sig(2)  # saved again while the request is out
+    d.feed(ProjectChanged(ROOT, "/studio/a.aup3", False, d.now))
+    away = d.disk.pop("/studio/a.aup3")  # then its folder goes away
+    d.advance(8)  # the stat at the end of the quiet period finds nothing
+    assert isinstance(send, Send)
+    d.feed(SendAnswered(send.request, Failure("server", "HTTP 503", "start it")))
+    d.hold = False
+    d.advance(600)
+    assert d.sends() == [send]
+    d.disk["/studio/a.aup3"] = away
+    d.advance(3600)
+    record = d.stored["/studio/a.aup3"]
+    assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
+
+
+def test_a_walk_that_sees_a_change_while_the_quiet_check_is_out_makes_that_check_moot() -> None:
+    """Simulator seed 123457320: the stat at the end of the quiet period was out when a
+    reconciling walk found newer bytes; the stat's answer was then compared with the
+    walk's signature, taken a moment before, agreed, and a file still being written was
+    probed and sent. The walk's find starts a quiet period of its own."""
+    from watcher.core.inputs import EventsLost
+
+    known = ProjectRecord(**{**project("/studio/old.als").__dict__, "state": "imported"})
+    core = Core.restore(settings(), [known], {})
+    core.handle(Started(wall=WALL0), 0.0)
+    core.handle(HealthAnswered(1, FULL), 0.0)
+    core.handle(FolderChecked(ROOT, True), 0.0)
+    core.handle(WatchStarted(ROOT, "native"), 0.0)
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(1)),)), 0.0)
+    core.handle(WalkEnded(ROOT, None), 0.0)
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 5.0)  # the quiet check
+    assert Walk(ROOT) in core.handle(EventsLost("queue overflow"), 5.0)
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(2)),)), 5.01)
+    core.handle(WalkEnded(ROOT, None), 5.01)
+    out = core.handle(Statted("/studio/a.als", sig(2)), 5.02)
+    assert not [e for e in out if isinstance(e, Probe)]
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 10.02)
+    out = core.handle(Statted("/studio/a.als", sig(2)), 10.03)
+    assert Probe(ROOT, "/studio/a.als", False, sig(2)) in out
+
+
 def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True
@@ -551,6 +687,30 @@ def test_a_bundle_whose_files_are_younger_than_the_quiet_period_waits() -> None:
     d.advance(3)  # due at once; its files were written at +4 s: not before +9 s
     assert not [e for e in d.effects if isinstance(e, Probe)]
     d.advance(8)
+    assert [e for e in d.effects if isinstance(e, Probe)]
+
+
+def test_a_bundle_seen_changing_waits_a_full_quiet_period_whatever_its_mtimes_say() -> None:
+    """Simulator seed 141606: a Logic project saved slowly, its events lost, the wall
+    clock stepped back. A stat found it changed, its newest file 7 s old (quiet: 10 s),
+    so it was looked at again 3 s later; a piece written since carried an older mtime,
+    the second stat matched, and it was sent mid-save. A change seen now waits a full
+    quiet period from now: an mtime's age never shortens it."""
+    from watcher.core.inputs import EventsLost
+
+    def wall(now: float) -> int:
+        return int((WALL0 + now - 100.0) * 1e9)  # the driver starts at 100 with WALL0
+
+    d = start()
+    b = "/studio/b.logicx"
+    d.disk[b] = Signature(size=10, mtime_ns=wall(100.0 - 3600), inode=7)
+    d.feed(EventsLost("queue overflow"))  # a walk finds it at 100
+    d.advance(2)
+    d.disk[b] = Signature(size=12, mtime_ns=wall(102.0), inode=7)  # a piece of a save
+    d.advance(3)  # the stat at 105 sees it changed, its newest file 3 s old
+    d.advance(4.9)
+    assert not [e for e in d.effects if isinstance(e, Probe)]
+    d.advance(0.2)
     assert [e for e in d.effects if isinstance(e, Probe)]
 
 

@@ -33,9 +33,9 @@ def relink(
 ) -> RelinkAnswered:
     done: list[tuple[str, str | None]] = []
     try:
-        library: _Library | None = None
+        library: SessionListing | None = None
         if len(job.items) >= LIST_FROM or any(i.session_id is None for i in job.items):
-            library = _Library(client.sessions())
+            library = SessionListing(client.sessions())
         for item in job.items:
             session = library.find(item) if library is not None else None
             if item.session_id is None and session is None:
@@ -48,17 +48,23 @@ def relink(
     return RelinkAnswered(job.request, Relinked(tuple(done)))
 
 
-class _Library:
+class SessionListing:
     """One listing, by id and by path in NFC form (SessionDock may hand back either form
     of a name)."""
 
     def __init__(self, sessions: list[Session]) -> None:
         self.by_id = {session.id: session for session in sessions}
+        # Where a session points now first, then where it was imported from: a path a
+        # session was first imported from may have another session now (the project
+        # moved away and a new one came, or it came back): that one is the session at
+        # the path (simulator seeds 61357, 20468, 41873).
         self.by_path: dict[str, Session] = {}
         for session in sessions:
-            for path in (session.project_path, session.original_path):
-                if path:
-                    self.by_path.setdefault(nfc(path), session)
+            if session.project_path:
+                self.by_path.setdefault(nfc(session.project_path), session)
+        for session in sessions:
+            if session.original_path:
+                self.by_path.setdefault(nfc(session.original_path), session)
 
     def find(self, item: RelinkItem) -> Session | None:
         """The item's session: by its id when known (a session not listed yet is asked

@@ -6,8 +6,9 @@
 For each seed, `random.Random(seed)` builds a world (world.py, faults.py): two watched
 folders, projects of every DAW kind (single files and `.logicx`/`.band` bundles, with
 real bytes from content.py) created, saved in one go or slowly in pieces, renamed,
-moved (files, project folders, client folders, across watched folders), copied,
-deleted, interrupted copies, junk, Audacity projects held open; folders going offline;
+moved (files, project folders, client folders, across watched folders, into `Done/`;
+moves undone; to the trash and back: more.py), copied and duplicated, deleted,
+interrupted copies, junk, Audacity projects held open; folders going offline;
 SessionDock (server.py) down, answering 401 (a regenerated token, or one that clears
 by itself), read-only, 5xx, timing out or resetting after it acted, slow, `done: false`,
 refusing one poisoned item with 400; the token file vanishing; observers dying or

@@ -1,8 +1,8 @@
 """What must hold whatever the world did: checked as the run goes, and at its end.
 
 During the run (at the moment the shell carries out an effect or delivers an answer):
-- every request holds at most `batch_size` items, all of the request's kind and previews
-  flag, and only paths that ever held a project (never junk, a backup or a sidecar);
+- every request holds at most `batch_size` items (relinks too), all of the request's
+  kind and previews flag, and only paths that ever held a project (never junk, a backup or a sidecar);
 - nothing is sent half-written: a project a writer is busy with is sent only if that
   write began after the probe the core relied on (the core cannot see the future);
 - nothing is sent while paused: after a 401 until the core has read a different token
@@ -10,10 +10,11 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   says full automation. Health checks are the probes that find out. A restarted process
   starts unpaused: its first request is how it finds out;
 - nothing becomes `imported` in the persisted state unless the core was handed a 2xx
-  for a request carrying it (or a library listing holding its path, in recovery), and
-  SessionDock has it;
+  for a request carrying it (or a library listing holding its path, in recovery; or it
+  was imported there and its content, its identity, is back), and SessionDock has it;
 - nothing the persisted state ever held as imported is sent again with the same bytes
-  (signature) on disk, in this process or after any restart. The documented window: a
+  (signature) on disk, in this process or after any restart, unless a relink has moved
+  its session away from that path since. The documented window: a
   crash after a send and before its answer is persisted leaves the project `in_flight`
   (never `imported`), so that one batch may be sent again after the restart, at most
   once per such crash; a reset or timeout after SessionDock acted is the same (the
@@ -39,6 +40,8 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   persisted), and the project moved before the core learnt of it (`_unheard`);
 - the core found several identical missing projects and logged that it would not
   guess between them (`project_relink_ambiguous`).
+A relink is also checked, as it is sent, not to take the session of a project still at
+its path (a copy with the same bytes is not the project that moved).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from collections.abc import Mapping
 from tests.simulation.disk import signature
 from tests.simulation.fs import P, below
 from tests.simulation.world import World
-from watcher.core.effects import Log, Persist, Relink, Send, Tag
+from watcher.core.effects import Log, Persist, Relink, RelinkItem, Send, Tag
 from watcher.core.inputs import (
     Accepted,
     Failure,
@@ -71,6 +74,7 @@ class Checker:
         self.settings = settings
         self.registry = registry
         self.violations: list[str] = []
+        world.server.on_moved = self.session_moved
         self.last_probe_at: dict[str, float] = {}
         self._outcome: dict[str, str] = {}
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
@@ -90,6 +94,12 @@ class Checker:
         the bytes keep it honest (a same-size save after the wall clock stepped back can
         keep size, mtime and inode; the core sending those new bytes is right)."""
 
+    def session_moved(self, path: str) -> None:
+        """A relink moved the session at `path` away: a project back at that path (a
+        move undone, the trash restored, a wrong guess) is not imported there any more,
+        and importing it again is right."""
+        self._imported.pop(path, None)
+
     def fail(self, text: str) -> None:
         self.violations.append(text)
 
@@ -99,11 +109,10 @@ class Checker:
         )
 
     def on_restart(self, durable: Mapping[str, ProjectRecord]) -> None:
-        sessions = self.world.server.sessions
         for key, outcome in self._outcome.items():
             record = durable.get(key)
             known = record is not None and record.state == "imported"
-            if outcome in ("sent", "ok") and key in sessions and not known:
+            if outcome in ("sent", "ok") and self.world.server.has(key) and not known:
                 self._unheard.add(key)  # SessionDock acted; the process died unaware
         self._outcome.clear()
         self._paused = None
@@ -154,11 +163,10 @@ class Checker:
             self._sent[key] = digest
 
     def on_send_answer(self, send: Send, outcome: Accepted | Failure) -> None:
-        sessions = self.world.server.sessions
         for item in send.items:
             if isinstance(outcome, Accepted):
                 self._unheard.discard(item.project_path)
-            elif item.project_path in sessions:
+            elif self.world.server.has(item.project_path):
                 self._unheard.add(item.project_path)
         mark = "ok" if isinstance(outcome, Accepted) else "fail"
         if isinstance(outcome, Failure) and outcome.kind == "rejected" and len(send.items) == 1:
@@ -172,16 +180,56 @@ class Checker:
         if log.event == "project_relink_ambiguous":
             self._ambiguous.update(log.fields.get("candidates", ()))
 
-    def on_relink(self, relink: Relink | Tag) -> None:
-        what = "relink" if isinstance(relink, Relink) else "tag write"
-        if self._paused is not None:
-            self.fail(f"{what} {relink.request} sent while paused")
-        if isinstance(relink, Relink):
-            for item in relink.items:
-                self._outcome[item.key] = "sent"
-
     def on_tags_answer(self, answered: TagsAnswered) -> None:
         self._pause_from(answered.failure or Accepted(None, 0))
+
+    def on_library_request(self, request: int) -> None:
+        """The library listing is not a probe: it waits for a pause to end, as sends do."""
+        if self._paused is not None:
+            why = "401 (token unchanged)" if self._paused[0] == "auth" else "403/read-only"
+            self.fail(f"library listing {request} asked while paused by {why}")
+
+    def on_relink(self, relink: Relink | Tag) -> None:
+        what = "relink" if isinstance(relink, Relink) else "tag write"
+        size = self.settings.batch_size
+        if len(relink.items) > size:
+            self.fail(
+                f"{what} {relink.request} holds {len(relink.items)} items; batch_size is {size}"
+            )
+        if self._paused is not None:
+            self.fail(f"{what} {relink.request} sent while paused")
+        if not isinstance(relink, Relink):
+            return
+        for item in relink.items:
+            self._outcome[item.key] = "sent"
+            if ONE_SESSION_PER_IDENTITY:
+                self._check_relink_target(relink.request, item)
+
+    def _check_relink_target(self, request: int, item: RelinkItem) -> None:
+        """A relink never takes the session of a project still at its path (offline or
+        not): that project is not the one that moved, whatever its bytes say."""
+        sessions = self.world.server.sessions.values()
+        session = next(
+            (
+                s
+                for s in sessions
+                if (s.id == item.session_id)
+                or (item.session_id is None and item.old_path in (s.project_path, s.original_path))
+            ),
+            None,
+        )
+        if session is None or session.project_path == item.new_path:
+            return
+        old = P(session.project_path)
+        target = self.world.project_at(P(item.new_path))
+        if target is None or old in target.paths:
+            return  # it did move from there (or has moved on since: nothing to judge)
+        holder = self.world.project_at(old)
+        if holder is not None and holder is not target:
+            self.fail(
+                f"relink {request} moves the session of {session.project_path} to "
+                f"{item.new_path}, but project #{holder.pid} is still at {session.project_path}"
+            )
 
     def on_relink_answer(self, answered: RelinkAnswered) -> None:
         for key, session_id in answered.outcome.done:
@@ -221,12 +269,11 @@ class Checker:
     # --- the persisted state ------------------------------------------------------------
 
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
-        sessions = self.world.server.sessions
         for record in persist.upserts:
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
             if record.state in ("pending", "in_flight") and record.path not in durable:
-                self._offline_original(record.path, sessions)
+                self._offline_original(record.path)
             if record.state == "rejected":
                 old = durable.get(record.path)
                 if (old is None or old.state != "rejected") and self._outcome.get(
@@ -245,12 +292,15 @@ class Checker:
             if record.missing_since is not None and before is not None:
                 continue  # gone before its change was sent: imported (missing) as it was
             outcome = self._outcome.get(record.path)
-            if outcome not in ("ok", "library", "relinked"):
+            back = old is not None and old.state == "imported" and old.identity is not None
+            if back and old is not None and old.identity == record.identity:
+                outcome = "back"  # the same content back at its path: its session holds
+            if outcome not in ("ok", "library", "relinked", "back"):
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
-            elif record.project_path not in sessions:
+            elif not self.world.server.has(record.project_path):
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")
 
-    def _offline_original(self, path: str, sessions: Mapping[str, object]) -> None:
+    def _offline_original(self, path: str) -> None:
         """A project queued as new at `path` while a folder holding its session was
         offline: whether the original is still there cannot be checked, and a copy must
         never take the original's session, so it is imported (README, by design)."""
@@ -260,7 +310,7 @@ class Checker:
             return
         split = False
         for old in project.paths[:-1]:
-            if str(old) in sessions and any(below(old, r) for r in world.fs.offline):
+            if world.server.has(str(old)) and any(below(old, r) for r in world.fs.offline):
                 project.left_behind.add(old)
                 split = True
         if split:  # two sessions from here on: a later move may relink either one
@@ -274,8 +324,8 @@ class Checker:
         for session in world.server.sessions.values():
             by_path[session.project_path] = by_path.get(session.project_path, 0) + 1
         for project in sorted(world.projects.values(), key=lambda p: p.pid):
-            if not world.complete(project):
-                continue
+            if not world.complete(project) or not world.watched(project):
+                continue  # being written, broken, or out of every watched folder (trash)
             path = str(project.unit)
             count = by_path.get(path, 0)
             record = durable.get(path)

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from watcher.api import Session as ApiSession
 from watcher.bridge import failure_of
 from watcher.client import (
     ApiError,
@@ -44,6 +46,7 @@ from watcher.core.inputs import (
     TagsAnswered,
 )
 from watcher.relink import merged_tags
+from watcher.relinker import SessionListing
 
 FULL = "full-automation"
 READ_ONLY = "read-only"
@@ -117,6 +120,7 @@ class SimSessionDock:
     timeout: float = 10.0
     poisoned: set[str] = field(default_factory=set)
     sessions: dict[str, Session] = field(default_factory=dict)
+    """By id: two sessions may point at one path (a relink onto a path that has one)."""
     log: list[Record] = field(default_factory=list)
     arrivals: dict[str, int] = field(default_factory=dict)
     """projectPath -> how many import requests carrying it reached the library."""
@@ -124,6 +128,8 @@ class SimSessionDock:
     """How long an import's new sessions take to appear in listings (a background job)."""
     tag_violations: list[str] = field(default_factory=list)
     """PATCHes that removed a tag the session had (the checker reports them)."""
+    on_moved: Callable[[str], None] | None = None
+    """Told the old path of each session a relink moves (the invariants listen)."""
 
     @property
     def healthy(self) -> bool:
@@ -174,6 +180,11 @@ class SimSessionDock:
     def health(self, at: float, token: str | None) -> Answer:
         record = self._record(at, "health", token)
         answer = self._gate(token, write=False)
+        fault = self._fault() if answer is None else None
+        if fault in ("500", "501", "503"):
+            answer = Answer(int(fault), code="internal", message="try later")
+        elif fault in ("timeout-before", "timeout-after"):
+            answer = Answer(None, "timeout", delay=self.timeout)
         if answer is None:
             data = {
                 "status": "ok",
@@ -216,34 +227,54 @@ class SimSessionDock:
         record = self._record(at, "relink", token, paths=tuple(i.new_path for i in items))
         answer = self._gate(token, write=True)
         done: list[tuple[str, str | None]] = []
-        if answer is None and self._fault() in ("500", "503"):
-            answer = Answer(503, code="internal", message="try later")
         if answer is None:
             for item in items:
-                session = next(
-                    (
-                        s
-                        for s in self.sessions.values()
-                        if (item.session_id is not None and s.id == item.session_id)
-                        or (
-                            item.session_id is None
-                            and item.old_path in (s.project_path, s.original_path, item.new_path)
-                        )
-                    ),
-                    None,
-                )
+                # One PATCH per item: a fault stops the rest, and a timeout or reset after
+                # SessionDock acted leaves this one moved without the client hearing it.
+                fault = self._fault()
+                if fault in ("500", "501", "503"):
+                    answer = Answer(503, code="internal", message="try later")
+                    break
+                if fault == "timeout-before":
+                    answer = Answer(None, "timeout", delay=self.timeout)
+                    break
+                session = self._session_for(item)
                 if session is None:
                     done.append((item.key, None))
                     continue
-                del self.sessions[session.project_path]
+                if self.on_moved is not None:
+                    self.on_moved(session.project_path)
                 session.project_path = item.new_path
                 if session.title == item.old_title:
                     session.title = item.new_title
-                self.sessions[item.new_path] = session
+                if fault in ("timeout-after", "reset-after"):
+                    failure = "timeout" if fault == "timeout-after" else "reset"
+                    answer = Answer(None, failure, delay=self.timeout, acted=True)
+                    break
                 done.append((item.key, session.id))
-            answer = Answer(200, delay=0.02, acted=True)
+            else:
+                answer = Answer(200, delay=0.02, acted=True)
+        assert answer is not None
         record.answer = answer
         return answer, tuple(done)
+
+    def has(self, path: str) -> bool:
+        """Some session points at `path` (the library, as an import sees it)."""
+        return any(s.project_path == path for s in self.sessions.values())
+
+    def _session_for(self, item: RelinkItem) -> Session | None:
+        """The session a relink moves: by id; else the one at the old path, found in one
+        listing as `watcher.relinker` does (by path, then by original path, then at the
+        new path: an earlier PATCH went through unheard)."""
+        by_id = self.sessions
+        if item.session_id is not None:
+            return by_id.get(item.session_id)
+        listing = [
+            ApiSession(s.id, s.title, (), s.project_path, s.original_path)
+            for s in self.sessions.values()
+        ]
+        hit = SessionListing(listing).find(item)  # the real relinker's lookup
+        return None if hit is None else by_id[hit.id]
 
     def import_batch(
         self, at: float, token: str | None, kind: str, items: tuple[Item, ...]
@@ -358,16 +389,12 @@ class SimSessionDock:
         for item in items:
             path = item.project_path
             self.arrivals[path] = self.arrivals.get(path, 0) + 1
-            if path in self.sessions:
+            if self.has(path):
                 skipped += 1
                 continue
-            self.sessions[path] = Session(
-                f"session_{len(self.sessions) + 1}",
-                path,
-                path,
-                kind,
-                item.title,
-                visible_at=at + self.visible_delay,
+            session_id = f"session_{len(self.sessions) + 1}"
+            self.sessions[session_id] = Session(
+                session_id, path, path, kind, item.title, visible_at=at + self.visible_delay
             )
         return skipped
 

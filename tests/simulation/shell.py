@@ -22,6 +22,7 @@ from tests.simulation import disk
 from tests.simulation.faults import Control
 from tests.simulation.fs import P, under
 from tests.simulation.invariants import Checker
+from tests.simulation.more import PINNED
 from tests.simulation.server import answer_request
 from tests.simulation.tags import Tagging, check_tags
 from tests.simulation.trace import Outcome, Trace
@@ -67,6 +68,7 @@ class Sim:
             ROOTS,
             self.settings.quiet_seconds,
             self.settings.max_wait_seconds,
+            more=seed not in PINNED,
         )
         self.server = self.world.server
         self.world.identify = self._identity
@@ -264,6 +266,8 @@ class Sim:
             self.checker.on_send(effect, self.now)
         if isinstance(effect, (fx.Relink, fx.Tag)):
             self.checker.on_relink(effect)
+        if isinstance(effect, fx.AskLibrary):
+            self.checker.on_library_request(effect.request)
         answered, answer = answer_request(self.server, effect, self.world.token_file, self.now)
         self.later(answer.delay if answer else 0.0, answered)
         if answer is not None:

@@ -68,12 +68,12 @@ def _unique(tags: tuple[str, ...]) -> tuple[str, ...]:
 
 def check_tags(world: World, settings: Settings, durable: Mapping[str, ProjectRecord]) -> list[str]:
     failures = list(world.server.tag_violations)
-    sessions = world.server.sessions
+    by_path = {s.project_path: s for s in world.server.sessions.values()}
     for project in sorted(world.projects.values(), key=lambda p: p.pid):
         if not world.complete(project):
             continue
         path = str(project.unit)
-        session = sessions.get(path)
+        session = by_path.get(path)
         record = durable.get(path)
         if session is None or record is None or record.state != "imported":
             continue  # the other invariants speak about this one

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from tests.simulation.content import FORMATS, Files, Format
 from tests.simulation.faults import Control, Faults, Step
 from tests.simulation.fs import Event, P, SimFS, below, under
+from tests.simulation.more import More
 from tests.simulation.server import FULL, SimSessionDock
 from watcher.core.settings import FolderSettings, Settings
 
@@ -73,8 +74,15 @@ class Project:
     imported as new, the old session kept, missing (README, by design)."""
 
 
-class World(Faults):
-    def __init__(self, rng: random.Random, roots: tuple[P, ...], quiet: float, max_wait: float):
+class World(Faults, More):
+    def __init__(
+        self,
+        rng: random.Random,
+        roots: tuple[P, ...],
+        quiet: float,
+        max_wait: float,
+        more: bool = True,
+    ):
         self.rng = rng
         self.roots = roots
         self.quiet = quiet
@@ -104,6 +112,7 @@ class World(Faults):
         self.server.fault_rate = rng.choice((0.0, 0.05, 0.2))
         self.server.not_done_rate = rng.choice((0.0, 0.3))
         self._at(rng.uniform(0.0, 2.0), self._act)
+        self._start_more(more)
 
     # --- time -------------------------------------------------------------------------
 

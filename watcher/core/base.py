@@ -211,6 +211,10 @@ class CoreBase:
         """Tag sessions or learn their ids, when nothing else is to be sent (`Sessions`)."""
         return False
 
+    def _send_part(self, job: Job, keys: tuple[str, ...]) -> None:
+        """Send one part of a batch (`Sending`)."""
+        raise NotImplementedError
+
     # --- effects ----------------------------------------------------------------------
 
     def _emit(self, *effects: Effect) -> None:

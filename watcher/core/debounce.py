@@ -79,6 +79,11 @@ class Debouncer(Generic[Key, Sig]):
                 entry.signature = signature
         self._schedule(key, entry, self._cap(entry, entry.last_event + self.quiet))
 
+    def signature(self, key: Key) -> Sig | None:
+        """The last signature seen for `key` (None: none yet, or not waiting)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.signature
+
     def forget(self, key: Key) -> None:
         """Cancel pending work for `key` (it was deleted or moved away)."""
         self._entries.pop(key, None)

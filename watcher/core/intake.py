@@ -67,6 +67,9 @@ class Intake(Spellings):
     def _touch(
         self, root: str, path: str, bundle: bool, at: float, signature: Signature | None
     ) -> None:
+        # A stat out for the end of its quiet period is moot: its answer would be judged
+        # against this newer signature, not one a quiet period old (seed 123457320).
+        self._confirm_stats.pop(path, None)
         self._waiting[path] = Waiting(root, bundle)
         self.debouncer.touch(path, at, signature)
 
@@ -204,7 +207,9 @@ class Intake(Spellings):
         if touched is not None:
             self._confirm_stats.pop(path, None)
             self._verifying.pop(path, None)  # written again: its check is moot
-            if signature is not None and self.folders.online(touched[0]) is not None:
+            if signature is None:
+                self._out_of_sight(path)
+            elif self.folders.online(touched[0]) is not None:
                 self._touch(touched[0], path, False, touched[1], signature)
             return
         if path in self._verifying:
@@ -220,8 +225,21 @@ class Intake(Spellings):
         if decision is Decision.WAIT:
             return
         del self._waiting[path]
-        if decision is Decision.READY and signature is not None:
+        if signature is None:
+            self._out_of_sight(path)
+        elif decision is Decision.READY:
             self._ready(waiting.root, path, waiting.bundle, signature)
+
+    def _out_of_sight(self, path: str) -> None:
+        """A stat found nothing while the project changed or was checked: its folder
+        went offline, or it was deleted and the event is late or lost. What was queued
+        for it was checked before it changed (simulator seed 28553: a rewritten .aup3,
+        open in Audacity, sent as queued), so, like a record from an earlier life, it
+        waits for a walk to see its bytes again; a full walk that does not find it
+        cancels it."""
+        record = self.table.get(path)
+        if record is not None and record.state in ("pending", "in_flight"):
+            self._unconfirmed.add(path)  # in flight: held if its request fails
 
     def _still_settling(self, path: str, signature: Signature) -> bool:
         """A bundle whose newest file is younger than the quiet period waits for it.
@@ -231,8 +249,13 @@ class Intake(Spellings):
         lost, would be taken for finished. Its files' own times say when it was last
         written (capped by `max_wait`, for clocks that disagree). A time in the future
         says nothing (the clock stepped, or another machine wrote it): the fresh
-        signatures a full quiet period apart decide alone, as for a file.
+        signatures a full quiet period apart decide alone, as for a file. So does a
+        signature unlike the last one: the change is seen now, and a piece written since
+        may carry an older time (simulator seed 141606), so its files' times never make
+        that wait shorter.
         """
+        if signature != self.debouncer.signature(path):
+            return False
         age = self._wall() - signature.mtime_ns / 1e9
         if age < 0 or age >= self.debouncer.quiet or self.debouncer.capped(path, self._now):
             return False
@@ -242,6 +265,7 @@ class Intake(Spellings):
     def _ready(self, root: str, path: str, bundle: bool, signature: Signature) -> None:
         if self.folders.online(root) is None:
             return
+        self._there(root, path)
         if self._unchanged(path, signature):
             self._seen(path)
             return
@@ -276,7 +300,9 @@ class Intake(Spellings):
     def _on_verified(self, path: str, fresh: Signature | None) -> None:
         root, signature, outcome, bundle = self._verifying.pop(path)
         if fresh != signature:
-            if fresh is not None:  # changed while checked: wait for quiet again
+            if fresh is None:
+                self._out_of_sight(path)
+            else:  # changed while checked: wait for quiet again
                 self._touch(root, path, bundle, self._now, fresh)
             return
         if isinstance(outcome, NotAProject) and outcome.reason == "unreadable":
@@ -313,7 +339,17 @@ class Intake(Spellings):
             return
         self._enqueue(outcome, bundle)
 
+    def _there(self, root: str, path: str) -> None:
+        """A fresh stat or probe found `path`: a reconciling walk of its folder that is
+        running counts it as seen, though it may have listed its folder before the
+        project came (or came back): it must not call it missing at its end (simulator
+        seeds 141733, 5000575)."""
+        seen = self._walk_paths.get(root)
+        if seen is not None:
+            seen.add(path)
+
     def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
+        self._there(project.root, project.path)
         project = self._respelled(project)
         new = project.path not in self.table
         if new and self._renamed_case(project, bundle):

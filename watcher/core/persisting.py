@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import cast
 
 from watcher.core.base import CoreBase
-from watcher.core.effects import Effect, Log, Persist, Send
+from watcher.core.effects import Effect, Log, Persist, Relink, Send
 from watcher.core.inputs import PersistFailed
 
 REPLAY_LIMIT = 10_000
@@ -52,11 +52,23 @@ class Persisting(CoreBase):
         self._persist_retrying = True
         replay, self._replay = self._replay, []
         for effect in replay:
-            if isinstance(effect, Send) and (
-                self._job is None or effect.request != self._job.request
-            ):
+            if isinstance(effect, (Send, Relink)):
+                self._send_again(effect)
                 continue
             self._out.append(effect)
+
+    def _send_again(self, dropped: Send | Relink) -> None:
+        """The request the failed write held back is built again, not replayed: a reload
+        since may have lowered batch_size (simulator seed 93800), and its projects may
+        have changed or gone."""
+        job = self._job
+        if job is None or dropped.request != job.request:
+            return
+        if job.what == "send" and isinstance(dropped, Send):
+            self._send_part(job, job.current)
+        elif job.what == "relink" and isinstance(dropped, Relink):
+            self._job = None
+            self._relink_due()
 
     def _persist_worked(self) -> None:
         """The retried write was not reported failed: the outage is over."""

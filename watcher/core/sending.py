@@ -38,6 +38,10 @@ class Sending(CoreBase):
         """The gate: nothing is sent in a 401 or 403 pause, nor before a backoff ends."""
         return self.gate.can_send(now)
 
+    def _batch_size(self) -> int:
+        """Items per request, as configured now (a reload may lower it mid-batch)."""
+        return max(1, self.settings.batch_size)
+
     def _request(self) -> int:
         self._requests += 1
         return self._requests
@@ -72,7 +76,7 @@ class Sending(CoreBase):
         # its quiet period and no walk running, nothing can join: holding a lone save
         # back would only add the window to its latency (bench/latency.py).
         window = self.settings.batch_window_seconds if self._busy_finding() else 0.0
-        plan = next_batch(self._sendable(), wall, self.settings.batch_size, window)
+        plan = next_batch(self._sendable(), wall, self._batch_size(), window)
         if isinstance(plan, Batch):
             self._send_batch(plan)
         elif plan is not None:
@@ -112,6 +116,10 @@ class Sending(CoreBase):
         if not rows:
             self._next_part(job)
             return
+        size = self._batch_size()
+        if len(rows) > size:  # planned before a reload lowered batch_size: the rest waits
+            job.parts.insert(0, tuple(r.path for r in rows[size:]))
+            rows = rows[:size]
         job.current = tuple(r.path for r in rows)
         items = tuple(
             SendItem(r.path, r.project_path, r.title, r.project_type, r.preview_path) for r in rows
