@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,29 @@ def test_without_a_manager_it_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> Non
     assert notify.notify("READY=1") is False
     monkeypatch.setenv("NOTIFY_SOCKET", "/nonexistent/notify.sock")
     assert notify.notify("READY=1") is False  # the manager went away: never an exception
+
+
+def test_a_manager_that_stopped_reading_never_blocks_a_ping(
+    path_manager: Manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its queue fills; a ping then is dropped at once, never waited on: a blocking send
+    hung the daemon's loop (seen when a test's manager stopped reading under load)."""
+    monkeypatch.setenv("NOTIFY_SOCKET", path_manager.address)
+    answers: list[bool] = []
+
+    def ping_until_dropped() -> None:
+        for _ in range(100_000):
+            answers.append(notify.notify("WATCHDOG=1"))
+            if not answers[-1]:
+                return
+
+    pinger = threading.Thread(target=ping_until_dropped, daemon=True)
+    pinger.start()
+    pinger.join(timeout=30)
+    assert not pinger.is_alive(), "a ping blocked on a full queue"
+    assert answers[-1] is False and all(answers[:-1])
+    path_manager.receive()  # the manager reads again: pings go through
+    assert notify.notify("WATCHDOG=1")
 
 
 def test_watchdog_period_is_half_the_interval_for_this_process(

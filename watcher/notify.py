@@ -22,10 +22,14 @@ def notify(*fields: str) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            # Never wait: a manager that stopped reading fills its queue, and a blocking
+            # send would then hang the loop that pings it. A ping that finds the queue
+            # full is dropped; the queue holds enough of them.
+            sock.setblocking(False)
             sock.connect(address)
-            sock.sendall("\n".join(fields).encode())
+            sock.send("\n".join(fields).encode())
     except OSError:
-        return False  # the manager went away; nothing a daemon can do about it
+        return False  # the manager went away or is not reading; nothing to do about it
     return True
 
 
