@@ -14,6 +14,7 @@ import stat
 from collections.abc import Callable, Collection, Iterator
 from functools import lru_cache
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from watcher.config import ImportSettings, ScanSettings, WatchFolder
 from watcher.core.records import Project, Signature
@@ -36,9 +37,12 @@ from watcher.daws import (
     project_type,
     title_for,
 )
-from watcher.mounts import is_virtual_dir, is_virtual_root
+from watcher.mounts import is_virtual_root, virtual_mount_points
 from watcher.names import BAD_NAME, is_valid, printable
 from watcher.previews import find_preview
+
+if TYPE_CHECKING:
+    from watcher.dryrun import Share
 
 BUNDLE_WALK_LIMIT = 20_000
 """Entries a bundle's signature looks at, at most. A real `.logicx` holds a few hundred
@@ -122,6 +126,7 @@ def walk(
     explain: bool = False,
     skip: Collection[Path] = frozenset(),
     on_unreadable: Callable[[Path, OSError], None] | None = None,
+    share: Share | None = None,
 ) -> Iterator[Candidate | Skipped]:
     """Every project unit under a watched folder; with `explain`, the skipped ones too.
 
@@ -132,15 +137,20 @@ def walk(
     Nor into links, virtual file systems (`/proc`...), or `skip`: watched folders
     nested in this one, which their own entries walk. A folder it cannot list is
     reported to `on_unreadable` (and listed with `explain`) and is tried again at the
-    next walk.
+    next walk. With `share`, only some top-level folders are entered (`scan --dry-run`
+    splits them between two processes: watcher/dryrun.py).
     """
     root = folder.path
     if is_virtual_root(root):
         return
     bundle_extensions = registry.bundle_extensions
     relevant = registry.relevant_extensions
+    backup_names = registry.backup_dir_names
     recursive = folder.recursive
-    stack = [root]
+    skipped = {str(p) for p in skip}
+    virtual = virtual_mount_points()
+    top = str(root)
+    stack = [top]
     while stack:
         directory = stack.pop()
         names: list[str] = []
@@ -167,39 +177,58 @@ def walk(
                     elif recursive and name.lower() not in HEAVY_DIRS:
                         kept.append((name, "folder"))
         except OSError as exc:
+            if share is not None and not share.lead and directory == top:
+                continue  # the lead reports the top level
             if on_unreadable is not None:
-                on_unreadable(directory, exc)
+                on_unreadable(Path(directory), exc)
             if explain and not isinstance(exc, FileNotFoundError):
-                yield Skipped(directory, "unreadable", unreadable_folder_advice(directory, exc))
+                yield Skipped(
+                    Path(directory),
+                    "unreadable",
+                    unreadable_folder_advice(Path(directory), exc),
+                )
             continue
         listing = _Listing(directory, names)
-        if directory != root and ALTERNATIVES in names:
-            found = registry.classify(directory, root, listing.names_in, folder.exclude)
+        if directory != top and ALTERNATIVES in names:
+            found = registry.classify(Path(directory), root, listing.names_in, folder.exclude)
             if found is not None:  # a bundle that lost its suffix: one project, not a tree
                 if isinstance(found, Candidate) or explain:
                     yield found
                 continue
-        subdirs: list[Path] = []
-        for name, what in sorted(kept):
-            path = directory / name
+        subdirs: list[str] = []
+        prefix = directory if directory.endswith(os.sep) else directory + os.sep
+        ordered = sorted(kept)
+        lead, owned = True, None
+        if share is not None and directory == top:
+            lead = share.lead
+            owned = frozenset(share.mine([name for name, what in ordered if what == "folder"]))
+        for name, what in ordered:
+            path = prefix + name
+            if not lead and what != "folder":
+                continue
             if what == "link":
                 if explain:
                     target = os.path.realpath(path)
-                    yield Skipped(path, "link", f"a link to {target}: links are not followed")
+                    yield Skipped(Path(path), "link", f"a link to {target}: links are not followed")
                 continue
             if what == "folder":
-                if (skip and path in skip) or is_virtual_dir(str(path)):
+                if path in skipped or path in virtual:
                     continue
                 junk = junk_reason(name)
                 if junk:
-                    if explain:
-                        yield Skipped(path, "junk", f"folder {name!r} is {junk}")
+                    if explain and lead:
+                        yield Skipped(Path(path), "junk", f"folder {name!r} is {junk}")
                     continue
-                if not explain and registry.backup_dir_reason(path, listing.names_in):
+                if (
+                    not explain
+                    and name.lower() in backup_names
+                    and registry.backup_dir_reason(Path(path), listing.names_in)
+                ):
                     continue
-                subdirs.append(path)
+                if owned is None or name in owned:
+                    subdirs.append(path)
                 continue
-            verdict = registry.classify(path, root, listing.names_in, folder.exclude)
+            verdict = registry.classify(Path(path), root, listing.names_in, folder.exclude)
             if isinstance(verdict, Candidate) or (explain and verdict is not None):
                 yield verdict
         stack.extend(reversed(subdirs))
@@ -219,7 +248,7 @@ def unreadable_reason(candidate: Candidate) -> str | None:
     invalid project (that memory is keyed by a signature `chmod` does not change), but
     try again when the project changes and at the next reconciliation.
     """
-    path = Path(candidate.path)
+    path = _path_of(candidate)
     daw = candidate.daw
     try:
         if not daw.bundle:
@@ -247,13 +276,13 @@ def unreadable_reason(candidate: Candidate) -> str | None:
 class _Listing:
     """One folder's names for classification, as a set only when a rule asks."""
 
-    def __init__(self, directory: Path, names: list[str]) -> None:
+    def __init__(self, directory: str, names: list[str]) -> None:
         self._directory = directory
         self._names = names
         self._set: frozenset[str] | None = None
 
     def names_in(self, path: PurePath) -> Collection[str]:
-        if path == self._directory:
+        if str(path) == self._directory:
             if self._set is None:
                 self._set = frozenset(self._names)
             return self._set
@@ -308,7 +337,7 @@ def content_problem(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> Pr
     whose own format is unknown. Memory stays bounded whatever the file holds.
     """
     daw = candidate.daw
-    path = Path(candidate.path)
+    path = _path_of(candidate)
     if not daw.bundle:
         return _check_file(path, daw.check, limits)
     if not daw.content_files:
@@ -346,12 +375,18 @@ def check_content(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str 
 
 def open_reason(candidate: Candidate) -> str | None:
     """Why the DAW has the project open right now (its `-wal` exists), or None."""
-    path = Path(candidate.path)
+    path = str(candidate.path)
     for suffix in candidate.daw.open_while:
-        marker = path.with_name(path.name + suffix)
-        if marker.exists():
-            return f"open in {candidate.daw.kind} ({marker.name} exists); sent once it is closed"
+        if os.path.exists(path + suffix):
+            name = candidate.path.name + suffix
+            return f"open in {candidate.daw.kind} ({name} exists); sent once it is closed"
     return None
+
+
+def _path_of(candidate: Candidate) -> Path:
+    """The candidate's path as a `Path`, not parsed again when it is one already."""
+    path = candidate.path
+    return path if isinstance(path, Path) else Path(path)
 
 
 def probe(
@@ -374,7 +409,7 @@ def probe(
     problem = content_problem(candidate, limits)
     if problem:
         return Skipped(candidate.path, problem[0], problem[1])
-    path = Path(candidate.path)
+    path = _path_of(candidate)
     daw = candidate.daw
     preview = find_preview(path, daw)
     return Project(
