@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ConfigWriter, DaemonFactory, cli, wait_until, write_als
 from tests.daw_fixtures import logic_files, write
@@ -337,3 +339,62 @@ def test_a_polled_folder_with_its_own_interval_imports_a_new_save(
 def test_polling_a_huge_folder_is_spaced_to_stay_within_its_cpu_budget() -> None:
     assert next_wait(2.0, pass_cpu=0.03) == 2.0  # 10,000 folders: 1.5 % of a core
     assert next_wait(2.0, pass_cpu=0.4) == pytest.approx(8.0)  # a million files: 5 %
+
+
+# --- a reload (SIGHUP) retimes the folders it keeps ----------------------------------------
+
+
+def _rescan(config: Path, **scan: float) -> None:
+    data = yaml.safe_load(config.read_text())
+    data["scan"].update(scan)
+    config.write_text(yaml.safe_dump(data))
+
+
+@pytest.mark.daemon
+def test_a_reload_gives_a_kept_polled_folder_the_new_default_interval(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    """The folder's own settings do not change, so the core keeps it; before the fix
+    its poller kept the old hour until a restart."""
+    config = write_config([{"path": str(studio), "polling": True}])
+    _rescan(config, polling_interval_seconds=3600)
+    first = write_als(studio / "First.als")  # found by the walk at start
+    proc = daemon(config)
+    proc.wait_for("folder_watched", mode="polling")
+    emulator.wait_for_paths(1)
+    _rescan(config, polling_interval_seconds=0.3)
+    proc.send(signal.SIGHUP)
+    proc.wait_for("config_reloaded")
+    assert len(proc.events("folder_watched")) == 1  # kept, not watched again
+    (studio / "New Song Project").mkdir()
+    second = write_als(studio / "New Song Project" / "New Song.als")
+    emulator.wait_for_paths(2, timeout=30)
+    assert emulator.imported_paths() == [str(first), str(second)]
+    assert proc.stop() == 0
+
+
+@pytest.mark.daemon
+def test_a_reload_turns_verification_on_at_its_new_interval(
+    fuse_share: tuple[Path, Path],
+    emulator: Emulator,
+    write_config: ConfigWriter,
+    daemon: DaemonFactory,
+) -> None:
+    """Verification was off; after the reload a write no event reports is found."""
+    source, mount = fuse_share
+    config = write_config([mount], scan={"verify_interval_seconds": None})
+    proc = daemon(config)
+    proc.wait_for("folder_watched", mode="native")
+    _rescan(config, verify_interval_seconds=0.5)
+    proc.send(signal.SIGHUP)
+    proc.wait_for("config_reloaded")
+    for n in range(10):  # the first may land before the new job's baseline pass
+        write_als(source / f"Remote {n}.als")  # no event: another machine wrote it
+        try:
+            wait_until(lambda: proc.events("native_events_missed"), timeout=3)
+            break
+        except AssertionError:
+            continue
+    missed = proc.wait_for("native_events_missed")
+    assert missed[0]["folder"] == str(mount)
+    assert proc.stop() == 0

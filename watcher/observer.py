@@ -251,6 +251,8 @@ class Watchers:
         self._native: BaseObserver | None = None
         self._watches: dict[Path, tuple[WatchMode, ObservedWatch | None]] = {}
         self._real: dict[Path, Path] = {}
+        self._intervals: dict[Path, float | None] = {}  # each folder's own, for a reload
+        self._recursive: dict[Path, bool] = {}
         self._claimed: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._trouble = _TroubleHandler(sink)
@@ -259,9 +261,23 @@ class Watchers:
     def configure(
         self, registry: Registry, polling_interval: float, verify_interval: float | None
     ) -> None:
-        """A reloaded config: folders watched from now on use these."""
-        self._registry = registry
-        self.polling_interval, self.verify_interval = polling_interval, verify_interval
+        """A reloaded config: folders watched from now on use these, and the folders
+        already watched take the new intervals (the core keeps a folder whose own
+        settings did not change, so a new default would otherwise wait for a restart)."""
+        with self._lock:
+            self._registry = registry
+            self.polling_interval, self.verify_interval = polling_interval, verify_interval
+            for folder, (mode, _watch) in self._watches.items():
+                if mode == "polling":
+                    own = self._intervals.get(folder)
+                    self._poller.retime(folder, own or polling_interval)
+                elif not verify_interval:
+                    self._poller.cancel(folder)
+                elif self._poller.has(folder):
+                    self._poller.retime(folder, verify_interval)
+                else:
+                    detector = Detector(folder, Rules(registry, self._recursive[folder], self._skip))
+                    self._poller.schedule(folder, detector, verify_interval, True)
 
     def claim(self, folders: Iterable[Path]) -> None:
         """Every folder the config watches (read by watchdog's threads: swapped whole)."""
@@ -311,6 +327,7 @@ class Watchers:
             if str(real) not in self._claimed:
                 self._claimed = self._claimed | {str(real)}
             detector = Detector(folder, Rules(self._registry, recursive, self._skip))
+            self._intervals[folder], self._recursive[folder] = interval, recursive
             if mode == "polling":
                 self._poller.schedule(folder, detector, interval or self.polling_interval, False)
                 self._watches[folder] = (mode, None)
@@ -335,6 +352,8 @@ class Watchers:
     def _unwatch_locked(self, folder: Path) -> None:
         entry = self._watches.pop(folder, None)
         self._real.pop(folder, None)
+        self._intervals.pop(folder, None)
+        self._recursive.pop(folder, None)
         self._poller.cancel(folder)
         if entry is None or entry[1] is None or self._native is None:
             return

@@ -88,6 +88,18 @@ class Poller:
         self._ensure_thread()
         self._wake.set()
 
+    def retime(self, folder: Path, interval: float) -> None:
+        """A reloaded config changed the folder's interval: the next pass is due one new
+        interval after the last (the baseline and the job's findings are kept)."""
+        with self._lock:
+            job = self._jobs.get(folder)
+            if job is None or job.interval == interval:
+                return
+            job.interval = interval
+            if job.last_pass is not None:
+                job.due = job.last_pass + interval
+        self._wake.set()
+
     def cancel(self, folder: Path) -> None:
         with self._lock:
             self._jobs.pop(folder, None)
