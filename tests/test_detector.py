@@ -99,6 +99,40 @@ def test_file_rewritten_in_place_with_the_same_size(library: Path) -> None:
     assert [c.path for c in found.poll(1.0)] == [song]
 
 
+def test_verification_passes_spread_the_stats_of_what_rarely_changes(library: Path) -> None:
+    """With a share (verification), a folder's project files and empty bounce folders
+    are stat'ed one pass in n: a pass costs fewer stats, and a rewrite in place or a
+    save into a bounce folder still shows within n passes; a new project at once."""
+    song = library / "Client A" / "Song Project" / "Song.als"
+    bounces = library / "Client A" / "Song Project" / "Bounces"
+    bounces.mkdir()
+    settle(library)
+    counting = CountingStat()
+    found = detector(library, counting)
+    found.poll(0.0)
+    full = len(counting.paths)
+    counting.paths.clear()
+    found.poll(1.0, (0, 4))
+    found.poll(2.0, (1, 4))
+    found.poll(3.0, (2, 4))
+    found.poll(4.0, (3, 4))
+    assert len(counting.paths) < 4 * full  # some stats were left to another pass
+    assert {str(song), str(bounces)} <= set(counting.paths)  # but each came round
+
+    before = song.stat()
+    with open(song, "r+b") as stream:  # in place: no folder changes
+        stream.write(song.read_bytes())
+    os.utime(song, ns=(before.st_atime_ns, before.st_mtime_ns + 1000))
+    write_als(bounces / "Saved Here.als")
+    os.utime(bounces, ns=(OLD + 10**9, OLD + 10**9))
+    new = write_als(library / "Client B" / "New.als")
+    os.utime(library / "Client B", ns=(OLD + 10**9, OLD + 10**9))
+    first = found.poll(5.0, (0, 4))
+    assert new in [c.path for c in first]  # its folder's stat moved
+    seen = {c.path for k in range(1, 4) for c in found.poll(5.0 + k, (k, 4))}
+    assert {song, bounces / "Saved Here.als"} <= seen | {c.path for c in first}
+
+
 def test_a_bundles_project_data_rewritten(library: Path) -> None:
     data = library / "Client B" / "Score.logicx" / "Alternatives" / "000" / "ProjectData"
     found = detector(library)

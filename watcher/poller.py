@@ -24,6 +24,13 @@ PASS_BUDGET = 0.05
 """The share of one core polling may use: a folder whose pass costs more CPU than this
 share of its interval (a library of a million files at 2 s) is polled less often."""
 
+VERIFY_FILES_EVERY = 4
+"""A verification pass stats every folder, but the project files of a folder whose
+listing did not change only one pass in this many: a new, removed or renamed project
+is seen at the next pass, a project rewritten in place with no event within this many
+passes. Those stats were a third of a pass, and verification must stay well under
+0.1 % of a core while idle."""
+
 MAX_RECORDED = 200_000
 """Native event paths kept for verification; beyond this a flood is assumed seen."""
 
@@ -55,6 +62,7 @@ class _Job:
     verify: bool
     due: float
     last_pass: float | None = None
+    passes: int = 0
     pending: list[tuple[float, float, list[Change]]] = field(default_factory=list)
     """Verification finds waiting out the grace period: (judge at, since, changes)."""
     failed: bool = False
@@ -160,8 +168,10 @@ class Poller:
 
     def _pass(self, folder: Path, job: _Job, now: float) -> None:
         started = time.thread_time()
+        share = (job.passes % VERIFY_FILES_EVERY, VERIFY_FILES_EVERY) if job.verify else None
+        job.passes += 1
         try:
-            changes = job.detector.poll(now)
+            changes = job.detector.poll(now, share)
         except Exception as exc:  # noqa: BLE001 - one folder's surprise must not stop the rest
             if not job.failed:
                 job.failed = True
