@@ -186,10 +186,16 @@ def take_snapshot(
         child = stack.pop()
         folder = child if isinstance(child, str) else child[0]
         listing = known.get(folder)
-        if share is not None and listing is not None and listing.stamp is not None:
-            if not listing.dirs and not listing.files and hash(folder) % share[1] != share[0]:
-                folders[folder] = listing  # an empty leaf (a bounce folder): its turn is later
-                continue
+        if (
+            share is not None
+            and listing is not None
+            and listing.stamp is not None
+            and not listing.dirs
+            and not listing.files
+            and hash(folder) % share[1] != share[0]
+        ):
+            folders[folder] = listing  # an empty leaf (a bounce folder): its turn is later
+            continue
         try:
             info = stat(folder)
         except OSError:

@@ -276,7 +276,9 @@ class Watchers:
                 elif self._poller.has(folder):
                     self._poller.retime(folder, verify_interval)
                 else:
-                    detector = Detector(folder, Rules(registry, self._recursive[folder], self._skip))
+                    detector = Detector(
+                        folder, Rules(registry, self._recursive[folder], self._skip)
+                    )
                     self._poller.schedule(folder, detector, verify_interval, True)
 
     def claim(self, folders: Iterable[Path]) -> None:
