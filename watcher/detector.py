@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal, TypeAlias
 
-from watcher.daws import DawFormat, Registry, is_junk_name, is_nosync, never_holds_projects
+from watcher.daws import (
+    HEAVY_DIRS,
+    DawFormat,
+    Registry,
+    is_junk_name,
+    is_nosync,
+    never_holds_projects,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,9 @@ class Listing:
     """Subfolders descended into (pruned ones are left out), ready to push."""
     files: tuple[str, ...]
     """Full paths of candidate files, stat'ed on every pass."""
+    whole: bool = True
+    """Nothing a walk (watcher.scanner) would find a project in was left out: a
+    reconciliation may take this listing for the folder's (watcher/walkmemo.py)."""
 
 
 @dataclass
@@ -114,6 +124,18 @@ class Rules:
             return True
         directory = PurePath(folder, name)
         return self.registry.backup_dir_reason(directory, lambda _p: names) is not None
+
+    def walk_enters(self, folder: str, name: str, names: Collection[str]) -> bool:
+        """A folder `prunes` leaves out that a walk enters (a watched folder nested
+        here, `Ableton Project Info`, a `.nosync` folder): not worth a poll, but a
+        walk would find a project saved there."""
+        lowered = name.lower()
+        if lowered in HEAVY_DIRS or is_junk_name(name):
+            return False
+        if self.skip(os.path.join(folder, name)):
+            return True
+        directory = PurePath(folder, name)
+        return self.registry.backup_dir_reason(directory, lambda _p: names) is None
 
 
 def _bundle_prunes(daw: DawFormat, inner: str, name: str) -> bool:
@@ -200,7 +222,7 @@ def take_snapshot(
             info = stat(folder)
         except OSError:
             continue
-        stamp = hash((info.st_size, info.st_mtime_ns, info.st_ino))
+        stamp = stamp_of(info)
         skim = False
         if listing is None or listing.stamp != stamp:
             listed = _list(folder, scandir)
@@ -224,6 +246,11 @@ def take_snapshot(
     return snap
 
 
+def stamp_of(info: os.stat_result) -> StatResult:
+    """The stamp a pass keeps for a folder or a candidate."""
+    return hash((info.st_size, info.st_mtime_ns, info.st_ino))
+
+
 def _select(
     child: Child,
     listed: tuple[list[str], list[str]],
@@ -240,6 +267,7 @@ def _select(
         kept_files = [f for f in files if not is_junk_name(f) and _bundle_reads(bundle, inner + f)]
     else:
         names = frozenset(dirs) | frozenset(files)
+        whole = rules.recursive or not dirs
         if rules.recursive:
             for name in sorted(dirs, reverse=True):
                 daw = rules.project_format(name)
@@ -247,7 +275,17 @@ def _select(
                     kept_dirs.append((os.path.join(folder, name), daw, ""))
                 elif not rules.prunes(folder, name, names):
                     kept_dirs.append(os.path.join(folder, name))
-        kept_files = [f for f in files if rules.is_candidate(f) and not is_junk_name(f)]
+                elif whole and rules.walk_enters(folder, name, names):
+                    whole = False
+        kept_files = []
+        for name in files:
+            if rules.is_candidate(name):
+                if not is_junk_name(name):
+                    kept_files.append(name)
+            elif whole and (daw := rules.project_format(name)) is not None and daw.bundle:
+                whole = False  # a file named like a bundle: a walk reports it
+        paths = tuple(os.path.join(folder, f) for f in sorted(kept_files))
+        return Listing(stamp, tuple(kept_dirs), paths, whole)
     paths = tuple(os.path.join(folder, f) for f in sorted(kept_files))
     return Listing(stamp, tuple(kept_dirs), paths)
 
@@ -309,6 +347,15 @@ class Detector:
         )  # fmt: skip
         old, self._snapshot = self._snapshot, new
         return [] if old is None else diff(old, new, at)
+
+    @property
+    def rules(self) -> Rules:
+        return self._rules
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The last pass (replaced whole by each pass, so other threads may read it)."""
+        return self._snapshot
 
     @property
     def size(self) -> tuple[int, int]:

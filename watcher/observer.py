@@ -38,7 +38,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, EventEmitter, ObservedWatch
 
 from watcher.daws import Registry
-from watcher.detector import Change, Detector, Rules
+from watcher.detector import Change, Detector, Rules, Snapshot
 from watcher.mounts import is_virtual_dir, real_path
 from watcher.poller import DetectorFailed, Poller, Unreported
 
@@ -362,6 +362,14 @@ class Watchers:
         # KeyError/OSError: the folder vanished and watchdog already dropped its watch.
         with contextlib.suppress(KeyError, OSError):
             self._native.unschedule(entry[1])
+
+    def snapshot(self, folder: Path, registry: Registry) -> Snapshot | None:
+        """The folder's last change-detector pass, if it has one made with `registry`
+        (a walk may take its listings for the folders that did not change since)."""
+        detector = self._poller.detector(folder)
+        if detector is None or detector.rules.registry is not registry:
+            return None
+        return detector.snapshot
 
     def mode(self, folder: Path) -> WatchMode | None:
         entry = self._watches.get(folder)

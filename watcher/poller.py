@@ -112,6 +112,10 @@ class Poller:
         with self._lock:
             self._jobs.pop(folder, None)
 
+    def detector(self, folder: Path) -> Detector | None:
+        job = self._jobs.get(folder)
+        return job.detector if job is not None else None
+
     def has(self, folder: Path) -> bool:
         return folder in self._jobs
 
