@@ -133,6 +133,18 @@ def test_verification_passes_spread_the_stats_of_what_rarely_changes(library: Pa
     assert {song, bounces / "Saved Here.als"} <= seen | {c.path for c in first}
 
 
+def test_a_folder_polled_without_its_subfolders_still_sees_its_bundles(tmp_path: Path) -> None:
+    root = tmp_path / "Flat"
+    write_als(root / "Sub" / "Deep.als")
+    settle(root)
+    found = Detector(root, Rules(Registry(), recursive=False))
+    found.poll(0.0)
+    for path, data in logic_files(root / "Score.logicx"):
+        write(path, data)
+    write_als(root / "Sub" / "Deeper.als")
+    assert report(found.poll(1.0)) == {("Score.logicx", False, True)}
+
+
 def test_a_bundles_project_data_rewritten(library: Path) -> None:
     data = library / "Client B" / "Score.logicx" / "Alternatives" / "000" / "ProjectData"
     found = detector(library)

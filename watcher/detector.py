@@ -267,16 +267,17 @@ def _select(
         kept_files = [f for f in files if not is_junk_name(f) and _bundle_reads(bundle, inner + f)]
     else:
         names = frozenset(dirs) | frozenset(files)
-        whole = rules.recursive or not dirs
-        if rules.recursive:
-            for name in sorted(dirs, reverse=True):
-                daw = rules.project_format(name)
-                if daw is not None and daw.bundle:
-                    kept_dirs.append((os.path.join(folder, name), daw, ""))
-                elif not rules.prunes(folder, name, names):
-                    kept_dirs.append(os.path.join(folder, name))
-                elif whole and rules.walk_enters(folder, name, names):
-                    whole = False
+        whole = True
+        for name in sorted(dirs, reverse=True):
+            daw = rules.project_format(name)
+            if daw is not None and daw.bundle:  # a project, even where folders are not entered
+                kept_dirs.append((os.path.join(folder, name), daw, ""))
+            elif not rules.recursive:
+                continue  # nor does a walk enter it
+            elif not rules.prunes(folder, name, names):
+                kept_dirs.append(os.path.join(folder, name))
+            elif whole and rules.walk_enters(folder, name, names):
+                whole = False
         kept_files = []
         for name in files:
             if rules.is_candidate(name):
