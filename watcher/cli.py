@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from watcher.config import ConfigError, find_config_path, load_config
     from watcher.daws import Registry
     from watcher.owner import EXIT_LOCKED, LockHeld
-    from watcher.state import StateError
+    from watcher.state_faults import StateError
 
     try:
         config_path = find_config_path(args.config)

@@ -126,7 +126,7 @@ def signature_of(path: Path, daw: DawFormat) -> Signature | None:
     if daw.bundle:
         return _bundle_signature(path, daw)
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
     if not stat.S_ISREG(info.st_mode):
