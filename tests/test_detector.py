@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ConfigWriter, DaemonFactory, cli, wait_until, write_als
 from tests.daw_fixtures import logic_files, write
@@ -95,6 +97,52 @@ def test_file_rewritten_in_place_with_the_same_size(library: Path) -> None:
     assert song.stat().st_size == before.st_size
     assert song.stat().st_ino == before.st_ino
     assert [c.path for c in found.poll(1.0)] == [song]
+
+
+def test_verification_passes_spread_the_stats_of_what_rarely_changes(library: Path) -> None:
+    """With a share (verification), a folder's project files and empty bounce folders
+    are stat'ed one pass in n: a pass costs fewer stats, and a rewrite in place or a
+    save into a bounce folder still shows within n passes; a new project at once."""
+    song = library / "Client A" / "Song Project" / "Song.als"
+    bounces = library / "Client A" / "Song Project" / "Bounces"
+    bounces.mkdir()
+    settle(library)
+    counting = CountingStat()
+    found = detector(library, counting)
+    found.poll(0.0)
+    full = len(counting.paths)
+    counting.paths.clear()
+    found.poll(1.0, (0, 4))
+    found.poll(2.0, (1, 4))
+    found.poll(3.0, (2, 4))
+    found.poll(4.0, (3, 4))
+    assert len(counting.paths) < 4 * full  # some stats were left to another pass
+    assert {str(song), str(bounces)} <= set(counting.paths)  # but each came round
+
+    before = song.stat()
+    with open(song, "r+b") as stream:  # in place: no folder changes
+        stream.write(song.read_bytes())
+    os.utime(song, ns=(before.st_atime_ns, before.st_mtime_ns + 1000))
+    write_als(bounces / "Saved Here.als")
+    os.utime(bounces, ns=(OLD + 10**9, OLD + 10**9))
+    new = write_als(library / "Client B" / "New.als")
+    os.utime(library / "Client B", ns=(OLD + 10**9, OLD + 10**9))
+    first = found.poll(5.0, (0, 4))
+    assert new in [c.path for c in first]  # its folder's stat moved
+    seen = {c.path for k in range(1, 4) for c in found.poll(5.0 + k, (k, 4))}
+    assert {song, bounces / "Saved Here.als"} <= seen | {c.path for c in first}
+
+
+def test_a_folder_polled_without_its_subfolders_still_sees_its_bundles(tmp_path: Path) -> None:
+    root = tmp_path / "Flat"
+    write_als(root / "Sub" / "Deep.als")
+    settle(root)
+    found = Detector(root, Rules(Registry(), recursive=False))
+    found.poll(0.0)
+    for path, data in logic_files(root / "Score.logicx"):
+        write(path, data)
+    write_als(root / "Sub" / "Deeper.als")
+    assert report(found.poll(1.0)) == {("Score.logicx", False, True)}
 
 
 def test_a_bundles_project_data_rewritten(library: Path) -> None:
@@ -337,3 +385,62 @@ def test_a_polled_folder_with_its_own_interval_imports_a_new_save(
 def test_polling_a_huge_folder_is_spaced_to_stay_within_its_cpu_budget() -> None:
     assert next_wait(2.0, pass_cpu=0.03) == 2.0  # 10,000 folders: 1.5 % of a core
     assert next_wait(2.0, pass_cpu=0.4) == pytest.approx(8.0)  # a million files: 5 %
+
+
+# --- a reload (SIGHUP) retimes the folders it keeps ----------------------------------------
+
+
+def _rescan(config: Path, **scan: float) -> None:
+    data = yaml.safe_load(config.read_text())
+    data["scan"].update(scan)
+    config.write_text(yaml.safe_dump(data))
+
+
+@pytest.mark.daemon
+def test_a_reload_gives_a_kept_polled_folder_the_new_default_interval(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, daemon: DaemonFactory
+) -> None:
+    """The folder's own settings do not change, so the core keeps it; before the fix
+    its poller kept the old hour until a restart."""
+    config = write_config([{"path": str(studio), "polling": True}])
+    _rescan(config, polling_interval_seconds=3600)
+    first = write_als(studio / "First.als")  # found by the walk at start
+    proc = daemon(config)
+    proc.wait_for("folder_watched", mode="polling")
+    emulator.wait_for_paths(1)
+    _rescan(config, polling_interval_seconds=0.3)
+    proc.send(signal.SIGHUP)
+    proc.wait_for("config_reloaded")
+    assert len(proc.events("folder_watched")) == 1  # kept, not watched again
+    (studio / "New Song Project").mkdir()
+    second = write_als(studio / "New Song Project" / "New Song.als")
+    emulator.wait_for_paths(2, timeout=30)
+    assert emulator.imported_paths() == [str(first), str(second)]
+    assert proc.stop() == 0
+
+
+@pytest.mark.daemon
+def test_a_reload_turns_verification_on_at_its_new_interval(
+    fuse_share: tuple[Path, Path],
+    emulator: Emulator,
+    write_config: ConfigWriter,
+    daemon: DaemonFactory,
+) -> None:
+    """Verification was off; after the reload a write no event reports is found."""
+    source, mount = fuse_share
+    config = write_config([mount], scan={"verify_interval_seconds": None})
+    proc = daemon(config)
+    proc.wait_for("folder_watched", mode="native")
+    _rescan(config, verify_interval_seconds=0.5)
+    proc.send(signal.SIGHUP)
+    proc.wait_for("config_reloaded")
+    for n in range(10):  # the first may land before the new job's baseline pass
+        write_als(source / f"Remote {n}.als")  # no event: another machine wrote it
+        try:
+            wait_until(lambda: proc.events("native_events_missed"), timeout=3)
+            break
+        except AssertionError:
+            continue
+    missed = proc.wait_for("native_events_missed")
+    assert missed[0]["folder"] == str(mount)
+    assert proc.stop() == 0

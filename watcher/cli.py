@@ -12,26 +12,36 @@ Expected faults print one line, never a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import sqlite3
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher import __version__
-from watcher.config import Config, ConfigError, find_config_path, load_config
-from watcher.core.effects import RelinkItem
-from watcher.daws import Registry, Skipped
-from watcher.names import printable_value
-from watcher.owner import EXIT_LOCKED, LockHeld, daemon_running
-from watcher.state import State, StateError
+
+if TYPE_CHECKING:
+    from watcher.config import Config
+    from watcher.dryrun import Split
+    from watcher.state import State
 
 EXIT_CONFIG = 78
 EXIT_NOT_RUNNING = 3
 PROG = "sessiondock-watcher"
+
+
+class _Version(argparse.Action):
+    """argparse's own version action needs the string up front, and finding the
+    installed version imports importlib.metadata (20 ms on every command)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"{PROG} {version()}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Watch studio folders and import every new or changed DAW project "
         "into SessionDock.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -83,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def version() -> str:
     """The installed distribution's version (what pip installed), else the package's own."""
+    import importlib.metadata  # 20 ms: only for --version and status
+
     try:
         return importlib.metadata.version(PROG)
     except importlib.metadata.PackageNotFoundError:  # run from a clone without installing
@@ -96,6 +108,16 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    split = None
+    if args.command == "scan" and args.dry_run:
+        from watcher.dryrun import Split  # stdlib only: forks before the imports below
+
+        split = Split.fork()
+    from watcher.config import ConfigError, find_config_path, load_config
+    from watcher.daws import Registry
+    from watcher.owner import EXIT_LOCKED, LockHeld
+    from watcher.state_faults import StateError
+
     try:
         config_path = find_config_path(args.config)
         if args.command == "service":
@@ -121,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(config_path)
         Registry.configured(config.kinds, config.source)
         if args.command == "scan" and args.dry_run:
-            return dry_run(config, explain=args.explain)  # prints JSON, logs nothing
+            return dry_run(config, explain=args.explain, split=split)  # JSON, logs nothing
         from watcher import logging as watcher_logging  # structlog: not on the dry-run path
 
         watcher_logging.configure(config.log.level, config.log.format, config.log.file_path())
@@ -156,101 +178,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_json(obj: dict[str, Any]) -> None:
     """One JSON line, always valid UTF-8: a non-UTF-8 file name is shown escaped."""
+    from watcher.names import printable_value
+
     print(json.dumps(printable_value(obj), ensure_ascii=False), flush=True)
 
 
-def _explain(skipped: Skipped) -> None:
-    _print_json({"path": str(skipped.path), "skipped": skipped.reason, "why": skipped.detail})
+def dry_run(config: Config, explain: bool = False, split: Split | None = None) -> int:
+    """`scan --dry-run` (watcher/dryrun.py)."""
+    from watcher import dryrun
 
-
-def dry_run(config: Config, explain: bool = False) -> int:
-    """Print what a scan would import (and, with `explain`, what it would skip and why)."""
-    from watcher.mounts import inner_roots
-    from watcher.scanner import bad_name, content_limits, probe, signature_of, walk
-
-    registry = Registry.configured(
-        config.kinds, config.source, unsuffixed_bundles=config.scan.unsuffixed_bundles
-    )
-    limits = content_limits(config.scan)
-    nested = inner_roots(f.path for f in config.watch)  # each project once, by its owner
-    database = config.state.database()
-    state = State(database, readonly=True) if database.exists() else None
-    relinks = _planned_relinks(config, registry, state)
-    moved = {item.new_path for item in relinks}
-    for folder in config.watch:
-        if not folder.path.is_dir():
-            _print_json(
-                {
-                    "folder": str(folder.path),
-                    "skipped": "offline",
-                    "why": "folder does not exist or is not mounted",
-                }
-            )
-            continue
-        for verdict in walk(folder, registry, explain=explain, skip=nested[folder.path]):
-            if isinstance(verdict, Skipped):
-                _explain(verdict)
-                continue
-            bad = bad_name(verdict)
-            if bad is not None:  # before `unchanged`: a name is wrong whatever the state says
-                if explain:
-                    _explain(bad)
-                continue
-            path = Path(verdict.path)
-            signature = signature_of(path, verdict.daw)
-            if signature is None:
-                continue
-            known = state.known(path) if state else None
-            if known and known.signature == signature and known.state != "pending":
-                if explain:
-                    _print_json(
-                        {
-                            "path": str(path),
-                            "skipped": "unchanged",
-                            "why": f"{known.state}, unchanged since",
-                        }
-                    )
-                continue
-            project = probe(verdict, folder, config.import_, signature, limits)
-            if isinstance(project, Skipped):
-                if explain:
-                    _explain(project)
-                continue
-            if str(project.project_path) in moved:
-                continue  # relinked, not imported: its line follows
-            item = {
-                "projectPath": str(project.project_path),
-                "kind": project.kind,
-                "title": project.title,
-                "projectType": project.project_type,
-            }
-            if project.preview_path:
-                item["previewAudioPath"] = str(project.preview_path)
-            _print_json(item)
-    for relink in relinks:
-        _print_json(
-            {
-                "projectPath": relink.new_path,
-                "relinkFrom": relink.old_path,
-                "sessionId": relink.session_id,
-                "title": relink.new_title,
-            }
-        )
-    if state:
-        state.close()
-    return 0
-
-
-def _planned_relinks(config: Config, registry: Registry, state: State | None) -> list[RelinkItem]:
-    """What the daemon would relink (watcher/dryplan.py runs its core, sending nothing)."""
-    if state is None:
-        return []
-    from watcher.dryplan import plan
-
-    records, meta = state.load()
-    if not any(r.session_id or r.imported_at for r in records):
-        return []  # nothing has a session: nothing to relink
-    return plan(config, registry, records, meta).relinks
+    return dryrun.dry_run(config, explain, split)
 
 
 def check(config: Config) -> int:
@@ -272,6 +209,9 @@ def _ago(at: float | None) -> str:
 
 def status(config: Config, as_json: bool = False) -> int:
     """Read the state without disturbing a running daemon (a read-only connection)."""
+    from watcher.names import printable_value
+    from watcher.state import State, StateError
+
     database = config.state.database()
     if not database.exists():
         message = f"no state yet at {database}: the daemon has not run with this config"
@@ -305,6 +245,8 @@ def status(config: Config, as_json: bool = False) -> int:
 
 def _status_report(state: State, config: Config) -> dict[str, Any]:
     daemon = state.get_meta("daemon") or {}
+    from watcher.owner import daemon_running
+
     running = daemon_running(daemon)
     oldest = state.oldest_waiting()
     last = state.last_imported()

@@ -188,6 +188,7 @@ class Daemon:
                     verify_interval=self.config.scan.verify_interval_seconds,
                 )
                 executor.watchers.claim(f.path for f in self.config.watch)
+                disk.snapshot = executor.watchers.snapshot  # reconciliations cost what changed
             self._loop(Started(wall=time.time()))
         finally:
             if executor.watchers is not None:

@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal, TypeAlias
 
-from watcher.daws import DawFormat, Registry, is_junk_name, is_nosync, never_holds_projects
+from watcher.daws import (
+    HEAVY_DIRS,
+    DawFormat,
+    Registry,
+    is_junk_name,
+    is_nosync,
+    never_holds_projects,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,9 @@ class Listing:
     """Subfolders descended into (pruned ones are left out), ready to push."""
     files: tuple[str, ...]
     """Full paths of candidate files, stat'ed on every pass."""
+    whole: bool = True
+    """Nothing a walk (watcher.scanner) would find a project in was left out: a
+    reconciliation may take this listing for the folder's (watcher/walkmemo.py)."""
 
 
 @dataclass
@@ -114,6 +124,18 @@ class Rules:
             return True
         directory = PurePath(folder, name)
         return self.registry.backup_dir_reason(directory, lambda _p: names) is not None
+
+    def walk_enters(self, folder: str, name: str, names: Collection[str]) -> bool:
+        """A folder `prunes` leaves out that a walk enters (a watched folder nested
+        here, `Ableton Project Info`, a `.nosync` folder): not worth a poll, but a
+        walk would find a project saved there."""
+        lowered = name.lower()
+        if lowered in HEAVY_DIRS or is_junk_name(name):
+            return False
+        if self.skip(os.path.join(folder, name)):
+            return True
+        directory = PurePath(folder, name)
+        return self.registry.backup_dir_reason(directory, lambda _p: names) is None
 
 
 def _bundle_prunes(daw: DawFormat, inner: str, name: str) -> bool:
@@ -165,31 +187,56 @@ def take_snapshot(
     stat: Stat = os.stat,
     scandir: Scandir = os.scandir,
     now_ns: Callable[[], int] = time.time_ns,
+    share: tuple[int, int] | None = None,
 ) -> Snapshot:
     """One pass: a stat per known folder, a listing per folder whose stat moved, a stat
-    per candidate. Folders that vanish or cannot be read are simply absent."""
+    per candidate. Folders that vanish or cannot be read are simply absent.
+
+    With `share` (k, n), the candidates of a folder whose listing did not change are
+    stat'ed only in one pass of n (folders hashed into n groups, group k this time),
+    and so are folders that hold nothing a pass looks at (bounce folders, most of the
+    folders of a library); the others keep their last stat. A project added, removed
+    or renamed in a folder that holds projects or project folders shows at once (that
+    folder's own stat moves); one rewritten in place, or saved into an empty bounce
+    folder, within n passes."""
     snap = Snapshot()
     folders, stats = snap.folders, snap.stats
-    known = previous.folders
+    known, before = previous.folders, previous.stats
     now = now_ns()
     stack: list[Child] = [root]
     while stack:
         child = stack.pop()
         folder = child if isinstance(child, str) else child[0]
+        listing = known.get(folder)
+        if (
+            share is not None
+            and listing is not None
+            and listing.stamp is not None
+            and not listing.dirs
+            and not listing.files
+            and hash(folder) % share[1] != share[0]
+        ):
+            folders[folder] = listing  # an empty leaf (a bounce folder): its turn is later
+            continue
         try:
             info = stat(folder)
         except OSError:
             continue
-        stamp = hash((info.st_size, info.st_mtime_ns, info.st_ino))
-        listing = known.get(folder)
+        stamp = stamp_of(info)
+        skim = False
         if listing is None or listing.stamp != stamp:
             listed = _list(folder, scandir)
             if listed is None:
                 continue
             settled = abs(now - info.st_mtime_ns) >= RACY_NS
             listing = _select(child, listed, rules, stamp if settled else None)
+        elif share is not None and listing.files:
+            skim = hash(folder) % share[1] != share[0]
         folders[folder] = listing
         for path in listing.files:
+            if skim and path in before:
+                stats[path] = before[path]
+                continue
             try:
                 info = stat(path)
             except OSError:
@@ -197,6 +244,11 @@ def take_snapshot(
             stats[path] = hash((info.st_size, info.st_mtime_ns, info.st_ino))
         stack.extend(listing.dirs)
     return snap
+
+
+def stamp_of(info: os.stat_result) -> StatResult:
+    """The stamp a pass keeps for a folder or a candidate."""
+    return hash((info.st_size, info.st_mtime_ns, info.st_ino))
 
 
 def _select(
@@ -215,14 +267,26 @@ def _select(
         kept_files = [f for f in files if not is_junk_name(f) and _bundle_reads(bundle, inner + f)]
     else:
         names = frozenset(dirs) | frozenset(files)
-        if rules.recursive:
-            for name in sorted(dirs, reverse=True):
-                daw = rules.project_format(name)
-                if daw is not None and daw.bundle:
-                    kept_dirs.append((os.path.join(folder, name), daw, ""))
-                elif not rules.prunes(folder, name, names):
-                    kept_dirs.append(os.path.join(folder, name))
-        kept_files = [f for f in files if rules.is_candidate(f) and not is_junk_name(f)]
+        whole = True
+        for name in sorted(dirs, reverse=True):
+            daw = rules.project_format(name)
+            if daw is not None and daw.bundle:  # a project, even where folders are not entered
+                kept_dirs.append((os.path.join(folder, name), daw, ""))
+            elif not rules.recursive:
+                continue  # nor does a walk enter it
+            elif not rules.prunes(folder, name, names):
+                kept_dirs.append(os.path.join(folder, name))
+            elif whole and rules.walk_enters(folder, name, names):
+                whole = False
+        kept_files = []
+        for name in files:
+            if rules.is_candidate(name):
+                if not is_junk_name(name):
+                    kept_files.append(name)
+            elif whole and (daw := rules.project_format(name)) is not None and daw.bundle:
+                whole = False  # a file named like a bundle: a walk reports it
+        paths = tuple(os.path.join(folder, f) for f in sorted(kept_files))
+        return Listing(stamp, tuple(kept_dirs), paths, whole)
     paths = tuple(os.path.join(folder, f) for f in sorted(kept_files))
     return Listing(stamp, tuple(kept_dirs), paths)
 
@@ -249,8 +313,10 @@ def diff(old: Snapshot, new: Snapshot, at: float) -> list[Change]:
     for folder in sorted(born):
         if not _under_any(folder, born):
             changes.append(Change(Path(folder), gone=False, is_directory=True, at=at))
-    for path, stamp in sorted(new.stats.items()):
-        if old.stats.get(path) != stamp and not _under_any(path, born):
+    before = old.stats
+    moved = [path for path, stamp in new.stats.items() if before.get(path) != stamp]
+    for path in sorted(moved):  # sorted when found, not all 100,000 each pass
+        if not _under_any(path, born):
             changes.append(Change(Path(path), gone=False, is_directory=False, at=at))
     for path in sorted(old.stats.keys() - new.stats.keys()):
         if not _under_any(path, died):
@@ -274,13 +340,23 @@ class Detector:
         self._stat, self._scandir, self._now_ns = stat, scandir, now_ns
         self._snapshot: Snapshot | None = None
 
-    def poll(self, at: float) -> list[Change]:
+    def poll(self, at: float, share: tuple[int, int] | None = None) -> list[Change]:
+        """Changes since the last pass; `share`: see `take_snapshot`."""
         new = take_snapshot(
             str(self.root), self._rules, self._snapshot or Snapshot(),
-            self._stat, self._scandir, self._now_ns,
+            self._stat, self._scandir, self._now_ns, share,
         )  # fmt: skip
         old, self._snapshot = self._snapshot, new
         return [] if old is None else diff(old, new, at)
+
+    @property
+    def rules(self) -> Rules:
+        return self._rules
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The last pass (replaced whole by each pass, so other threads may read it)."""
+        return self._snapshot
 
     @property
     def size(self) -> tuple[int, int]:

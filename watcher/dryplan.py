@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from watcher.bridge import core_settings, daw_of
 from watcher.config import Config
 from watcher.core import Core
@@ -73,7 +75,11 @@ def plan(
     records: Iterable[ProjectRecord],
     meta: Mapping[str, Any],
 ) -> Plan:
-    """Run a one-pass scan's core over the folders as they are now; what it sent."""
+    """Run a one-pass scan's core over the folders as they are now; what it sent.
+
+    The shell's walker and prober log as they would in the daemon; a dry run's output
+    is JSON lines only, so their log lines are dropped here."""
+    structlog.configure(processors=[_drop])
     found = Plan()
     inbox: deque[Input] = deque()
     disk = Disk(config, registry, inbox.append)  # never started: walks and probes run here
@@ -116,3 +122,7 @@ def plan(
                 break
             # Persist, Log, ReportStatus, Notify: nothing is written, logged or told
     return found
+
+
+def _drop(*_: object) -> Any:
+    raise structlog.DropEvent

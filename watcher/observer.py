@@ -38,7 +38,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, EventEmitter, ObservedWatch
 
 from watcher.daws import Registry
-from watcher.detector import Change, Detector, Rules
+from watcher.detector import Change, Detector, Rules, Snapshot
 from watcher.mounts import is_virtual_dir, real_path
 from watcher.poller import DetectorFailed, Poller, Unreported
 
@@ -251,6 +251,8 @@ class Watchers:
         self._native: BaseObserver | None = None
         self._watches: dict[Path, tuple[WatchMode, ObservedWatch | None]] = {}
         self._real: dict[Path, Path] = {}
+        self._intervals: dict[Path, float | None] = {}  # each folder's own, for a reload
+        self._recursive: dict[Path, bool] = {}
         self._claimed: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._trouble = _TroubleHandler(sink)
@@ -259,9 +261,25 @@ class Watchers:
     def configure(
         self, registry: Registry, polling_interval: float, verify_interval: float | None
     ) -> None:
-        """A reloaded config: folders watched from now on use these."""
-        self._registry = registry
-        self.polling_interval, self.verify_interval = polling_interval, verify_interval
+        """A reloaded config: folders watched from now on use these, and the folders
+        already watched take the new intervals (the core keeps a folder whose own
+        settings did not change, so a new default would otherwise wait for a restart)."""
+        with self._lock:
+            self._registry = registry
+            self.polling_interval, self.verify_interval = polling_interval, verify_interval
+            for folder, (mode, _watch) in self._watches.items():
+                if mode == "polling":
+                    own = self._intervals.get(folder)
+                    self._poller.retime(folder, own or polling_interval)
+                elif not verify_interval:
+                    self._poller.cancel(folder)
+                elif self._poller.has(folder):
+                    self._poller.retime(folder, verify_interval)
+                else:
+                    detector = Detector(
+                        folder, Rules(registry, self._recursive[folder], self._skip)
+                    )
+                    self._poller.schedule(folder, detector, verify_interval, True)
 
     def claim(self, folders: Iterable[Path]) -> None:
         """Every folder the config watches (read by watchdog's threads: swapped whole)."""
@@ -311,6 +329,7 @@ class Watchers:
             if str(real) not in self._claimed:
                 self._claimed = self._claimed | {str(real)}
             detector = Detector(folder, Rules(self._registry, recursive, self._skip))
+            self._intervals[folder], self._recursive[folder] = interval, recursive
             if mode == "polling":
                 self._poller.schedule(folder, detector, interval or self.polling_interval, False)
                 self._watches[folder] = (mode, None)
@@ -335,12 +354,22 @@ class Watchers:
     def _unwatch_locked(self, folder: Path) -> None:
         entry = self._watches.pop(folder, None)
         self._real.pop(folder, None)
+        self._intervals.pop(folder, None)
+        self._recursive.pop(folder, None)
         self._poller.cancel(folder)
         if entry is None or entry[1] is None or self._native is None:
             return
         # KeyError/OSError: the folder vanished and watchdog already dropped its watch.
         with contextlib.suppress(KeyError, OSError):
             self._native.unschedule(entry[1])
+
+    def snapshot(self, folder: Path, registry: Registry) -> Snapshot | None:
+        """The folder's last change-detector pass, if it has one made with `registry`
+        (a walk may take its listings for the folders that did not change since)."""
+        detector = self._poller.detector(folder)
+        if detector is None or detector.rules.registry is not registry:
+            return None
+        return detector.snapshot
 
     def mode(self, folder: Path) -> WatchMode | None:
         entry = self._watches.get(folder)

@@ -18,7 +18,7 @@ from watcher.names import is_valid
 AUDIO_EXTENSIONS = frozenset({".wav", ".aif", ".aiff", ".flac", ".mp3", ".m4a"})
 
 
-def _audio_files(place: Path) -> Iterator[os.DirEntry[str]]:
+def _audio_files(place: str) -> Iterator[os.DirEntry[str]]:
     try:
         with os.scandir(place) as entries:
             for entry in entries:
@@ -33,17 +33,22 @@ def _audio_files(place: Path) -> Iterator[os.DirEntry[str]]:
         return
 
 
-def _bounce_places(project: Path, daw: DawFormat) -> list[Path]:
+def _bounce_places(project: Path, daw: DawFormat) -> list[str]:
     """The DAW's bounce folders beside the project and (for bundles) inside it.
 
     Payload folders (`Samples/`, `Audio Files/`) are never among them: they hold
-    sources and recordings, not mixes.
+    sources and recordings, not mixes. Strings, not paths: this runs per project.
     """
-    places = [project.parent / d for d in daw.bounce_dirs]
+    parent = str(project.parent)
+    places = [os.path.join(parent, d) for d in daw.bounce_dirs]
     if daw.bundle:
         for pattern in daw.bundle_bounce_dirs:
-            places += sorted(p for p in project.glob(pattern) if p.is_dir())
-    return [p for p in places if not HEAVY_DIRS.intersection(x.lower() for x in p.parts)]
+            places += sorted(str(p) for p in project.glob(pattern) if p.is_dir())
+    return [p for p in places if not _in_heavy(p)]
+
+
+def _in_heavy(place: str) -> bool:
+    return any(part.lower() in HEAVY_DIRS for part in place.replace(os.sep, "/").split("/"))
 
 
 def find_preview(project: Path, daw: DawFormat) -> Path | None:
@@ -54,7 +59,7 @@ def find_preview(project: Path, daw: DawFormat) -> Path | None:
     """
     stem = project.stem.lower()
     found: list[tuple[bool, int, str]] = []
-    places = [(project.parent, False), *((p, True) for p in _bounce_places(project, daw))]
+    places = [(str(project.parent), False), *((p, True) for p in _bounce_places(project, daw))]
     for place, any_name in places:
         for entry in _audio_files(place):
             same_name = os.path.splitext(entry.name)[0].lower() == stem

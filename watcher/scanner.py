@@ -11,34 +11,51 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Collection, Iterator
-from functools import lru_cache
+from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from watcher.config import ImportSettings, ScanSettings, WatchFolder
 from watcher.core.records import Project, Signature
 from watcher.daws import (
-    ALTERNATIVES,
     DEFAULT_LIMITS,
-    HEAVY_DIRS,
     Candidate,
     ContentCheck,
     DawFormat,
     Limits,
-    Registry,
     Skipped,
     SkipReason,
     TooLarge,
     check_generic,
     is_junk_name,
     is_nosync,
-    junk_reason,
     project_type,
     title_for,
 )
-from watcher.mounts import is_virtual_dir, is_virtual_root
 from watcher.names import BAD_NAME, is_valid, printable
 from watcher.previews import find_preview
+from watcher.walking import cached_names_in, listdir_names, unreadable_folder_advice, walk
+
+if TYPE_CHECKING:
+    from watcher.walkmemo import WalkMemo
+
+__all__ = [  # the walk moved to watcher/walking.py; imported from here as before
+    "BUNDLE_WALK_LIMIT",
+    "Problem",
+    "bad_name",
+    "cached_names_in",
+    "check_content",
+    "content_limits",
+    "content_problem",
+    "listdir_names",
+    "open_reason",
+    "probe",
+    "remembered_signature",
+    "signature_of",
+    "unreadable_folder_advice",
+    "unreadable_reason",
+    "walk",
+]
 
 BUNDLE_WALK_LIMIT = 20_000
 """Entries a bundle's signature looks at, at most. A real `.logicx` holds a few hundred
@@ -46,22 +63,16 @@ BUNDLE_WALK_LIMIT = 20_000
 so a bundle stuffed with a huge tree costs a bounded walk, never a frozen loop."""
 
 
-def listdir_names(directory: PurePath) -> Collection[str]:
-    try:
-        return frozenset(os.listdir(directory))
-    except OSError:
-        return frozenset()
-
-
-def cached_names_in() -> Callable[[PurePath], Collection[str]]:
-    """A directory-listing lookup for one burst of classifications."""
-    return lru_cache(maxsize=4096)(listdir_names)
-
-
-def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
+def _bundle_signature(
+    bundle: Path, daw: DawFormat, noted: list[str] | None = None
+) -> Signature | None:
     """None for a bundle that is a link: it is not followed out of the folder it sits in
-    (it may lead anywhere, `/` included); the real bundle is found where it lives."""
+    (it may lead anywhere, `/` included); the real bundle is found where it lives.
+
+    `noted` gets the folders walked and the files the content check reads: while none
+    of them changes its stat, a walk's memo keeps the signature (watcher/walkmemo.py)."""
     skip = {d.lower() for d in daw.backup_dirs}
+    reads = [p.lower() for p in daw.content_files]
     size = newest = count = seen = 0
     try:
         top = bundle.lstat()
@@ -69,10 +80,13 @@ def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
         return None
     if not stat.S_ISDIR(top.st_mode):
         return None
+    inside = len(str(bundle)) + 1
     for dirpath, dirnames, filenames in os.walk(bundle):  # never follows links inside
         seen += len(dirnames) + len(filenames)
         if seen > BUNDLE_WALK_LIMIT:
             break
+        if noted is not None:
+            noted.append(dirpath)
         dirnames[:] = [
             d
             for d in dirnames
@@ -81,14 +95,26 @@ def _bundle_signature(bundle: Path, daw: DawFormat) -> Signature | None:
         for name in filenames:
             if is_junk_name(name):
                 continue
+            path = os.path.join(dirpath, name)
             try:
-                info = os.lstat(os.path.join(dirpath, name))
+                info = os.lstat(path)
             except OSError:
                 continue
             size += info.st_size
             newest = max(newest, info.st_mtime_ns)
             count += 1
+            if noted is not None and (
+                not reads or any(fnmatchcase(path[inside:].lower(), p) for p in reads)
+            ):
+                noted.append(path)
     return Signature(size=size + count, mtime_ns=max(newest, top.st_mtime_ns), inode=top.st_ino)
+
+
+def remembered_signature(path: Path, daw: DawFormat, memo: WalkMemo | None) -> Signature | None:
+    """`signature_of`, with a bundle's taken from `memo` while it has not changed."""
+    if memo is None or not daw.bundle:
+        return signature_of(path, daw)
+    return memo.bundle_signature(path, lambda noted: _bundle_signature(path, daw, noted))
 
 
 def signature_of(path: Path, daw: DawFormat) -> Signature | None:
@@ -100,7 +126,7 @@ def signature_of(path: Path, daw: DawFormat) -> Signature | None:
     if daw.bundle:
         return _bundle_signature(path, daw)
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
     if not stat.S_ISREG(info.st_mode):
@@ -116,102 +142,6 @@ def signature_of(path: Path, daw: DawFormat) -> Signature | None:
     return Signature(size=size, mtime_ns=mtime_ns, inode=info.st_ino)
 
 
-def walk(
-    folder: WatchFolder,
-    registry: Registry,
-    explain: bool = False,
-    skip: Collection[Path] = frozenset(),
-    on_unreadable: Callable[[Path, OSError], None] | None = None,
-) -> Iterator[Candidate | Skipped]:
-    """Every project unit under a watched folder; with `explain`, the skipped ones too.
-
-    A walk never descends into bundles (they are one project), junk folders, heavy
-    payload folders or a DAW's backup folders (unless explaining, to list what they
-    hold), which keeps it close to the cost of `find` on a large library: most entries
-    (audio, samples) are dropped while listing, with one suffix lookup and no `Path`.
-    Nor into links, virtual file systems (`/proc`...), or `skip`: watched folders
-    nested in this one, which their own entries walk. A folder it cannot list is
-    reported to `on_unreadable` (and listed with `explain`) and is tried again at the
-    next walk.
-    """
-    root = folder.path
-    if is_virtual_root(root):
-        return
-    bundle_extensions = registry.bundle_extensions
-    relevant = registry.relevant_extensions
-    recursive = folder.recursive
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        names: list[str] = []
-        kept: list[tuple[str, str]] = []  # (name, "unit" | "folder" | "link")
-        try:
-            with os.scandir(directory) as entries:
-                for entry in entries:
-                    name = entry.name
-                    names.append(name)
-                    try:
-                        is_dir = entry.is_dir(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    # A superset of `suffix_of` (no dot: the last letter, never an
-                    # extension), so most entries (audio, samples) end with one lookup.
-                    suffix = name[name.rfind(".") :].lower()
-                    if not is_dir:
-                        if suffix in bundle_extensions and entry.is_symlink():
-                            kept.append((name, "link"))
-                        elif suffix in relevant:
-                            kept.append((name, "unit"))
-                    elif suffix in bundle_extensions:
-                        kept.append((name, "unit"))  # a bundle is one project unit
-                    elif recursive and name.lower() not in HEAVY_DIRS:
-                        kept.append((name, "folder"))
-        except OSError as exc:
-            if on_unreadable is not None:
-                on_unreadable(directory, exc)
-            if explain and not isinstance(exc, FileNotFoundError):
-                yield Skipped(directory, "unreadable", unreadable_folder_advice(directory, exc))
-            continue
-        listing = _Listing(directory, names)
-        if directory != root and ALTERNATIVES in names:
-            found = registry.classify(directory, root, listing.names_in, folder.exclude)
-            if found is not None:  # a bundle that lost its suffix: one project, not a tree
-                if isinstance(found, Candidate) or explain:
-                    yield found
-                continue
-        subdirs: list[Path] = []
-        for name, what in sorted(kept):
-            path = directory / name
-            if what == "link":
-                if explain:
-                    target = os.path.realpath(path)
-                    yield Skipped(path, "link", f"a link to {target}: links are not followed")
-                continue
-            if what == "folder":
-                if (skip and path in skip) or is_virtual_dir(str(path)):
-                    continue
-                junk = junk_reason(name)
-                if junk:
-                    if explain:
-                        yield Skipped(path, "junk", f"folder {name!r} is {junk}")
-                    continue
-                if not explain and registry.backup_dir_reason(path, listing.names_in):
-                    continue
-                subdirs.append(path)
-                continue
-            verdict = registry.classify(path, root, listing.names_in, folder.exclude)
-            if isinstance(verdict, Candidate) or (explain and verdict is not None):
-                yield verdict
-        stack.extend(reversed(subdirs))
-
-
-def unreadable_folder_advice(folder: Path, exc: OSError) -> str:
-    return (
-        f"cannot read folder {folder}: {exc.strerror or exc}; give this user read access "
-        f"(e.g. chmod u+rx); it is tried again when it changes and at each reconciliation"
-    )
-
-
 def unreadable_reason(candidate: Candidate) -> str | None:
     """Why the project's bytes cannot be read now (permissions, I/O), or None.
 
@@ -219,7 +149,7 @@ def unreadable_reason(candidate: Candidate) -> str | None:
     invalid project (that memory is keyed by a signature `chmod` does not change), but
     try again when the project changes and at the next reconciliation.
     """
-    path = Path(candidate.path)
+    path = _path_of(candidate)
     daw = candidate.daw
     try:
         if not daw.bundle:
@@ -242,22 +172,6 @@ def unreadable_reason(candidate: Candidate) -> str | None:
             f"(e.g. chmod u+r); it is tried again when it changes and at each reconciliation"
         )
     return None
-
-
-class _Listing:
-    """One folder's names for classification, as a set only when a rule asks."""
-
-    def __init__(self, directory: Path, names: list[str]) -> None:
-        self._directory = directory
-        self._names = names
-        self._set: frozenset[str] | None = None
-
-    def names_in(self, path: PurePath) -> Collection[str]:
-        if path == self._directory:
-            if self._set is None:
-                self._set = frozenset(self._names)
-            return self._set
-        return listdir_names(path)
 
 
 def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
@@ -308,7 +222,7 @@ def content_problem(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> Pr
     whose own format is unknown. Memory stays bounded whatever the file holds.
     """
     daw = candidate.daw
-    path = Path(candidate.path)
+    path = _path_of(candidate)
     if not daw.bundle:
         return _check_file(path, daw.check, limits)
     if not daw.content_files:
@@ -346,12 +260,18 @@ def check_content(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str 
 
 def open_reason(candidate: Candidate) -> str | None:
     """Why the DAW has the project open right now (its `-wal` exists), or None."""
-    path = Path(candidate.path)
+    path = str(candidate.path)
     for suffix in candidate.daw.open_while:
-        marker = path.with_name(path.name + suffix)
-        if marker.exists():
-            return f"open in {candidate.daw.kind} ({marker.name} exists); sent once it is closed"
+        if os.path.exists(path + suffix):
+            name = candidate.path.name + suffix
+            return f"open in {candidate.daw.kind} ({name} exists); sent once it is closed"
     return None
+
+
+def _path_of(candidate: Candidate) -> Path:
+    """The candidate's path as a `Path`, not parsed again when it is one already."""
+    path = candidate.path
+    return path if isinstance(path, Path) else Path(path)
 
 
 def probe(
@@ -374,7 +294,7 @@ def probe(
     problem = content_problem(candidate, limits)
     if problem:
         return Skipped(candidate.path, problem[0], problem[1])
-    path = Path(candidate.path)
+    path = _path_of(candidate)
     daw = candidate.daw
     preview = find_preview(path, daw)
     return Project(

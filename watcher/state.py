@@ -24,9 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from watcher.core.effects import Persist
 from watcher.core.records import STATES, ProjectRecord, Signature, StateName
 from watcher.core.sessions import tag_work
 from watcher.core.settings import Settings
@@ -39,6 +38,9 @@ from watcher.state_faults import (
     move_aside,
 )
 from watcher.state_rows import SCHEMA_VERSION, UPSERT, columns, migrate, record_of, values_of
+
+if TYPE_CHECKING:  # the core's effects cost 30 ms to import: not on `scan --dry-run`'s path
+    from watcher.core.effects import Persist
 
 __all__ = [
     "State",

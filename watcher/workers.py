@@ -22,6 +22,7 @@ from watcher.config import Config, WatchFolder
 from watcher.core.effects import Probe, Walk
 from watcher.core.inputs import Found, Input, NotAProject, Probed, WalkEnded, WalkFound
 from watcher.daws import Candidate, Registry, Skipped
+from watcher.detector import Snapshot
 from watcher.identity import identity_of
 from watcher.logging import get_logger
 from watcher.mounts import inner_roots
@@ -29,10 +30,11 @@ from watcher.names import BAD_NAME, BAD_NAME_ACTION
 from watcher.scanner import (
     cached_names_in,
     content_limits,
-    signature_of,
+    remembered_signature,
     unreadable_folder_advice,
     walk,
 )
+from watcher.walkmemo import WalkMemo
 
 log = get_logger("watcher.workers")
 
@@ -70,6 +72,9 @@ class Disk:
         self.registry = registry
         self._post = post
         self.walker = Walker(self._walk)
+        self._memos: dict[str, tuple[Registry, WalkMemo]] = {}  # the walker's only
+        self.snapshot: Callable[[Path, Registry], Snapshot | None] = lambda _f, _r: None
+        """The change detector's last pass of a folder (the observer's, once it runs)."""
         self.prober = prober.Prober(self._probed)
 
     def start(self) -> None:
@@ -141,8 +146,11 @@ class Disk:
         def unreadable(path: Path, exc: OSError) -> None:
             failed.append((str(path), unreadable_folder_advice(path, exc)))
 
+        memo = self._memo(folder)
+        whole = effect.under is None
+        memo.begin(self.snapshot(folder.path, registry), registry, whole)
         chunk: list[Found] = []
-        for verdict in walk(scope, registry, skip=skip, on_unreadable=unreadable):
+        for verdict in walk(scope, registry, skip=skip, on_unreadable=unreadable, memo=memo):
             if not isinstance(verdict, Candidate):
                 continue
             if effect.under is not None:
@@ -153,9 +161,23 @@ class Disk:
                     continue
                 verdict = rooted
             path = Path(verdict.path)
-            chunk.append(Found(str(path), verdict.daw.bundle, signature_of(path, verdict.daw)))
+            signature = remembered_signature(path, verdict.daw, memo)
+            chunk.append(Found(str(path), verdict.daw.bundle, signature))
             if len(chunk) >= WALK_CHUNK:
                 self._post(WalkFound(effect.root, effect.under, tuple(chunk), time.time()))
                 chunk = []
         if chunk:
             self._post(WalkFound(effect.root, effect.under, tuple(chunk), time.time()))
+        memo.end()
+        log.debug("walked", folder=effect.root, listed=memo.listed, recalled=memo.recalled)
+
+    def _memo(self, folder: WatchFolder) -> WalkMemo:
+        """The folder's memory of its bundles' signatures (watcher/walkmemo.py); a
+        reload that changes the DAW table starts it afresh."""
+        root = str(folder.path)
+        known = self._memos.get(root)
+        if known is None or known[0] is not self.registry:
+            known = self._memos[root] = (self.registry, WalkMemo())
+        for gone in [r for r in self._memos if self.folder(r) is None]:
+            del self._memos[gone]
+        return known[1]

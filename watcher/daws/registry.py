@@ -15,7 +15,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
 from typing import Literal
 
 from watcher.config import ConfigError, KindOverride
@@ -77,6 +77,23 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(text[index]))
             index += 1
     return re.compile("".join(out), re.IGNORECASE)
+
+
+def _relative_parts(path: PurePath, root: PurePath) -> tuple[str, ...] | None:
+    """`path.relative_to(root).parts`, or None when it is not under `root`; by string
+    for POSIX paths, which walks and events produce normalised (relative_to parses both
+    paths again, a third of a walk's time)."""
+    if isinstance(path, PurePosixPath) and isinstance(root, PurePosixPath):
+        text, top = str(path), str(root)
+        if text == top:
+            return ()
+        prefix = top if top.endswith("/") else top + "/"
+        if text.startswith(prefix):
+            return tuple(text[len(prefix) :].split("/"))
+    try:
+        return path.relative_to(root).parts
+    except ValueError:
+        return None
 
 
 def _glob_match(path: PurePath, pattern: str) -> bool:
@@ -149,6 +166,12 @@ class Registry:
             formats.append(daw)
         return cls(tuple(formats), unsuffixed_bundles)
 
+    @property
+    def backup_dir_names(self) -> Collection[str]:
+        """Lower-case folder names `backup_dir_reason` may call a backup folder: a walk
+        looks a name up here before it builds a path (almost no folder is one)."""
+        return self._backup_dirs.keys()
+
     def format_for(self, name: str) -> DawFormat | None:
         suffix = suffix_of(name)
         return self._by_extension.get(suffix) if suffix else None
@@ -181,13 +204,10 @@ class Registry:
         Returns None for paths that have nothing to do with projects (samples, audio,
         unrelated documents), so callers can ignore them silently.
         """
-        try:
-            relative = path.relative_to(root)
-        except ValueError:
+        below = _relative_parts(path, root)
+        if not below:
             return None
-        parts = relative.parts
-        if not parts:
-            return None
+        parts = below
         for index, name in enumerate(parts):
             daw = self.format_for(name)
             if daw and daw.bundle:
@@ -195,7 +215,7 @@ class Registry:
                 inner = self._inside_bundle(daw, parts[index + 1 :])
                 if inner is not None:
                     return Skipped(path, inner[0], inner[1])
-                return self._judge(unit, root, names_in, exclude, daw)
+                return self._judge(unit, root, names_in, exclude, daw, parts[: index + 1])
             if index < len(parts) - 1 and name.lower() in HEAVY_DIRS:
                 return None
             if index < len(parts) - 1 and parts[index + 1] in BUNDLE_TOP_LEVEL:
@@ -208,7 +228,7 @@ class Registry:
         leaf = parts[-1]
         daw = self.format_for(leaf)
         if daw is not None:
-            return self._judge(path, root, names_in, exclude, daw)
+            return self._judge(path, root, names_in, exclude, daw, parts)
         sidecar = self._owner_of_sidecar(leaf)
         if sidecar is not None:
             return self._judge(path.with_name(sidecar[1]), root, names_in, exclude, sidecar[0])
@@ -270,19 +290,21 @@ class Registry:
         names_in: NamesIn,
         exclude: Iterable[str],
         daw: DawFormat,
+        parts: tuple[str, ...] | None = None,
     ) -> Candidate | Skipped:
-        relative = unit.relative_to(root)
+        """`parts`: the unit's path below `root`, when the caller has it already."""
+        if parts is None:
+            parts = unit.relative_to(root).parts
         for pattern in exclude:
-            if _glob_match(relative, pattern):
+            if _glob_match(PurePath(*parts), pattern):
                 return Skipped(unit, "excluded", f"matches exclude pattern {pattern!r}")
-        for name in relative.parts:
+        for name in parts:
             why = junk_reason(name)
             if why:
                 return Skipped(unit, "junk", f"{name!r} is {why}")
         for rule in daw.backup_file_rules:
             if rule.search(unit.name):
                 return Skipped(unit, "backup", f"a {daw.kind} backup or autosave (by its name)")
-        parts = relative.parts
         for depth in range(len(parts) - 1, 0, -1):  # the nearest folder first
             if parts[depth - 1].lower() not in self._backup_dirs:
                 continue  # no path built for the many folders that are no backup's name
