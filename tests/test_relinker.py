@@ -6,6 +6,7 @@ from tests.conftest import TOKEN
 from tests.emulator import Emulator
 from watcher.client import SessionDockClient
 from watcher.core.effects import Relink, RelinkItem
+from watcher.core.inputs import RelinkAnswered
 from watcher.relinker import LIST_FROM, relink
 
 
@@ -32,11 +33,7 @@ def test_a_large_relink_reads_titles_from_one_listing_and_keeps_a_users_title(
         for n, s in enumerate(sessions)
     )
     assert len(items) >= LIST_FROM
-    client = SessionDockClient(emulator.base_url, lambda: TOKEN, timeout=5)
-    try:
-        answered = relink(client, Relink(1, items))
-    finally:
-        client.close()
+    answered = _relink(emulator, items)
     assert answered.failure is None
     assert [sid for _, sid in answered.outcome.done] == [s["id"] for s in sessions]
     assert emulator.calls["GET /sessions/{id}"] == 0
@@ -68,11 +65,7 @@ def test_a_session_the_user_deleted_is_reported_gone_the_others_relinked(
         )
         for s in sessions
     )
-    client = SessionDockClient(emulator.base_url, lambda: TOKEN, timeout=5)
-    try:
-        answered = relink(client, Relink(1, items))
-    finally:
-        client.close()
+    answered = _relink(emulator, items)
     assert answered.failure is None
     outcome = dict(answered.outcome.done)
     assert outcome.pop("/Music/B/Song 3.als") is None
@@ -80,3 +73,11 @@ def test_a_session_the_user_deleted_is_reported_gone_the_others_relinked(
         s["id"] for n, s in enumerate(sessions) if n != 3
     )
     assert emulator.calls["GET /sessions/{id}"] == 1
+
+
+def _relink(emulator: Emulator, items: tuple[RelinkItem, ...]) -> RelinkAnswered:
+    client = SessionDockClient(emulator.base_url, lambda: TOKEN, timeout=5)
+    try:
+        return relink(client, Relink(1, items))
+    finally:
+        client.close()
