@@ -40,6 +40,8 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    45: "issue 12: the copy's session learned for its original path (projectOriginalPath)",
+    2345: "issue 12: a relink by path took the session of a copy relinked away from that path",
     2519: "a probe that cannot read the file marked it invalid for good",
     20611: "a probe that cannot read the file marked it invalid for good",
     2409: "a wall-clock step made a walk's file look old: sent before it was quiet",
@@ -81,7 +83,6 @@ OPEN_SEEDS: dict[int, str] = {
     "the original (same bytes, another inode); the original, restored, is sent again",
     25: "issue 12: a copy of a copy moved out of its folder and back: two sessions for it",
     242: "issue 12: a copy moved into another client folder (events lost): two sessions",
-    45: "issue 12: a copy moved into a tagged folder: its session lacks the folder's tags",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

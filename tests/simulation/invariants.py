@@ -208,16 +208,7 @@ class Checker:
     def _check_relink_target(self, request: int, item: RelinkItem) -> None:
         """A relink never takes the session of a project still at its path (offline or
         not): that project is not the one that moved, whatever its bytes say."""
-        sessions = self.world.server.sessions.values()
-        session = next(
-            (
-                s
-                for s in sessions
-                if (s.id == item.session_id)
-                or (item.session_id is None and item.old_path in (s.project_path, s.original_path))
-            ),
-            None,
-        )
+        session = self.world.server.session_for(item)  # the one the PATCH will move
         if session is None or session.project_path == item.new_path:
             return
         old = P(session.project_path)

@@ -191,6 +191,7 @@ class Moves(Spellings, Adoption):
                 new_path=r.project_path,
                 old_title=r.moved_title or r.title,
                 new_title=r.title,
+                taken=self.table.sessions_like(r) if r.session_id is None else frozenset(),
             )
             for r in rows
         )
