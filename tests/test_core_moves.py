@@ -352,3 +352,22 @@ def test_the_hourly_summary_counts_the_hours_relinks_and_the_missing() -> None:
     assert (first["relinked"], first["missing"]) == (1, 1)
     d.advance(3600)
     assert d.logs("summary")[-1].fields["relinked"] == 0, "per hour"
+
+
+def test_a_copy_found_before_the_moved_project_by_one_walk_does_not_take_its_session() -> None:
+    """Copied, then moved, while the daemon was stopped (simulator seed 2311): one walk
+    finds both with the same bytes, the copy first. The move kept the inode: the moved
+    one is relinked, the copy imported as new."""
+    d = start(a="id-a")
+    again = MovingDriver(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    original = again.disk.pop("/studio/a.als")
+    again.disk["/studio/Done/a.als"] = original  # moved: same inode
+    again.disk["/studio/A copy.als"] = replace(original, inode=99)  # copied: a new one
+    again.identity["/studio/Done/a.als"] = again.identity["/studio/A copy.als"] = "id-a"
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(30)
+    assert [(i.old_path, i.new_path) for r in again.relinks for i in r.items] == [
+        ("/studio/a.als", "/studio/Done/a.als")
+    ]
+    assert [i.project_path for s in again.sends() for i in s.items] == ["/studio/A copy.als"]

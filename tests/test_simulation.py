@@ -40,6 +40,7 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    2311: "issue 12: a copy found by one walk before the moved project took its session",
     45: "issue 12: the copy's session learned for its original path (projectOriginalPath)",
     2345: "issue 12: a relink by path took the session of a copy relinked away from that path",
     2519: "a probe that cannot read the file marked it invalid for good",

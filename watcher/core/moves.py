@@ -21,7 +21,7 @@ from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem, Stat
 from watcher.core.inputs import RelinkAnswered
 from watcher.core.paths import nfc
-from watcher.core.records import Project, Signature
+from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.spellings import Spellings
 from watcher.core.store import is_under
 
@@ -111,8 +111,37 @@ class Moves(Spellings, Adoption):
                 "imported as new rather than guessing",
             )
             return False
+        if self._original_elsewhere(project, candidates[0]):
+            self._log(
+                "project_copy",
+                "debug",
+                path=project.path,
+                original=candidates[0].path,
+                action="another file found is the moved project; imported as new",
+            )
+            return False
         self._relink_to(project, candidates[0])
         return True
+
+    def _original_elsewhere(self, project: Project, old: ProjectRecord) -> bool:
+        """Another file found and not dealt with yet carries the missing project's inode:
+        that one is the project moved (a move keeps the inode), this one a copy.
+
+        A copy made and the project moved (or moved back) while the daemon was stopped,
+        or with their events lost, are found by one walk in any order; the first
+        probed must not take the session because its bytes are the same (simulator
+        seed 2311). Only a file in the missing project's own folder counts: an inode
+        means something on one volume only."""
+        inode = old.signature.inode
+        if project.signature.inode == inode:
+            return False
+        found = [(p, w.root, self.debouncer.signature(p)) for p, w in self._waiting.items()]
+        found += [(p, root, sig) for p, (root, sig, _) in self._probing.items()]
+        found += [(p, root, sig) for p, (root, sig, _, _) in self._verifying.items()]
+        return any(
+            p != project.path and root == old.root and sig is not None and sig.inode == inode
+            for p, root, sig in found
+        )
 
     def _move_checked(self, path: str, signature: Signature | None) -> None:
         """The answer for an imported project with a new one's identity: gone means
