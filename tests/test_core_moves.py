@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tests.test_core import ROOT, WALL0, Driver, project, settings, sig
+from tests.test_core import FULL, ROOT, WALL0, Driver, project, settings, sig
 from watcher.core import Core
-from watcher.core.effects import Effect, Persist, Probe, Relink, Send, Stat
+from watcher.core.effects import AskHealth, Effect, Persist, Probe, Relink, Send, Stat
 from watcher.core.inputs import (
     Accepted,
     DirectoryChanged,
     DirectoryGone,
     Failure,
+    HealthAnswered,
     Probed,
     ProjectChanged,
     ProjectGone,
@@ -371,3 +372,35 @@ def test_a_copy_found_before_the_moved_project_by_one_walk_does_not_take_its_ses
         ("/studio/a.als", "/studio/Done/a.als")
     ]
     assert [i.project_path for s in again.sends() for i in s.items] == ["/studio/A copy.als"]
+
+
+def test_a_project_back_at_its_sessions_path_before_the_patch_undoes_the_relink() -> None:
+    """The project trashed, a duplicate of the same bytes made (taken for it: a relink,
+    not sent while SessionDock is away), the project restored (simulator seed 1870):
+    its session stays at its path, never patched, and the duplicate is imported as new."""
+    d = start(a="id-a")
+    d.hold_relinks = True
+    trashed = d.disk.pop("/studio/a.als")
+    d.feed(ProjectGone(ROOT, "/studio/a.als", d.now))
+    d.disk["/studio/a 2.als"], d.identity["/studio/a 2.als"] = replace(trashed, inode=50), "id-a"
+    d.feed(ProjectChanged(ROOT, "/studio/a 2.als", False, d.now))
+    d.advance(10)
+    [relink] = d.relinks
+    d.hold = True  # SessionDock read-only a while: health probes unanswered
+    d.feed(RelinkAnswered(relink.request, Relinked(()), Failure("read_only", "403", "enable")))
+    d.disk["/studio/a.als"] = replace(trashed, inode=60)  # restored: another inode
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(30)
+    d.hold = False
+    for held in d.held:
+        assert isinstance(held, AskHealth)
+        d.feed(HealthAnswered(held.request, FULL))
+    d.advance(120)
+    assert len(d.relinks) == 1, "the PATCH is never sent again"
+    assert d.stored["/studio/a.als"].state == "imported"
+    assert d.stored["/studio/a.als"].moved_from is None
+    assert d.logs("project_relink_undone")
+    assert [i.project_path for s in d.sends() for i in s.items] == [
+        "/studio/a.als",
+        "/studio/a 2.als",
+    ]

@@ -40,6 +40,7 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    1870: "issue 12: a project restored at its path before the PATCH that took its session",
     2311: "issue 12: a copy found by one walk before the moved project took its session",
     45: "issue 12: the copy's session learned for its original path (projectOriginalPath)",
     2345: "issue 12: a relink by path took the session of a copy relinked away from that path",
@@ -81,7 +82,8 @@ OPEN_SEEDS: dict[int, str] = {
     84394: "a bundle rewritten after the wall clock stepped back, its files the same sizes "
     "and older times: its signature (total size, newest time) did not change; sent mid-save",
     300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
-    "the original (same bytes, another inode); the original, restored, is sent again",
+    "the original, then saved before its PATCH went out; the original, restored at its "
+    "path, no longer has the duplicate's identity, so the relink is not undone",
     25: "issue 12: a copy of a copy moved out of its folder and back: two sessions for it",
     242: "issue 12: a copy moved into another client folder (events lost): two sessions",
 }

@@ -11,7 +11,9 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   starts unpaused: its first request is how it finds out;
 - nothing becomes `imported` in the persisted state unless the core was handed a 2xx
   for a request carrying it (or a library listing holding its path, in recovery; or it
-  was imported there and its content, its identity, is back), and SessionDock has it;
+  was imported there and its content, its identity, is back; or it was imported there
+  and a relink taking its session away was undone before it was sent), and SessionDock
+  has it;
 - nothing the persisted state ever held as imported is sent again with the same bytes
   (signature) on disk, in this process or after any restart, unless a relink has moved
   its session away from that path since. The documented window: a
@@ -286,6 +288,8 @@ class Checker:
             back = old is not None and old.state == "imported" and old.identity is not None
             if back and old is not None and old.identity == record.identity:
                 outcome = "back"  # the same content back at its path: its session holds
+            if before is not None and self.world.server.has(record.project_path):
+                outcome = "back"  # a relink away from it undone before it was sent
             if outcome not in ("ok", "library", "relinked", "back"):
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
             elif not self.world.server.has(record.project_path):

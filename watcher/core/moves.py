@@ -77,6 +77,8 @@ class Moves(Spellings, Adoption):
                 )
                 return True
             return False
+        if self._relink_undone(project):
+            return True
         in_flight = self.table.gone_in_flight_like(project.identity)
         if in_flight:
             # Gone while a request carried it: a move if that request is answered with
@@ -121,6 +123,29 @@ class Moves(Spellings, Adoption):
             )
             return False
         self._relink_to(project, candidates[0])
+        return True
+
+    def _relink_undone(self, project: Project) -> bool:
+        """A project back at the path its session still points at (the PATCH not sent
+        yet): the relink that would take the session away was a copy taken for the
+        project while the project was away (in the trash, restored; simulator seeds
+        1870, 300817). SessionDock's session stays where it is, with the project back;
+        the copy, still at its own path, is imported as new (True: nothing else to do)."""
+        moving = self.table.relinking_from(project)
+        if moving is None:
+            return False
+        job = self._job
+        if job is not None and job.what == "relink" and moving.path in job.current:
+            return False  # its PATCH is out: the answer decides (a move, then a copy)
+        copy = self.table.relink_undone(moving, project, self._wall())
+        self.counters.queued += 1
+        self._replan = True
+        self._log(
+            "project_relink_undone",
+            path=project.path,
+            copy=copy,
+            action="the project is back at its session's path; the copy is imported as new",
+        )
         return True
 
     def _original_elsewhere(self, project: Project, old: ProjectRecord) -> bool:

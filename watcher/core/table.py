@@ -241,6 +241,54 @@ class Table(Rows):
             )
         )
 
+    def relinking_from(self, project: Project) -> ProjectRecord | None:
+        """A record of `project`'s identity, on disk, whose session SessionDock still
+        lists at `project.path` (moved from there, its PATCH not answered yet)."""
+        if project.identity is None:
+            return None
+        rows = (self._rows[p] for p in sorted(self._identities.get(project.identity, ())))
+        return next(
+            (
+                r
+                for r in rows
+                if r.state == "relinking"
+                and r.missing_since is None
+                and r.moved_from == project.project_path
+                and r.path != project.path
+            ),
+            None,
+        )
+
+    def relink_undone(self, moving: ProjectRecord, back: Project, wall: float) -> str:
+        """`back` is the project `moving` was taken for: it keeps the session (at its
+        path still), and the file at `moving.path`, a copy, is queued as new; its path."""
+        self._drop(moving.path)
+        self._put(
+            replace(
+                moving,
+                **_project_fields(back),
+                state="imported",
+                attempts=0,
+                missing_since=None,
+                moved_from=None,
+                moved_title=None,
+            )
+        )
+        copy = Project(
+            path=moving.path,
+            root=moving.root,
+            kind=moving.kind,
+            title=moving.title,
+            project_type=moving.project_type,
+            project_path=moving.project_path,
+            preview_path=moving.preview_path,
+            generate_previews=moving.generate_previews,
+            signature=moving.signature,
+            identity=moving.identity,
+        )
+        self.enqueue(copy, wall)
+        return copy.path
+
     def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
         old = self._rows.get(path)
         if old is None or old.state != "relinking":
