@@ -33,7 +33,9 @@ its current path": a project moved or renamed keeps its session. Sessions an ide
 may leave behind at earlier paths, each by design (README "Moves and renames"):
 - its content changed where the daemon had not recorded it (moved, then saved before
   the daemon looked at it; or saved and moved before the daemon checked the save): a
-  new identity, imported as new (`Project.left_behind`);
+  new identity, imported as new (`Project.left_behind`); and once back at a path
+  whose session was so left behind, that session is its own there, and the one made
+  meanwhile is left behind in turn (the daemon never puts two sessions on one path);
 - it was queued as new while the folder holding its session was offline: whether the
   original is still on that drive cannot be checked, and a copy must never take the
   original's session (`_offline_original`);
@@ -344,6 +346,10 @@ class Checker:
                 ]
                 here = [s for s in mine if s.project_path == path]
                 behind = {str(p) for p in project.left_behind} | self._unheard
+                if P(path) in project.left_behind:
+                    # Back at a path whose session was left behind by design: that
+                    # session is its own again, and any made meanwhile is left behind.
+                    behind |= {str(p) for p in project.paths}
                 if len(self._ambiguous.intersection(map(str, project.paths))) > 0:
                     behind |= self._ambiguous
                 stray = [s for s in mine if s.project_path != path and s.project_path not in behind]
