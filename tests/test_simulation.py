@@ -42,6 +42,8 @@ SEARCH = range(1, 401)
 REGRESSION_SEEDS = {
     1659: "issue 12 (by design): moved, saved unseen (imported as new), moved back onto the "
     "path of its first session: that one is its own there, the second is left behind",
+    2745: "issue 12 (by design): saved and moved before the save was checked, moved back "
+    "onto its first session's path, then renamed: the second session is left behind",
     1870: "issue 12: a project restored at its path before the PATCH that took its session",
     2311: "issue 12: a copy found by one walk before the moved project took its session",
     45: "issue 12: the copy's session learned for its original path (projectOriginalPath)",

@@ -346,10 +346,6 @@ class Checker:
                 ]
                 here = [s for s in mine if s.project_path == path]
                 behind = {str(p) for p in project.left_behind} | self._unheard
-                if P(path) in project.left_behind:
-                    # Back at a path whose session was left behind by design: that
-                    # session is its own again, and any made meanwhile is left behind.
-                    behind |= {str(p) for p in project.paths}
                 if len(self._ambiguous.intersection(map(str, project.paths))) > 0:
                     behind |= self._ambiguous
                 stray = [s for s in mine if s.project_path != path and s.project_path not in behind]
