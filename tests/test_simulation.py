@@ -40,6 +40,8 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    2888: "issue 12 (by design): moved out of an offline folder before its queued import "
+    "was sent: both imported, and a later relink may pick either session",
     1659: "issue 12 (by design): moved, saved unseen (imported as new), moved back onto the "
     "path of its first session: that one is its own there, the second is left behind",
     2745: "issue 12 (by design): saved and moved before the save was checked, moved back "

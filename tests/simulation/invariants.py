@@ -36,9 +36,10 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   new identity, imported as new (`Project.left_behind`); and once back at a path
   whose session was so left behind, that session is its own there, and the one made
   meanwhile is left behind in turn (the daemon never puts two sessions on one path);
-- it was queued as new while the folder holding its session was offline: whether the
-  original is still on that drive cannot be checked, and a copy must never take the
-  original's session (`_offline_original`);
+- it was queued as new while the folder holding its session (or its record, its
+  import still queued) was offline: whether the original is still on that drive
+  cannot be checked, and a copy must never take the original's session
+  (`_offline_original`);
 - SessionDock created the session from a request whose answer the process never
   heard (a timeout or reset after it acted, or a crash before the answer was
   persisted), and the project moved before the core learnt of it (`_unheard`);
@@ -268,7 +269,7 @@ class Checker:
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
             if record.state in ("pending", "in_flight") and record.path not in durable:
-                self._offline_original(record.path)
+                self._offline_original(record.path, durable)
             if record.state == "rejected":
                 old = durable.get(record.path)
                 if (old is None or old.state != "rejected") and self._outcome.get(
@@ -297,17 +298,19 @@ class Checker:
             elif not self.world.server.has(record.project_path):
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")
 
-    def _offline_original(self, path: str) -> None:
-        """A project queued as new at `path` while a folder holding its session was
-        offline: whether the original is still there cannot be checked, and a copy must
-        never take the original's session, so it is imported (README, by design)."""
+    def _offline_original(self, path: str, durable: Mapping[str, ProjectRecord]) -> None:
+        """A project queued as new at `path` while a folder holding its session (or its
+        record, queued or in flight: its session may come) was offline: whether the
+        original is still there cannot be checked, and a copy must never take the
+        original's session, so it is imported (README, by design)."""
         world = self.world
         project = world.project_at(P(path))
         if project is None:
             return
         split = False
         for old in project.paths[:-1]:
-            if world.server.has(str(old)) and any(below(old, r) for r in world.fs.offline):
+            known = world.server.has(str(old)) or str(old) in durable
+            if known and any(below(old, r) for r in world.fs.offline):
                 project.left_behind.add(old)
                 split = True
         if split:  # two sessions from here on: a later move may relink either one
