@@ -404,3 +404,21 @@ def test_a_project_back_at_its_sessions_path_before_the_patch_undoes_the_relink(
         "/studio/a.als",
         "/studio/a 2.als",
     ]
+
+
+def test_of_two_identical_missing_projects_the_one_whose_inode_came_back_is_relinked() -> None:
+    """A set and its copy both gone, one back under another name (simulator seed 2862,
+    where the paths even pointed at the wrong one): the inode a move keeps tells."""
+    d = start(**{"Song/a": "same", "Song/b": "same"})
+    for old in ("/studio/Song/a.als", "/studio/Song/b.als"):
+        del d.disk[old]  # kept aside below
+    d.feed(ProjectGone(ROOT, "/studio/Song/a.als", d.now))
+    d.feed(ProjectGone(ROOT, "/studio/Song/b.als", d.now))
+    b_inode = d.stored["/studio/Song/b.als"].signature
+    # b is back in the set's folder under another name; a is elsewhere, not found yet
+    d.disk["/studio/Song/c.als"], d.identity["/studio/Song/c.als"] = b_inode, "same"
+    d.feed(ProjectChanged(ROOT, "/studio/Song/c.als", False, d.now))
+    d.advance(10)
+    assert [(i.old_path, i.new_path) for r in d.relinks for i in r.items] == [
+        ("/studio/Song/b.als", "/studio/Song/c.als")
+    ]

@@ -99,6 +99,17 @@ class Moves(Spellings, Adoption):
                 return True
         candidates = self.table.vanished_like(project.identity)
         if len(candidates) > 1:
+            # A move keeps the inode: the one candidate that had this file's is it
+            # (simulator seed 2862), and one whose inode another file found carries
+            # is not (that file is the candidate moved).
+            kept = [r for r in candidates if r.signature.inode == project.signature.inode]
+            if len(kept) == 1:
+                candidates = kept
+            else:
+                candidates = [
+                    r for r in candidates if not self._original_elsewhere(project, r)
+                ] or candidates
+        if len(candidates) > 1:
             best = closest(project.path, [r.path for r in candidates])
             candidates = [r for r in candidates if r.path == best] if best else candidates
         if not candidates:
