@@ -40,6 +40,10 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    242: "simulator: a session at a path the project once had, where another project is "
+    "now, is that project's, not one left behind",
+    1542: "simulator: a session at a path the project once had, where another project is "
+    "now, is that project's, not one left behind",
     25: "issue 12: a copy of a copy moved out of its folder and back: two sessions for it",
     2862: "issue 12: of two identical missing projects, the paths picked the wrong one",
     2888: "issue 12 (by design): moved out of an offline folder before its queued import "
@@ -92,7 +96,6 @@ OPEN_SEEDS: dict[int, str] = {
     300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
     "the original, then saved before its PATCH went out; the original, restored at its "
     "path, no longer has the duplicate's identity, so the relink is not undone",
-    242: "issue 12: a copy moved into another client folder (events lost): two sessions",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

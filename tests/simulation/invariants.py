@@ -29,7 +29,9 @@ persisted `rejected` with a reason; and its persisted record says `imported` wit
 signature on disk now (its last change was delivered, nothing is left behind).
 
 `ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
-its current path": a project moved or renamed keeps its session. Sessions an identity
+its current path": a project moved or renamed keeps its session. (A session at a path
+the project once had where another project is now is that project's, and checked as
+such: exactly one there.) Sessions an identity
 may leave behind at earlier paths, each by design (README "Moves and renames"):
 - its content changed where the daemon had not recorded it (moved, then saved before
   the daemon looked at it; or saved and moved before the daemon checked the save): a
@@ -344,8 +346,13 @@ class Checker:
                 if record.signature != signature(world.fs, self.registry, path, bundle):
                     self.fail(f"complete project #{project.pid} {path}: its last change never sent")
             if ONE_SESSION_PER_IDENTITY:
+                # A session at a path it once had where another project is now is that
+                # project's (checked with it), not one it left behind.
                 mine = [
-                    s for s in world.server.sessions.values() if P(s.project_path) in project.paths
+                    s
+                    for s in world.server.sessions.values()
+                    if P(s.project_path) in project.paths
+                    and world.project_at(P(s.project_path)) in (None, project)
                 ]
                 here = [s for s in mine if s.project_path == path]
                 behind = {str(p) for p in project.left_behind} | self._unheard
