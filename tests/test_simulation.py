@@ -40,6 +40,8 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    392: "simulator: a path whose record was relinked away counted as recorded, so a "
+    "project moved back there and saved unseen was not known to be left behind",
     864: "issue 12: a copy of a project restored from the trash unseen took its session",
     648: "issue 12: a copy of a project back at its path unseen took its session",
     242: "simulator: a session at a path the project once had, where another project is "

@@ -267,6 +267,8 @@ class Checker:
     # --- the persisted state ------------------------------------------------------------
 
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
+        for path in persist.deletes:
+            self.world.recorded.pop(path, None)  # moved away (relinked) or dropped
         for record in persist.upserts:
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
