@@ -67,3 +67,29 @@ def test_the_relinkers_lookup_by_path_skips_a_session_another_project_holds() ->
     assert listing.find(item) is copy  # what the lookup did: the copy's session
     held = RelinkItem(moved, None, FIRST, moved, "Ballad", "Ballad", frozenset({"session_1"}))
     assert listing.find(held) is None  # not found: imported as new, the copy keeps its own
+
+
+def test_a_recovery_does_not_take_a_path_listed_as_another_records_original() -> None:
+    """A copy relinked away from FIRST, then a new duplicate at FIRST sent and the
+    process killed before the answer (simulator seed 801): the listing names FIRST only
+    as the relinked session's `projectOriginalPath`, so FIRST is sent again."""
+    from dataclasses import replace
+
+    from tests.test_core import WALL0, Driver, settings
+    from watcher.core import Core
+    from watcher.core.effects import AskLibrary
+    from watcher.core.inputs import Library, LibraryAnswered, Started
+
+    flying = replace(record(FIRST, None), state="in_flight", imported_at=None, attempts=1)
+    records = [record(COPY, "session_1"), flying]
+    d = Driver(Core.restore(settings(), records, {}), stored={r.path: r for r in records})
+    d.disk = {COPY: records[0].signature, FIRST: flying.signature}
+    d.hold = True
+    d.feed(Started(wall=WALL0))
+    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
+    d.held.clear()
+    d.hold = False
+    listing = Library(frozenset({COPY, FIRST}), {COPY: "session_1", FIRST: "session_1"})
+    d.feed(LibraryAnswered(ask.request, listing))
+    d.advance(3)
+    assert [i.key for s in d.sends() for i in s.items] == [FIRST]

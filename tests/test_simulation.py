@@ -40,6 +40,7 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    801: "issue 12: a recovery took a path listed as the original of a relinked session",
     392: "simulator: a path whose record was relinked away counted as recorded, so a "
     "project moved back there and saved unseen was not known to be left behind",
     864: "issue 12: a copy of a project restored from the trash unseen took its session",

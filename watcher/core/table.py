@@ -151,7 +151,7 @@ class Table(Rows):
         their session ids when the listing gave them."""
         count = 0
         ids = ids or {}
-        held = self._held_ids() if ids else {}
+        held = self.session_holders() if ids else {}
         for path in list(self._pending) if paths is None else paths:
             old = self._rows.get(path)
             if old is not None and old.state == "pending" and old.project_path in library:
@@ -333,7 +333,7 @@ class Table(Rows):
         (the listing names a session under its `projectOriginalPath` too, and a session
         relinked away from a path is still listed there, while the new project imported
         at that path has its own session, perhaps not listed yet)."""
-        held = self._held_ids()
+        held = self.session_holders()
         count = 0
         for r in list(self._rows.values()):
             sid = ids.get(r.project_path)
@@ -353,7 +353,7 @@ class Table(Rows):
         rows = (self._rows[p] for p in self._identities.get(record.identity, ()))
         return frozenset(r.session_id for r in rows if r.session_id and r.path != record.path)
 
-    def _held_ids(self) -> dict[str, str]:
+    def session_holders(self) -> dict[str, str]:
         """Session id -> the path of the record holding it."""
         return {r.session_id: r.path for r in self._rows.values() if r.session_id is not None}
 
