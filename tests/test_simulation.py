@@ -96,6 +96,9 @@ CI. Seed numbers hold while the world's random draws stay as they are
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
 OPEN_SEEDS: dict[int, str] = {
+    2379: "issue 12: imported after a rename, then moved back onto its first path, whose "
+    "record SessionDock rejected (400) with the same bytes: not looked at again, so its "
+    "session is never relinked there and a later move imports it anew",
     84394: "a bundle rewritten after the wall clock stepped back, its files the same sizes "
     "and older times: its signature (total size, newest time) did not change; sent mid-save",
     300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
