@@ -422,25 +422,3 @@ def test_of_two_identical_missing_projects_the_one_whose_inode_came_back_is_reli
     assert [(i.old_path, i.new_path) for r in d.relinks for i in r.items] == [
         ("/studio/Song/b.als", "/studio/Song/c.als")
     ]
-
-
-def test_a_copy_of_a_project_restored_unseen_does_not_take_its_session() -> None:
-    """Trashed, restored with the event lost, then its folder copied (simulator seed
-    864): the copy's bytes match the missing project, but a stat finds that one back
-    at its path: the copy is imported as new and the project keeps its session."""
-    d = start(a="id-a")
-    trashed = d.disk.pop("/studio/a.als")
-    d.feed(ProjectGone(ROOT, "/studio/a.als", d.now))
-    d.disk["/studio/a.als"] = replace(trashed, inode=60)  # restored: no event
-    d.disk["/studio/Copy/a.als"], d.identity["/studio/Copy/a.als"] = (
-        replace(trashed, inode=70),
-        "id-a",
-    )
-    d.feed(ProjectChanged(ROOT, "/studio/Copy/a.als", False, d.now))
-    d.advance(30)
-    assert not d.relinks
-    assert [i.project_path for s in d.sends() for i in s.items] == [
-        "/studio/a.als",
-        "/studio/Copy/a.als",
-    ]
-    assert not missing(d, "/studio/a.als")

@@ -43,8 +43,6 @@ REGRESSION_SEEDS = {
     801: "issue 12: a recovery took a path listed as the original of a relinked session",
     392: "simulator: a path whose record was relinked away counted as recorded, so a "
     "project moved back there and saved unseen was not known to be left behind",
-    864: "issue 12: a copy of a project restored from the trash unseen took its session",
-    648: "issue 12: a copy of a project back at its path unseen took its session",
     242: "simulator: a session at a path the project once had, where another project is "
     "now, is that project's, not one left behind",
     1542: "simulator: a session at a path the project once had, where another project is "
@@ -96,6 +94,10 @@ CI. Seed numbers hold while the world's random draws stay as they are
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
 OPEN_SEEDS: dict[int, str] = {
+    864: "issue 12: trashed, restored with its event lost, then copied: the copy (same "
+    "bytes, another inode) is relinked as the missing project, taking its session",
+    648: "issue 12: a project back at its path with its event lost, then duplicated: the "
+    "duplicate is relinked as the missing project, taking its session",
     2379: "issue 12: imported after a rename, then moved back onto its first path, whose "
     "record SessionDock rejected (400) with the same bytes: not looked at again, so its "
     "session is never relinked there and a later move imports it anew",

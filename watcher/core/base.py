@@ -198,12 +198,6 @@ class CoreBase:
         """A checked project becomes pending (`Intake`)."""
         raise NotImplementedError
 
-    def _touch(
-        self, root: str, path: str, bundle: bool, at: float, signature: Signature | None
-    ) -> None:
-        """A project seen changing waits out its quiet period (`Intake`)."""
-        raise NotImplementedError
-
     def _relink_due(self) -> bool:
         raise NotImplementedError
 

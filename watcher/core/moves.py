@@ -92,26 +92,12 @@ class Moves(Spellings, Adoption):
             # was lost); many (a template saved many times) are not: which one moved
             # could not be told anyway, and each new copy would cost them all.
             present = self.table.present_like(project.identity)
-            # A missing one with another inode may be back at its path, its event lost
-            # (restored from the trash): then this one is a copy (simulator seed 864).
-            present += [
-                r
-                for r in self.table.vanished_like(project.identity)
-                if r.state == "imported" and r.signature.inode != project.signature.inode
-            ]
             if present and len(present) <= MAX_ORIGINAL_STATS:
                 for old in present:
                     self._move_stats.setdefault(old.path, []).append((project, bundle))
                     self._emit(Stat(old.path, bundle))
                 return True
-        candidates = [
-            r
-            for r in self.table.vanished_like(project.identity)
-            # not one seen back at its path and being looked at
-            if r.path not in self._waiting
-            and r.path not in self._probing
-            and r.path not in self._verifying
-        ]
+        candidates = self.table.vanished_like(project.identity)
         if len(candidates) > 1:
             # A move keeps the inode: the one candidate that had this file's is it
             # (simulator seed 2862), and one whose inode another file found carries
@@ -207,10 +193,6 @@ class Moves(Spellings, Adoption):
         projects found there are the old folder's, moved."""
         waiting = self._move_stats.pop(path)
         record = self.table.get(path)
-        if signature is not None and record is not None and record.missing_since is not None:
-            # Back at its path, its event lost: probed like any change (the same
-            # content is recognised, not sent), and not a candidate meanwhile.
-            self._touch(record.root, path, waiting[0][1], self._now, signature)
         if signature is None and record is not None and self.folders.get(record.root) is None:
             self._gone(path)
             self._move_resolved(waiting)
