@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tests.test_core import ROOT, WALL0, Driver, project, settings, sig
+from tests.test_core import FULL, ROOT, WALL0, Driver, project, settings, sig
 from watcher.core import Core
-from watcher.core.effects import Effect, Persist, Probe, Relink, Send, Stat
+from watcher.core.effects import AskHealth, Effect, Persist, Probe, Relink, Send, Stat
 from watcher.core.inputs import (
     Accepted,
     DirectoryChanged,
     DirectoryGone,
     Failure,
+    HealthAnswered,
     Probed,
     ProjectChanged,
     ProjectGone,
@@ -352,3 +353,72 @@ def test_the_hourly_summary_counts_the_hours_relinks_and_the_missing() -> None:
     assert (first["relinked"], first["missing"]) == (1, 1)
     d.advance(3600)
     assert d.logs("summary")[-1].fields["relinked"] == 0, "per hour"
+
+
+def test_a_copy_found_before_the_moved_project_by_one_walk_does_not_take_its_session() -> None:
+    """Copied, then moved, while the daemon was stopped (simulator seed 2311): one walk
+    finds both with the same bytes, the copy first. The move kept the inode: the moved
+    one is relinked, the copy imported as new."""
+    d = start(a="id-a")
+    again = MovingDriver(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    original = again.disk.pop("/studio/a.als")
+    again.disk["/studio/Done/a.als"] = original  # moved: same inode
+    again.disk["/studio/A copy.als"] = replace(original, inode=99)  # copied: a new one
+    again.identity["/studio/Done/a.als"] = again.identity["/studio/A copy.als"] = "id-a"
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(30)
+    assert [(i.old_path, i.new_path) for r in again.relinks for i in r.items] == [
+        ("/studio/a.als", "/studio/Done/a.als")
+    ]
+    assert [i.project_path for s in again.sends() for i in s.items] == ["/studio/A copy.als"]
+
+
+def test_a_project_back_at_its_sessions_path_before_the_patch_undoes_the_relink() -> None:
+    """The project trashed, a duplicate of the same bytes made (taken for it: a relink,
+    not sent while SessionDock is away), the project restored (simulator seed 1870):
+    its session stays at its path, never patched, and the duplicate is imported as new."""
+    d = start(a="id-a")
+    d.hold_relinks = True
+    trashed = d.disk.pop("/studio/a.als")
+    d.feed(ProjectGone(ROOT, "/studio/a.als", d.now))
+    d.disk["/studio/a 2.als"], d.identity["/studio/a 2.als"] = replace(trashed, inode=50), "id-a"
+    d.feed(ProjectChanged(ROOT, "/studio/a 2.als", False, d.now))
+    d.advance(10)
+    [relink] = d.relinks
+    d.hold = True  # SessionDock read-only a while: health probes unanswered
+    d.feed(RelinkAnswered(relink.request, Relinked(()), Failure("read_only", "403", "enable")))
+    d.disk["/studio/a.als"] = replace(trashed, inode=60)  # restored: another inode
+    d.feed(ProjectChanged(ROOT, "/studio/a.als", False, d.now))
+    d.advance(30)
+    d.hold = False
+    for held in d.held:
+        assert isinstance(held, AskHealth)
+        d.feed(HealthAnswered(held.request, FULL))
+    d.advance(120)
+    assert len(d.relinks) == 1, "the PATCH is never sent again"
+    assert d.stored["/studio/a.als"].state == "imported"
+    assert d.stored["/studio/a.als"].moved_from is None
+    assert d.logs("project_relink_undone")
+    assert [i.project_path for s in d.sends() for i in s.items] == [
+        "/studio/a.als",
+        "/studio/a 2.als",
+    ]
+
+
+def test_of_two_identical_missing_projects_the_one_whose_inode_came_back_is_relinked() -> None:
+    """A set and its copy both gone, one back under another name (simulator seed 2862,
+    where the paths even pointed at the wrong one): the inode a move keeps tells."""
+    d = start(**{"Song/a": "same", "Song/b": "same"})
+    for old in ("/studio/Song/a.als", "/studio/Song/b.als"):
+        del d.disk[old]  # kept aside below
+    d.feed(ProjectGone(ROOT, "/studio/Song/a.als", d.now))
+    d.feed(ProjectGone(ROOT, "/studio/Song/b.als", d.now))
+    b_inode = d.stored["/studio/Song/b.als"].signature
+    # b is back in the set's folder under another name; a is elsewhere, not found yet
+    d.disk["/studio/Song/c.als"], d.identity["/studio/Song/c.als"] = b_inode, "same"
+    d.feed(ProjectChanged(ROOT, "/studio/Song/c.als", False, d.now))
+    d.advance(10)
+    assert [(i.old_path, i.new_path) for r in d.relinks for i in r.items] == [
+        ("/studio/Song/b.als", "/studio/Song/c.als")
+    ]

@@ -40,6 +40,25 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    801: "issue 12: a recovery took a path listed as the original of a relinked session",
+    392: "simulator: a path whose record was relinked away counted as recorded, so a "
+    "project moved back there and saved unseen was not known to be left behind",
+    242: "simulator: a session at a path the project once had, where another project is "
+    "now, is that project's, not one left behind",
+    1542: "simulator: a session at a path the project once had, where another project is "
+    "now, is that project's, not one left behind",
+    25: "issue 12: a copy of a copy moved out of its folder and back: two sessions for it",
+    2862: "issue 12: of two identical missing projects, the paths picked the wrong one",
+    2888: "issue 12 (by design): moved out of an offline folder before its queued import "
+    "was sent: both imported, and a later relink may pick either session",
+    1659: "issue 12 (by design): moved, saved unseen (imported as new), moved back onto the "
+    "path of its first session: that one is its own there, the second is left behind",
+    2745: "issue 12 (by design): saved and moved before the save was checked, moved back "
+    "onto its first session's path, then renamed: the second session is left behind",
+    1870: "issue 12: a project restored at its path before the PATCH that took its session",
+    2311: "issue 12: a copy found by one walk before the moved project took its session",
+    45: "issue 12: the copy's session learned for its original path (projectOriginalPath)",
+    2345: "issue 12: a relink by path took the session of a copy relinked away from that path",
     2519: "a probe that cannot read the file marked it invalid for good",
     20611: "a probe that cannot read the file marked it invalid for good",
     2409: "a wall-clock step made a walk's file look old: sent before it was quiet",
@@ -75,13 +94,18 @@ CI. Seed numbers hold while the world's random draws stay as they are
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
 OPEN_SEEDS: dict[int, str] = {
+    864: "issue 12: trashed, restored with its event lost, then copied: the copy (same "
+    "bytes, another inode) is relinked as the missing project, taking its session",
+    648: "issue 12: a project back at its path with its event lost, then duplicated: the "
+    "duplicate is relinked as the missing project, taking its session",
+    2379: "issue 12: imported after a rename, then moved back onto its first path, whose "
+    "record SessionDock rejected (400) with the same bytes: not looked at again, so its "
+    "session is never relinked there and a later move imports it anew",
     84394: "a bundle rewritten after the wall clock stepped back, its files the same sizes "
     "and older times: its signature (total size, newest time) did not change; sent mid-save",
     300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
-    "the original (same bytes, another inode); the original, restored, is sent again",
-    25: "issue 12: a copy of a copy moved out of its folder and back: two sessions for it",
-    242: "issue 12: a copy moved into another client folder (events lost): two sessions",
-    45: "issue 12: a copy moved into a tagged folder: its session lacks the folder's tags",
+    "the original, then saved before its PATCH went out; the original, restored at its "
+    "path, no longer has the duplicate's identity, so the relink is not undone",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

@@ -69,10 +69,14 @@ class SessionListing:
     def find(self, item: RelinkItem) -> Session | None:
         """The item's session: by its id when known (a session not listed yet is asked
         for by id), else by its old path, or its new one when an earlier PATCH went
-        through before a crash."""
+        through before a crash; never a session another project holds."""
         if item.session_id is not None:
             return self.by_id.get(item.session_id)
-        return self.by_path.get(nfc(item.old_path)) or self.by_path.get(nfc(item.new_path))
+        for path in (item.old_path, item.new_path):
+            found = self.by_path.get(nfc(path))
+            if found is not None and found.id not in item.taken:
+                return found
+        return None
 
 
 def _patch(client: SessionDockClient, item: RelinkItem, session: Session | None) -> str | None:

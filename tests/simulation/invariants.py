@@ -11,7 +11,9 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   starts unpaused: its first request is how it finds out;
 - nothing becomes `imported` in the persisted state unless the core was handed a 2xx
   for a request carrying it (or a library listing holding its path, in recovery; or it
-  was imported there and its content, its identity, is back), and SessionDock has it;
+  was imported there and its content, its identity, is back; or it was imported there
+  and a relink taking its session away was undone before it was sent), and SessionDock
+  has it;
 - nothing the persisted state ever held as imported is sent again with the same bytes
   (signature) on disk, in this process or after any restart, unless a relink has moved
   its session away from that path since. The documented window: a
@@ -27,14 +29,19 @@ persisted `rejected` with a reason; and its persisted record says `imported` wit
 signature on disk now (its last change was delivered, nothing is left behind).
 
 `ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
-its current path": a project moved or renamed keeps its session. Sessions an identity
+its current path": a project moved or renamed keeps its session. (A session at a path
+the project once had where another project is now is that project's, and checked as
+such: exactly one there.) Sessions an identity
 may leave behind at earlier paths, each by design (README "Moves and renames"):
 - its content changed where the daemon had not recorded it (moved, then saved before
   the daemon looked at it; or saved and moved before the daemon checked the save): a
-  new identity, imported as new (`Project.left_behind`);
-- it was queued as new while the folder holding its session was offline: whether the
-  original is still on that drive cannot be checked, and a copy must never take the
-  original's session (`_offline_original`);
+  new identity, imported as new (`Project.left_behind`); and once back at a path
+  whose session was so left behind, that session is its own there, and the one made
+  meanwhile is left behind in turn (the daemon never puts two sessions on one path);
+- it was queued as new while the folder holding its session (or its record, its
+  import still queued) was offline: whether the original is still on that drive
+  cannot be checked, and a copy must never take the original's session
+  (`_offline_original`);
 - SessionDock created the session from a request whose answer the process never
   heard (a timeout or reset after it acted, or a crash before the answer was
   persisted), and the project moved before the core learnt of it (`_unheard`);
@@ -208,16 +215,7 @@ class Checker:
     def _check_relink_target(self, request: int, item: RelinkItem) -> None:
         """A relink never takes the session of a project still at its path (offline or
         not): that project is not the one that moved, whatever its bytes say."""
-        sessions = self.world.server.sessions.values()
-        session = next(
-            (
-                s
-                for s in sessions
-                if (s.id == item.session_id)
-                or (item.session_id is None and item.old_path in (s.project_path, s.original_path))
-            ),
-            None,
-        )
+        session = self.world.server.session_for(item)  # the one the PATCH will move
         if session is None or session.project_path == item.new_path:
             return
         old = P(session.project_path)
@@ -269,11 +267,13 @@ class Checker:
     # --- the persisted state ------------------------------------------------------------
 
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
+        for path in persist.deletes:
+            self.world.recorded.pop(path, None)  # moved away (relinked) or dropped
         for record in persist.upserts:
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
             if record.state in ("pending", "in_flight") and record.path not in durable:
-                self._offline_original(record.path)
+                self._offline_original(record.path, durable)
             if record.state == "rejected":
                 old = durable.get(record.path)
                 if (old is None or old.state != "rejected") and self._outcome.get(
@@ -295,22 +295,26 @@ class Checker:
             back = old is not None and old.state == "imported" and old.identity is not None
             if back and old is not None and old.identity == record.identity:
                 outcome = "back"  # the same content back at its path: its session holds
+            if before is not None and self.world.server.has(record.project_path):
+                outcome = "back"  # a relink away from it undone before it was sent
             if outcome not in ("ok", "library", "relinked", "back"):
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
             elif not self.world.server.has(record.project_path):
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")
 
-    def _offline_original(self, path: str) -> None:
-        """A project queued as new at `path` while a folder holding its session was
-        offline: whether the original is still there cannot be checked, and a copy must
-        never take the original's session, so it is imported (README, by design)."""
+    def _offline_original(self, path: str, durable: Mapping[str, ProjectRecord]) -> None:
+        """A project queued as new at `path` while a folder holding its session (or its
+        record, queued or in flight: its session may come) was offline: whether the
+        original is still there cannot be checked, and a copy must never take the
+        original's session, so it is imported (README, by design)."""
         world = self.world
         project = world.project_at(P(path))
         if project is None:
             return
         split = False
         for old in project.paths[:-1]:
-            if world.server.has(str(old)) and any(below(old, r) for r in world.fs.offline):
+            known = world.server.has(str(old)) or str(old) in durable
+            if known and any(below(old, r) for r in world.fs.offline):
                 project.left_behind.add(old)
                 split = True
         if split:  # two sessions from here on: a later move may relink either one
@@ -344,8 +348,13 @@ class Checker:
                 if record.signature != signature(world.fs, self.registry, path, bundle):
                     self.fail(f"complete project #{project.pid} {path}: its last change never sent")
             if ONE_SESSION_PER_IDENTITY:
+                # A session at a path it once had where another project is now is that
+                # project's (checked with it), not one it left behind.
                 mine = [
-                    s for s in world.server.sessions.values() if P(s.project_path) in project.paths
+                    s
+                    for s in world.server.sessions.values()
+                    if P(s.project_path) in project.paths
+                    and world.project_at(P(s.project_path)) in (None, project)
                 ]
                 here = [s for s in mine if s.project_path == path]
                 behind = {str(p) for p in project.left_behind} | self._unheard

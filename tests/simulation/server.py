@@ -238,7 +238,7 @@ class SimSessionDock:
                 if fault == "timeout-before":
                     answer = Answer(None, "timeout", delay=self.timeout)
                     break
-                session = self._session_for(item)
+                session = self.session_for(item)
                 if session is None:
                     done.append((item.key, None))
                     continue
@@ -262,7 +262,7 @@ class SimSessionDock:
         """Some session points at `path` (the library, as an import sees it)."""
         return any(s.project_path == path for s in self.sessions.values())
 
-    def _session_for(self, item: RelinkItem) -> Session | None:
+    def session_for(self, item: RelinkItem) -> Session | None:
         """The session a relink moves: by id; else the one at the old path, found in one
         listing as `watcher.relinker` does (by path, then by original path, then at the
         new path: an earlier PATCH went through unheard)."""

@@ -356,6 +356,10 @@ class World(Faults, More):
             return []
         for project in moving:
             project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
+            if project.unit in project.left_behind:
+                # Back where a session was left behind by design: that session is its
+                # own there again, and the one made meanwhile is left behind in turn.
+                project.left_behind.update(p for p in project.paths if p != project.unit)
             project.paths.append(project.unit)
             self.ever.add(project.unit)
         return list(events)

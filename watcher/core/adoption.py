@@ -82,10 +82,15 @@ class Adoption(Sending):
             return
         known: list[str] = []
         if isinstance(outcome, Library):
+            # A path listed only as the `projectOriginalPath` of a session another
+            # record holds (relinked away from it) is not this project's (seed 801).
+            holders = self.table.session_holders()
             known = [
                 k
                 for k in job.recovering
-                if k in self.table and self.table[k].project_path in outcome.paths
+                if k in self.table
+                and (path := self.table[k].project_path) in outcome.paths
+                and holders.get(outcome.ids.get(path, ""), k) == k
             ]
         self.table.mark_imported(known, None, self._wall())
         if isinstance(outcome, Library):

@@ -132,6 +132,10 @@ class RelinkItem:
     """The title we derived for the old path; the session's title follows the new
     name only while it still equals this (watcher.relink.relinked_title)."""
     new_title: str
+    taken: frozenset[str] = frozenset()
+    """With no `session_id`: sessions other projects of the same content hold (a copy
+    relinked away from `old_path` is still listed under it as `projectOriginalPath`);
+    the lookup by path never takes one of them."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem, Stat
 from watcher.core.inputs import RelinkAnswered
 from watcher.core.paths import nfc
-from watcher.core.records import Project, Signature
+from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.spellings import Spellings
 from watcher.core.store import is_under
 
@@ -77,6 +77,8 @@ class Moves(Spellings, Adoption):
                 )
                 return True
             return False
+        if self._relink_undone(project):
+            return True
         in_flight = self.table.gone_in_flight_like(project.identity)
         if in_flight:
             # Gone while a request carried it: a move if that request is answered with
@@ -97,6 +99,17 @@ class Moves(Spellings, Adoption):
                 return True
         candidates = self.table.vanished_like(project.identity)
         if len(candidates) > 1:
+            # A move keeps the inode: the one candidate that had this file's is it
+            # (simulator seed 2862), and one whose inode another file found carries
+            # is not (that file is the candidate moved).
+            kept = [r for r in candidates if r.signature.inode == project.signature.inode]
+            if len(kept) == 1:
+                candidates = kept
+            else:
+                candidates = [
+                    r for r in candidates if not self._original_elsewhere(project, r)
+                ] or candidates
+        if len(candidates) > 1:
             best = closest(project.path, [r.path for r in candidates])
             candidates = [r for r in candidates if r.path == best] if best else candidates
         if not candidates:
@@ -111,8 +124,60 @@ class Moves(Spellings, Adoption):
                 "imported as new rather than guessing",
             )
             return False
+        if self._original_elsewhere(project, candidates[0]):
+            self._log(
+                "project_copy",
+                "debug",
+                path=project.path,
+                original=candidates[0].path,
+                action="another file found is the moved project; imported as new",
+            )
+            return False
         self._relink_to(project, candidates[0])
         return True
+
+    def _relink_undone(self, project: Project) -> bool:
+        """A project back at the path its session still points at (the PATCH not sent
+        yet): the relink that would take the session away was a copy taken for the
+        project while the project was away (in the trash, restored; simulator seeds
+        1870, 300817). SessionDock's session stays where it is, with the project back;
+        the copy, still at its own path, is imported as new (True: nothing else to do)."""
+        moving = self.table.relinking_from(project)
+        if moving is None:
+            return False
+        job = self._job
+        if job is not None and job.what == "relink" and moving.path in job.current:
+            return False  # its PATCH is out: the answer decides (a move, then a copy)
+        copy = self.table.relink_undone(moving, project, self._wall())
+        self.counters.queued += 1
+        self._replan = True
+        self._log(
+            "project_relink_undone",
+            path=project.path,
+            copy=copy,
+            action="the project is back at its session's path; the copy is imported as new",
+        )
+        return True
+
+    def _original_elsewhere(self, project: Project, old: ProjectRecord) -> bool:
+        """Another file found and not dealt with yet carries the missing project's inode:
+        that one is the project moved (a move keeps the inode), this one a copy.
+
+        A copy made and the project moved (or moved back) while the daemon was stopped,
+        or with their events lost, are found by one walk in any order; the first
+        probed must not take the session because its bytes are the same (simulator
+        seed 2311). Only a file in the missing project's own folder counts: an inode
+        means something on one volume only."""
+        inode = old.signature.inode
+        if project.signature.inode == inode:
+            return False
+        found = [(p, w.root, self.debouncer.signature(p)) for p, w in self._waiting.items()]
+        found += [(p, root, sig) for p, (root, sig, _) in self._probing.items()]
+        found += [(p, root, sig) for p, (root, sig, _, _) in self._verifying.items()]
+        return any(
+            p != project.path and root == old.root and sig is not None and sig.inode == inode
+            for p, root, sig in found
+        )
 
     def _move_checked(self, path: str, signature: Signature | None) -> None:
         """The answer for an imported project with a new one's identity: gone means
@@ -191,6 +256,7 @@ class Moves(Spellings, Adoption):
                 new_path=r.project_path,
                 old_title=r.moved_title or r.title,
                 new_title=r.title,
+                taken=self.table.sessions_like(r) if r.session_id is None else frozenset(),
             )
             for r in rows
         )

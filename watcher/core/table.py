@@ -151,10 +151,15 @@ class Table(Rows):
         their session ids when the listing gave them."""
         count = 0
         ids = ids or {}
+        held = self.session_holders() if ids else {}
         for path in list(self._pending) if paths is None else paths:
             old = self._rows.get(path)
             if old is not None and old.state == "pending" and old.project_path in library:
                 sid = ids.get(old.project_path, old.session_id)
+                if sid is not None and held.get(sid, path) != path:
+                    sid = old.session_id  # another record's session (see set_session_ids)
+                if sid is not None:
+                    held[sid] = path
                 self._put(
                     replace(
                         old, state="imported", imported_at=wall, last_error=None, session_id=sid
@@ -236,6 +241,54 @@ class Table(Rows):
             )
         )
 
+    def relinking_from(self, project: Project) -> ProjectRecord | None:
+        """A record of `project`'s identity, on disk, whose session SessionDock still
+        lists at `project.path` (moved from there, its PATCH not answered yet)."""
+        if project.identity is None:
+            return None
+        rows = (self._rows[p] for p in sorted(self._identities.get(project.identity, ())))
+        return next(
+            (
+                r
+                for r in rows
+                if r.state == "relinking"
+                and r.missing_since is None
+                and r.moved_from == project.project_path
+                and r.path != project.path
+            ),
+            None,
+        )
+
+    def relink_undone(self, moving: ProjectRecord, back: Project, wall: float) -> str:
+        """`back` is the project `moving` was taken for: it keeps the session (at its
+        path still), and the file at `moving.path`, a copy, is queued as new; its path."""
+        self._drop(moving.path)
+        self._put(
+            replace(
+                moving,
+                **_project_fields(back),
+                state="imported",
+                attempts=0,
+                missing_since=None,
+                moved_from=None,
+                moved_title=None,
+            )
+        )
+        copy = Project(
+            path=moving.path,
+            root=moving.root,
+            kind=moving.kind,
+            title=moving.title,
+            project_type=moving.project_type,
+            project_path=moving.project_path,
+            preview_path=moving.preview_path,
+            generate_previews=moving.generate_previews,
+            signature=moving.signature,
+            identity=moving.identity,
+        )
+        self.enqueue(copy, wall)
+        return copy.path
+
     def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
         old = self._rows.get(path)
         if old is None or old.state != "relinking":
@@ -274,14 +327,35 @@ class Table(Rows):
         return True
 
     def set_session_ids(self, ids: Mapping[str, str]) -> int:
-        """Session ids the library told, by `project_path`; returns how many are new."""
+        """Session ids the library told, by `project_path`; returns how many are new.
+
+        A session is one project's: an id another record already holds is not taken
+        (the listing names a session under its `projectOriginalPath` too, and a session
+        relinked away from a path is still listed there, while the new project imported
+        at that path has its own session, perhaps not listed yet)."""
+        held = self.session_holders()
         count = 0
         for r in list(self._rows.values()):
             sid = ids.get(r.project_path)
-            if sid is not None and r.state == "imported" and r.session_id != sid:
-                self._put(replace(r, session_id=sid))
-                count += 1
+            if sid is None or r.state != "imported" or r.session_id == sid:
+                continue
+            if held.get(sid, r.path) != r.path:
+                continue
+            held[sid] = r.path
+            self._put(replace(r, session_id=sid))
+            count += 1
         return count
+
+    def sessions_like(self, record: ProjectRecord) -> frozenset[str]:
+        """The session ids other records of `record`'s identity hold (its copies')."""
+        if record.identity is None:
+            return frozenset()
+        rows = (self._rows[p] for p in self._identities.get(record.identity, ()))
+        return frozenset(r.session_id for r in rows if r.session_id and r.path != record.path)
+
+    def session_holders(self) -> dict[str, str]:
+        """Session id -> the path of the record holding it."""
+        return {r.session_id: r.path for r in self._rows.values() if r.session_id is not None}
 
     def tags_done(self, path: str, session_id: str, tags: Iterable[str]) -> bool:
         """These folder tags are on the session now (or dropped): never added again."""
