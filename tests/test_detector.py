@@ -19,7 +19,7 @@ from tests.conftest import ConfigWriter, DaemonFactory, cli, wait_until, write_a
 from tests.daw_fixtures import logic_files, write
 from tests.emulator import Emulator
 from watcher.daws import Registry
-from watcher.detector import Change, Detector, MissedEvents, Rules, unreported
+from watcher.detector import Change, Detector, Rules, unreported
 from watcher.observer import Unreported, Watchers
 from watcher.poller import next_wait
 
@@ -228,17 +228,6 @@ def test_only_the_changes_no_event_accounts_for_are_unreported() -> None:
     # The new folder's file event accounts for it, the save's own event for it; the
     # event on B is older than the previous pass, so Mix.als was never reported.
     assert unreported([new_folder, saved, other], events, since=1.0) == [other]
-
-
-def test_missed_events_twice_switch_a_folder_to_polling() -> None:
-    policy = MissedEvents(limit=2, window=3600.0)
-    share, disk = Path("/mnt/share"), Path("/home/me/Music")
-    assert policy.observe(share, True, now=0.0) == "missed"
-    assert policy.observe(disk, False, now=10.0) == "ok"
-    assert policy.observe(share, True, now=100.0) == "poll"
-    # Misses far apart (an overflow a month) do not add up.
-    assert policy.observe(disk, True, now=0.0) == "missed"
-    assert policy.observe(disk, True, now=7200.0) == "missed"
 
 
 # --- verification on a real FUSE share ---------------------------------------------------

@@ -12,8 +12,9 @@ import pytest
 from tests.conftest import ConfigWriter, DaemonFactory, wait_until, write_als
 from tests.emulator import Emulator
 from watcher.daws import never_holds_projects
+from watcher.inotify_watches import inotify_advice
 from watcher.mounts import is_network_fstype, mount_type
-from watcher.observer import Watchers, inotify_advice
+from watcher.observer import Watchers
 
 MOUNTS = r"""
 /dev/sda1 / ext4 rw,relatime 0 0

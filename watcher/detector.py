@@ -8,8 +8,9 @@ a bundle's content check reads. Recordings, samples and bounces are never stat'e
 and pruned folders (payload, junk, DAW backups) are never entered.
 
 `take_snapshot` is the thin I/O part; `diff` turns two snapshots into the `Change`
-values the observer delivers and is pure. `MissedEvents` is the pure rule that turns
-"the detector found changes native events never reported" into "poll this folder".
+values the observer delivers and is pure; `unreported` picks the changes no native
+event accounted for (what to poll after repeated misses is the core's decision:
+watcher/core/folders.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 from watcher.daws import (
     HEAVY_DIRS,
@@ -386,35 +387,3 @@ def unreported(
             continue
         missed.append(change)
     return missed
-
-
-Verdict = Literal["ok", "missed", "poll"]
-
-
-@dataclass
-class MissedEvents:
-    """How often verification found changes that no native event reported, per folder.
-
-    The first miss is logged and acted on; after `limit` misses within `window`
-    seconds the folder's native events are not trusted and it is polled. A share
-    mounted through FUSE, an overflowed Windows buffer and a symlinked folder all
-    look the same from here, which is the point: it is observed, not guessed.
-    """
-
-    limit: int = 2
-    window: float = 24 * 3600.0
-    _seen: dict[Path, list[float]] = field(default_factory=dict)
-
-    def observe(self, folder: Path, missed: bool, now: float) -> Verdict:
-        if not missed:
-            return "ok"
-        times = [t for t in self._seen.get(folder, []) if now - t < self.window]
-        times.append(now)
-        self._seen[folder] = times
-        return "poll" if len(times) >= self.limit else "missed"
-
-    def count(self, folder: Path) -> int:
-        return len(self._seen.get(folder, []))
-
-    def forget(self, folder: Path) -> None:
-        self._seen.pop(folder, None)
