@@ -10,7 +10,7 @@ through `Rows._put` or `Rows._drop` (store.py), which keep the indexes in step.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from watcher.core.records import Project, ProjectRecord, Signature, StateName
@@ -274,18 +274,7 @@ class Table(Rows):
                 moved_title=None,
             )
         )
-        copy = Project(
-            path=moving.path,
-            root=moving.root,
-            kind=moving.kind,
-            title=moving.title,
-            project_type=moving.project_type,
-            project_path=moving.project_path,
-            preview_path=moving.preview_path,
-            generate_previews=moving.generate_previews,
-            signature=moving.signature,
-            identity=moving.identity,
-        )
+        copy = Project(**_project_fields(moving))  # its fields, as the record has them
         self.enqueue(copy, wall)
         return copy.path
 
@@ -371,17 +360,10 @@ class Table(Rows):
         return True
 
 
-def _project_fields(project: Project) -> dict[str, Any]:
-    """What a probed project sets in its record, whether new, re-queued or moved."""
-    return {
-        "path": project.path,
-        "root": project.root,
-        "kind": project.kind,
-        "title": project.title,
-        "project_type": project.project_type,
-        "project_path": project.project_path,
-        "preview_path": project.preview_path,
-        "generate_previews": project.generate_previews,
-        "signature": project.signature,
-        "identity": project.identity,
-    }
+def _project_fields(project: Project | ProjectRecord) -> dict[str, Any]:
+    """What a probed project sets in its record, whether new, re-queued or moved (the
+    fields of `Project`, which a record has too)."""
+    return {name: getattr(project, name) for name in _PROJECT_FIELDS}
+
+
+_PROJECT_FIELDS = tuple(f.name for f in fields(Project))
