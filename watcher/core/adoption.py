@@ -67,8 +67,7 @@ class Adoption(Sending):
             return
         if answered.request != job.request:
             return
-        self._job = None
-        self._replan = True
+        self._job_done()
         outcome = answered.outcome
         if job.what == "catalog":
             if isinstance(outcome, Failure):

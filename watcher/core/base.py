@@ -215,6 +215,19 @@ class CoreBase:
         """Send one part of a batch (`Sending`)."""
         raise NotImplementedError
 
+    # --- the one request out -------------------------------------------------------------
+
+    def _job_answered(self, what: str, request: int) -> Job | None:
+        """The request out, when `request` answers it: an answer to a request given up,
+        or from before a restart, finds another job or none, and is ignored."""
+        job = self._job
+        return job if job is not None and job.what == what and job.request == request else None
+
+    def _job_done(self) -> None:
+        """The request out is dealt with: the next one may be planned at once."""
+        self._job = None
+        self._replan = True
+
     # --- effects ----------------------------------------------------------------------
 
     def _emit(self, *effects: Effect) -> None:

@@ -270,11 +270,10 @@ class Moves(Spellings, Adoption):
         return True
 
     def _on_relink_answered(self, answered: RelinkAnswered) -> None:
-        job = self._job
-        if job is None or job.what != "relink" or answered.request != job.request:
+        job = self._job_answered("relink", answered.request)
+        if job is None:
             return
-        self._job = None
-        self._replan = True
+        self._job_done()
         for key, session_id in answered.outcome.done:
             if session_id is None:
                 if self.table.relink_lost(key, self._wall()):

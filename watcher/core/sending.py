@@ -132,8 +132,7 @@ class Sending(CoreBase):
             job.request = self._request()
             self._send_part(job, job.parts.pop(0))
             return
-        self._job = None
-        self._replan = True
+        self._job_done()
         if self.gate.succeeded():
             self._log("sending_resumed", pending=self.table.counts()["pending"])
         self._resolve_error()
@@ -153,8 +152,8 @@ class Sending(CoreBase):
     # --- answers ----------------------------------------------------------------------
 
     def _on_send_answered(self, answered: SendAnswered) -> None:
-        job = self._job
-        if job is None or job.what != "send" or answered.request != job.request:
+        job = self._job_answered("send", answered.request)
+        if job is None:
             return
         outcome = answered.outcome
         if isinstance(outcome, Accepted):
@@ -170,8 +169,7 @@ class Sending(CoreBase):
             self._next_part(job)
             return
         unsent = [*job.current, *(k for part in job.parts for k in part)]
-        self._job = None
-        self._replan = True
+        self._job_done()
         self._requeue(unsent, outcome.message)
         self._failed(outcome, projects=len(unsent))
 
@@ -283,11 +281,9 @@ class Sending(CoreBase):
         self._request_out()
 
     def _on_health(self, answered: HealthAnswered) -> None:
-        job = self._job
-        if job is None or job.what != "health" or answered.request != job.request:
+        if self._job_answered("health", answered.request) is None:
             return
-        self._job = None
-        self._replan = True
+        self._job_done()
         health = answered.outcome
         paused = self.gate.pause in (Pause.AUTH, Pause.READ_ONLY)
         if isinstance(health, Failure) and paused and health.kind not in ("auth", "read_only"):

@@ -143,12 +143,11 @@ class Sessions(Adoption):
     # --- session ids ---------------------------------------------------------------------
 
     def _on_library(self, answered: LibraryAnswered) -> None:
-        job = self._job
-        if job is None or job.what != "ids" or answered.request != job.request:
+        job = self._job_answered("ids", answered.request)
+        if job is None:
             super()._on_library(answered)
             return
-        self._job = None
-        self._replan = True
+        self._job_done()
         outcome = answered.outcome
         if isinstance(outcome, Failure):
             self._ids_again()
@@ -196,11 +195,10 @@ class Sessions(Adoption):
         self._request_out()
 
     def _on_tags_answered(self, answered: TagsAnswered) -> None:
-        job = self._job
-        if job is None or job.what != "tag" or answered.request != job.request:
+        job = self._job_answered("tag", answered.request)
+        if job is None:
             return
-        self._job = None
-        self._replan = True
+        self._job_done()
         tagging, self._tagging = self._tagging, {}
         for done in answered.done:
             tags = tagging.get(done.key, ())
