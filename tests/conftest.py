@@ -7,6 +7,7 @@ deadline; nothing sleeps for a fixed time to let events arrive.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -194,6 +195,27 @@ class DaemonProcess:
 
     def send(self, signum: int) -> None:
         self.proc.send_signal(signum)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """SIGSTOP the daemon and wait until every one of its threads has stopped: the
+        signal is delivered asynchronously, and a thread still running (watchdog's
+        reader, under load) would go on draining the very queue a test means to fill."""
+
+        def stopped() -> bool:
+            tasks = Path(f"/proc/{self.proc.pid}/task")
+            states = []
+            for task in tasks.iterdir():
+                with contextlib.suppress(OSError):
+                    states.append((task / "stat").read_text().rpartition(")")[2].split()[0])
+            return bool(states) and all(state in ("T", "t") for state in states)
+
+        self.send(signal.SIGSTOP)
+        try:
+            wait_until(stopped, 10, what="every thread of the daemon stopped")
+            yield
+        finally:
+            self.send(signal.SIGCONT)
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:

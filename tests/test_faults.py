@@ -458,19 +458,18 @@ def test_lost_events_trigger_a_reconciliation(
     if limit > 50_000:
         pytest.skip(f"fs.inotify.max_queued_events is {limit}: too large to overflow quickly")
     proc = daemon(write_config([studio]))
-    proc.wait_watching()
+    proc.wait_for("walked")
     # "watching" is logged once the watch is asked for; watchdog sets it up on a thread
-    # of its own. A first save imported by its event proves the kernel watch is live:
-    # stopped before that, the daemon had no queue to overflow (seen under load).
+    # of its own. A first save made after the first walk can only be found by its event,
+    # so its import proves the kernel watch is live: stopped before that, the daemon had
+    # no queue to overflow (seen under load).
     first = write_als(studio / "Before The Flood.als")
     emulator.wait_for_paths(1, timeout=30)
-    proc.send(signal.SIGSTOP)
-    try:
-        for n in range(limit // 2 + 100):  # each new file queues at least two events
+    with proc.frozen():
+        # Each new file queues at least two events (created, closed): twice the limit.
+        for n in range(limit + 100):
             (studio / f"noise-{n}.txt").write_bytes(b"")
         project = write_als(studio / "After The Flood.als")
-    finally:
-        proc.send(signal.SIGCONT)
     lost = proc.wait_for("events_lost", timeout=30)[0]
     assert "overflow" in lost["detail"].lower()
     emulator.wait_for_paths(2, timeout=30)
