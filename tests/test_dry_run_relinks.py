@@ -1,8 +1,8 @@
 """`scan --dry-run` shows what would be relinked (issue 12, item 9), by the daemon's rules.
 
 Run as a user runs it, against the emulator: the moved projects are one line each
-(`relinkFrom`, the new `projectPath`, the session id once known) and are not listed as
-imports; a copy beside its original and a new project are imports; nothing reaches
+(`relinkFrom`, the new `projectPath`, the session id once known, and the keys of an
+import line) and are not listed as imports; a copy beside its original and a new project are imports; nothing reaches
 SessionDock and the state database is not written. A real `scan` then does exactly
 what the dry run said, and `status` counts the relinks.
 """
@@ -54,6 +54,9 @@ def test_dry_run_lists_relinks_as_the_scan_then_does_them(
     imports = sorted(str(x["projectPath"]) for x in lines if "relinkFrom" not in x)
     assert imports == [str(studio / "Fresh.als"), str(studio / "Other copy.als")]
     assert all(x["title"] for x in lines)
+    # every line carries the contract's keys, relinks too: a reader of the contract's
+    # import lines does not trip over them
+    assert all(x["kind"] == "Ableton" and x["projectType"] for x in lines)
     assert emulator.requests == requests, "nothing sent, not even a listing"
     assert _digest(database) == before, "nothing written"
 

@@ -253,6 +253,7 @@ def dry_run(config: Config, explain: bool = False, split: Split | None = None) -
     lead = split is None or split.lead
     relinks = _planned_relinks(config, registry, state) if lead else []
     moved = {item.new_path for item in relinks}
+    would_import: dict[str, dict[str, object]] = {}  # a relinked project's own line
     try:
         for index, folder in enumerate(config.watch):
             share = split.share(index) if split else None
@@ -271,16 +272,22 @@ def dry_run(config: Config, explain: bool = False, split: Split | None = None) -
                     lines += _dry_run_folder(config, registry, state, folder, nested, explain, rest)
             if lead:
                 out = "".join(lines)
-                if moved:  # relinked, not imported: their lines follow
-                    out = "".join(
-                        line
-                        for line in out.splitlines(keepends=True)
-                        if json.loads(line).get("projectPath") not in moved
-                    )
+                if moved:  # relinked, not imported: their lines follow, marked so
+                    kept = []
+                    for line in out.splitlines(keepends=True):
+                        planned = json.loads(line)
+                        if planned.get("projectPath") in moved:
+                            would_import[planned["projectPath"]] = planned
+                        else:
+                            kept.append(line)
+                    out = "".join(kept)
                 sys.stdout.write(out)
                 sys.stdout.flush()
         for relink in relinks:
+            # The contract's keys (kind, projectType...) as its import line had them, so
+            # a reader of every line finds them; `relinkFrom` tells it apart.
             relinked = {
+                **would_import.get(relink.new_path, {}),
                 "projectPath": relink.new_path,
                 "relinkFrom": relink.old_path,
                 "sessionId": relink.session_id,
