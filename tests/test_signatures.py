@@ -11,11 +11,15 @@ fresh signature on size, time and inode, so an upgrade sends nothing again.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+from tests.conftest import ConfigWriter, cli
+from tests.daw_fixtures import logic_files, write
+from tests.emulator import Emulator
 from tests.test_core import ROOT, WALL0, Driver, project, settings, start
 from watcher.core import Core
 from watcher.core.effects import Persist, Probe
@@ -159,3 +163,31 @@ def test_a_schema_3_database_opens_with_its_records_and_then_keeps_digests(
     known = again.known(Path("/studio/b.logicx"))
     assert known is not None and known.signature == learned.signature
     again.close()
+
+
+def test_after_an_upgrade_an_imported_bundle_is_unchanged_to_scan_and_its_dry_run(
+    studio: Path, emulator: Emulator, write_config: ConfigWriter, tmp_path: Path
+) -> None:
+    """End to end: a Logic project imported, then its record's digest taken away as a
+    schema-3 database has none: `scan --dry-run --explain` calls it unchanged, and
+    `scan` sends nothing again."""
+    bundle = studio / "Film Score.logicx"
+    for path, data in logic_files(bundle):
+        write(path, data, mtime=1_700_000_000)
+    config = str(write_config([studio]))
+    first = cli("scan", "--config", config)
+    assert first.returncode == 0, first.stderr
+    assert emulator.imported_paths() == [str(bundle)]
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    [(digest,)] = db.execute("SELECT digest FROM projects").fetchall()
+    assert digest is not None  # kept for a bundle
+    db.execute("UPDATE projects SET digest = NULL")
+    db.commit()
+    db.close()
+    dry = cli("scan", "--dry-run", "--explain", "--config", config)
+    assert dry.returncode == 0, dry.stderr
+    lines = [json.loads(line) for line in dry.stdout.splitlines() if line.strip()]
+    assert [line.get("skipped") for line in lines] == ["unchanged"], lines
+    again = cli("scan", "--config", config)
+    assert again.returncode == 0, again.stderr
+    assert emulator.imported_paths() == [str(bundle)], "an upgrade sends nothing again"
