@@ -86,6 +86,8 @@ REGRESSION_SEEDS = {
     11539: "issue 12: a copy's session relinked to its moved original (its folder offline)",
     81798: "issue 12: recovery took a path for imported: a session relinked away named it",
     1628: "issue 12: a relink onto a path SessionDock already had a session at",
+    84394: "a bundle rewritten after the wall clock stepped back, its files the same sizes "
+    "and older times: its size and newest time did not change (now its digest does)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -101,8 +103,6 @@ OPEN_SEEDS: dict[int, str] = {
     2379: "issue 12: imported after a rename, then moved back onto its first path, whose "
     "record SessionDock rejected (400) with the same bytes: not looked at again, so its "
     "session is never relinked there and a later move imports it anew",
-    84394: "a bundle rewritten after the wall clock stepped back, its files the same sizes "
-    "and older times: its signature (total size, newest time) did not change; sent mid-save",
     300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
     "the original, then saved before its PATCH went out; the original, restored at its "
     "path, no longer has the duplicate's identity, so the relink is not undone",

@@ -331,7 +331,7 @@ def _dry_run_folder(
         if signature is None:
             continue
         known = state.known(path) if state else None
-        if known and known.signature == signature and known.state != "pending":
+        if known and known.signature.agrees(signature) and known.state != "pending":
             if explain:
                 why = f"{known.state}, unchanged since"
                 lines.append(_json_line({"path": str(path), "skipped": "unchanged", "why": why}))

@@ -9,6 +9,7 @@ prober's threads (watcher/prober.py), never on its loop.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from fnmatch import fnmatchcase
@@ -63,6 +64,18 @@ BUNDLE_WALK_LIMIT = 20_000
 so a bundle stuffed with a huge tree costs a bounded walk, never a frozen loop."""
 
 
+DIGEST_MASK = (1 << 63) - 1
+"""A bundle's digest fits SQLite's signed 64-bit INTEGER."""
+
+
+def file_stamp(relative: str, size: int, mtime_ns: int) -> int:
+    """One file's part of its bundle's digest. The parts are summed, so the walk's order
+    does not matter; names are relative to the bundle, so a move keeps the digest. A
+    stable hash (not `hash()`, salted per process): the digest outlives the process."""
+    text = f"{size}\0{mtime_ns}\0".encode() + os.fsencode(relative)
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
 def _bundle_signature(
     bundle: Path, daw: DawFormat, noted: list[str] | None = None
 ) -> Signature | None:
@@ -73,7 +86,7 @@ def _bundle_signature(
     of them changes its stat, a walk's memo keeps the signature (watcher/walkmemo.py)."""
     skip = {d.lower() for d in daw.backup_dirs}
     reads = [p.lower() for p in daw.content_files]
-    size = newest = count = seen = 0
+    size = newest = count = seen = digest = 0
     try:
         top = bundle.lstat()
     except OSError:
@@ -103,11 +116,17 @@ def _bundle_signature(
             size += info.st_size
             newest = max(newest, info.st_mtime_ns)
             count += 1
+            digest += file_stamp(path[inside:], info.st_size, info.st_mtime_ns)
             if noted is not None and (
                 not reads or any(fnmatchcase(path[inside:].lower(), p) for p in reads)
             ):
                 noted.append(path)
-    return Signature(size=size + count, mtime_ns=max(newest, top.st_mtime_ns), inode=top.st_ino)
+    return Signature(
+        size=size + count,
+        mtime_ns=max(newest, top.st_mtime_ns),
+        inode=top.st_ino,
+        digest=digest & DIGEST_MASK,
+    )
 
 
 def remembered_signature(path: Path, daw: DawFormat, memo: WalkMemo | None) -> Signature | None:

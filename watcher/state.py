@@ -201,14 +201,14 @@ class State:
 
     def known(self, path: Path) -> Known | None:
         row = self.db.execute(
-            "SELECT state, size, mtime_ns, inode, last_error FROM projects WHERE path = ?",
+            "SELECT state, size, mtime_ns, inode, digest, last_error FROM projects WHERE path = ?",
             (path_key(path),),
         ).fetchone()
         if row is None:
             return None
         return Known(
             state=row["state"],
-            signature=Signature(row["size"], row["mtime_ns"], row["inode"]),
+            signature=Signature(row["size"], row["mtime_ns"], row["inode"], row["digest"]),
             last_error=row["last_error"],
         )
 

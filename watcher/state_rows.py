@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -50,6 +50,9 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("moved_title", "TEXT"),
     # version 3 (issue 12, folder tags): {"session": id, "tags": [the tags added to it]}
     ("tags_done", "TEXT"),
+    # version 4: a bundle's digest of its files (Signature.digest); NULL for a file, and
+    # for a record written before (it agrees on size, time and inode alone)
+    ("digest", "INTEGER"),
 )
 
 
@@ -71,8 +74,8 @@ UPSERT = """
 INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_path,
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
-    identity, session_id, missing_since, moved_from, moved_title, tags_done)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    identity, session_id, missing_since, moved_from, moved_title, tags_done, digest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -105,6 +108,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         None if r.moved_from is None else printable(r.moved_from),
         None if r.moved_title is None else printable(r.moved_title),
         json.dumps({"session": r.tags_session, "tags": list(r.tags_done)}) if r.tags_done else None,
+        sig.digest,
     )
 
 
@@ -118,7 +122,7 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         project_path=r["project_path"],
         preview_path=r["preview_path"],
         generate_previews=bool(r["generate_previews"]),
-        signature=Signature(r["size"], r["mtime_ns"], r["inode"]),
+        signature=Signature(r["size"], r["mtime_ns"], r["inode"], r["digest"]),
         state=r["state"],
         attempts=r["attempts"],
         queued_at=r["queued_at"],

@@ -38,6 +38,7 @@ from watcher.daws import (
     suffix_of,
     title_for,
 )
+from watcher.scanner import DIGEST_MASK, file_stamp
 
 AUDIO = frozenset({".wav", ".aif", ".aiff", ".flac", ".mp3", ".m4a"})
 
@@ -85,7 +86,7 @@ def signature(fs: SimFS, registry: Registry, path: str, bundle: bool) -> Signatu
                 size, mtime = size + extra.size + 1, max(mtime, extra.mtime_ns)
         return Signature(size, mtime, top.inode)
     skip = {d.lower() for d in daw.backup_dirs}
-    size = newest = count = 0
+    size = newest = count = digest = 0
     stack = [unit]
     while stack:
         directory = stack.pop()
@@ -99,7 +100,8 @@ def signature(fs: SimFS, registry: Registry, path: str, bundle: bool) -> Signatu
                     stack.append(child)
             elif not is_junk_name(name):
                 size, newest, count = size + info.size, max(newest, info.mtime_ns), count + 1
-    return Signature(size + count, max(newest, top.mtime_ns), top.inode)
+                digest += file_stamp(str(child)[len(path) + 1 :], info.size, info.mtime_ns)
+    return Signature(size + count, max(newest, top.mtime_ns), top.inode, digest & DIGEST_MASK)
 
 
 def _bundle_files(fs: SimFS, bundle: P, pattern: str) -> list[P]:

@@ -280,7 +280,7 @@ class Intake(Spellings):
         record = self.table.get(path)
         return (
             record is not None
-            and record.signature == signature
+            and record.signature.agrees(signature)
             and not is_read_error(record.state, record.last_error)
         )
 

@@ -7,7 +7,7 @@ Paths are plain strings, exactly as the shell reported them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 StateName = Literal["pending", "in_flight", "imported", "rejected", "invalid", "relinking"]
@@ -26,12 +26,26 @@ class Signature:
     """What a fresh stat says about a project; equal signatures mean "not changed".
 
     For a bundle it sums sizes and takes the newest mtime over its files, leaving out
-    backup and `.nosync` folders so an autosave does not count as a change.
+    backup and `.nosync` folders so an autosave does not count as a change. Those two
+    alone miss a bundle rewritten after the wall clock stepped back, its files the same
+    sizes and older times (simulator seed 84394), so a bundle also has a `digest` of
+    each file's name, size and mtime: any file that changes changes it. A file has none
+    (its own stat is exact); nor has a record written before digests were kept
+    (schema 3), see `agrees`.
     """
 
     size: int
     mtime_ns: int
     inode: int
+    digest: int | None = None
+
+    def agrees(self, fresh: Signature) -> bool:
+        """This recorded signature says `fresh` is unchanged. A record that never knew
+        its bundle's digest (written by schema 3) agrees on size, time and inode alone:
+        an upgrade must not send every bundle again."""
+        if self.digest is None and fresh.digest is not None:
+            return replace(fresh, digest=None) == self
+        return self == fresh
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ class Table(Rows):
         bytes then finds it no longer in flight and leaves it queued for the new ones.
         """
         old = self._rows.get(project.path)
-        if old is not None and old.signature == project.signature and old.state in SETTLED:
+        if old is not None and old.signature.agrees(project.signature) and old.state in SETTLED:
             return False
         if old is not None and old.state == "relinking":
             # Saved at its new path before the PATCH was answered: still the same
@@ -60,7 +60,7 @@ class Table(Rows):
         old = self._rows.get(path)
         if old is not None and old.state in ("in_flight", "relinking"):
             return False  # a relink's PATCH still goes out: the session is the project's
-        if old is not None and old.state == "invalid" and old.signature == signature:
+        if old is not None and old.state == "invalid" and old.signature.agrees(signature):
             return False
         if old is None:
             record = ProjectRecord(
