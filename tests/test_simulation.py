@@ -88,6 +88,14 @@ REGRESSION_SEEDS = {
     1628: "issue 12: a relink onto a path SessionDock already had a session at",
     84394: "a bundle rewritten after the wall clock stepped back, its files the same sizes "
     "and older times: its size and newest time did not change (now its digest does)",
+    648: "issue 12: a copy moved onto a trashed project's path (its probe still out), then "
+    "a duplicate made: the duplicate was relinked as the trashed project, taking its session",
+    864: "issue 12: trashed, restored with its event lost, then copied: the copy (same "
+    "bytes, another inode) was relinked as the missing project, taking its session",
+    2379: "issue 12: moved back onto its first path, whose record SessionDock had rejected "
+    "(400) with the same bytes: not looked at again, its session left behind",
+    300817: "issue 12: a duplicate taken for a trashed project, saved before its PATCH "
+    "went out: the project restored at its path no longer undid the relink",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -95,18 +103,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-OPEN_SEEDS: dict[int, str] = {
-    864: "issue 12: trashed, restored with its event lost, then copied: the copy (same "
-    "bytes, another inode) is relinked as the missing project, taking its session",
-    648: "issue 12: a project back at its path with its event lost, then duplicated: the "
-    "duplicate is relinked as the missing project, taking its session",
-    2379: "issue 12: imported after a rename, then moved back onto its first path, whose "
-    "record SessionDock rejected (400) with the same bytes: not looked at again, so its "
-    "session is never relinked there and a later move imports it anew",
-    300817: "issue 12: a duplicate made while its original was in the trash is relinked as "
-    "the original, then saved before its PATCH went out; the original, restored at its "
-    "path, no longer has the duplicate's identity, so the relink is not undone",
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -53,6 +53,8 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 4: a bundle's digest of its files (Signature.digest); NULL for a file, and
     # for a record written before (it agrees on size, time and inode alone)
     ("digest", "INTEGER"),
+    # version 5 (issue 12): the identity a relink was decided for (`moved_identity`)
+    ("moved_identity", "TEXT"),
 )
 
 
@@ -74,8 +76,9 @@ UPSERT = """
 INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_path,
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
-    identity, session_id, missing_since, moved_from, moved_title, tags_done, digest)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    identity, session_id, missing_since, moved_from, moved_title, tags_done, digest,
+    moved_identity)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -109,6 +112,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         None if r.moved_title is None else printable(r.moved_title),
         json.dumps({"session": r.tags_session, "tags": list(r.tags_done)}) if r.tags_done else None,
         sig.digest,
+        r.moved_identity,
     )
 
 
@@ -135,6 +139,7 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         moved_from=r["moved_from"],
         moved_title=r["moved_title"],
         **_tags(r["tags_done"]),
+        moved_identity=r["moved_identity"],
     )
 
 

@@ -26,7 +26,9 @@ During the run (at the moment the shell carries out an effect or delivers an ans
 At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
 every complete project is in SessionDock exactly once at its current path, or is
 persisted `rejected` with a reason; and its persisted record says `imported` with the
-signature on disk now (its last change was delivered, nothing is left behind).
+signature on disk now (its last change was delivered, nothing is left behind), or
+`rejected` with a reason when SessionDock refused its last change (its session, at its
+path, keeps the earlier bytes).
 
 `ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
 its current path": a project moved or renamed keeps its session. (A session at a path
@@ -340,6 +342,8 @@ class Checker:
                 self.fail(f"complete project #{project.pid} {path} is not in SessionDock ({state})")
             elif count > 1:
                 self.fail(f"complete project #{project.pid} {path} has {count} sessions")
+            elif _refused_change(record):
+                pass  # its session holds its earlier bytes; SessionDock refused the change
             elif record is None or record.state != "imported":
                 state = record.state if record else "no record"
                 self.fail(f"complete project #{project.pid} {path} is in SessionDock but {state}")
@@ -366,3 +370,16 @@ class Checker:
                     self.fail(
                         f"project #{project.pid} has sessions at {where}, expected one at {path}"
                     )
+
+
+def _refused_change(record: ProjectRecord | None) -> bool:
+    """A change SessionDock refused (400) of a project whose session is at its path (a
+    session relinked onto a path whose import it had refused: seed 101999). The session
+    stays with the project's earlier bytes; the record says why, and the next change is
+    sent again."""
+    return (
+        record is not None
+        and record.state == "rejected"
+        and bool(record.last_error)
+        and (record.imported_at is not None or record.session_id is not None)
+    )

@@ -18,7 +18,7 @@ from watcher.core.folders import Folders
 from watcher.core.inputs import NotAProject
 from watcher.core.outage import Outage
 from watcher.core.policy import Gate, Jitter
-from watcher.core.records import Project, Signature
+from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.settings import Settings
 from watcher.core.table import Table
 from watcher.core.unreadable import Unreadable
@@ -192,6 +192,15 @@ class CoreBase:
         raise NotImplementedError
 
     def _move_checked(self, path: str, signature: Signature | None) -> None:
+        raise NotImplementedError
+
+    def _moved_onto_rejected(self, record: ProjectRecord) -> bool:
+        raise NotImplementedError
+
+    def _touch(
+        self, root: str, path: str, bundle: bool, at: float, signature: Signature | None
+    ) -> None:
+        """Wait out a quiet period for `path` (`Intake`)."""
         raise NotImplementedError
 
     def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:

@@ -282,6 +282,7 @@ class Intake(Spellings):
             record is not None
             and record.signature.agrees(signature)
             and not is_read_error(record.state, record.last_error)
+            and not self._moved_onto_rejected(record)
         )
 
     def _on_probed(self, probed: Probed) -> None:
@@ -351,7 +352,7 @@ class Intake(Spellings):
     def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
         self._there(project.root, project.path)
         project = self._respelled(project)
-        new = project.path not in self.table
+        new = project.path not in self.table or self._moved_onto_rejected(self.table[project.path])
         if new and self._renamed_case(project, bundle):
             return
         if self._moved(project, new, bundle, checked):

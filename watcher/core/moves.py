@@ -23,7 +23,7 @@ from watcher.core.inputs import RelinkAnswered
 from watcher.core.paths import nfc
 from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.spellings import Spellings
-from watcher.core.store import is_under
+from watcher.core.store import has_session, is_under
 
 MAX_ORIGINAL_STATS = 8
 """At most this many projects of a new one's identity are stat'ed to tell a move whose
@@ -98,6 +98,11 @@ class Moves(Spellings, Adoption):
                     self._emit(Stat(old.path, bundle))
                 return True
         candidates = self.table.vanished_like(project.identity)
+        moved = [r for r in candidates if r.signature.inode == project.signature.inode]
+        if len(moved) != 1:
+            # A file found at a missing project's own path, not dealt with yet, is that
+            # project back (or another in its place): not a candidate (seed 648).
+            candidates = [r for r in candidates if not self._looking_at(r.path)]
         if len(candidates) > 1:
             # A move keeps the inode: the one candidate that had this file's is it
             # (simulator seed 2862), and one whose inode another file found carries
@@ -133,8 +138,36 @@ class Moves(Spellings, Adoption):
                 action="another file found is the moved project; imported as new",
             )
             return False
-        self._relink_to(project, candidates[0])
+        old = candidates[0]
+        if not checked and project.signature.inode != old.signature.inode:
+            # Not the inode a move keeps: a copy, unless the project is gone from its
+            # path. Its event may be lost (restored from the trash unseen, seed 864),
+            # so its path is looked at first; something there is looked at in turn.
+            self._move_stats.setdefault(old.path, []).append((project, bundle))
+            self._emit(Stat(old.path, bundle))
+            return True
+        self._relink_to(project, old)
         return True
+
+    def _moved_onto_rejected(self, record: ProjectRecord) -> bool:
+        """A path whose import SessionDock refused (400), found holding a missing
+        project, the same bytes and the inode it had: that project moved back onto
+        it (simulator seed 2379). The refusal was for this path; the project has a
+        session elsewhere, which follows it here, so it is looked at as a new one."""
+        if record.state != "rejected" or record.identity is None or has_session(record):
+            return False
+        inode = record.signature.inode
+        return any(r.signature.inode == inode for r in self.table.vanished_like(record.identity))
+
+    def _looking_at(self, path: str) -> bool:
+        """A file at `path` is being looked at: quiet period, stat or probe out."""
+        return (
+            path in self._waiting
+            or path in self._probing
+            or path in self._verifying
+            or path in self._touch_stats
+            or path in self._confirm_stats
+        )
 
     def _relink_undone(self, project: Project) -> bool:
         """A project back at the path its session still points at (the PATCH not sent
@@ -148,7 +181,17 @@ class Moves(Spellings, Adoption):
         job = self._job
         if job is not None and job.what == "relink" and moving.path in job.current:
             return False  # its PATCH is out: the answer decides (a move, then a copy)
-        copy = self.table.relink_undone(moving, project, self._wall())
+        # The inode a move keeps: the file taken for it moved back (its gone event lost,
+        # simulator seed 301325), not a copy left behind.
+        back = moving.signature.inode == project.signature.inode
+        copy = self.table.relink_undone(moving, project, self._wall(), copy=not back)
+        if back:
+            self._log(
+                "project_relink_undone",
+                path=project.path,
+                action="moved back to its session's path before the relink was sent",
+            )
+            return True
         self.counters.queued += 1
         self._replan = True
         self._log(
@@ -193,6 +236,13 @@ class Moves(Spellings, Adoption):
         projects found there are the old folder's, moved."""
         waiting = self._move_stats.pop(path)
         record = self.table.get(path)
+        if signature is not None and record is not None and record.missing_since is not None:
+            # Something is at a missing project's path: the project back, its event
+            # lost, or another in its place. It is looked at as if its event came, and
+            # the new project is no longer taken for the missing one meanwhile.
+            folder = self.folders.online(record.root)
+            if folder is not None and not self._looking_at(path):
+                self._touch(record.root, path, waiting[0][1], self._now, signature)
         if signature is None and record is not None and self.folders.get(record.root) is None:
             self._gone(path)
             self._move_resolved(waiting)

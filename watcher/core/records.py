@@ -109,3 +109,8 @@ class ProjectRecord:
     tags_session: str | None = None
     """The session `tags_done` are on: another session (the user deleted the first and
     a later import made a new one) starts from none."""
+    moved_identity: str | None = None
+    """The identity of the project at `moved_from` when the move was found: a save at
+    the new path before the PATCH went out changes `identity`, and a project back at
+    `moved_from` with this one is the project the relink was taken for (a copy took
+    its place: simulator seed 300817)."""

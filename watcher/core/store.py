@@ -60,6 +60,10 @@ class Rows(Mapping[str, ProjectRecord]):
         """loose_key -> recorded paths: the spellings that may be one path (paths.py)."""
         for path in self._rows:
             self._spellings.setdefault(loose_key(path), set()).add(path)
+        self._moving_from: dict[str, set[str]] = {}
+        """`moved_from` -> paths of the relinking records moved from there."""
+        for r in self._rows.values():
+            self._index_moving(r, add=True)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -129,6 +133,21 @@ class Rows(Mapping[str, ProjectRecord]):
             if not paths:
                 del self._missing[record.identity]
 
+    def _index_moving(self, record: ProjectRecord, add: bool) -> None:
+        if record.state != "relinking" or record.moved_from is None:
+            return
+        paths = self._moving_from.setdefault(record.moved_from, set())
+        if add:
+            paths.add(record.path)
+        else:
+            paths.discard(record.path)
+            if not paths:
+                del self._moving_from[record.moved_from]
+
+    def moving_from(self, path: str) -> list[ProjectRecord]:
+        """Relinking records whose session SessionDock still lists at `path`."""
+        return [self._rows[p] for p in sorted(self._moving_from.get(path, ()))]
+
     def spellings(self, path: str) -> list[str]:
         """Recorded paths other than `path` that differ from it at most in Unicode
         normalization and letter case (the caller knows which of those count)."""
@@ -151,6 +170,7 @@ class Rows(Mapping[str, ProjectRecord]):
         old = self._rows.get(record.path)
         if old is not None:
             self._index_missing(old, add=False)
+            self._index_moving(old, add=False)
             self._counts[old.state] -= 1
             if old.state == "pending":
                 self._remove_pending(old)
@@ -159,6 +179,7 @@ class Rows(Mapping[str, ProjectRecord]):
         self._counts[record.state] += 1
         self._rows[record.path] = record
         self._index_missing(record, add=True)
+        self._index_moving(record, add=True)
         if record.state == "pending":
             self._add_pending(record)
         self._changed.add(record.path)
@@ -168,6 +189,7 @@ class Rows(Mapping[str, ProjectRecord]):
         old = self._rows.pop(path)
         self._index_spelling(path, add=False)
         self._index_missing(old, add=False)
+        self._index_moving(old, add=False)
         self._counts[old.state] -= 1
         if old.state == "pending":
             self._remove_pending(old)

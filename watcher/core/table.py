@@ -193,13 +193,14 @@ class Table(Rows):
 
         An imported or relinking one is a relink candidate; one in flight becomes one if
         its request is answered with a 2xx; a queued change of an imported project (not
-        sent yet) is the imported project gone, its change carried by the relink."""
+        sent yet, or refused) is the imported project gone, its change carried by the
+        relink."""
         old = self._rows.get(path)
         if old is None or old.missing_since is not None:
             return False
         if old.state in ("imported", "relinking", "in_flight"):
             self._put(replace(old, missing_since=wall))
-        elif old.state in ("pending", "invalid") and has_session(old):
+        elif old.state in ("pending", "invalid", "rejected") and has_session(old):
             self._put(replace(old, state="imported", missing_since=wall, last_error=None))
         else:
             return False
@@ -238,30 +239,33 @@ class Table(Rows):
                 missing_since=None,
                 moved_from=old.moved_from or old.project_path,
                 moved_title=old.moved_title or old.title,
+                moved_identity=old.moved_identity if old.moved_from else old.identity,
             )
         )
 
     def relinking_from(self, project: Project) -> ProjectRecord | None:
-        """A record of `project`'s identity, on disk, whose session SessionDock still
-        lists at `project.path` (moved from there, its PATCH not answered yet)."""
+        """A record, on disk, whose session SessionDock still lists at `project.path`
+        (moved from there, its PATCH not answered yet), taken for `project`: of its
+        identity when the move was found (saved since, it has another now)."""
         if project.identity is None:
             return None
-        rows = (self._rows[p] for p in sorted(self._identities.get(project.identity, ())))
         return next(
             (
                 r
-                for r in rows
-                if r.state == "relinking"
-                and r.missing_since is None
-                and r.moved_from == project.project_path
+                for r in self.moving_from(project.project_path)
+                if r.missing_since is None
                 and r.path != project.path
+                and project.identity in (r.moved_identity, r.identity)
             ),
             None,
         )
 
-    def relink_undone(self, moving: ProjectRecord, back: Project, wall: float) -> str:
+    def relink_undone(
+        self, moving: ProjectRecord, back: Project, wall: float, copy: bool = True
+    ) -> str:
         """`back` is the project `moving` was taken for: it keeps the session (at its
-        path still), and the file at `moving.path`, a copy, is queued as new; its path."""
+        path still), and the file at `moving.path`, a copy, is queued as new; its path.
+        Without `copy`, `back` is that very file moved back: nothing is queued."""
         self._drop(moving.path)
         self._put(
             replace(
@@ -272,18 +276,26 @@ class Table(Rows):
                 missing_since=None,
                 moved_from=None,
                 moved_title=None,
+                moved_identity=None,
             )
         )
-        copy = Project(**_project_fields(moving))  # its fields, as the record has them
-        self.enqueue(copy, wall)
-        return copy.path
+        if copy:
+            self.enqueue(Project(**_project_fields(moving)), wall)  # its fields, as recorded
+        return moving.path
 
     def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
         old = self._rows.get(path)
         if old is None or old.state != "relinking":
             return None
         self._put(
-            replace(old, state="imported", session_id=session_id, moved_from=None, moved_title=None)
+            replace(
+                old,
+                state="imported",
+                session_id=session_id,
+                moved_from=None,
+                moved_title=None,
+                moved_identity=None,
+            )
         )
         return old
 
@@ -309,6 +321,7 @@ class Table(Rows):
                 session_id=None,
                 moved_from=None,
                 moved_title=None,
+                moved_identity=None,
                 import_id=None,
                 imported_at=None,
             )

@@ -1,0 +1,241 @@
+"""Relinks decided on what the core had not looked at yet (issue 12; simulator seeds
+648, 864, 2379 and 300817): a copy with the same bytes never takes the session of a
+project that is back at its path, and a project moved back onto a path SessionDock
+refused takes its session along.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tests.test_core import FULL, ROOT, sig
+from tests.test_core_moves import MovingDriver, move, start
+from watcher.core.effects import AskHealth, Effect, Persist, Probe, Send, Stat
+from watcher.core.inputs import (
+    Failure,
+    HealthAnswered,
+    ProjectChanged,
+    ProjectGone,
+    RelinkAnswered,
+    Relinked,
+    SendAnswered,
+)
+from watcher.core.records import ProjectRecord
+
+
+@dataclass
+class HeldProbes(MovingDriver):
+    """Probes of these paths are not answered until the test lets them go."""
+
+    slow: set[str] = field(default_factory=set)
+    probes: list[Probe] = field(default_factory=list)
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Probe) and effect.path in self.slow:
+            self.probes.append(effect)
+        else:
+            super().carry_out(effect)
+
+    def let_go(self) -> None:
+        self.slow.clear()
+        for probe in self.probes:
+            self.carry_out(probe)
+        self.probes.clear()
+
+
+def relinked(d: MovingDriver) -> list[tuple[str, str]]:
+    return [(i.old_path, i.new_path) for r in d.relinks for i in r.items]
+
+
+def sent(d: MovingDriver) -> list[str]:
+    return [i.project_path for s in d.sends() for i in s.items]
+
+
+def test_a_duplicate_is_not_taken_for_a_project_whose_path_is_being_looked_at() -> None:
+    """Seed 648: a trashed; b, a copy of it, moved onto a's path (its probe still out);
+    then a duplicate made. The duplicate is a copy, never a's session moved."""
+    d = start(a="same", b="same")
+    slow = HeldProbes(d.core, now=d.now, disk=d.disk, stored=d.stored, meta=d.meta)
+    slow.identity = d.identity
+    a, b, dup = "/studio/a.als", "/studio/b.als", "/studio/a copy.als"
+    a_sig = slow.disk.pop(a)
+    slow.feed(ProjectGone(ROOT, a, slow.now))  # trashed
+    slow.disk[a] = slow.disk.pop(b)  # b moved onto a's path: b's inode
+    slow.identity[a] = "same"
+    slow.slow.add(a)
+    slow.feed(ProjectGone(ROOT, b, slow.now))
+    slow.feed(ProjectChanged(ROOT, a, False, slow.now))
+    slow.advance(10)
+    assert slow.probes, "the file at a's path is being looked at"
+    slow.disk[dup], slow.identity[dup] = replace(a_sig, inode=77), "same"
+    slow.feed(ProjectChanged(ROOT, dup, False, slow.now))
+    slow.advance(10)
+    assert (a, dup) not in relinked(slow)
+    assert dup in sent(slow), "the duplicate is imported as new"
+    slow.let_go()
+    slow.advance(10)
+    assert (a, dup) not in relinked(slow)
+    assert slow.stored[a].state == "imported" and slow.stored[a].missing_since is None
+
+
+def test_a_copy_of_a_project_restored_unseen_is_new_and_the_project_is_found_back() -> None:
+    """Seed 864: trashed, restored with its event lost, then copied (same bytes, a new
+    inode). The missing project's path is stat'ed before the copy may take its session:
+    the project is there, so it is looked at (recognised, not sent) and the copy is new."""
+    d = start(a="id-a")
+    a, copy = "/studio/a.als", "/studio/Copy/a.als"
+    original = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.advance(10)
+    assert d.stored[a].missing_since is not None
+    d.disk[a] = original  # restored from the trash: no event
+    d.disk[copy], d.identity[copy] = replace(original, inode=90), "id-a"
+    d.feed(ProjectChanged(ROOT, copy, False, d.now))
+    d.advance(30)
+    assert any(isinstance(e, Stat) and e.path == a for e in d.effects)
+    assert not d.relinks
+    assert sent(d) == [a, copy]
+    assert d.stored[a].state == "imported" and d.stored[a].missing_since is None
+    assert d.stored[copy].state == "imported"
+
+
+def test_a_copy_made_after_the_project_is_gone_for_good_still_relinks() -> None:
+    """The stat finds nothing at the missing project's path: moved across volumes (copy,
+    then delete), and relinked as before."""
+    d = start(a="id-a")
+    a, moved = "/studio/a.als", "/studio/Other/a.als"
+    original = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[moved], d.identity[moved] = replace(original, inode=90), "id-a"
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(30)
+    assert relinked(d) == [(a, moved)]
+    assert sent(d) == [a]
+
+
+def test_a_project_moved_back_onto_a_path_sessiondock_refused_takes_its_session() -> None:
+    """Seed 2379: refused (400) at its first path, imported after a rename, moved back
+    with the very bytes refused there: its session follows it (not left behind), and a
+    later move relinks it again rather than importing it anew."""
+    d = start()
+    first, renamed, later = "/studio/a.als", "/studio/b.als", "/studio/Done/a.als"
+    d.disk[first], d.identity[first] = sig(1), "id-a"
+    d.hold = True
+    d.feed(ProjectChanged(ROOT, first, False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.held.clear()
+    d.hold = False
+    refused = Failure("rejected", "Cannot import: not a project.", "fix it")
+    d.feed(SendAnswered(send.request, refused))
+    assert d.stored[first].state == "rejected"
+    move(d, first, renamed)
+    assert sent(d) == [first, renamed] and d.stored[renamed].state == "imported"
+    move(d, renamed, first)
+    assert relinked(d) == [(renamed, first)]
+    assert d.stored[first].state == "imported" and renamed not in d.stored
+    move(d, first, later)
+    assert relinked(d) == [(renamed, first), (first, later)]
+    assert sent(d) == [first, renamed], "never imported anew"
+
+
+def test_a_relink_saved_before_its_patch_is_undone_when_the_project_comes_back() -> None:
+    """Seed 300817: a duplicate made while the project was in the trash is taken for it
+    (the PATCH not sent: SessionDock read-only), then saved, so its identity changes;
+    the project restored at its path is still the one the relink was decided for: it
+    keeps its session there, and the duplicate is imported as new."""
+    d = start(a="id-a")
+    a, dup = "/studio/a.als", "/studio/a 2.als"
+    d.hold_relinks = True
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=50), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    [relink] = d.relinks
+    assert d.stored[dup].moved_identity == "id-a"
+    d.hold = True  # health probes unanswered a while
+    d.feed(RelinkAnswered(relink.request, Relinked(()), Failure("read_only", "403", "enable")))
+    d.disk[dup], d.identity[dup] = sig(51), "id-a saved"  # saved before the PATCH
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and d.stored[dup].identity == "id-a saved"
+    d.disk[a] = replace(trashed, inode=60)  # restored
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(30)
+    d.hold = False
+    for held in d.held:
+        assert isinstance(held, AskHealth)
+        d.feed(HealthAnswered(held.request, FULL))
+    d.advance(120)
+    assert len(d.relinks) == 1, "the PATCH is never sent again"
+    assert d.logs("project_relink_undone")
+    assert d.stored[a].state == "imported" and d.stored[a].moved_identity is None
+    assert sent(d) == [a, dup]
+
+
+def test_a_project_moved_back_before_its_patch_with_its_gone_event_lost_is_no_copy() -> None:
+    """Seed 301325: renamed (the PATCH not sent: SessionDock read-only), renamed back
+    with the event of its leaving lost. The inode a move keeps says it is the file the
+    relink was taken for, not a copy left behind: nothing is imported."""
+    d = start(a="id-a")
+    a, b = "/studio/a.als", "/studio/b.als"
+    d.hold_relinks = True
+    move(d, a, b)
+    [relink] = d.relinks
+    d.hold = True
+    d.feed(RelinkAnswered(relink.request, Relinked(()), Failure("read_only", "403", "enable")))
+    d.disk[a] = d.disk.pop(b)  # moved back; no ProjectGone for b
+    d.identity[a] = d.identity[b]
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(30)
+    d.hold = False
+    for held in d.held:
+        assert isinstance(held, AskHealth)
+        d.feed(HealthAnswered(held.request, FULL))
+    d.advance(120)
+    assert len(d.relinks) == 1 and d.logs("project_relink_undone")
+    assert d.stored[a].state == "imported" and b not in d.stored
+    assert sent(d) == [a], "nothing imported as a copy"
+
+
+def test_a_version_3_database_opens_keeps_its_records_and_stores_the_moved_identity(
+    tmp_path: Path,
+) -> None:
+    from watcher.state import State
+    from watcher.state_rows import SCHEMA, SCHEMA_VERSION
+
+    path = tmp_path / "state.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA)  # the base table, then the columns up to version 3
+    for column in ("identity", "session_id", "moved_from", "moved_title", "tags_done"):
+        db.execute(f"ALTER TABLE projects ADD COLUMN {column} TEXT")
+    db.execute("ALTER TABLE projects ADD COLUMN missing_since REAL")
+    db.execute(
+        "INSERT INTO projects (path, root, kind, title, project_type, project_path,"
+        " generate_previews, size, mtime_ns, inode, state, updated_at, identity, session_id,"
+        " moved_from, moved_title) VALUES ('/s/b.als', '/s', 'Ableton', 'b', 'als',"
+        " '/s/b.als', 1, 1, 2, 3, 'relinking', 0, '1:ab', 's1', '/s/a.als', 'a')"
+    )
+    db.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    db.commit()
+    db.close()
+    state = State(path)
+    [old] = state.load()[0]
+    assert (old.state, old.session_id, old.moved_from, old.moved_identity) == (
+        "relinking",
+        "s1",
+        "/s/a.als",
+        None,
+    )
+    record: ProjectRecord = replace(old, path="/s/c.als", moved_identity="1:ab")
+    state.apply([Persist(upserts=(record,))])
+    state.close()
+    again = State(path, readonly=True)
+    stored = {r.path: r.moved_identity for r in again.load()[0]}
+    assert stored == {"/s/b.als": None, "/s/c.als": "1:ab"}
+    assert again.get_meta("schema_version") == SCHEMA_VERSION
+    again.close()
