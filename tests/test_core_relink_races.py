@@ -1,7 +1,8 @@
 """Relinks decided on what the core had not looked at yet (issue 12; simulator seeds
 648, 864, 2379 and 300817): a copy with the same bytes never takes the session of a
 project that is back at its path, and a project moved back onto a path SessionDock
-refused takes its session along.
+refused takes its session along. A project gone while a request that failed carried
+it is looked up before it is forgotten (5787).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from pathlib import Path
 
 from tests.test_core import FULL, ROOT, sig
 from tests.test_core_moves import MovingDriver, move, start
-from watcher.core.effects import AskHealth, Effect, Persist, Probe, Send, Stat
+from watcher.core.effects import AskHealth, AskLibrary, Effect, Persist, Probe, Send, Stat
 from watcher.core.inputs import (
+    Accepted,
     Failure,
     HealthAnswered,
+    Library,
+    LibraryAnswered,
     ProjectChanged,
     ProjectGone,
     RelinkAnswered,
@@ -200,6 +204,103 @@ def test_a_project_moved_back_before_its_patch_with_its_gone_event_lost_is_no_co
     assert len(d.relinks) == 1 and d.logs("project_relink_undone")
     assert d.stored[a].state == "imported" and b not in d.stored
     assert sent(d) == [a], "nothing imported as a copy"
+
+
+def answer_held(d: MovingDriver, library: Library, seconds: float = 120) -> None:
+    """SessionDock back: held health probes say full automation, listings `library`."""
+    end = d.now + seconds
+    while d.now < end:
+        held, d.held = d.held, []
+        for effect in held:
+            if isinstance(effect, AskHealth):
+                d.feed(HealthAnswered(effect.request, FULL))
+            elif isinstance(effect, AskLibrary):
+                d.feed(LibraryAnswered(effect.request, library))
+            elif isinstance(effect, Send):
+                d.feed(SendAnswered(effect.request, Accepted("imp", total=len(effect.items))))
+        d.advance(5)
+
+
+def test_a_project_gone_while_its_timed_out_request_was_out_is_looked_up() -> None:
+    """Seed 5787: sent, moved before the answer, the request timed out after SessionDock
+    had made the session. The record is not forgotten: the library is asked, it lists
+    the path, so the project found at its new path is that one moved (relinked), never
+    imported a second time; moved back, one session is at its path."""
+    d = start()
+    a, done = "/studio/a.als", "/studio/Done/a.als"
+    d.disk[a], d.identity[a] = sig(1), "id-a"
+    d.hold = True
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.held.clear()
+    d.disk[done] = d.disk.pop(a)
+    d.identity[done] = "id-a"
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.feed(ProjectChanged(ROOT, done, False, d.now))
+    d.feed(SendAnswered(send.request, Failure("unreachable", "timeout", "start it")))
+    assert d.stored[a].state == "in_flight", "kept until the library is asked"
+    d.advance(10)
+    answer_held(d, Library(frozenset({a}), {a: "s-a"}))
+    assert sent(d) == [a]
+    assert relinked(d) == [(a, done)]
+    assert d.stored[done].state == "imported" and a not in d.stored
+    d.hold = False
+    move(d, done, a)
+    assert relinked(d) == [(a, done), (done, a)]
+    assert sent(d) == [a], "one session: never imported anew"
+
+
+def test_a_project_gone_while_its_refused_request_was_out_is_new_at_its_new_path() -> None:
+    """The library does not list it (the request failed before SessionDock acted): the
+    record is dropped, and the project at its new path is imported as new."""
+    d = start()
+    a, done = "/studio/a.als", "/studio/Done/a.als"
+    d.disk[a], d.identity[a] = sig(1), "id-a"
+    d.hold = True
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.held.clear()
+    d.disk[done] = d.disk.pop(a)
+    d.identity[done] = "id-a"
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.feed(ProjectChanged(ROOT, done, False, d.now))
+    d.feed(SendAnswered(send.request, Failure("unreachable", "refused", "start it")))
+    d.advance(10)
+    answer_held(d, Library(frozenset()))
+    assert a not in d.stored and not d.relinks
+    assert sent(d) == [a, done] and d.stored[done].state == "imported"
+
+
+def test_a_project_waiting_on_its_originals_lookup_is_looked_at_again_when_released() -> None:
+    """Seeds 259 and 1227: a project found while its original's failed request waits
+    for its lookup (SessionDock down a long while) moved on meanwhile, its events lost.
+    Released, it is looked at again: nothing is imported at a path it left."""
+    d = start()
+    a, b, c = "/studio/a.als", "/studio/b.als", "/studio/c.als"
+    d.disk[a], d.identity[a] = sig(1), "id-a"
+    d.hold = True
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.held.clear()
+    move(d, a, b)
+    d.feed(SendAnswered(send.request, Failure("unreachable", "timeout", "start it")))
+    assert not d.relinks and b not in d.stored, "b waits for a's lookup"
+    d.disk[c] = d.disk.pop(b)  # moved on, no event
+    d.identity[c] = "id-a"
+    d.advance(10)
+    answer_held(d, Library(frozenset({a}), {a: "s-a"}))
+    assert b not in d.stored
+    assert sent(d) == [a], "b was never imported"
+    d.feed(ProjectChanged(ROOT, c, False, d.now))
+    d.hold = False
+    d.advance(30)
+    assert relinked(d) == [(a, c)] and sent(d) == [a]
 
 
 def test_a_version_3_database_opens_keeps_its_records_and_stores_the_moved_identity(

@@ -28,6 +28,19 @@ class Adoption(Sending):
         self._log("recovering_in_flight", projects=len(in_flight))
         self._ask_library(Job(self._request(), "library", recovering=in_flight))
 
+    def _look_up_gone(self) -> bool:
+        """Records left in flight by a failed request SessionDock may have acted on,
+        gone from disk meanwhile (`table.requeue`): its library says whether they have
+        a session (then a project of their content found since is them, moved) before
+        they are forgotten. Nothing else is in flight while no request is out."""
+        if self._job is not None:
+            return False
+        stray = tuple(sorted(r.path for r in self.table.in_state("in_flight")))
+        if not stray:
+            return False
+        self._ask_library(Job(self._request(), "library", recovering=stray))
+        return True
+
     def _ask_library(self, job: Job) -> None:
         self._job = job
         among = frozenset(self.table[k].project_path for k in job.recovering) or None
@@ -95,7 +108,8 @@ class Adoption(Sending):
         if isinstance(outcome, Library):
             self.table.set_session_ids(outcome.ids)
         unknown = [k for k in job.recovering if k not in set(known)]
-        self.table.requeue(unknown, None)
+        # Not answered: those gone stay in flight, asked again once SessionDock answers.
+        self.table.requeue(unknown, None, acted=isinstance(outcome, Failure))
         for key in unknown:
             if key in self._vanished and self.table.cancel(key):
                 self._log("project_removed", path=key, action="pending import cancelled")

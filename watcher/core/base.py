@@ -216,6 +216,9 @@ class CoreBase:
     def _release_parked(self) -> None:
         raise NotImplementedError
 
+    def _unpark(self, path: str) -> None:
+        raise NotImplementedError
+
     def _sessions_due(self) -> bool:
         """Tag sessions or learn their ids, when nothing else is to be sent (`Sessions`)."""
         return False

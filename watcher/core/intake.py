@@ -351,6 +351,7 @@ class Intake(Spellings):
 
     def _enqueue(self, project: Project, bundle: bool = False, checked: bool = False) -> None:
         self._there(project.root, project.path)
+        self._unpark(project.path)
         project = self._respelled(project)
         new = project.path not in self.table or self._moved_onto_rejected(self.table[project.path])
         if new and self._renamed_case(project, bundle):

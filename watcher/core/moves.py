@@ -279,17 +279,28 @@ class Moves(Spellings, Adoption):
         else:
             self._vanish(path)
 
+    def _unpark(self, path: str) -> None:
+        """A project at `path` looked at again: what was parked for it is outdated (saved
+        since, a long outage holding its original's request: simulator seed 1227)."""
+        for gone, waiting in list(self._parked.items()):
+            self._parked[gone] = [(p, b) for p, b in waiting if p.path != path]
+        self._parked = {g: w for g, w in self._parked.items() if w}
+
     def _release_parked(self) -> None:
         """New projects waiting on a gone original's request: once it is answered, the
-        original has a session (imported, missing: they are relinked) or none."""
+        original has a session (imported, missing: they are relinked) or none.
+
+        They are looked at again first: the wait may have been long (a request that
+        failed is looked up once SessionDock answers), and a project parked may have
+        moved on meanwhile, its folder offline (simulator seed 259)."""
         for path in [
             p
             for p in self._parked
             if self.table.get(p, None) is None or self.table[p].state != "in_flight"
         ]:
-            for project, bundle in self._parked.pop(path):
+            for project, bundle in self._parked.pop(path, []):
                 if self.folders.online(project.root) is not None:
-                    self._enqueue(project, bundle, checked=True)
+                    self._touch(project.root, project.path, bundle, self._now, project.signature)
 
     def _relink_due(self) -> bool:
         """Send waiting relinks (before imports): True when a request went out."""

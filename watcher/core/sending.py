@@ -57,6 +57,8 @@ class Sending(CoreBase):
             return
         if self._adopting and not self._adopt():
             return
+        if self._look_up_gone():
+            return
         if self._relink_due():
             return
         if self._library is not None and not self._busy_finding():
@@ -89,6 +91,10 @@ class Sending(CoreBase):
     def _adopt(self) -> bool:
         """Overridden by `Adoption`: True once sending may start."""
         return True
+
+    def _look_up_gone(self) -> bool:
+        """Overridden by `Adoption`: True when a library lookup went out."""
+        return False
 
     def _sendable(self) -> list[Queued[str]]:
         """Pending projects, minus those written to again since they were queued: what
@@ -170,12 +176,18 @@ class Sending(CoreBase):
             return
         unsent = [*job.current, *(k for part in job.parts for k in part)]
         self._job_done()
-        self._requeue(unsent, outcome.message)
+        # A refused token or a read-only API made nothing; anything else may have
+        # failed after SessionDock acted (only the part out was carried).
+        acted = outcome.kind not in ("auth", "read_only")
+        self._requeue(unsent, outcome.message, job.current if acted else ())
         self._failed(outcome, projects=len(unsent))
 
-    def _requeue(self, keys: list[str], error: str | None) -> None:
-        """Back to pending after a failed attempt, unless found open or broken since."""
-        self.table.requeue(keys, error)
+    def _requeue(self, keys: list[str], error: str | None, acted: Container[str] = ()) -> None:
+        """Back to pending after a failed attempt, unless found open or broken since;
+        those in `acted` (carried by a request SessionDock may have acted on) and gone
+        meanwhile stay in flight until the library says (`table.requeue`)."""
+        self.table.requeue([k for k in keys if k not in acted], error)
+        self.table.requeue([k for k in keys if k in acted], error, acted=True)
         for key in keys:
             superseded = self._superseded.pop(key, None)
             if superseded is not None:
