@@ -30,8 +30,7 @@ from watcher.core.inputs import (
     WalkEnded,
     WalkFound,
 )
-from watcher.core.moves import closest
-from watcher.core.paths import path_key
+from watcher.core.paths import closest, path_key
 from watcher.core.settings import FolderSettings
 
 ROOT = "/studio"
@@ -303,3 +302,34 @@ def test_a_drive_back_elsewhere_while_its_old_path_is_still_watched_is_new() -> 
     e.advance(30)
     assert not e.relinks and items_sent(e) == [f"{new_root}/s.als"]
     assert e.core.records[f"{old_root}/s.als"].missing_since is None, "offline, not missing"
+
+
+def test_a_copy_of_a_missing_project_whose_drive_is_away_is_new() -> None:
+    """Seed 1001081: trashed, its drive then unplugged (the project restored there
+    meanwhile, unseen); a copy with its bytes (another inode) appears on another drive.
+    The missing project's path cannot be looked at, and a copy must never take its
+    session: the copy is imported as new, and the project is found back with its drive."""
+    a, b = "/Volumes/A", "/Volumes/B"
+    folders = (FolderSettings(a), FolderSettings(b))
+    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
+    song, copy = f"{a}/Song/song.als", f"{b}/Copy/song.als"
+    d.disk[song], d.identity[song] = sig(1), "id-s"
+    d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert items_sent(d) == [f"{b}/other.als", song]
+    trashed = d.disk.pop(song)
+    d.feed(ProjectGone(a, song, d.now))
+    d.advance(10)
+    assert d.stored[song].missing_since is not None
+    d.feed(DirectoryGone(a, a, d.now))  # unplugged (the project restored there unseen)
+    d.advance(10)
+    d.disk[copy], d.identity[copy] = replace(trashed, inode=90), "id-s"
+    d.feed(ProjectChanged(b, copy, False, d.now))
+    d.advance(30)
+    assert not d.relinks, "the copy never takes the session of a project on a drive away"
+    assert items_sent(d)[-1] == copy and d.stored[copy].state == "imported"
+    d.disk[song] = trashed  # the drive is back, the project on it
+    d.feed(DirectoryChanged(a, a, d.now, attrib=False))
+    d.advance(60)
+    assert not d.relinks and d.stored[song].missing_since is None

@@ -98,6 +98,8 @@ REGRESSION_SEEDS = {
     "went out: the project restored at its path no longer undid the relink",
     5787: "issue 12: a send timed out after SessionDock acted, the project moved meanwhile: "
     "its record was dropped, so it was imported again, and moved back: two sessions there",
+    1001081: "issue 12: a copy (another inode) took the session of a trashed project whose "
+    "drive was away, restored there meanwhile",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -14,13 +14,11 @@ ordinary import.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from watcher.core.adoption import Adoption
 from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem, Stat
 from watcher.core.inputs import RelinkAnswered
-from watcher.core.paths import nfc
+from watcher.core.paths import closest
 from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.spellings import Spellings
 from watcher.core.store import has_session, is_under
@@ -139,6 +137,18 @@ class Moves(Spellings, Adoption):
             )
             return False
         old = candidates[0]
+        if project.signature.inode != old.signature.inode and self._offline(old.root):
+            # Its path cannot be looked at: the project may be back there (restored
+            # from the trash while its drive was away: simulator seed 1001081), and a
+            # copy must never take its session. Imported as new, as README says.
+            self._log(
+                "project_copy",
+                "debug",
+                path=project.path,
+                original=old.path,
+                action="its original's folder is offline; imported as new",
+            )
+            return False
         if not checked and project.signature.inode != old.signature.inode:
             # Not the inode a move keeps: a copy, unless the project is gone from its
             # path. Its event may be lost (restored from the trash unseen, seed 864),
@@ -158,6 +168,10 @@ class Moves(Spellings, Adoption):
             return False
         inode = record.signature.inode
         return any(r.signature.inode == inode for r in self.table.vanished_like(record.identity))
+
+    def _offline(self, root: str) -> bool:
+        """A watched folder its drive or share is away from (not one no longer watched)."""
+        return self.folders.get(root) is not None and self.folders.online(root) is None
 
     def _looking_at(self, path: str) -> bool:
         """A file at `path` is being looked at: quiet period, stat or probe out."""
@@ -365,34 +379,3 @@ class Moves(Spellings, Adoption):
             self._log("sending_resumed", pending=self.table.counts()["pending"])
         self._resolve_error()
         self._status()
-
-
-def closest(new: str, candidates: Sequence[str]) -> str | None:
-    """The one candidate whose path differs least from `new`, or None on a tie.
-
-    Identical projects (copies of one template, a set and its copy) share an identity.
-    What a move kept tells them apart: the names below a renamed folder
-    (`Client/Song/Song.als` -> `Moved/Song/Song.als`, not `Client/Copy/Song.als`) or the
-    folders above a renamed project (`Client/Song/Take 2.als`, not `Other/Song.als`).
-    The score is the count of leading plus trailing path parts in common; two
-    candidates with the best score are not guessed between."""
-    mine = _parts(new)
-    scored = sorted(((_in_common(mine, _parts(c)), c) for c in candidates), reverse=True)
-    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
-        return None
-    return scored[0][1]
-
-
-def _parts(path: str) -> list[str]:
-    return [p for p in nfc(path).replace("\\", "/").split("/") if p]
-
-
-def _in_common(a: list[str], b: list[str]) -> int:
-    shortest = min(len(a), len(b))
-    head = 0
-    while head < shortest and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    return head + tail

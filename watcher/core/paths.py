@@ -7,12 +7,14 @@ first. APFS and NTFS are case-insensitive by default: `song.als` and `Song.als` 
 file there, and a rename that only changes case is a rename (the user sees the new
 name), so the core relinks it rather than importing a copy. Whether a folder is
 case-insensitive is the shell's finding (`FolderChecked.case_insensitive`) or the
-config's (`watch[].case_sensitive`). Pure: no file system is asked.
+config's (`watch[].case_sensitive`). And which of several identical missing projects a
+new one is, by what a move keeps of a path (`closest`). Pure: no file system is asked.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 
 def nfc(path: str) -> str:
@@ -35,3 +37,34 @@ def loose_key(path: str) -> str:
     """The widest of the keys (NFC and case folded): what an index of recorded paths is
     keyed by, so either rule can look up the spellings it may call one path."""
     return path_key(path, case_insensitive=True)
+
+
+def closest(new: str, candidates: Sequence[str]) -> str | None:
+    """The one candidate whose path differs least from `new`, or None on a tie.
+
+    Identical projects (copies of one template, a set and its copy) share an identity.
+    What a move kept tells them apart: the names below a renamed folder
+    (`Client/Song/Song.als` -> `Moved/Song/Song.als`, not `Client/Copy/Song.als`) or the
+    folders above a renamed project (`Client/Song/Take 2.als`, not `Other/Song.als`).
+    The score is the count of leading plus trailing path parts in common; two
+    candidates with the best score are not guessed between."""
+    mine = _parts(new)
+    scored = sorted(((_in_common(mine, _parts(c)), c) for c in candidates), reverse=True)
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in nfc(path).replace("\\", "/").split("/") if p]
+
+
+def _in_common(a: list[str], b: list[str]) -> int:
+    shortest = min(len(a), len(b))
+    head = 0
+    while head < shortest and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head + tail
