@@ -100,6 +100,8 @@ REGRESSION_SEEDS = {
     "its record was dropped, so it was imported again, and moved back: two sessions there",
     1001081: "issue 12: a copy (another inode) took the session of a trashed project whose "
     "drive was away, restored there meanwhile",
+    101095: "issue 12: one file recorded at two missing paths (moved out of an offline folder, "
+    "imported anew): a later move took the older session, not the one it had just left",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
