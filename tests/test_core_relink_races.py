@@ -340,3 +340,43 @@ def test_a_version_3_database_opens_keeps_its_records_and_stores_the_moved_ident
     assert stored == {"/s/b.als": None, "/s/c.als": "1:ab"}
     assert again.get_meta("schema_version") == SCHEMA_VERSION
     again.close()
+
+
+def test_a_project_moved_onto_the_path_of_a_trashed_twin_takes_the_session_there() -> None:
+    """Seed 5761 (by design): b, a copy of a with a's bytes, trashed; a moved onto b's
+    path. Relinking a's session there would put two sessions on one path for good if b
+    is restored elsewhere, so the session at the path is taken (nothing is sent), and
+    a's own stays at its old path, missing."""
+    d = start(a="same", b="same")
+    a, b = "/studio/a.als", "/studio/b.als"
+    d.disk.pop(b)
+    d.feed(ProjectGone(ROOT, b, d.now))  # trashed
+    d.advance(10)
+    move(d, a, b)
+    d.advance(30)
+    assert not d.relinks and sorted(sent(d)) == [a, b], "nothing sent, no PATCH onto b's path"
+    assert d.stored[b].missing_since is None and d.stored[a].missing_since is not None
+    assert d.logs("project_back")
+
+
+def test_a_project_back_while_its_lookup_waits_is_still_looked_up_and_sent() -> None:
+    """Seed 1059: gone while its timed-out request was out, then back at its path
+    before SessionDock answered again. It is still looked up (not left in flight for
+    good): not listed, it is sent again and imported."""
+    d = start()
+    a = "/studio/a.als"
+    d.disk[a], d.identity[a] = sig(1), "id-a"
+    d.hold = True
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.held.clear()
+    back = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.feed(SendAnswered(send.request, Failure("unreachable", "timeout", "start it")))
+    d.disk[a] = back
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    answer_held(d, Library(frozenset()))
+    assert d.stored[a].state == "imported" and sent(d) == [a, a]

@@ -102,6 +102,10 @@ REGRESSION_SEEDS = {
     "drive was away, restored there meanwhile",
     101095: "issue 12: one file recorded at two missing paths (moved out of an offline folder, "
     "imported anew): a later move took the older session, not the one it had just left",
+    6942: "simulator: a session at a path another project came to later (deleted since) is "
+    "that project's, not one left behind by the first",
+    5761: "issue 12 (by design): moved onto the path of a trashed project of its content: it "
+    "takes the session there, its own stays behind (the trashed one may come back there)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

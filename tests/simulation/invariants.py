@@ -33,7 +33,8 @@ path, keeps the earlier bytes).
 `ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
 its current path": a project moved or renamed keeps its session. (A session at a path
 the project once had where another project is now is that project's, and checked as
-such: exactly one there.) Sessions an identity
+such: exactly one there; so is one at a path another project came to after it, even if
+that one is gone since: a deleted project's session is kept.) Sessions an identity
 may leave behind at earlier paths, each by design (README "Moves and renames"):
 - its content changed where the daemon had not recorded it (moved, then saved before
   the daemon looked at it; or saved and moved before the daemon checked the save): a
@@ -48,7 +49,14 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   heard (a timeout or reset after it acted, or a crash before the answer was
   persisted), and the project moved before the core learnt of it (`_unheard`);
 - the core found several identical missing projects and logged that it would not
-  guess between them (`project_relink_ambiguous`).
+  guess between them (`project_relink_ambiguous`);
+- it moved onto the path of another project of its content whose record the daemon
+  still holds there, missing (in the trash): it takes the session at that path, since
+  the daemon never puts two sessions on one path, and its own stays behind. Relinking
+  its own there instead is right only if the other one later comes back to that very
+  path (then SessionDock skips its import); restored elsewhere, two sessions would stay
+  on one path (seeds 5761, 648). That future is unknown when the file is found
+  (`World._onto_a_twin`).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved).
 """
@@ -352,13 +360,15 @@ class Checker:
                 if record.signature != signature(world.fs, self.registry, path, bundle):
                     self.fail(f"complete project #{project.pid} {path}: its last change never sent")
             if ONE_SESSION_PER_IDENTITY:
-                # A session at a path it once had where another project is now is that
-                # project's (checked with it), not one it left behind.
+                # A session at a path it once had where another project is now, or came
+                # after it (deleted since: its session is kept), is that project's
+                # (checked with it), not one it left behind (seed 6942).
                 mine = [
                     s
                     for s in world.server.sessions.values()
                     if P(s.project_path) in project.paths
                     and world.project_at(P(s.project_path)) in (None, project)
+                    and world.last_at.get(P(s.project_path)) == project.pid
                 ]
                 here = [s for s in mine if s.project_path == path]
                 behind = {str(p) for p in project.left_behind} | self._unheard

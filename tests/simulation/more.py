@@ -42,6 +42,7 @@ class More:
     roots: tuple[P, ...]
     projects: dict[int, Project]
     ever: set[P]
+    last_at: dict[P, int]
     tempo: float
     _pids: int
 
@@ -139,6 +140,7 @@ class More:
         copy.last_write_end = copy.burst_start = now
         self.projects[copy.pid] = copy
         self.ever.add(dst)
+        self.last_at[dst] = copy.pid
         return list(events)
 
     def _move_back(self, now: float) -> list[Event | Control]:

@@ -91,6 +91,8 @@ class World(Faults, More):
         self.server = SimSessionDock(random.Random(rng.random()))
         self.projects: dict[int, Project] = {}
         self.ever: set[P] = set()
+        self.last_at: dict[P, int] = {}
+        """Path -> the project that came to it last: a session there is that one's."""
         self.recorded: dict[str, str | None] = {}
         """Path -> the identity of the live record the daemon last persisted for it
         (pending, in flight, imported or relinking; filled by the checker)."""
@@ -230,6 +232,16 @@ class World(Faults, More):
         if self.recorded.get(str(project.unit)) != self.identify(project):
             project.left_behind.update(project.paths)
 
+    def _onto_a_twin(self, project: Project) -> None:
+        """Moved onto the path of another project of its content that the daemon's
+        record there still names (missing: in the trash). The session there is taken
+        (the daemon never puts two sessions on one path), and its own may stay behind:
+        whether the other one comes back there cannot be known then (seed 5761)."""
+        before = self.last_at.get(project.unit)
+        named = self.recorded.get(str(project.unit)) == self.identify(project)
+        if before not in (None, project.pid) and named:
+            project.left_behind.update(project.paths)
+
     def _write_files(
         self, now: float, project: Project, files: Files, slow: bool
     ) -> list[Event | Control]:
@@ -297,6 +309,7 @@ class World(Faults, More):
         project.paths.append(project.unit)
         self.projects[project.pid] = project
         self.ever.add(project.unit)
+        self.last_at[project.unit] = project.pid
         return project
 
     def _create(self, now: float) -> list[Event | Control]:
@@ -356,12 +369,14 @@ class World(Faults, More):
             return []
         for project in moving:
             project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
+            self._onto_a_twin(project)
             if project.unit in project.left_behind:
                 # Back where a session was left behind by design: that session is its
                 # own there again, and the one made meanwhile is left behind in turn.
                 project.left_behind.update(p for p in project.paths if p != project.unit)
             project.paths.append(project.unit)
             self.ever.add(project.unit)
+            self.last_at[project.unit] = project.pid
         return list(events)
 
     def _move_unit(self, now: float) -> list[Event | Control]:
@@ -410,6 +425,7 @@ class World(Faults, More):
             self._pids += 1
             copy = Project(self._pids, original.fmt, unit, dict(original.final))
             copy.paths.append(unit)
+            self.last_at[unit] = copy.pid
             copy.last_write_end, copy.burst_start = now, now
             copy.broken = original.broken
             self.projects[copy.pid] = copy

@@ -32,10 +32,14 @@ class Adoption(Sending):
         """Records left in flight by a failed request SessionDock may have acted on,
         gone from disk meanwhile (`table.requeue`): its library says whether they have
         a session (then a project of their content found since is them, moved) before
-        they are forgotten. Nothing else is in flight while no request is out."""
-        if self._job is not None:
+        they are forgotten. (Those in flight at a crash are `_recover`'s.)"""
+        if self._job is not None or not self._look_up:
             return False
-        stray = tuple(sorted(r.path for r in self.table.in_state("in_flight")))
+        rows = self.table
+        stray = tuple(
+            sorted(k for k in self._look_up if k in rows and rows[k].state == "in_flight")
+        )
+        self._look_up.clear()
         if not stray:
             return False
         self._ask_library(Job(self._request(), "library", recovering=stray))
@@ -109,7 +113,7 @@ class Adoption(Sending):
             self.table.set_session_ids(outcome.ids)
         unknown = [k for k in job.recovering if k not in set(known)]
         # Not answered: those gone stay in flight, asked again once SessionDock answers.
-        self.table.requeue(unknown, None, acted=isinstance(outcome, Failure))
+        self._look_up.update(self.table.requeue(unknown, None, isinstance(outcome, Failure)))
         for key in unknown:
             if key in self._vanished and self.table.cancel(key):
                 self._log("project_removed", path=key, action="pending import cancelled")

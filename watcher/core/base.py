@@ -105,6 +105,9 @@ class CoreBase:
         """Records queued or in flight in an earlier life: not sent until a walk has
         seen the same bytes again (the file may have been opened or rewritten since)."""
         self._vanished: set[str] = set()
+        self._look_up: set[str] = set()
+        """Records kept in flight, gone, after a request SessionDock may have acted on
+        failed: the library is asked about them (`Adoption._look_up_gone`)."""
         self._superseded: dict[str, tuple[str, NotAProject, Signature]] = {}
         """In-flight projects found open or broken since they were sent: if their request
         fails they become `invalid` instead of pending again."""

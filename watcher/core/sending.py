@@ -187,7 +187,7 @@ class Sending(CoreBase):
         those in `acted` (carried by a request SessionDock may have acted on) and gone
         meanwhile stay in flight until the library says (`table.requeue`)."""
         self.table.requeue([k for k in keys if k not in acted], error)
-        self.table.requeue([k for k in keys if k in acted], error, acted=True)
+        self._look_up.update(self.table.requeue([k for k in keys if k in acted], error, True))
         for key in keys:
             superseded = self._superseded.pop(key, None)
             if superseded is not None:

@@ -126,14 +126,16 @@ class Table(Rows):
         self._put(replace(old, state="rejected", last_error=message))
         return True
 
-    def requeue(self, paths: Iterable[str], error: str | None, acted: bool = False) -> None:
+    def requeue(self, paths: Iterable[str], error: str | None, acted: bool = False) -> list[str]:
         """Back to pending after a failed attempt (or a crash while in flight).
 
         `acted`: SessionDock may have made the sessions although the request failed (a
         timeout or reset after it acted). One gone meanwhile stays in flight, to be
         looked up in the library (`Adoption._look_up_gone`): dropped, a project of its
         content found later would be imported as new, and moved back, its session
-        relinked onto the path where the unheard one sits (simulator seed 5787)."""
+        relinked onto the path where the unheard one sits (simulator seed 5787). Those
+        kept are returned."""
+        kept = []
         for path in paths:
             old = self._rows.get(path)
             if old is None or old.state != "in_flight":
@@ -142,8 +144,11 @@ class Table(Rows):
                 self._put(replace(old, state="pending", last_error=error))
             elif has_session(old):
                 self._put(replace(old, state="imported", last_error=None))  # gone meanwhile
-            elif not acted:
+            elif acted:
+                kept.append(path)
+            else:
                 self._drop(path)  # gone meanwhile, never imported: nothing to keep
+        return kept
 
     def adopt(
         self,
