@@ -364,3 +364,32 @@ def test_one_file_recorded_at_two_missing_paths_takes_the_session_it_left_last()
     d.advance(30)
     assert relinked(d) == [(second, later)]
     assert d.stored[first].missing_since is not None, "the older session is kept, missing"
+
+
+def test_one_file_at_two_missing_paths_is_where_it_was_recorded_last_not_missed_last() -> None:
+    """Seed 13201: as above, but the file moves back onto the drive while it is away:
+    its first path is found missing only when the drive is back, after the second was.
+    The path it was recorded at last (the second) is the one it left."""
+    a, b = "/Volumes/A", "/Volumes/B"
+    folders = (FolderSettings(a), FolderSettings(b))
+    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
+    first, second, later = f"{a}/Song/s.als", f"{b}/s.als", f"{a}/Imported/Song/s.als"
+    d.disk[first], d.identity[first] = sig(1), "id-s"
+    d.disk[f"{a}/x.als"], d.identity[f"{a}/x.als"] = sig(3), "id-x"
+    d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    away = {p: d.disk.pop(p) for p in list(d.disk) if p.startswith(a + "/")}
+    d.disk[second], d.identity[second] = away.pop(first), "id-s"  # moved off as it went
+    d.feed(DirectoryGone(a, a, d.now))
+    d.feed(ProjectChanged(b, second, False, d.now))
+    d.advance(30)
+    assert not d.relinks and items_sent(d)[-1] == second
+    away[later] = d.disk.pop(second)  # back onto the drive while it is away
+    d.identity[later] = "id-s"
+    d.feed(ProjectGone(b, second, d.now))
+    d.advance(10)
+    d.disk.update(away)  # the drive back
+    d.advance(120)
+    assert relinked(d) == [(second, later)]
+    assert d.stored[first].missing_since is not None, "the older session is kept, missing"

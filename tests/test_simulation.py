@@ -106,6 +106,8 @@ REGRESSION_SEEDS = {
     "that project's, not one left behind by the first",
     5761: "issue 12 (by design): moved onto the path of a trashed project of its content: it "
     "takes the session there, its own stays behind (the trashed one may come back there)",
+    13201: "issue 12: one file recorded at two missing paths, the first found missing late "
+    "(its folder offline): the one found missing last was taken for the one it left",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -108,9 +108,11 @@ class Moves(Spellings, Adoption):
             kept = [r for r in candidates if r.signature.inode == project.signature.inode]
             if len(kept) > 1:
                 # One file recorded at two paths (moved out of an offline folder, so
-                # imported anew: seed 101095): it just left the one it was seen at last.
-                last = max(r.missing_since or 0.0 for r in kept)
-                kept = [r for r in kept if (r.missing_since or 0.0) == last]
+                # imported anew: seed 101095): it just left the one recorded last (when
+                # it was found missing says less: a folder offline is looked at late,
+                # seed 13201).
+                last = max(r.queued_at or 0.0 for r in kept)
+                kept = [r for r in kept if (r.queued_at or 0.0) == last]
             if len(kept) == 1:
                 candidates = kept
             else:
