@@ -15,7 +15,6 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from watcher.config import ImportSettings, ScanSettings, WatchFolder
 from watcher.core.records import Project, Signature
 from watcher.daws import (
     DEFAULT_LIMITS,
@@ -37,6 +36,7 @@ from watcher.previews import find_preview
 from watcher.walking import cached_names_in, listdir_names, unreadable_folder_advice, walk
 
 if TYPE_CHECKING:
+    from watcher.config import ImportSettings, ScanSettings, WatchFolder
     from watcher.walkmemo import WalkMemo
 
 __all__ = [  # the walk moved to watcher/walking.py; imported from here as before
