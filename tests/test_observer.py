@@ -123,3 +123,31 @@ def test_polling_does_not_look_inside_payload_folders(tmp_path: Path) -> None:
         watchers.stop()
     seen = {getattr(c, "path", None) for c in changes}
     assert not any(p is not None and "Samples" in p.parts for p in seen), seen
+
+
+def test_after_a_reload_with_another_daw_table_passes_use_it(tmp_path: Path) -> None:
+    """`kinds:` changed: the detector goes on with the new table, so the next walk may
+    take its listings again (before, every reconciliation listed every folder)."""
+    from watcher.config import KindOverride
+    from watcher.daws import Registry
+
+    write_als(tmp_path / "Song Project" / "Song.als")
+    changes: list[object] = []
+    old = Registry()
+    watchers = Watchers(changes.append, polling_interval=0.2, registry=old)
+    try:
+        watchers.watch(tmp_path, recursive=True, mode="polling")
+        wait_until(lambda: watchers.snapshot(tmp_path, old) is not None)
+        new = Registry.configured({"Ableton": KindOverride(extensions=[".alx"])})
+        watchers.configure(new, polling_interval=0.2, verify_interval=None)
+        wait_until(lambda: watchers.snapshot(tmp_path, new) is not None)
+        snapshot = watchers.snapshot(tmp_path, new)
+        assert (
+            snapshot is not None and str(tmp_path / "Song Project" / "Song.als") in snapshot.stats
+        )
+        project = tmp_path / "Other Project" / "Other.alx"  # the new extension is polled
+        project.parent.mkdir()
+        project.write_bytes(b"\x1f\x8b" + bytes(64))
+        wait_until(lambda: any(getattr(c, "path", None) == project.parent for c in changes))
+    finally:
+        watchers.stop()

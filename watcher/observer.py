@@ -193,9 +193,12 @@ class Watchers:
         already watched take the new intervals (the core keeps a folder whose own
         settings did not change, so a new default would otherwise wait for a restart)."""
         with self._lock:
-            self._registry = registry
+            renewed, self._registry = registry is not self._registry, registry
             self.polling_interval, self.verify_interval = polling_interval, verify_interval
             for folder, (mode, _watch) in self._watches.items():
+                if renewed and self._poller.has(folder):  # the new DAW table from now on
+                    rules = Rules(registry, self._recursive[folder], self._skip)
+                    self._poller.renew(folder, Detector(folder, rules))
                 if mode == "polling":
                     own = self._intervals.get(folder)
                     self._poller.retime(folder, own or polling_interval)

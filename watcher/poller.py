@@ -108,6 +108,17 @@ class Poller:
                 job.due = job.last_pass + interval
         self._wake.set()
 
+    def renew(self, folder: Path, detector: Detector) -> None:
+        """A reloaded config changed the DAW table (`kinds:`): the folder's passes go on
+        with a detector of the new rules, whose first pass is a new baseline. Kept, a
+        detector of the old table would pass other files, and a walk (which takes
+        listings only from a pass of the table in use) would list every folder again."""
+        with self._lock:
+            job = self._jobs.get(folder)
+            if job is not None:
+                job.detector = detector
+        self._wake.set()
+
     def cancel(self, folder: Path) -> None:
         with self._lock:
             self._jobs.pop(folder, None)
