@@ -166,12 +166,15 @@ def unreadable_reason(candidate: Candidate) -> str | None:
             with open(target, "rb"):
                 pass
     except OSError as exc:
-        where = exc.filename or path
-        return (
-            f"cannot read {where}: {exc.strerror or exc}; give this user read access "
-            f"(e.g. chmod u+r); it is tried again when it changes and at each reconciliation"
-        )
+        return _unreadable_detail(exc.filename or path, exc)
     return None
+
+
+def _unreadable_detail(where: object, exc: OSError) -> str:
+    return (
+        f"cannot read {where}: {exc.strerror or exc}; give this user read access "
+        f"(e.g. chmod u+r); it is tried again when it changes and at each reconciliation"
+    )
 
 
 def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
@@ -196,12 +199,18 @@ Problem = tuple[SkipReason, str]
 """Why a project's content is not imported: `bad-content` or `too-large`, and the detail."""
 
 
-def _check_file(target: Path, check: ContentCheck | None, limits: Limits) -> Problem | None:
+def _check_file(
+    target: Path, check: ContentCheck | None, limits: Limits, unreadable: bool = False
+) -> Problem | None:
     """Open without blocking (a FIFO swapped in for the file must not hang a prober)
-    and run the checks; a check that hits a limit is `too-large`."""
+    and run the checks; a check that hits a limit is `too-large`. With `unreadable`,
+    a file that cannot be opened is `unreadable` (what `unreadable_reason` says, from
+    the same open: a probe opens a project file once)."""
     try:
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
+        if unreadable:
+            return "unreadable", _unreadable_detail(exc.filename or target, exc)
         return "bad-content", f"cannot read {target.name}: {exc.strerror}"
     with os.fdopen(fd, "rb") as stream:
         try:
@@ -288,14 +297,17 @@ def probe(
     busy = open_reason(candidate)
     if busy:
         return Skipped(candidate.path, "open", busy)
-    unreadable = unreadable_reason(candidate)
-    if unreadable:
-        return Skipped(candidate.path, "unreadable", unreadable)
-    problem = content_problem(candidate, limits)
-    if problem:
-        return Skipped(candidate.path, problem[0], problem[1])
     path = _path_of(candidate)
     daw = candidate.daw
+    if daw.bundle:
+        unreadable = unreadable_reason(candidate)
+        if unreadable:
+            return Skipped(candidate.path, "unreadable", unreadable)
+        problem = content_problem(candidate, limits)
+    else:
+        problem = _check_file(path, daw.check, limits, unreadable=True)
+    if problem:
+        return Skipped(candidate.path, problem[0], problem[1])
     preview = find_preview(path, daw)
     return Project(
         path=str(path),
