@@ -151,3 +151,43 @@ def test_after_a_reload_with_another_daw_table_passes_use_it(tmp_path: Path) -> 
         wait_until(lambda: any(getattr(c, "path", None) == project.parent for c in changes))
     finally:
         watchers.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_inotify_watches_are_kept_slim_and_still_report(tmp_path: Path) -> None:
+    """watchdog's per-watch bookkeeping is replaced by a slotted one (issue 13's
+    memory target): watchdog must still create its watches by that name, and events
+    must still arrive through it."""
+    from watchdog.observers import inotify_c
+
+    from watcher.inotify_watches import _SlimWatch
+
+    (tmp_path / "Client" / "Song Project").mkdir(parents=True)
+    changes: list[object] = []
+    watchers = Watchers(changes.append, polling_interval=1.0, prune=never_holds_projects)
+    try:
+        watchers.watch(tmp_path, recursive=True, mode="native")
+        assert getattr(inotify_c, "Watch") is _SlimWatch  # noqa: B009 - patched at run time
+        observer = watchers._native_observer()
+        watches = list(observer._inotify_fd._watch_for_wd.values())  # type: ignore[attr-defined]
+        assert len(watches) == 3 and all(type(w) is _SlimWatch for w in watches)
+        project = write_als(tmp_path / "Client" / "Song Project" / "Song.als")
+        wait_until(lambda: any(getattr(c, "path", None) == project for c in changes))
+    finally:
+        watchers.stop()
+
+
+def test_slim_callbacks_behave_as_a_dict() -> None:
+    from watcher.inotify_watches import _Callbacks
+
+    callbacks = _Callbacks()
+    assert not callbacks and "a" not in callbacks and callbacks.values() == []
+    callbacks["a"] = 1
+    callbacks["a"] = 2
+    callbacks["b"] = 3
+    assert callbacks and "a" in callbacks and "b" in callbacks
+    assert sorted(callbacks.values()) == [2, 3]
+    assert callbacks.pop("a") == 2 and callbacks.pop("a") is None
+    assert callbacks.values() == [3] and callbacks
+    assert callbacks.pop("b") == 3 and not callbacks
+    assert callbacks.pop("zz", "d") == "d"

@@ -38,7 +38,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from watcher.daws import Registry
 from watcher.detector import Change, Detector, Rules, Snapshot
-from watcher.inotify_watches import inotify_advice, pruning_inotify_emitter
+from watcher.inotify_watches import inotify_advice, pruning_inotify_emitter, slim_watches
 from watcher.mounts import is_virtual_dir, real_path
 from watcher.poller import DetectorFailed, Poller, Unreported
 
@@ -243,6 +243,7 @@ class Watchers:
             if _LINUX:
                 with contextlib.suppress(ImportError):  # plain watches if watchdog moved them
                     observer._emitter_class = pruning_inotify_emitter(self._prune, self._skip)
+                    slim_watches()
             observer.name = "observer-native"
             observer.start()
             self._native = observer
