@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import platformdirs
-
 from watcher import userfiles
 
 APP_NAME = "sessiondock-watcher"
@@ -26,14 +24,20 @@ _UNSET_VAR = re.compile(r"\$(\w+|\{\w+\})")
 
 
 def config_dir() -> Path:
+    import platformdirs  # on first use: not on a dry run's path when the state is set
+
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def state_dir() -> Path:
+    import platformdirs  # on first use: not on a dry run's path when the state is set
+
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
 def log_dir() -> Path:
+    import platformdirs  # on first use: not on a dry run's path when the state is set
+
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
