@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 EXIT_CONFIG = 78
 EXIT_NOT_RUNNING = 3
 PROG = "sessiondock-watcher"
-LIGHT_LEAD_PART = 0.6
+LIGHT_LEAD_PART = 0.57
 """The lead's part of a dry run's folders when it starts on its light reading of the
 config: the helper starts later, by pydantic's imports (watcher/dryconfig.py)."""
 

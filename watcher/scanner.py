@@ -142,7 +142,7 @@ def signature_of(path: Path, daw: DawFormat) -> Signature | None:
     return Signature(size=size, mtime_ns=mtime_ns, inode=info.st_ino)
 
 
-def unreadable_reason(candidate: Candidate) -> str | None:
+def unreadable_reason(candidate: Candidate, targets: list[Path] | None = None) -> str | None:
     """Why the project's bytes cannot be read now (permissions, I/O), or None.
 
     A read error is not a verdict on the bytes: the caller must not remember it as an
@@ -162,7 +162,9 @@ def unreadable_reason(candidate: Candidate) -> str | None:
                 for inside in path.glob(str(PurePath(*parts[:depth]))):
                     if inside.is_dir() and not inside.is_symlink():
                         os.listdir(inside)
-        for target in _content_targets(path, daw.content_files):
+        if targets is None:  # a probe found them already
+            targets = _content_targets(path, daw.content_files)
+        for target in targets:
             with open(target, "rb"):
                 pass
     except OSError as exc:
@@ -224,7 +226,9 @@ def _check_file(
     return ("bad-content", problem) if problem else None
 
 
-def content_problem(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> Problem | None:
+def content_problem(
+    candidate: Candidate, limits: Limits = DEFAULT_LIMITS, targets: list[Path] | None = None
+) -> Problem | None:
     """Run the DAW's content check on the project's main file(s); None when it passes.
 
     The generic checks (empty file, AppleDouble) run for every DAW, including those
@@ -236,7 +240,8 @@ def content_problem(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> Pr
         return _check_file(path, daw.check, limits)
     if not daw.content_files:
         return None
-    targets = _content_targets(path, daw.content_files)
+    if targets is None:
+        targets = _content_targets(path, daw.content_files)
     if not targets:
         return "bad-content", f"no {' or '.join(daw.content_files)} inside the bundle"
     for target in targets:
@@ -300,10 +305,11 @@ def probe(
     path = _path_of(candidate)
     daw = candidate.daw
     if daw.bundle:
-        unreadable = unreadable_reason(candidate)
+        targets = _content_targets(path, daw.content_files)  # once, for both checks
+        unreadable = unreadable_reason(candidate, targets)
         if unreadable:
             return Skipped(candidate.path, "unreadable", unreadable)
-        problem = content_problem(candidate, limits)
+        problem = content_problem(candidate, limits, targets)
     else:
         problem = _check_file(path, daw.check, limits, unreadable=True)
     if problem:
