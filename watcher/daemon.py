@@ -45,7 +45,7 @@ from watcher.daws import Registry, never_holds_projects
 from watcher.executor import Executor
 from watcher.importer import Importer
 from watcher.logging import get_logger, register_secret
-from watcher.memory import Trimmer
+from watcher.memory import Trimmer, limit_arenas
 from watcher.observer import Change, DetectorFailed, ObserverTrouble, Unreported, Watchers
 from watcher.owner import Owner
 from watcher.state import State, StateError, StateUnavailable, open_repairing
@@ -91,6 +91,7 @@ class Daemon:
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._answers: deque[Input] = deque()
         self.trimmer = Trimmer()
+        limit_arenas()  # before the workers' threads start
         self.registry = registry_for(config)
         self.core: Core
         self.counters = Counters()

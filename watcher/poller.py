@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from watcher.detector import Change, Detector, unreported
+from watcher.memory import trim_after_pass
 
 GRACE_SECONDS = 2.0
 """How long an event may lag its change: watchdog's inotify buffer holds events 0.5 s."""
@@ -196,6 +197,7 @@ class Poller:
             cost = time.thread_time() - started if job.last_pass is not None else 0.0
             job.due = now + next_wait(job.interval, cost)  # the baseline lists everything
         job.failed = False
+        trim_after_pass()  # the last pass's snapshot was just freed
         since, job.last_pass = job.last_pass, now
         if not self.has(folder) or not changes:
             return
