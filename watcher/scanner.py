@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -315,13 +316,14 @@ def probe(
     if problem:
         return Skipped(candidate.path, problem[0], problem[1])
     preview = find_preview(path, daw)
+    text = str(path)  # one string where two fields hold the same path (RSS: issue 13)
     return Project(
-        path=str(path),
-        root=str(folder.path),
-        kind=folder.kind or daw.kind,
+        path=text,
+        root=sys.intern(str(folder.path)),
+        kind=sys.intern(folder.kind or daw.kind),
         title=title_for(path, settings.title_from, daw),
-        project_type=project_type(path, daw),
-        project_path=str(path.parent if settings.project_path == "folder" else path),
+        project_type=sys.intern(project_type(path, daw)),
+        project_path=str(path.parent) if settings.project_path == "folder" else text,
         preview_path=str(preview) if preview else None,
         generate_previews=folder.generate_previews,
         signature=signature,
