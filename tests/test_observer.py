@@ -123,3 +123,71 @@ def test_polling_does_not_look_inside_payload_folders(tmp_path: Path) -> None:
         watchers.stop()
     seen = {getattr(c, "path", None) for c in changes}
     assert not any(p is not None and "Samples" in p.parts for p in seen), seen
+
+
+def test_after_a_reload_with_another_daw_table_passes_use_it(tmp_path: Path) -> None:
+    """`kinds:` changed: the detector goes on with the new table, so the next walk may
+    take its listings again (before, every reconciliation listed every folder)."""
+    from watcher.config import KindOverride
+    from watcher.daws import Registry
+
+    write_als(tmp_path / "Song Project" / "Song.als")
+    changes: list[object] = []
+    old = Registry()
+    watchers = Watchers(changes.append, polling_interval=0.2, registry=old)
+    try:
+        watchers.watch(tmp_path, recursive=True, mode="polling")
+        wait_until(lambda: watchers.snapshot(tmp_path, old) is not None)
+        new = Registry.configured({"Ableton": KindOverride(extensions=[".alx"])})
+        watchers.configure(new, polling_interval=0.2, verify_interval=None)
+        wait_until(lambda: watchers.snapshot(tmp_path, new) is not None)
+        snapshot = watchers.snapshot(tmp_path, new)
+        assert (
+            snapshot is not None and str(tmp_path / "Song Project" / "Song.als") in snapshot.stats
+        )
+        project = tmp_path / "Other Project" / "Other.alx"  # the new extension is polled
+        project.parent.mkdir()
+        project.write_bytes(b"\x1f\x8b" + bytes(64))
+        wait_until(lambda: any(getattr(c, "path", None) == project.parent for c in changes))
+    finally:
+        watchers.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_inotify_watches_are_kept_slim_and_still_report(tmp_path: Path) -> None:
+    """watchdog's per-watch bookkeeping is replaced by a slotted one (issue 13's
+    memory target): watchdog must still create its watches by that name, and events
+    must still arrive through it."""
+    from watchdog.observers import inotify_c
+
+    from watcher.inotify_watches import _SlimWatch
+
+    (tmp_path / "Client" / "Song Project").mkdir(parents=True)
+    changes: list[object] = []
+    watchers = Watchers(changes.append, polling_interval=1.0, prune=never_holds_projects)
+    try:
+        watchers.watch(tmp_path, recursive=True, mode="native")
+        assert getattr(inotify_c, "Watch") is _SlimWatch  # noqa: B009 - patched at run time
+        observer = watchers._native_observer()
+        watches = list(observer._inotify_fd._watch_for_wd.values())  # type: ignore[attr-defined]
+        assert len(watches) == 3 and all(type(w) is _SlimWatch for w in watches)
+        project = write_als(tmp_path / "Client" / "Song Project" / "Song.als")
+        wait_until(lambda: any(getattr(c, "path", None) == project for c in changes))
+    finally:
+        watchers.stop()
+
+
+def test_slim_callbacks_behave_as_a_dict() -> None:
+    from watcher.inotify_watches import _Callbacks
+
+    callbacks = _Callbacks()
+    assert not callbacks and "a" not in callbacks and callbacks.values() == []
+    callbacks["a"] = 1
+    callbacks["a"] = 2
+    callbacks["b"] = 3
+    assert callbacks and "a" in callbacks and "b" in callbacks
+    assert sorted(callbacks.values()) == [2, 3]
+    assert callbacks.pop("a") == 2 and callbacks.pop("a") is None
+    assert callbacks.values() == [3] and callbacks
+    assert callbacks.pop("b") == 3 and not callbacks
+    assert callbacks.pop("zz", "d") == "d"

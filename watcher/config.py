@@ -31,6 +31,7 @@ from watcher import userfiles
 from watcher.config_errors import describe
 from watcher.places import (
     APP_NAME,
+    CONFIG_ENV,
     TOKEN_ENV,
     ConfigError,
     clean_token,
@@ -39,18 +40,19 @@ from watcher.places import (
     default_log_file,
     default_token_path,
     expand_path,
+    find_config_path,
     is_loopback_url,
     log_dir,
     read_token_file,
     state_dir,
 )
 
-CONFIG_ENV = "SESSIONDOCK_WATCHER_CONFIG"
 BASE_URL_ENV = "SESSIONDOCK_BASE_URL"
 DEFAULT_BASE_URL = "http://127.0.0.1:18432/api/v1"
 
 __all__ = [  # defined in watcher.places, imported from here by every stage
     "APP_NAME",
+    "CONFIG_ENV",
     "TOKEN_ENV",
     "ConfigError",
     "clean_token",
@@ -59,6 +61,7 @@ __all__ = [  # defined in watcher.places, imported from here by every stage
     "default_log_file",
     "default_token_path",
     "expand_path",
+    "find_config_path",
     "is_loopback_url",
     "log_dir",
     "read_token_file",
@@ -373,12 +376,3 @@ def load_config(path: Path) -> Config:
     except userfiles.UnusableText as exc:
         raise ConfigError(f"{_prefix(path)}{exc}") from None
     return parse_config(data, source=path)
-
-
-def find_config_path(explicit: str | None) -> Path:
-    """`--config`, else `$SESSIONDOCK_WATCHER_CONFIG`, else the platform's config folder."""
-    chosen = explicit or os.environ.get(CONFIG_ENV) or default_config_path()
-    try:
-        return expand_path(chosen)
-    except ValueError as exc:
-        raise ConfigError(f"config path {chosen}: {exc}") from None

@@ -45,6 +45,7 @@ from watcher.daws import Registry, never_holds_projects
 from watcher.executor import Executor
 from watcher.importer import Importer
 from watcher.logging import get_logger, register_secret
+from watcher.memory import Trimmer, limit_arenas
 from watcher.observer import Change, DetectorFailed, ObserverTrouble, Unreported, Watchers
 from watcher.owner import Owner
 from watcher.state import State, StateError, StateUnavailable, open_repairing
@@ -89,6 +90,8 @@ class Daemon:
         self.progress = progress
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._answers: deque[Input] = deque()
+        self.trimmer = Trimmer()
+        limit_arenas()  # before the workers' threads start
         self.registry = registry_for(config)
         self.core: Core
         self.counters = Counters()
@@ -243,6 +246,8 @@ class Daemon:
             for message in batch:
                 for event in self._inputs(message):
                     effects.extend(self.core.handle(event, self.clock()))
+            if not isinstance(batch[0], Tick):
+                self.trimmer.worked(len(batch))
             self.executor.run(effects)
             if self.progress is not None:
                 self.progress(self.core.counters)
@@ -259,6 +264,7 @@ class Daemon:
         try:
             batch = [self.inbox.get(timeout=max(timeout, 0.0))]
         except queue.Empty:
+            self.trimmer.idle()  # nothing to do: a burst's freed memory goes back
             return [Tick()]
         for _ in range(DRAIN):
             try:

@@ -22,6 +22,7 @@ import contextlib
 import json
 import marshal
 import os
+import signal
 import struct
 import sys
 from collections.abc import Callable, Mapping
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pydantic: imported after the fork, by the caller
     from watcher.state import State
 
 _LENGTH = struct.Struct("!I")
+_UNREAD = object()
 
 
 def _send(fd: int, message: Any) -> None:
@@ -74,13 +76,14 @@ class Share:
 
 
 class _LeadShare(Share):
-    def __init__(self, send: Callable[[str | None], bool]) -> None:
+    def __init__(self, send: Callable[[str | None], bool], part: float = 0.5) -> None:
         self._send = send
+        self._part = part
         self.boundary: str | None = None
         self.sent = False
 
     def mine(self, folders: list[str]) -> list[str]:
-        cut = (len(folders) + 1) // 2
+        cut = min(len(folders), int(len(folders) * self._part + 0.5))
         boundary = folders[cut] if cut < len(folders) else None
         self.sent = True
         if not self._send(boundary):
@@ -111,6 +114,10 @@ class Split:
         self._alive = True
         self._printed = 0  # how far into the helper's output the lead has printed
         self.pid = 0  # the helper's, in the lead
+        self.part = 0.5
+        """The lead's part of each watched folder's top-level folders."""
+        self._verdict: Any = _UNREAD
+        self.closed = False
 
     @classmethod
     def fork(cls) -> Split | None:
@@ -137,10 +144,33 @@ class Split:
         split.pid = pid
         return split
 
+    def report(self, config_view: Any) -> None:
+        """The helper's first word: the view of the config it validated
+        (watcher/dryconfig.py), which the lead compares with its own reading."""
+        try:
+            _send(self._to, ("config", config_view))
+        except OSError:
+            self._alive = False
+
+    def confirm(self, config_view: Any) -> bool:
+        """The lead: did the helper validate a config with this view? False also when
+        the helper is gone (its config did not load, it crashed)."""
+        return self._alive and self._helper_view() == config_view
+
+    def _helper_view(self) -> Any:
+        if self._verdict is _UNREAD:
+            message = _receive(self._from)
+            if message is None or message[0] != "config":
+                self._alive = False
+                self._verdict = None
+            else:
+                self._verdict = message[1]
+        return self._verdict
+
     def share(self, index: int) -> Share:
         """The share of watched folder number `index` this process walks."""
         if self.lead:
-            return _LeadShare(lambda boundary: self._tell(index, boundary))
+            return _LeadShare(lambda boundary: self._tell(index, boundary), self.part)
         message = _receive(self._from) if self._alive else None
         if message is None or message[0] != index:
             self._alive = False
@@ -172,6 +202,7 @@ class Split:
         assert isinstance(share, _LeadShare)
         if not share.sent:
             self._tell(index, None)  # the walk never listed the top level: nothing to split
+        self._helper_view()  # read past the helper's first word, if not read yet
         message = _receive(self._from) if self._alive else None
         if message is None or message[0] != index:
             self._alive = False
@@ -187,7 +218,18 @@ class Split:
             return None
         return _RestShare(share.boundary) if share.boundary is not None else None
 
+    def abandon(self) -> None:
+        """The lead's reading of the config was not the helper's: stop the helper (it
+        may be walking a large share) and close."""
+        if self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.close()
+
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         for fd in (self._to, self._from):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -232,11 +274,16 @@ def _explained(skipped: Skipped) -> dict[str, Any]:
     return {"path": str(skipped.path), "skipped": skipped.reason, "why": skipped.detail}
 
 
-def dry_run(config: Config, explain: bool = False, split: Split | None = None) -> int:
+def dry_run(
+    config: Config, explain: bool = False, split: Split | None = None, confirm: Any = None
+) -> int | None:
     """Print what a scan would import (and, with `explain`, what it would skip and why).
 
     With `split` (watcher/dryrun.py) two processes share each folder's top-level
-    folders; the lead prints both shares' lines, in the order one walk gives."""
+    folders; the lead prints both shares' lines, in the order one walk gives. With
+    `confirm` (the lead's own reading of the config: watcher/dryconfig.py), nothing is
+    printed until the helper's validated config is seen to have that view; None (and
+    the helper stopped) when it is not: the caller runs the normal path."""
     from watcher.daws import Registry
     from watcher.mounts import inner_roots
 
@@ -265,6 +312,11 @@ def dry_run(config: Config, explain: bool = False, split: Split | None = None) -
                     lines.append(_json_line(folder_line))
             else:
                 lines += _dry_run_folder(config, registry, state, folder, nested, explain, share)
+            if confirm is not None and split is not None:
+                if not split.confirm(confirm):
+                    split.abandon()
+                    return None
+                confirm = None
             if split is not None and share is not None:
                 lines += split.done(index, share, lines)
                 rest = split.missing(share)

@@ -38,7 +38,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from watcher.daws import Registry
 from watcher.detector import Change, Detector, Rules, Snapshot
-from watcher.inotify_watches import inotify_advice, pruning_inotify_emitter
+from watcher.inotify_watches import inotify_advice, pruning_inotify_emitter, slim_watches
 from watcher.mounts import is_virtual_dir, real_path
 from watcher.poller import DetectorFailed, Poller, Unreported
 
@@ -193,9 +193,12 @@ class Watchers:
         already watched take the new intervals (the core keeps a folder whose own
         settings did not change, so a new default would otherwise wait for a restart)."""
         with self._lock:
-            self._registry = registry
+            renewed, self._registry = registry is not self._registry, registry
             self.polling_interval, self.verify_interval = polling_interval, verify_interval
             for folder, (mode, _watch) in self._watches.items():
+                if renewed and self._poller.has(folder):  # the new DAW table from now on
+                    rules = Rules(registry, self._recursive[folder], self._skip)
+                    self._poller.renew(folder, Detector(folder, rules))
                 if mode == "polling":
                     own = self._intervals.get(folder)
                     self._poller.retime(folder, own or polling_interval)
@@ -240,6 +243,7 @@ class Watchers:
             if _LINUX:
                 with contextlib.suppress(ImportError):  # plain watches if watchdog moved them
                     observer._emitter_class = pruning_inotify_emitter(self._prune, self._skip)
+                    slim_watches()
             observer.name = "observer-native"
             observer.start()
             self._native = observer

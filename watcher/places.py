@@ -14,25 +14,30 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import platformdirs
-
 from watcher import userfiles
 
 APP_NAME = "sessiondock-watcher"
 TOKEN_ENV = "SESSIONDOCK_TOKEN"  # noqa: S105 - a variable name, not a secret
+CONFIG_ENV = "SESSIONDOCK_WATCHER_CONFIG"
 
 _UNSET_VAR = re.compile(r"\$(\w+|\{\w+\})")
 
 
 def config_dir() -> Path:
+    import platformdirs  # on first use: not on a dry run's path when the state is set
+
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def state_dir() -> Path:
+    import platformdirs  # on first use: not on a dry run's path when the state is set
+
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
 def log_dir() -> Path:
+    import platformdirs  # on first use: not on a dry run's path when the state is set
+
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
@@ -83,6 +88,15 @@ def is_loopback_url(url: str) -> bool:
 
 class ConfigError(Exception):
     """The config cannot be used; the message is one actionable line for the user."""
+
+
+def find_config_path(explicit: str | None) -> Path:
+    """`--config`, else `$SESSIONDOCK_WATCHER_CONFIG`, else the platform's config folder."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or default_config_path()
+    try:
+        return expand_path(chosen)
+    except ValueError as exc:
+        raise ConfigError(f"config path {chosen}: {exc}") from None
 
 
 def clean_token(raw: str, where: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from watcher.detector import Change, Detector, unreported
+from watcher.memory import trim_after_pass
 
 GRACE_SECONDS = 2.0
 """How long an event may lag its change: watchdog's inotify buffer holds events 0.5 s."""
@@ -108,6 +109,17 @@ class Poller:
                 job.due = job.last_pass + interval
         self._wake.set()
 
+    def renew(self, folder: Path, detector: Detector) -> None:
+        """A reloaded config changed the DAW table (`kinds:`): the folder's passes go on
+        with a detector of the new rules, whose first pass is a new baseline. Kept, a
+        detector of the old table would pass other files, and a walk (which takes
+        listings only from a pass of the table in use) would list every folder again."""
+        with self._lock:
+            job = self._jobs.get(folder)
+            if job is not None:
+                job.detector = detector
+        self._wake.set()
+
     def cancel(self, folder: Path) -> None:
         with self._lock:
             self._jobs.pop(folder, None)
@@ -185,6 +197,7 @@ class Poller:
             cost = time.thread_time() - started if job.last_pass is not None else 0.0
             job.due = now + next_wait(job.interval, cost)  # the baseline lists everything
         job.failed = False
+        trim_after_pass()  # the last pass's snapshot was just freed
         since, job.last_pass = job.last_pass, now
         if not self.has(folder) or not changes:
             return

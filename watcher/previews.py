@@ -40,11 +40,15 @@ def _bounce_places(project: Path, daw: DawFormat) -> list[str]:
     sources and recordings, not mixes. Strings, not paths: this runs per project.
     """
     parent = str(project.parent)
-    places = [os.path.join(parent, d) for d in daw.bounce_dirs]
+    if _in_heavy(parent):
+        return []
+    places = [os.path.join(parent, d) for d in daw.bounce_dirs if not _in_heavy(d)]
     if daw.bundle:
+        inside = len(str(project))
         for pattern in daw.bundle_bounce_dirs:
-            places += sorted(str(p) for p in project.glob(pattern) if p.is_dir())
-    return [p for p in places if not _in_heavy(p)]
+            found = sorted(str(p) for p in project.glob(pattern) if p.is_dir())
+            places += [p for p in found if not _in_heavy(p[inside:])]
+    return places
 
 
 def _in_heavy(place: str) -> bool:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from watcher.config import ImportSettings, ScanSettings, WatchFolder
 from watcher.core.records import Project, Signature
 from watcher.daws import (
     DEFAULT_LIMITS,
@@ -38,6 +38,7 @@ from watcher.previews import find_preview
 from watcher.walking import cached_names_in, listdir_names, unreadable_folder_advice, walk
 
 if TYPE_CHECKING:
+    from watcher.config import ImportSettings, ScanSettings, WatchFolder
     from watcher.walkmemo import WalkMemo
 
 __all__ = [  # the walk moved to watcher/walking.py; imported from here as before
@@ -161,7 +162,7 @@ def signature_of(path: Path, daw: DawFormat) -> Signature | None:
     return Signature(size=size, mtime_ns=mtime_ns, inode=info.st_ino)
 
 
-def unreadable_reason(candidate: Candidate) -> str | None:
+def unreadable_reason(candidate: Candidate, targets: list[Path] | None = None) -> str | None:
     """Why the project's bytes cannot be read now (permissions, I/O), or None.
 
     A read error is not a verdict on the bytes: the caller must not remember it as an
@@ -181,16 +182,21 @@ def unreadable_reason(candidate: Candidate) -> str | None:
                 for inside in path.glob(str(PurePath(*parts[:depth]))):
                     if inside.is_dir() and not inside.is_symlink():
                         os.listdir(inside)
-        for target in _content_targets(path, daw.content_files):
+        if targets is None:  # a probe found them already
+            targets = _content_targets(path, daw.content_files)
+        for target in targets:
             with open(target, "rb"):
                 pass
     except OSError as exc:
-        where = exc.filename or path
-        return (
-            f"cannot read {where}: {exc.strerror or exc}; give this user read access "
-            f"(e.g. chmod u+r); it is tried again when it changes and at each reconciliation"
-        )
+        return _unreadable_detail(exc.filename or path, exc)
     return None
+
+
+def _unreadable_detail(where: object, exc: OSError) -> str:
+    return (
+        f"cannot read {where}: {exc.strerror or exc}; give this user read access "
+        f"(e.g. chmod u+r); it is tried again when it changes and at each reconciliation"
+    )
 
 
 def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
@@ -215,12 +221,18 @@ Problem = tuple[SkipReason, str]
 """Why a project's content is not imported: `bad-content` or `too-large`, and the detail."""
 
 
-def _check_file(target: Path, check: ContentCheck | None, limits: Limits) -> Problem | None:
+def _check_file(
+    target: Path, check: ContentCheck | None, limits: Limits, unreadable: bool = False
+) -> Problem | None:
     """Open without blocking (a FIFO swapped in for the file must not hang a prober)
-    and run the checks; a check that hits a limit is `too-large`."""
+    and run the checks; a check that hits a limit is `too-large`. With `unreadable`,
+    a file that cannot be opened is `unreadable` (what `unreadable_reason` says, from
+    the same open: a probe opens a project file once)."""
     try:
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
+        if unreadable:
+            return "unreadable", _unreadable_detail(exc.filename or target, exc)
         return "bad-content", f"cannot read {target.name}: {exc.strerror}"
     with os.fdopen(fd, "rb") as stream:
         try:
@@ -234,7 +246,9 @@ def _check_file(target: Path, check: ContentCheck | None, limits: Limits) -> Pro
     return ("bad-content", problem) if problem else None
 
 
-def content_problem(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> Problem | None:
+def content_problem(
+    candidate: Candidate, limits: Limits = DEFAULT_LIMITS, targets: list[Path] | None = None
+) -> Problem | None:
     """Run the DAW's content check on the project's main file(s); None when it passes.
 
     The generic checks (empty file, AppleDouble) run for every DAW, including those
@@ -246,7 +260,8 @@ def content_problem(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> Pr
         return _check_file(path, daw.check, limits)
     if not daw.content_files:
         return None
-    targets = _content_targets(path, daw.content_files)
+    if targets is None:
+        targets = _content_targets(path, daw.content_files)
     if not targets:
         return "bad-content", f"no {' or '.join(daw.content_files)} inside the bundle"
     for target in targets:
@@ -307,22 +322,27 @@ def probe(
     busy = open_reason(candidate)
     if busy:
         return Skipped(candidate.path, "open", busy)
-    unreadable = unreadable_reason(candidate)
-    if unreadable:
-        return Skipped(candidate.path, "unreadable", unreadable)
-    problem = content_problem(candidate, limits)
-    if problem:
-        return Skipped(candidate.path, problem[0], problem[1])
     path = _path_of(candidate)
     daw = candidate.daw
+    if daw.bundle:
+        targets = _content_targets(path, daw.content_files)  # once, for both checks
+        unreadable = unreadable_reason(candidate, targets)
+        if unreadable:
+            return Skipped(candidate.path, "unreadable", unreadable)
+        problem = content_problem(candidate, limits, targets)
+    else:
+        problem = _check_file(path, daw.check, limits, unreadable=True)
+    if problem:
+        return Skipped(candidate.path, problem[0], problem[1])
     preview = find_preview(path, daw)
+    text = str(path)  # one string where two fields hold the same path (RSS: issue 13)
     return Project(
-        path=str(path),
-        root=str(folder.path),
-        kind=folder.kind or daw.kind,
+        path=text,
+        root=sys.intern(str(folder.path)),
+        kind=sys.intern(folder.kind or daw.kind),
         title=title_for(path, settings.title_from, daw),
-        project_type=project_type(path, daw),
-        project_path=str(path.parent if settings.project_path == "folder" else path),
+        project_type=sys.intern(project_type(path, daw)),
+        project_path=str(path.parent) if settings.project_path == "folder" else text,
         preview_path=str(preview) if preview else None,
         generate_previews=folder.generate_previews,
         signature=signature,

@@ -21,7 +21,7 @@ STATES: tuple[StateName, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Signature:
     """What a fresh stat says about a project; equal signatures mean "not changed".
 
@@ -65,7 +65,7 @@ class Project:
     """`size:sha256` of the content (watcher.identity): the same project elsewhere."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProjectRecord:
     """One project as persisted: where it stands, and what was (or will be) sent.
 

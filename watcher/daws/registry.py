@@ -16,9 +16,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import PurePath, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from watcher.config import ConfigError, KindOverride
 from watcher.daws.base import DawFormat, NamesIn, SkipReason
 from watcher.daws.junk import HEAVY_DIRS, is_nosync, junk_reason, suffix_of
 from watcher.daws.logic import (
@@ -28,6 +27,10 @@ from watcher.daws.logic import (
     unsuffixed_extension,
 )
 from watcher.daws.table import FORMATS
+from watcher.places import ConfigError
+
+if TYPE_CHECKING:  # pydantic: not on the dry run's path (watcher/dryconfig.py)
+    from watcher.config import KindOverride
 
 
 @dataclass(frozen=True)
