@@ -108,6 +108,10 @@ REGRESSION_SEEDS = {
     "takes the session there, its own stays behind (the trashed one may come back there)",
     13201: "issue 12: one file recorded at two missing paths, the first found missing late "
     "(its folder offline): the one found missing last was taken for the one it left",
+    12126: "issue 12: a copy (another inode) of a project still there took the session of "
+    "its trashed twin, which came back, saved, before the PATCH was sent",
+    12153: "issue 12: a queued project moved out of a folder the core still thought "
+    "offline stayed queued at the path it left, and was sent from there",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -115,12 +119,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-OPEN_SEEDS: dict[int, str] = {
-    12126: "issue 12: a relink moves the session of a project still at its path (a copy "
-    "of a copy taken for it); found in the last sweep, not analysed",
-    12153: "issue 12: one project with sessions at two paths, one of them missing; found "
-    "in the last sweep, not analysed",
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer

@@ -28,6 +28,18 @@ class Spellings(CoreBase):
         self._log("project_moved", "debug", path=project.path, old=old.path)
         self._replan = True
 
+    def _copy_of_present(self, project: Project, old: ProjectRecord) -> bool:
+        """Not the inode the missing project had, on its volume, and the bytes of a
+        project still there (its stat found it, or too many to stat): a copy of that
+        one, never the missing one moved, as a move keeps the inode (simulator seed
+        12126: a copy of a copy taken for the original trashed, which came back, saved,
+        before the PATCH). On another volume an inode says nothing (seed 1592)."""
+        if project.identity is None or project.root != old.root:
+            return False
+        if project.signature.inode == old.signature.inode:
+            return False
+        return any(r.path != project.path for r in self.table.present_like(project.identity))
+
     def _spelled(self, path: str) -> str:
         """The recorded spelling of `path` when the two differ only in Unicode
         normalization (one file on macOS, and one look to the user): an event and a

@@ -1,0 +1,87 @@
+"""Relink classes of the issue 12 sweep (simulator seeds 12126 and 12153).
+
+A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
+the twin moved (a move keeps the inode). A project queued in a folder the core believes
+offline, moved out of it: the stat that finds its old path empty cannot tell a move
+from the drive being away, so the moved one is queued as new; the old record is held
+until the folder's walk looks, and cancelled when it does not find it, never sent from
+a path where nothing is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from tests.test_core import ROOT, WALL0, settings, sig
+from tests.test_core_moves import start
+from tests.test_core_volumes import VolumeDriver, items_sent
+from watcher.core import Core
+from watcher.core.effects import CheckFolder, Effect
+from watcher.core.inputs import (
+    DirectoryGone,
+    FolderChecked,
+    ProjectChanged,
+    ProjectGone,
+    Started,
+)
+from watcher.core.settings import FolderSettings
+
+A, B = "/Volumes/A", "/Volumes/B"
+
+
+@dataclass
+class Unplugging(VolumeDriver):
+    """Folders in `unplugged` are not there when checked."""
+
+    unplugged: set[str] = field(default_factory=set)
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, CheckFolder):
+            self.feed(FolderChecked(effect.root, effect.root not in self.unplugged))
+        else:
+            super().carry_out(effect)
+
+
+def test_a_queued_project_moved_out_of_a_folder_back_unseen_is_sent_once() -> None:
+    d = Unplugging(Core.restore(settings(folders=(FolderSettings(A), FolderSettings(B))), (), {}))
+    other, song, moved = f"{B}/other.als", f"{A}/Song/song.als", f"{B}/Kite/song.als"
+    d.disk[other], d.identity[other] = sig(1), "id-o"
+    d.hold = True  # SessionDock does not answer yet: what is found stays queued
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.disk[song], d.identity[song] = sig(2), "id-s"
+    d.feed(ProjectChanged(A, song, False, d.now))
+    d.advance(10)
+    assert d.stored[song].state == "pending"
+    d.unplugged.add(A)
+    d.feed(DirectoryGone(A, A, d.now))  # the drive goes away
+    d.advance(1)
+    d.disk[moved], d.identity[moved] = d.disk.pop(song), "id-s"  # its event lost
+    d.feed(ProjectChanged(B, moved, False, d.now))
+    d.advance(10)  # its old path stat'ed: nothing, its folder still offline to the core
+    assert d.stored[moved].state == "pending", "new: its old folder could not be looked at"
+    d.unplugged.clear()
+    d.hold = False
+    for effect in d.held:  # it answers now
+        d.carry_out(effect)
+    d.advance(120)  # the folder is found back and walked
+    assert song not in items_sent(d), "never sent from the path it left"
+    assert song not in d.stored
+    assert items_sent(d).count(moved) == 1
+
+
+def test_a_copy_of_a_project_still_there_is_not_its_missing_twin_moved() -> None:
+    """Seed 12126: b, a copy of a, trashed; then a copied (another inode). The new file
+    has b's bytes, but a's too, and a is still there: it is a's copy, imported as new;
+    b's session stays at b's path (b may be restored there, saved meanwhile)."""
+    d = start(a="same", b="same")
+    a, b, dup = f"{ROOT}/a.als", f"{ROOT}/b.als", f"{ROOT}/Copy/a.als"
+    d.disk.pop(b)
+    d.feed(ProjectGone(ROOT, b, d.now))
+    d.disk[dup], d.identity[dup] = replace(d.disk[a], inode=77), "same"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert not d.relinks, "b's session is never moved to a copy of a"
+    assert d.stored[b].missing_since is not None and d.stored[b].state == "imported"
+    assert items_sent(d)[-1] == dup, "imported as new"
+    assert d.logs("project_copy")
