@@ -119,6 +119,17 @@ def test_a_copy_made_after_the_project_is_gone_for_good_still_relinks() -> None:
     assert sent(d) == [a]
 
 
+def saved_and_held(d: MovingDriver, path: str) -> Send:
+    """Saved with SessionDock silent: its import request is out, unanswered."""
+    d.hold = True
+    d.feed(ProjectChanged(ROOT, path, False, d.now))
+    d.advance(10)
+    [send] = d.held
+    assert isinstance(send, Send)
+    d.held.clear()
+    return send
+
+
 def test_a_project_moved_back_onto_a_path_sessiondock_refused_takes_its_session() -> None:
     """Seed 2379: refused (400) at its first path, imported after a rename, moved back
     with the very bytes refused there: its session follows it (not left behind), and a
@@ -126,12 +137,7 @@ def test_a_project_moved_back_onto_a_path_sessiondock_refused_takes_its_session(
     d = start()
     first, renamed, later = "/studio/a.als", "/studio/b.als", "/studio/Done/a.als"
     d.disk[first], d.identity[first] = sig(1), "id-a"
-    d.hold = True
-    d.feed(ProjectChanged(ROOT, first, False, d.now))
-    d.advance(10)
-    [send] = d.held
-    assert isinstance(send, Send)
-    d.held.clear()
+    send = saved_and_held(d, first)
     d.hold = False
     refused = Failure("rejected", "Cannot import: not a project.", "fix it")
     d.feed(SendAnswered(send.request, refused))
@@ -229,12 +235,7 @@ def test_a_project_gone_while_its_timed_out_request_was_out_is_looked_up() -> No
     d = start()
     a, done = "/studio/a.als", "/studio/Done/a.als"
     d.disk[a], d.identity[a] = sig(1), "id-a"
-    d.hold = True
-    d.feed(ProjectChanged(ROOT, a, False, d.now))
-    d.advance(10)
-    [send] = d.held
-    assert isinstance(send, Send)
-    d.held.clear()
+    send = saved_and_held(d, a)
     d.disk[done] = d.disk.pop(a)
     d.identity[done] = "id-a"
     d.feed(ProjectGone(ROOT, a, d.now))
@@ -258,12 +259,7 @@ def test_a_project_gone_while_its_refused_request_was_out_is_new_at_its_new_path
     d = start()
     a, done = "/studio/a.als", "/studio/Done/a.als"
     d.disk[a], d.identity[a] = sig(1), "id-a"
-    d.hold = True
-    d.feed(ProjectChanged(ROOT, a, False, d.now))
-    d.advance(10)
-    [send] = d.held
-    assert isinstance(send, Send)
-    d.held.clear()
+    send = saved_and_held(d, a)
     d.disk[done] = d.disk.pop(a)
     d.identity[done] = "id-a"
     d.feed(ProjectGone(ROOT, a, d.now))
@@ -282,12 +278,7 @@ def test_a_project_waiting_on_its_originals_lookup_is_looked_at_again_when_relea
     d = start()
     a, b, c = "/studio/a.als", "/studio/b.als", "/studio/c.als"
     d.disk[a], d.identity[a] = sig(1), "id-a"
-    d.hold = True
-    d.feed(ProjectChanged(ROOT, a, False, d.now))
-    d.advance(10)
-    [send] = d.held
-    assert isinstance(send, Send)
-    d.held.clear()
+    send = saved_and_held(d, a)
     move(d, a, b)
     d.feed(SendAnswered(send.request, Failure("unreachable", "timeout", "start it")))
     assert not d.relinks and b not in d.stored, "b waits for a's lookup"
@@ -366,12 +357,7 @@ def test_a_project_back_while_its_lookup_waits_is_still_looked_up_and_sent() -> 
     d = start()
     a = "/studio/a.als"
     d.disk[a], d.identity[a] = sig(1), "id-a"
-    d.hold = True
-    d.feed(ProjectChanged(ROOT, a, False, d.now))
-    d.advance(10)
-    [send] = d.held
-    assert isinstance(send, Send)
-    d.held.clear()
+    send = saved_and_held(d, a)
     back = d.disk.pop(a)
     d.feed(ProjectGone(ROOT, a, d.now))
     d.feed(SendAnswered(send.request, Failure("unreachable", "timeout", "start it")))
