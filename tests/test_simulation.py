@@ -129,7 +129,7 @@ _LEFT = (
 )
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((15200, 15869, 200349, 200853, 201694), _TAKEN),
-    **dict.fromkeys((15176, 501562), _LEFT),
+    **dict.fromkeys((15176, 501562, 1001778), _LEFT),
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
