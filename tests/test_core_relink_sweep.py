@@ -1,11 +1,13 @@
-"""Relink classes of the issue 12 sweep (simulator seeds 12126 and 12153).
+"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153 and 15200).
 
 A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
 the twin moved (a move keeps the inode). A project queued in a folder the core believes
 offline, moved out of it: the stat that finds its old path empty cannot tell a move
 from the drive being away, so the moved one is queued as new; the old record is held
 until the folder's walk looks, and cancelled when it does not find it, never sent from
-a path where nothing is.
+a path where nothing is. A copy never takes the session of a project moved (its PATCH
+not answered) while a file at the path the session still points at is being looked at:
+the project may be back there.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from dataclasses import dataclass, field, replace
 
 from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import start
-from tests.test_core_volumes import VolumeDriver, items_sent
+from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
-from watcher.core.effects import CheckFolder, Effect
+from watcher.core.effects import CheckFolder, Effect, Probe, Relink
 from watcher.core.inputs import (
     DirectoryGone,
+    Failure,
     FolderChecked,
     ProjectChanged,
     ProjectGone,
+    RelinkAnswered,
+    Relinked,
     Started,
 )
 from watcher.core.settings import FolderSettings
@@ -85,3 +90,65 @@ def test_a_copy_of_a_project_still_there_is_not_its_missing_twin_moved() -> None
     assert d.stored[b].missing_since is not None and d.stored[b].state == "imported"
     assert items_sent(d)[-1] == dup, "imported as new"
     assert d.logs("project_copy")
+
+
+@dataclass
+class SlowProbes(VolumeDriver):
+    """Probes of paths in `slow` wait until `let_go`; relinks fail while `refusing`."""
+
+    slow: set[str] = field(default_factory=set)
+    probes: list[Probe] = field(default_factory=list)
+    refusing: bool = False
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Probe) and effect.path in self.slow:
+            self.probes.append(effect)
+        elif isinstance(effect, Relink) and self.refusing:
+            self.relinks.append(effect)
+            down = Failure("server", "HTTP 503 unavailable: starting", "check SessionDock")
+            self.feed(RelinkAnswered(effect.request, Relinked(()), failure=down))
+        else:
+            super().carry_out(effect)
+
+    def let_go(self) -> None:
+        self.slow.clear()
+        for probe in self.probes:
+            self.carry_out(probe)
+        self.probes.clear()
+
+
+def test_a_copy_never_takes_the_session_of_a_project_back_where_it_is() -> None:
+    """Seed 15200: a folder moved from B to A (its PATCH failing: SessionDock starting),
+    the project in it copied, then moved back to B. The copy's check of the path the
+    project left finds nothing, while the file back at the session's path is still
+    being probed (on B: its inode says nothing to A's file): the copy is imported as
+    new, and the session stays with the project, back at its path."""
+    d = SlowProbes(Core.restore(settings(folders=(FolderSettings(A), FolderSettings(B))), (), {}))
+    home, away, dup = f"{B}/Kite/song.als", f"{A}/Moved/song.als", f"{A}/Moved/song copy.als"
+    d.disk[home], d.identity[home] = sig(1), "id-s"
+    d.disk[f"{B}/other.als"], d.identity[f"{B}/other.als"] = sig(2), "id-o"  # B stays online
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert home in items_sent(d)
+    d.refusing = True
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-s"
+    d.feed(ProjectGone(B, home, d.now))
+    d.feed(ProjectChanged(A, away, False, d.now))
+    d.advance(10)
+    assert d.stored[away].state == "relinking" and d.stored[away].moved_from == home
+    d.disk[dup], d.identity[dup] = replace(d.disk[away], inode=77), "id-s"
+    d.feed(ProjectChanged(A, dup, False, d.now))
+    d.disk[home], d.identity[home] = d.disk.pop(away), "id-s"  # moved back
+    d.slow.add(home)
+    d.feed(ProjectGone(A, away, d.now))
+    d.feed(ProjectChanged(B, home, False, d.now))
+    d.advance(10)
+    assert d.probes, "the file back at the session's path is being looked at"
+    assert (home, dup) not in relinked(d)
+    assert d.stored[dup].state != "relinking", "the copy does not take the session"
+    d.let_go()
+    d.refusing = False
+    d.advance(600)
+    assert (home, dup) not in relinked(d), "the session never moves to the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert items_sent(d).count(home) == 1, "the project is never imported again"

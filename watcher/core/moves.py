@@ -134,8 +134,10 @@ class Moves(Spellings, Adoption):
                 "imported as new rather than guessing",
             )
             return False
-        if self._original_elsewhere(project, candidates[0]) or self._copy_of_present(
-            project, candidates[0]
+        if (
+            self._original_elsewhere(project, candidates[0])
+            or self._copy_of_present(project, candidates[0])
+            or self._back_at_session(project, candidates[0])
         ):
             self._log(
                 "project_copy",
@@ -181,16 +183,6 @@ class Moves(Spellings, Adoption):
     def _offline(self, root: str) -> bool:
         """A watched folder its drive or share is away from (not one no longer watched)."""
         return self.folders.get(root) is not None and self.folders.online(root) is None
-
-    def _looking_at(self, path: str) -> bool:
-        """A file at `path` is being looked at: quiet period, stat or probe out."""
-        return (
-            path in self._waiting
-            or path in self._probing
-            or path in self._verifying
-            or path in self._touch_stats
-            or path in self._confirm_stats
-        )
 
     def _relink_undone(self, project: Project) -> bool:
         """A project back at the path its session still points at (the PATCH not sent

@@ -40,6 +40,25 @@ class Spellings(CoreBase):
             return False
         return any(r.path != project.path for r in self.table.present_like(project.identity))
 
+    def _back_at_session(self, project: Project, old: ProjectRecord) -> bool:
+        """Not the inode the missing project had, and a file being looked at where its
+        session still is (moved from there, the PATCH not answered): the project may be
+        back there, and a copy must never take its session (simulator seed 15200: moved,
+        copied, moved back, the copy's move check answered before the one back was)."""
+        if old.moved_from is None or project.signature.inode == old.signature.inode:
+            return False
+        return old.moved_from != project.path and self._looking_at(old.moved_from)
+
+    def _looking_at(self, path: str) -> bool:
+        """A file at `path` is being looked at: quiet period, stat or probe out."""
+        return (
+            path in self._waiting
+            or path in self._probing
+            or path in self._verifying
+            or path in self._touch_stats
+            or path in self._confirm_stats
+        )
+
     def _spelled(self, path: str) -> str:
         """The recorded spelling of `path` when the two differ only in Unicode
         normalization (one file on macOS, and one look to the user): an event and a
