@@ -1,4 +1,4 @@
-"""`scan --dry-run` split across two processes (watcher/dryrun.py) prints exactly what
+"""`scan --dry-run` split across two processes (watcher/drysplit.py) prints exactly what
 one process walking alone prints, in the same order, and still does when the helper
 process is gone."""
 
@@ -14,7 +14,7 @@ from tests.conftest import ConfigWriter, cli, write_als
 from tests.daw_fixtures import mixed_tree, write
 from watcher.cli import dry_run
 from watcher.config import load_config
-from watcher.dryrun import Split
+from watcher.drysplit import Split, _LeadShare, _RestShare
 
 
 def _studio(root: Path) -> None:
@@ -77,3 +77,42 @@ def test_without_its_helper_the_lead_walks_the_helpers_share(
 
     assert _serial(config, capsys, orphaned(reader_open=False)) == alone
     assert _serial(config, capsys, orphaned(reader_open=True)) == alone
+
+
+def test_the_boundary_halves_the_folders_the_lead_has_not_reached_when_the_helper_is_ready() -> (
+    None
+):
+    """Until the helper is ready the lead takes each folder it reaches; then the rest
+    is halved, and every folder is walked by exactly one of the two."""
+    folders = [f"Client {n:02d}" for n in range(10)]
+    ready_after = 3  # the helper's first word arrives while the lead walks the third
+    asked: list[str] = []
+    sent: list[str | None] = []
+
+    def ready() -> bool:
+        return len(asked) > ready_after
+
+    def send(boundary: str | None) -> bool:
+        sent.append(boundary)
+        return True
+
+    lead = _LeadShare(ready, send)
+    lead.begin(folders)
+    walked_by_lead = []
+    for name in folders:
+        asked.append(name)
+        if lead.enters(name):
+            walked_by_lead.append(name)
+    assert sent == ["Client 07"]  # 3 taken alone; at the 4th, 7 left: 4 to the lead
+    helper = _RestShare(sent[0])
+    helper.begin(folders)
+    walked_by_helper = [name for name in folders if helper.enters(name)]
+    assert walked_by_lead == folders[:7]
+    assert walked_by_helper == folders[7:]
+
+
+def test_a_lead_whose_helper_is_never_ready_walks_every_folder() -> None:
+    lead = _LeadShare(lambda: False, lambda boundary: True)
+    lead.begin(["a", "b", "c"])
+    assert [lead.enters(name) for name in "abc"] == [True, True, True]
+    assert not lead.sent  # the helper gets None at the end (Split.done): it walks nothing

@@ -23,15 +23,12 @@ from watcher import __version__
 
 if TYPE_CHECKING:
     from watcher.config import Config
-    from watcher.dryrun import Split
+    from watcher.drysplit import Split
     from watcher.state import State
 
 EXIT_CONFIG = 78
 EXIT_NOT_RUNNING = 3
 PROG = "sessiondock-watcher"
-LIGHT_LEAD_PART = 0.57
-"""The lead's part of a dry run's folders when it starts on its light reading of the
-config: the helper starts later, by pydantic's imports (watcher/dryconfig.py)."""
 
 
 class _Version(argparse.Action):
@@ -113,9 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     split = None
     if args.command == "scan" and args.dry_run:
-        from watcher.dryrun import Split  # stdlib only: forks before the imports below
+        from watcher.drysplit import Split, preload
 
-        split = Split.fork()
+        preload()  # what both processes walk with: imported once, before the fork
+        split = Split.fork()  # the helper imports pydantic while the lead walks
         if split is not None and split.lead:
             done = _light_dry_run(args.config, args.explain, split)
             if done is not None:
@@ -235,7 +233,6 @@ def _light_dry_run(explicit: str | None, explain: bool, split: Split) -> int | N
         light = None
     if light is None or light.state.database().exists():  # relinks need the real config
         return None
-    split.part = LIGHT_LEAD_PART
     config = cast("Config", light)  # duck-typed: the attributes a dry run reads
     return dryrun.dry_run(config, explain, split, confirm=dryconfig.view(light))
 

@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 from fnmatch import fnmatchcase
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watcher.core.records import Project, Signature
@@ -35,7 +35,13 @@ from watcher.daws import (
 )
 from watcher.names import BAD_NAME, is_valid, printable
 from watcher.previews import find_preview
-from watcher.walking import cached_names_in, listdir_names, unreadable_folder_advice, walk
+from watcher.walking import (
+    cached_names_in,
+    expand,
+    listdir_names,
+    unreadable_folder_advice,
+    walk,
+)
 
 if TYPE_CHECKING:
     from watcher.config import ImportSettings, ScanSettings, WatchFolder
@@ -94,26 +100,36 @@ def _bundle_signature(
         return None
     if not stat.S_ISDIR(top.st_mode):
         return None
-    inside = len(str(bundle)) + 1
-    for dirpath, dirnames, filenames in os.walk(bundle):  # never follows links inside
-        seen += len(dirnames) + len(filenames)
+    text = str(bundle)
+    inside = len(text) + 1
+    stack = [text]
+    while stack:  # `os.walk`'s order and links rule, with no path built per entry
+        dirpath = stack.pop()
+        folders: list[os.DirEntry[str]] = []
+        files: list[os.DirEntry[str]] = []
+        try:
+            with os.scandir(dirpath) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (folders if is_dir else files).append(entry)
+        except OSError:
+            continue
+        seen += len(folders) + len(files)
         if seen > BUNDLE_WALK_LIMIT:
             break
         if noted is not None:
             noted.append(dirpath)
-        dirnames[:] = [
-            d
-            for d in dirnames
-            if d.lower() not in skip and not is_nosync(d) and not is_junk_name(d)
-        ]
-        for name in filenames:
-            if is_junk_name(name):
+        for entry in files:
+            if is_junk_name(entry.name):
                 continue
-            path = os.path.join(dirpath, name)
             try:
-                info = os.lstat(path)
+                info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            path = entry.path
             size += info.st_size
             newest = max(newest, info.st_mtime_ns)
             count += 1
@@ -122,12 +138,25 @@ def _bundle_signature(
                 not reads or any(fnmatchcase(path[inside:].lower(), p) for p in reads)
             ):
                 noted.append(path)
+        stack.extend(entry.path for entry in reversed(folders) if _enters(entry, skip))
     return Signature(
         size=size + count,
         mtime_ns=max(newest, top.st_mtime_ns),
         inode=top.st_ino,
         digest=digest & DIGEST_MASK,
     )
+
+
+def _enters(folder: os.DirEntry[str], skip: set[str]) -> bool:
+    """Whether a bundle's signature counts what `folder` holds: not its DAW's backups,
+    junk or `.nosync` data, and never through a link (it may lead anywhere)."""
+    name = folder.name
+    if name.lower() in skip or is_nosync(name) or is_junk_name(name):
+        return False
+    try:
+        return not folder.is_symlink()
+    except OSError:  # as `os.walk`: a folder it cannot tell is entered, and fails there
+        return True
 
 
 def remembered_signature(path: Path, daw: DawFormat, memo: WalkMemo | None) -> Signature | None:
@@ -176,11 +205,12 @@ def unreadable_reason(candidate: Candidate, targets: list[Path] | None = None) -
             with open(path, "rb"):
                 return None
         os.listdir(path)
+        text = str(path)
         for pattern in daw.content_files:
-            parts = PurePath(pattern).parts
+            parts = pattern.split("/")
             for depth in range(1, len(parts)):
-                for inside in path.glob(str(PurePath(*parts[:depth]))):
-                    if inside.is_dir() and not inside.is_symlink():
+                for inside in expand(text, "/".join(parts[:depth])):
+                    if os.path.isdir(inside) and not os.path.islink(inside):
                         os.listdir(inside)
         if targets is None:  # a probe found them already
             targets = _content_targets(path, daw.content_files)
@@ -202,9 +232,9 @@ def _unreadable_detail(where: object, exc: OSError) -> str:
 def _content_targets(bundle: Path, patterns: tuple[str, ...]) -> list[Path]:
     """Every file the first matching pattern finds (each Logic alternative's data)."""
     for pattern in patterns:
-        found = sorted(p for p in bundle.glob(pattern) if p.is_file())
+        found = [p for p in expand(str(bundle), pattern) if os.path.isfile(p)]
         if found:
-            return found
+            return sorted(map(Path, found))
     return []
 
 
