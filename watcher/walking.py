@@ -118,7 +118,7 @@ def walk(
     if is_virtual_root(root):
         return
     bundle_extensions = registry.bundle_extensions
-    relevant = registry.relevant_extensions
+    relevant = registry.relevant_extensions if explain else registry.project_extensions
     backup_names = registry.backup_dir_names
     recursive = folder.recursive
     skipped = {str(p) for p in skip}

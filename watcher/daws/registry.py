@@ -120,6 +120,9 @@ class Registry:
     relevant_extensions: frozenset[str] = field(init=False, repr=False, compare=False)
     """Every extension a walk classifies (projects and backups): most of a studio's
     files are audio, and this set rejects them with one lookup."""
+    project_extensions: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The extensions of projects alone: a walk that only wants projects (not explaining
+    what it skips) drops backups (`.bak`, `.rpp-bak`) while listing."""
     bundle_extensions: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +139,7 @@ class Registry:
         object.__setattr__(self, "_backup_extensions", {e: "/".join(k) for e, k in owners.items()})
         object.__setattr__(self, "_backup_dirs", {n: tuple(d) for n, d in dirs.items()})
         object.__setattr__(self, "relevant_extensions", frozenset(table) | frozenset(owners))
+        object.__setattr__(self, "project_extensions", frozenset(table))
         bundles = frozenset(e for daw in self.formats if daw.bundle for e in daw.extensions)
         object.__setattr__(self, "bundle_extensions", bundles)
 
