@@ -125,7 +125,7 @@ def _dry_run_folder(
     share: Share | None,
 ) -> list[str]:
     from watcher.daws import Skipped
-    from watcher.scanner import bad_name, content_limits, probe, signature_of, walk
+    from watcher.scanner import bad_name, content_limits, path_of, probe, signature_of, walk
 
     limits = content_limits(config.scan)
     lines: list[str] = []
@@ -138,7 +138,7 @@ def _dry_run_folder(
             if explain:
                 lines.append(_json_line(_explained(bad)))
             continue
-        path = Path(verdict.path)
+        path = path_of(verdict)
         signature = signature_of(path, verdict.daw)
         if signature is None:
             continue

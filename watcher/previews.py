@@ -68,7 +68,7 @@ def _in_heavy(place: str) -> bool:
     return any(part.lower() in HEAVY_DIRS for part in place.replace(os.sep, "/").split("/"))
 
 
-def find_preview(project: Path, daw: DawFormat) -> Path | None:
+def find_preview(project: Path, daw: DawFormat) -> str | None:
     """A rendered mix: named like the project beside it, or in the DAW's bounce folder.
 
     Same-named files win, then the newest. Samples and recordings folders are never
@@ -81,4 +81,4 @@ def find_preview(project: Path, daw: DawFormat) -> Path | None:
     _audio_files(parent, stem, False, found)
     for place in _bounce_places(text, parent, daw):
         _audio_files(place, stem, True, found)
-    return Path(max(found)[2]) if found else None
+    return max(found)[2] if found else None

@@ -57,6 +57,7 @@ __all__ = [  # the walk moved to watcher/walking.py; imported from here as befor
     "content_problem",
     "listdir_names",
     "open_reason",
+    "path_of",
     "probe",
     "remembered_signature",
     "signature_of",
@@ -198,7 +199,7 @@ def unreadable_reason(candidate: Candidate, targets: list[Path] | None = None) -
     invalid project (that memory is keyed by a signature `chmod` does not change), but
     try again when the project changes and at the next reconciliation.
     """
-    path = _path_of(candidate)
+    path = path_of(candidate)
     daw = candidate.daw
     try:
         if not daw.bundle:
@@ -285,7 +286,7 @@ def content_problem(
     whose own format is unknown. Memory stays bounded whatever the file holds.
     """
     daw = candidate.daw
-    path = _path_of(candidate)
+    path = path_of(candidate)
     if not daw.bundle:
         return _check_file(path, daw.check, limits)
     if not daw.content_files:
@@ -332,7 +333,7 @@ def open_reason(candidate: Candidate) -> str | None:
     return None
 
 
-def _path_of(candidate: Candidate) -> Path:
+def path_of(candidate: Candidate) -> Path:
     """The candidate's path as a `Path`, not parsed again when it is one already."""
     path = candidate.path
     return path if isinstance(path, Path) else Path(path)
@@ -352,7 +353,7 @@ def probe(
     busy = open_reason(candidate)
     if busy:
         return Skipped(candidate.path, "open", busy)
-    path = _path_of(candidate)
+    path = path_of(candidate)
     daw = candidate.daw
     if daw.bundle:
         targets = _content_targets(path, daw.content_files)  # once, for both checks
@@ -373,7 +374,7 @@ def probe(
         title=title_for(path, settings.title_from, daw),
         project_type=sys.intern(project_type(path, daw)),
         project_path=str(path.parent) if settings.project_path == "folder" else text,
-        preview_path=str(preview) if preview else None,
+        preview_path=preview,
         generate_previews=folder.generate_previews,
         signature=signature,
     )
