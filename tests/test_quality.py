@@ -25,3 +25,13 @@ def test_ruff(argv: tuple[str, ...]) -> None:
 def test_mypy_strict() -> None:
     result = _run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_module_under_watcher_reads_in_one_sitting() -> None:
+    """Issue 11: no module under `watcher/` over 400 lines (one stage, one place)."""
+    long = {
+        str(path.relative_to(REPO)): lines
+        for path in sorted((REPO / "watcher").rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not long, long
