@@ -19,14 +19,18 @@ if TYPE_CHECKING:  # pydantic: imported after the fork, by the caller
     from watcher.state import State
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+"""One encoder for every line: `json.dumps` with an argument builds one per call."""
+
+
 def _json_line(obj: dict[str, Any]) -> str:
     """One JSON line, always valid UTF-8: a non-UTF-8 file name is shown escaped (the
     escaping pass runs only for a line that needs it: almost none do)."""
     from watcher.names import is_valid, printable_value
 
-    line = json.dumps(obj, ensure_ascii=False)
+    line = _ENCODER.encode(obj)
     if not is_valid(line):
-        line = json.dumps(printable_value(obj), ensure_ascii=False)
+        line = _ENCODER.encode(printable_value(obj))
     return line + "\n"
 
 
