@@ -1,4 +1,4 @@
-"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153 and 15200).
+"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200 and 15176).
 
 A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
 the twin moved (a move keeps the inode). A project queued in a folder the core believes
@@ -7,19 +7,24 @@ from the drive being away, so the moved one is queued as new; the old record is 
 until the folder's walk looks, and cancelled when it does not find it, never sent from
 a path where nothing is. A copy never takes the session of a project moved (its PATCH
 not answered) while a file at the path the session still points at is being looked at:
-the project may be back there.
+the project may be back there. A project saved while its import was out, queued again
+for its new bytes, has the session that request made: gone before its new bytes go out,
+it is kept (missing, or in flight until the answer), never dropped as never imported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import pytest
+
 from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import start
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
-from watcher.core.effects import CheckFolder, Effect, Probe, Relink
+from watcher.core.effects import CheckFolder, Effect, Probe, Relink, Send
 from watcher.core.inputs import (
+    Accepted,
     DirectoryGone,
     Failure,
     FolderChecked,
@@ -27,6 +32,7 @@ from watcher.core.inputs import (
     ProjectGone,
     RelinkAnswered,
     Relinked,
+    SendAnswered,
     Started,
 )
 from watcher.core.settings import FolderSettings
@@ -152,3 +158,42 @@ def test_a_copy_never_takes_the_session_of_a_project_back_where_it_is() -> None:
     assert (home, dup) not in relinked(d), "the session never moves to the copy"
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert items_sent(d).count(home) == 1, "the project is never imported again"
+
+
+@pytest.mark.parametrize("answered_first", [False, True])
+def test_a_project_saved_while_its_import_is_out_then_moved_keeps_that_session(
+    answered_first: bool,
+) -> None:
+    """Seed 15176: imported, saved while the request was out (queued again for the new
+    bytes), then its folder renamed. That request made a session: the project keeps it
+    (relinked), whether the answer comes before the move or after."""
+    d = start()
+    song, moved = f"{ROOT}/Kite/song.als", f"{ROOT}/Moved/Kite/song.als"
+    d.hold = True
+    d.disk[song], d.identity[song] = sig(1), "id-1"
+    d.feed(ProjectChanged(ROOT, song, False, d.now))
+    d.advance(10)
+    assert d.stored[song].state == "in_flight"
+    d.disk[song], d.identity[song] = replace(sig(1), size=500), "id-2"  # saved meanwhile
+    d.feed(ProjectChanged(ROOT, song, False, d.now))
+    d.advance(10)
+    assert d.stored[song].state == "pending", "queued again for its new bytes"
+
+    def answer() -> None:
+        held, d.held = d.held, []
+        for send in held:
+            assert isinstance(send, Send)
+            d.feed(SendAnswered(send.request, Accepted(f"imp-{send.request}", len(send.items))))
+
+    if answered_first:
+        answer()  # its new bytes go out next (held)
+        assert d.stored[song].imported_at is not None, "it has a session"
+    d.disk[moved], d.identity[moved] = d.disk.pop(song), "id-2"
+    d.feed(DirectoryGone(ROOT, f"{ROOT}/Kite", d.now))
+    assert song in d.stored, "the session its request made is not forgotten"
+    d.hold = False
+    answer()
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert relinked(d) == [(song, moved)]
+    assert moved not in items_sent(d), "never imported again at its new path"

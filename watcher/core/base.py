@@ -238,6 +238,12 @@ class CoreBase:
         job = self._job
         return job if job is not None and job.what == what and job.request == request else None
 
+    def _carried(self, path: str) -> bool:
+        """The send out carries this project's older bytes (changed since, queued again):
+        SessionDock may make a session for it, so it is never simply forgotten."""
+        job = self._job
+        return job is not None and job.what == "send" and path in job.current
+
     def _job_done(self) -> None:
         """The request out is dealt with: the next one may be planned at once."""
         self._job = None

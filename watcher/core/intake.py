@@ -82,7 +82,7 @@ class Intake(Spellings):
         self._touch_stats.pop(path, None)
         self._confirm_stats.pop(path, None)
         self._probing.pop(path, None)
-        if self.table.cancel(path):
+        if self.table.cancel(path, self._carried(path)):
             self._log("project_removed", path=path, action="pending import cancelled")
         else:
             self._vanish(path)

@@ -31,7 +31,7 @@ event was lost from a copy; with more, it is imported as new."""
 class Moves(Spellings, Adoption):
     def _vanish(self, path: str) -> None:
         """An imported project is gone from an online folder: missing, not deleted."""
-        if self.table.mark_missing(path, self._wall()):
+        if self.table.mark_missing(path, self._wall(), self._carried(path)):
             self._log("project_missing", "debug", path=path, action="its session is kept")
 
     def _vanish_under(self, directory: str) -> None:
@@ -293,7 +293,7 @@ class Moves(Spellings, Adoption):
     def _gone(self, path: str) -> None:
         """A recorded project is not on disk: a queued one is cancelled, one with a
         session (or a request out) is missing."""
-        if self.table.cancel(path):
+        if self.table.cancel(path, self._carried(path)):
             self._log("project_removed", path=path, action="pending import cancelled")
         else:
             self._vanish(path)
