@@ -1,4 +1,5 @@
-"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200 and 15176).
+"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200, 15176 and
+1001778).
 
 A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
 the twin moved (a move keeps the inode). A project queued in a folder the core believes
@@ -9,7 +10,10 @@ a path where nothing is. A copy never takes the session of a project moved (its 
 not answered) while a file at the path the session still points at is being looked at:
 the project may be back there. A project saved while its import was out, queued again
 for its new bytes, has the session that request made: gone before its new bytes go out,
-it is kept (missing, or in flight until the answer), never dropped as never imported.
+it is kept (missing, or in flight until the answer), never dropped as never imported. A
+stat that finds nothing at a project's path while its folder is offline to the core
+says nothing: the folder is checked, and once it is watched again the path is stat'ed
+again.
 """
 
 from __future__ import annotations
@@ -197,3 +201,27 @@ def test_a_project_saved_while_its_import_is_out_then_moved_keeps_that_session(
     d.advance(10)
     assert relinked(d) == [(song, moved)]
     assert moved not in items_sent(d), "never imported again at its new path"
+
+
+def test_a_project_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
+    """Seed 1001778: B's drive away (the core knows), back with nothing seen, and an
+    imported project moved from it to A with B's events lost. The stat of its path
+    found nothing while B was offline to the core: that says nothing, so B is checked,
+    and once watched again the path is stat'ed again: gone, so the project moved."""
+    folders = (FolderSettings(A), FolderSettings(B))
+    d = Unplugging(Core.restore(settings(folders=folders, offline_check_seconds=600.0), (), {}))
+    home, away = f"{B}/Studio/Jam/jam.mmp", f"{A}/Done/Jam/jam.mmp"
+    d.disk[f"{A}/other.als"], d.identity[f"{A}/other.als"] = sig(2), "id-o"
+    d.disk[home], d.identity[home] = sig(1), "id-j"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert home in items_sent(d)
+    d.unplugged.add(B)
+    d.feed(DirectoryGone(B, B, d.now))  # the drive goes away
+    d.advance(1)
+    d.unplugged.clear()  # back, unseen
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-j"
+    d.feed(ProjectChanged(A, away, False, d.now))
+    d.advance(10)
+    assert relinked(d) == [(home, away)]
+    assert away not in items_sent(d), "never imported again at its new path"

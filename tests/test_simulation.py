@@ -116,6 +116,8 @@ REGRESSION_SEEDS = {
     "session while the file back at the session's path was still being looked at",
     15176: "issue 12: saved while its import was out, then moved before the answer: "
     "dropped as never imported, its session left behind, imported again",
+    1001778: "issue 12: moved out of a folder the core thought offline (back, unseen): "
+    "imported as new, as if the stat finding nothing there meant its drive was away",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -133,7 +135,7 @@ _LEFT = (
 )
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((15869, 200349, 200853, 201694), _TAKEN),
-    **dict.fromkeys((501562, 1001778), _LEFT),
+    **dict.fromkeys((501562,), _LEFT),
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

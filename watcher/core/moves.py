@@ -271,11 +271,15 @@ class Moves(Spellings, Adoption):
             # Its folder is offline to the core (back, unseen: seed 12153): queued, it is
             # held until a walk finds it, as after a restart, never sent from a path gone.
             self._unconfirmed.add(path)
+        if signature is None and record is not None and record.state in ("imported", "relinking"):
+            self._stat_when_back(record.root, path, waiting)  # seed 1001778
+            return
         self._move_resolved(waiting)
 
     def _move_resolved(self, waiting: list[tuple[Project, bool]]) -> None:
         looking = [*self._move_stats.values()]
-        looking += [w for paths in self._gone_if_online.values() for w in paths.values()]
+        for held in (self._gone_if_online, self._gone_if_back):
+            looking += [w for paths in held.values() for w in paths.values()]
         for project, bundle in waiting:
             if any(project is p for w in looking for p, _ in w):
                 continue  # another original is still being looked at
