@@ -1,5 +1,5 @@
-"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200, 15176 and
-1001778).
+"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200, 15176,
+1001778 and 501562).
 
 A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
 the twin moved (a move keeps the inode). A project queued in a folder the core believes
@@ -13,7 +13,8 @@ for its new bytes, has the session that request made: gone before its new bytes 
 it is kept (missing, or in flight until the answer), never dropped as never imported. A
 stat that finds nothing at a project's path while its folder is offline to the core
 says nothing: the folder is checked, and once it is watched again the path is stat'ed
-again.
+again. A walk's listing may be older than a project found missing since it began: it
+says nothing of that project (never back on it, nor a file being looked at there).
 """
 
 from __future__ import annotations
@@ -26,18 +27,22 @@ from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import start
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
-from watcher.core.effects import CheckFolder, Effect, Probe, Relink, Send
+from watcher.core.effects import CheckFolder, Effect, Probe, Relink, Send, Walk
 from watcher.core.inputs import (
     Accepted,
     DirectoryGone,
+    EventsLost,
     Failure,
     FolderChecked,
+    Found,
     ProjectChanged,
     ProjectGone,
     RelinkAnswered,
     Relinked,
     SendAnswered,
     Started,
+    WalkEnded,
+    WalkFound,
 )
 from watcher.core.settings import FolderSettings
 
@@ -225,3 +230,48 @@ def test_a_project_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
     d.advance(10)
     assert relinked(d) == [(home, away)]
     assert away not in items_sent(d), "never imported again at its new path"
+
+
+@dataclass
+class StaleWalks(VolumeDriver):
+    """Full walks list the disk as it is when asked, and answer on `let_go`."""
+
+    walks: list[tuple[Walk, tuple[Found, ...]]] = field(default_factory=list)
+    holding: bool = False
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Walk) and effect.under is None and self.holding:
+            found = tuple(Found(p, False, s) for p, s in sorted(self.disk.items()))
+            self.walks.append((effect, found))
+        else:
+            super().carry_out(effect)
+
+    def let_go(self) -> None:
+        self.holding = False
+        for walk, found in self.walks:
+            self.feed(WalkFound(walk.root, walk.under, found))
+            self.feed(WalkEnded(walk.root, walk.under))
+        self.walks.clear()
+
+
+def test_a_walk_listing_older_than_a_move_does_not_bring_the_project_back() -> None:
+    """Seed 501562: a full walk lists a project, its folder is moved away before the
+    listing arrives (found missing then): the listing is older than that and says
+    nothing of it, so the project is not taken for back; the moved one is relinked."""
+    d = StaleWalks(Core.restore(settings(), (), {}))
+    intro, moved = f"{ROOT}/Blue/Intro/intro.als", f"{ROOT}/Imported/intro.als"
+    d.disk[intro], d.identity[intro] = sig(1), "id-i"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.holding = True
+    d.feed(EventsLost("overflow"))  # every folder walked again
+    assert d.walks
+    d.disk[moved], d.identity[moved] = d.disk.pop(intro), "id-i"
+    d.feed(DirectoryGone(ROOT, f"{ROOT}/Blue/Intro", d.now))
+    d.let_go()  # it still lists the project where it was
+    assert d.stored[intro].missing_since is not None, "not back on an old listing"
+    assert not d.logs("project_back")
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert relinked(d) == [(intro, moved)]
+    assert items_sent(d) == [intro]
