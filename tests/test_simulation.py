@@ -114,6 +114,12 @@ REGRESSION_SEEDS = {
     "offline stayed queued at the path it left, and was sent from there",
     15200: "issue 12: moved (its PATCH failing), copied, moved back: the copy took the "
     "session while the file back at the session's path was still being looked at",
+    15176: "issue 12: saved while its import was out, then moved before the answer: "
+    "dropped as never imported, its session left behind, imported again",
+    1001778: "issue 12: moved out of a folder the core thought offline (back, unseen): "
+    "imported as new, as if the stat finding nothing there meant its drive was away",
+    501562: "issue 12: a walk's listing older than the move of its folder took the "
+    "project for back, so the moved one was a copy of it, imported as new",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -125,13 +131,8 @@ _TAKEN = (
     "issue 12 (found in the last sweep, not analysed): a relink moves the session of a "
     "project still at its path (a copy taken for a missing twin)"
 )
-_LEFT = (
-    "issue 12 (found in the last sweep, not analysed): one project with two sessions, "
-    "its earlier one left behind"
-)
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((15869, 200349, 200853, 201694), _TAKEN),
-    **dict.fromkeys((15176, 501562, 1001778), _LEFT),
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

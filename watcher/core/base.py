@@ -121,6 +121,9 @@ class CoreBase:
         self._gone_if_online: dict[str, dict[str, list[tuple[Project, bool]]]] = {}
         """Root -> originals a stat did not find, with the new projects of their
         identity: gone if a check finds the folder online (see `_move_checked`)."""
+        self._gone_if_back: dict[str, dict[str, list[tuple[Project, bool]]]] = {}
+        """Root -> originals a stat did not find while their folder was offline to the
+        core, with the new projects of their identity: stat'ed again once it is back."""
         self._retargeted: dict[str, str] = {}
         """A relinking project moved again while its PATCH was out: old path -> new."""
         self._summary_relinked = 0
@@ -164,6 +167,7 @@ class CoreBase:
             or self._touch_stats
             or self._move_stats
             or self._gone_if_online
+            or self._gone_if_back
         )
 
     def _adopted(self, project: Project, new: bool) -> bool:
@@ -216,6 +220,12 @@ class CoreBase:
     def _folder_answered(self, root: str) -> None:
         raise NotImplementedError
 
+    def _move_resolved(self, waiting: list[tuple[Project, bool]]) -> None:
+        raise NotImplementedError
+
+    def _stat_when_back(self, root: str, path: str, waiting: list[tuple[Project, bool]]) -> None:
+        raise NotImplementedError
+
     def _release_parked(self) -> None:
         raise NotImplementedError
 
@@ -237,6 +247,12 @@ class CoreBase:
         or from before a restart, finds another job or none, and is ignored."""
         job = self._job
         return job if job is not None and job.what == what and job.request == request else None
+
+    def _carried(self, path: str) -> bool:
+        """The send out carries this project's older bytes (changed since, queued again):
+        SessionDock may make a session for it, so it is never simply forgotten."""
+        job = self._job
+        return job is not None and job.what == "send" and path in job.current
 
     def _job_done(self) -> None:
         """The request out is dealt with: the next one may be planned at once."""

@@ -82,7 +82,7 @@ class Intake(Spellings):
         self._touch_stats.pop(path, None)
         self._confirm_stats.pop(path, None)
         self._probing.pop(path, None)
-        if self.table.cancel(path):
+        if self.table.cancel(path, self._carried(path)):
             self._log("project_removed", path=path, action="pending import cancelled")
         else:
             self._vanish(path)
@@ -142,6 +142,8 @@ class Intake(Spellings):
                 self._confirm_restored(item.path, item.signature)
             if item.signature is None:
                 continue
+            if self._gone_since(item.path, at):
+                continue  # listed before it was found gone: the listing says nothing of it
             if self._unchanged(item.path, item.signature):
                 self._seen(item.path)
                 continue
@@ -149,6 +151,16 @@ class Intake(Spellings):
             # again a full quiet period after the walk's stat.
             touched = at if found.under is not None else self._now
             self._touch(found.root, item.path, item.bundle, touched, item.signature)
+
+    def _gone_since(self, path: str, at: float) -> bool:
+        """Found missing after the walk began (`at`): what it lists may be older than
+        that (a folder moved away while the walk that listed it was out: simulator seed
+        501562), so it neither brings the project back nor counts as a file being looked
+        at there (which would strike the project from a move's candidates, seed 101095).
+        Back for real, its event comes, or the next walk finds it."""
+        record = self.table.get(path)
+        since = record.missing_since if record is not None else None
+        return since is not None and since >= at + self._wall_offset
 
     def _confirm_restored(self, path: str, signature: Signature | None) -> None:
         """A record queued or in flight in an earlier life, seen again by a walk: sent

@@ -31,7 +31,7 @@ event was lost from a copy; with more, it is imported as new."""
 class Moves(Spellings, Adoption):
     def _vanish(self, path: str) -> None:
         """An imported project is gone from an online folder: missing, not deleted."""
-        if self.table.mark_missing(path, self._wall()):
+        if self.table.mark_missing(path, self._wall(), self._carried(path)):
             self._log("project_missing", "debug", path=path, action="its session is kept")
 
     def _vanish_under(self, directory: str) -> None:
@@ -271,11 +271,15 @@ class Moves(Spellings, Adoption):
             # Its folder is offline to the core (back, unseen: seed 12153): queued, it is
             # held until a walk finds it, as after a restart, never sent from a path gone.
             self._unconfirmed.add(path)
+        if signature is None and record is not None and record.state in ("imported", "relinking"):
+            self._stat_when_back(record.root, path, waiting)  # seed 1001778
+            return
         self._move_resolved(waiting)
 
     def _move_resolved(self, waiting: list[tuple[Project, bool]]) -> None:
         looking = [*self._move_stats.values()]
-        looking += [w for paths in self._gone_if_online.values() for w in paths.values()]
+        for held in (self._gone_if_online, self._gone_if_back):
+            looking += [w for paths in held.values() for w in paths.values()]
         for project, bundle in waiting:
             if any(project is p for w in looking for p, _ in w):
                 continue  # another original is still being looked at
@@ -293,7 +297,7 @@ class Moves(Spellings, Adoption):
     def _gone(self, path: str) -> None:
         """A recorded project is not on disk: a queued one is cancelled, one with a
         session (or a request out) is missing."""
-        if self.table.cancel(path):
+        if self.table.cancel(path, self._carried(path)):
             self._log("project_removed", path=path, action="pending import cancelled")
         else:
             self._vanish(path)

@@ -87,9 +87,9 @@ class Spellings(CoreBase):
         if len(twins) != 1:
             return False
         old = self.table[twins[0]]
-        if old.state == "in_flight":
+        if old.state == "in_flight" or self._carried(old.path):
             # Its import is unanswered: a session if it succeeds (then relinked).
-            self.table.mark_missing(old.path, self._wall())
+            self.table.mark_missing(old.path, self._wall(), carried=True)
             self._parked.setdefault(old.path, []).append((project, bundle))
             return True
         if old.state not in ("imported", "relinking") and not has_session(old):

@@ -81,13 +81,12 @@ class Table(Rows):
         self._put(record)
         return old is None or old.state != "invalid" or old.last_error != reason
 
-    def cancel(self, path: str) -> bool:
-        """A deleted project no longer needs sending; delivered history is kept."""
+    def cancel(self, path: str, carried: bool = False) -> bool:
+        """A deleted project no longer needs sending; delivered history is kept. One
+        `carried` (its older bytes in a request out) may get a session: `mark_missing`."""
         old = self._rows.get(path)
-        if old is None or old.state not in ("pending", "invalid"):
-            return False
-        if has_session(old):
-            return False  # a change of an imported project: its session is kept (missing)
+        if old is None or old.state not in ("pending", "invalid") or carried or has_session(old):
+            return False  # (with a session: a change of an imported project, kept missing)
         self._drop(path)
         return True
 
@@ -102,9 +101,13 @@ class Table(Rows):
         return marked
 
     def mark_imported(self, paths: Iterable[str], import_id: str | None, wall: float) -> int:
+        """A 2xx. One changed while it was out, queued for its new bytes, got a session
+        for the old ones: recorded, so a delete or move keeps it (simulator seed 15176)."""
         count = 0
         for path in paths:
             old = self._rows.get(path)
+            if old is not None and old.state in ("pending", "invalid") and not has_session(old):
+                self._put(replace(old, import_id=import_id, imported_at=wall))
             if old is not None and old.state == "in_flight":
                 self._put(
                     replace(
@@ -199,13 +202,14 @@ class Table(Rows):
         rows = (self._rows[p] for p in sorted(self._identities.get(identity, ())))
         return [r for r in rows if r.state in LIVE and r.missing_since is None]
 
-    def mark_missing(self, path: str, wall: float) -> bool:
+    def mark_missing(self, path: str, wall: float, carried: bool = False) -> bool:
         """A project gone from an online folder: kept (its session too), marked.
 
         An imported or relinking one is a relink candidate; one in flight becomes one if
         its request is answered with a 2xx; a queued change of an imported project (not
         sent yet, or refused) is the imported project gone, its change carried by the
-        relink."""
+        relink. A change queued while a request carries the older bytes (`carried`) is
+        in flight again: that request says whether it has a session (seed 15176)."""
         old = self._rows.get(path)
         if old is None or old.missing_since is not None:
             return False
@@ -213,6 +217,8 @@ class Table(Rows):
             self._put(replace(old, missing_since=wall))
         elif old.state in ("pending", "invalid", "rejected") and has_session(old):
             self._put(replace(old, state="imported", missing_since=wall, last_error=None))
+        elif old.state in ("pending", "invalid") and carried:
+            self._put(replace(old, state="in_flight", missing_since=wall, last_error=None))
         else:
             return False
         return True

@@ -8,7 +8,8 @@ answers into them and reconciles a folder (a walk) each time it comes online.
 from __future__ import annotations
 
 from watcher.core.base import EXIT_UNDELIVERED
-from watcher.core.effects import Notify
+from watcher.core.effects import Notify, Stat
+from watcher.core.folders import Folder
 from watcher.core.inputs import (
     ChangeCheckFailed,
     EventsLost,
@@ -19,6 +20,7 @@ from watcher.core.inputs import (
     WatchStarted,
 )
 from watcher.core.intake import Intake
+from watcher.core.records import Project
 
 
 class Watching(Intake):
@@ -61,6 +63,8 @@ class Watching(Intake):
             self._status()
         if folder.root in self._gone_if_online:
             self._folder_answered(folder.root)
+        if folder.root in self._gone_if_back:
+            self._back_answered(folder)
 
     def _on_watch_started(self, started: WatchStarted) -> None:
         folder = self.folders.get(started.root)
@@ -73,6 +77,28 @@ class Watching(Intake):
         self._reconcile(folder)
         self._attached(folder.root)
         self._status()
+        if folder.root in self._gone_if_back:
+            self._back_answered(folder)
+
+    def _stat_when_back(self, root: str, path: str, waiting: list[tuple[Project, bool]]) -> None:
+        """A stat found nothing at a project's path (a new project has its identity)
+        while its folder is offline to the core: the drive still away, or back with its
+        events not seen, the project moved out meanwhile (simulator seed 1001778). The
+        folder is checked: found there, the path is stat'ed again once it is watched,
+        and nothing there then is a move (relinked); still away, the new one is new."""
+        self._gone_if_back.setdefault(root, {})[path] = waiting
+        folder = self.folders.get(root)
+        if folder is not None:
+            self._emit(*self.folders.check(folder))
+
+    def _back_answered(self, folder: Folder) -> None:
+        if folder.mode != "offline":
+            for path, waiting in self._gone_if_back.pop(folder.root).items():
+                self._move_stats.setdefault(path, []).extend(waiting)
+                self._emit(Stat(path, waiting[0][1]))
+        elif folder.watching is None and not folder.checking:  # still away
+            for waiting in self._gone_if_back.pop(folder.root).values():
+                self._move_resolved(waiting)
 
     def _on_watch_failed(self, failed: WatchFailed) -> None:
         folder = self.folders.get(failed.root)
