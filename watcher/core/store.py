@@ -11,6 +11,7 @@ fields: 20,000 projects are a few MB.
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from watcher.core.batching import Queued
@@ -204,6 +205,14 @@ class Rows(Mapping[str, ProjectRecord]):
 
     def missing_count(self) -> int:
         return sum(1 for r in self._rows.values() if r.missing_since is not None)
+
+    def carried(self, paths: Iterable[str]) -> None:
+        """A request carried these records and its answer was lost: it may have acted
+        (`attempts`; for a relink, see `Spellings._relink_undone`)."""
+        for path in paths:
+            old = self._rows.get(path)
+            if old is not None:
+                self._put(replace(old, attempts=old.attempts + 1))
 
     def _put(self, record: ProjectRecord) -> None:
         old = self._rows.get(record.path)
