@@ -317,18 +317,19 @@ def test_a_version_3_database_opens_keeps_its_records_and_stores_the_moved_ident
     db.close()
     state = State(path)
     [old] = state.load()[0]
-    assert (old.state, old.session_id, old.moved_from, old.moved_identity) == (
+    assert (old.state, old.session_id, old.moved_from, old.moved_identity, old.moved_inode) == (
         "relinking",
         "s1",
         "/s/a.als",
         None,
+        None,
     )
-    record: ProjectRecord = replace(old, path="/s/c.als", moved_identity="1:ab")
+    record: ProjectRecord = replace(old, path="/s/c.als", moved_identity="1:ab", moved_inode=3)
     state.apply([Persist(upserts=(record,))])
     state.close()
     again = State(path, readonly=True)
-    stored = {r.path: r.moved_identity for r in again.load()[0]}
-    assert stored == {"/s/b.als": None, "/s/c.als": "1:ab"}
+    stored = {r.path: (r.moved_identity, r.moved_inode) for r in again.load()[0]}
+    assert stored == {"/s/b.als": (None, None), "/s/c.als": ("1:ab", 3)}
     assert again.get_meta("schema_version") == SCHEMA_VERSION
     again.close()
 

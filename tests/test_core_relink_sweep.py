@@ -1,5 +1,6 @@
-"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200, 15176,
-1001778 and 501562).
+"""Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200, 200349,
+200853, 15869, 201694, 201468, 1542 and 200742; tests/test_core_relink_left.py has the
+classes that left a session behind).
 
 A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
 the twin moved (a move keeps the inode). A project queued in a folder the core believes
@@ -8,41 +9,37 @@ from the drive being away, so the moved one is queued as new; the old record is 
 until the folder's walk looks, and cancelled when it does not find it, never sent from
 a path where nothing is. A copy never takes the session of a project moved (its PATCH
 not answered) while a file at the path the session still points at is being looked at:
-the project may be back there. A project saved while its import was out, queued again
-for its new bytes, has the session that request made: gone before its new bytes go out,
-it is kept (missing, or in flight until the answer), never dropped as never imported. A
-stat that finds nothing at a project's path while its folder is offline to the core
-says nothing: the folder is checked, and once it is watched again the path is stat'ed
-again. A walk's listing may be older than a project found missing since it began: it
-says nothing of that project (never back on it, nor a file being looked at there).
+the project may be back there. Nor while the project may be back there unseen (moved
+back, its events lost): that path is stat'ed with the originals. A copy never takes the
+session of a missing twin restored unseen either: the twin's path is stat'ed too, even
+when the copy is on another volume. A twin restored at its session's path with the inode
+its session's project had there keeps the session before the PATCH is sent, whatever its
+bytes (saved in the trash). A project moved unseen, found after a copy was taken for it,
+with the inode its session's project had: the relink is its own, the copy is new. A
+relink decided waits to be sent while a file at its session's path is being looked at.
+A twin moved onto the path a project left keeping its inode is not that project back.
+A project back at its session's path after a PATCH whose answer was lost (it may have
+acted) has its session pointed back at it, never left where that PATCH may have put it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import pytest
-
 from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import start
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
-from watcher.core.effects import CheckFolder, Effect, Probe, Relink, Send, Walk
+from watcher.core.effects import CheckFolder, Effect, Probe, Relink
 from watcher.core.inputs import (
-    Accepted,
     DirectoryGone,
-    EventsLost,
     Failure,
     FolderChecked,
-    Found,
     ProjectChanged,
     ProjectGone,
     RelinkAnswered,
     Relinked,
-    SendAnswered,
     Started,
-    WalkEnded,
-    WalkFound,
 )
 from watcher.core.settings import FolderSettings
 
@@ -169,109 +166,178 @@ def test_a_copy_never_takes_the_session_of_a_project_back_where_it_is() -> None:
     assert items_sent(d).count(home) == 1, "the project is never imported again"
 
 
-@pytest.mark.parametrize("answered_first", [False, True])
-def test_a_project_saved_while_its_import_is_out_then_moved_keeps_that_session(
-    answered_first: bool,
-) -> None:
-    """Seed 15176: imported, saved while the request was out (queued again for the new
-    bytes), then its folder renamed. That request made a session: the project keeps it
-    (relinked), whether the answer comes before the move or after."""
-    d = start()
-    song, moved = f"{ROOT}/Kite/song.als", f"{ROOT}/Moved/Kite/song.als"
-    d.hold = True
-    d.disk[song], d.identity[song] = sig(1), "id-1"
-    d.feed(ProjectChanged(ROOT, song, False, d.now))
-    d.advance(10)
-    assert d.stored[song].state == "in_flight"
-    d.disk[song], d.identity[song] = replace(sig(1), size=500), "id-2"  # saved meanwhile
-    d.feed(ProjectChanged(ROOT, song, False, d.now))
-    d.advance(10)
-    assert d.stored[song].state == "pending", "queued again for its new bytes"
-
-    def answer() -> None:
-        held, d.held = d.held, []
-        for send in held:
-            assert isinstance(send, Send)
-            d.feed(SendAnswered(send.request, Accepted(f"imp-{send.request}", len(send.items))))
-
-    if answered_first:
-        answer()  # its new bytes go out next (held)
-        assert d.stored[song].imported_at is not None, "it has a session"
-    d.disk[moved], d.identity[moved] = d.disk.pop(song), "id-2"
-    d.feed(DirectoryGone(ROOT, f"{ROOT}/Kite", d.now))
-    assert song in d.stored, "the session its request made is not forgotten"
-    d.hold = False
-    answer()
-    d.feed(ProjectChanged(ROOT, moved, False, d.now))
-    d.advance(10)
-    assert relinked(d) == [(song, moved)]
-    assert moved not in items_sent(d), "never imported again at its new path"
-
-
-def test_a_project_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
-    """Seed 1001778: B's drive away (the core knows), back with nothing seen, and an
-    imported project moved from it to A with B's events lost. The stat of its path
-    found nothing while B was offline to the core: that says nothing, so B is checked,
-    and once watched again the path is stat'ed again: gone, so the project moved."""
-    folders = (FolderSettings(A), FolderSettings(B))
-    d = Unplugging(Core.restore(settings(folders=folders, offline_check_seconds=600.0), (), {}))
-    home, away = f"{B}/Studio/Jam/jam.mmp", f"{A}/Done/Jam/jam.mmp"
-    d.disk[f"{A}/other.als"], d.identity[f"{A}/other.als"] = sig(2), "id-o"
-    d.disk[home], d.identity[home] = sig(1), "id-j"
+def refusing(files: dict[str, str], roots: tuple[str, ...] = (ROOT,)) -> SlowProbes:
+    """Projects imported, then SessionDock refusing relinks (starting: 503)."""
+    folders = tuple(FolderSettings(root) for root in roots)
+    d = SlowProbes(Core.restore(settings(folders=folders), (), {}))
+    for n, (path, ident) in enumerate(sorted(files.items()), 1):
+        d.disk[path], d.identity[path] = sig(n), ident
     d.feed(Started(wall=WALL0))
     d.advance(10)
-    assert home in items_sent(d)
-    d.unplugged.add(B)
-    d.feed(DirectoryGone(B, B, d.now))  # the drive goes away
+    assert sorted(items_sent(d)) == sorted(files)
+    d.refusing = True
+    return d
+
+
+def sent_since(d: SlowProbes, tried: int) -> list[tuple[str, str]]:
+    """The relinks sent once SessionDock stopped refusing them: (old, new) paths."""
+    return [(i.old_path, i.new_path) for r in d.relinks[tried:] for i in r.items]
+
+
+def test_a_copy_never_takes_a_session_whose_project_moved_back_unseen() -> None:
+    """Seed 200349: a moved (its PATCH refused), then moved back with its events lost;
+    a copy of it (another inode) is found. The path a's record has is empty, but the
+    session still points at a's first path, which is stat'ed too: a is there."""
+    home, away, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a.als", f"{ROOT}/b.als"
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-a"
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.feed(ProjectChanged(ROOT, away, False, d.now))
+    d.advance(10)
+    assert d.stored[away].state == "relinking" and d.stored[away].moved_from == home
+    d.disk[home] = d.disk.pop(away)  # moved back: no event
+    d.disk[dup], d.identity[dup] = replace(d.disk[home], inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state != "relinking", "the copy does not take the session"
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert d.stored[home].state in ("imported", "relinking"), "a's session is at a's path"
+
+
+def test_a_copy_never_takes_the_session_of_a_twin_restored_unseen() -> None:
+    """Seed 200853: b (a's twin) trashed, then restored with its event lost; a copy
+    of them is found on another volume, where inodes say nothing. a is looked at, as
+    before, and so is b's path, where b is: the copy is imported as new."""
+    a, b, dup = f"{B}/a.als", f"{B}/b.als", f"{A}/c.als"
+    d = refusing({a: "same", b: "same", f"{A}/other.als": "id-o"}, roots=(A, B))
+    trashed = d.disk.pop(b)
+    d.feed(ProjectGone(B, b, d.now))
+    d.advance(10)
+    assert d.stored[b].missing_since is not None
+    d.disk[b] = trashed  # restored: no event
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "same"
+    d.feed(ProjectChanged(A, dup, False, d.now))
+    d.refusing = False
+    d.advance(600)
+    assert not d.relinks, "b's session never moves to the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert d.stored[b].missing_since is None, "b is found back"
+
+
+def test_a_twin_restored_after_a_save_in_the_trash_keeps_its_session() -> None:
+    """Seed 15869: a trashed; a duplicate (another inode) taken for it, its PATCH
+    refused; a saved in the trash (new bytes) and restored at its path. a has the
+    inode its session's project had there: the relink is undone, the duplicate is
+    imported as new, and a's new bytes are sent to its session."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/a 2.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and d.stored[dup].moved_inode == trashed.inode
+    d.disk[a], d.identity[a] = replace(trashed, size=999), "id-a saved"  # restored
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    assert d.stored[a].moved_from is None and d.logs("project_relink_undone")
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the duplicate is imported as new"
+    assert items_sent(d).count(a) == 2, "a's new bytes are sent to its session"
+
+
+def test_the_project_moved_unseen_takes_back_the_relink_a_copy_was_given() -> None:
+    """Seed 201694: a moved with its events lost, then copied (another inode). The
+    copy is found first: a's path is empty, so it is taken for a moved. Then a is
+    found, with the inode a's session's project had: the PATCH (refused so far) is
+    a's, and the copy is imported as new."""
+    a, moved, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a.als", f"{ROOT}/Done 2/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.disk[moved] = d.disk.pop(a)  # no event
+    d.disk[dup], d.identity[dup] = replace(d.disk[moved], inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "taken for a moved: a's path is empty"
+    d.identity[moved] = "id-a"
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert d.stored[moved].state == "relinking" and d.logs("project_relink_retaken")
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert sent_since(d, tried) == [(a, moved)], "the session follows a, not the copy"
+    assert d.stored[moved].state == "imported" and d.stored[moved].moved_from is None
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+
+
+def test_a_relink_waits_while_a_file_at_its_sessions_path_is_looked_at() -> None:
+    """Seed 201468: a moved to another volume, copied (another inode) on its first one;
+    the copy taken for it is relinking (PATCH refused) when a moves back: while that
+    file waits out its quiet period, the PATCH is not sent (SessionDock back); once it
+    is probed, the relink is undone and the copy imported as new."""
+    a, away, dup = f"{A}/a.als", f"{B}/a.als", f"{A}/Copy/a.als"
+    d = refusing({a: "id-a", f"{B}/other.als": "id-o"}, roots=(A, B))
+    d.disk[dup], d.identity[dup] = replace(d.disk[a], inode=77), "id-a"
+    d.disk[away], d.identity[away] = d.disk.pop(a), "id-a"
+    d.feed(ProjectGone(A, a, d.now))
+    d.feed(ProjectChanged(A, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    d.disk[a] = d.disk.pop(away)  # back, its event seen; the other volume's events lost
+    d.feed(ProjectChanged(A, a, False, d.now))
+    tried, d.refusing = len(d.relinks), False
     d.advance(1)
-    d.unplugged.clear()  # back, unseen
-    d.disk[away], d.identity[away] = d.disk.pop(home), "id-j"
-    d.feed(ProjectChanged(A, away, False, d.now))
-    d.advance(10)
-    assert relinked(d) == [(home, away)]
-    assert away not in items_sent(d), "never imported again at its new path"
+    assert not sent_since(d, tried), "no PATCH while a's file waits to be looked at"
+    d.advance(600)
+    assert d.logs("project_relink_undone") and d.stored[a].state == "imported"
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
 
 
-@dataclass
-class StaleWalks(VolumeDriver):
-    """Full walks list the disk as it is when asked, and answer on `let_go`."""
-
-    walks: list[tuple[Walk, tuple[Found, ...]]] = field(default_factory=list)
-    holding: bool = False
-
-    def carry_out(self, effect: Effect) -> None:
-        if isinstance(effect, Walk) and effect.under is None and self.holding:
-            found = tuple(Found(p, False, s) for p, s in sorted(self.disk.items()))
-            self.walks.append((effect, found))
-        else:
-            super().carry_out(effect)
-
-    def let_go(self) -> None:
-        self.holding = False
-        for walk, found in self.walks:
-            self.feed(WalkFound(walk.root, walk.under, found))
-            self.feed(WalkEnded(walk.root, walk.under))
-        self.walks.clear()
-
-
-def test_a_walk_listing_older_than_a_move_does_not_bring_the_project_back() -> None:
-    """Seed 501562: a full walk lists a project, its folder is moved away before the
-    listing arrives (found missing then): the listing is older than that and says
-    nothing of it, so the project is not taken for back; the moved one is relinked."""
-    d = StaleWalks(Core.restore(settings(), (), {}))
-    intro, moved = f"{ROOT}/Blue/Intro/intro.als", f"{ROOT}/Imported/intro.als"
-    d.disk[intro], d.identity[intro] = sig(1), "id-i"
-    d.feed(Started(wall=WALL0))
-    d.advance(10)
-    d.holding = True
-    d.feed(EventsLost("overflow"))  # every folder walked again
-    assert d.walks
-    d.disk[moved], d.identity[moved] = d.disk.pop(intro), "id-i"
-    d.feed(DirectoryGone(ROOT, f"{ROOT}/Blue/Intro", d.now))
-    d.let_go()  # it still lists the project where it was
-    assert d.stored[intro].missing_since is not None, "not back on an old listing"
-    assert not d.logs("project_back")
+def test_a_twin_moved_onto_the_path_a_project_left_does_not_undo_its_move() -> None:
+    """Seed 1542 (once the relink above waited): b moved, keeping its inode (its PATCH
+    refused), then a, b's twin, moved onto the path b left. a is not b back (another
+    inode, though the same bytes): b's relink goes out, and a's session follows a."""
+    a, b, moved = f"{ROOT}/a.als", f"{ROOT}/b.als", f"{ROOT}/Done/b.als"
+    d = refusing({a: "same", b: "same"})
+    d.disk[moved], d.identity[moved] = d.disk.pop(b), "same"
+    d.feed(ProjectGone(ROOT, b, d.now))
     d.feed(ProjectChanged(ROOT, moved, False, d.now))
     d.advance(10)
-    assert relinked(d) == [(intro, moved)]
-    assert items_sent(d) == [intro]
+    assert d.stored[moved].state == "relinking"
+    d.disk[b] = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.feed(ProjectChanged(ROOT, b, False, d.now))
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert not d.logs("project_relink_undone"), "a is not b back"
+    assert sent_since(d, tried) == [(b, moved), (a, b)]
+    assert not items_sent(d)[2:], "nothing is imported again"
+
+
+def test_a_project_back_after_a_patch_whose_answer_was_lost_is_relinked_back() -> None:
+    """Seed 200742: a moved; its PATCH timed out (SessionDock may have acted); a moved
+    back, its gone event lost. The session may be at either path: it is pointed back
+    at a's path (by id, or by either path), never left where the lost PATCH put it."""
+    home, away = f"{ROOT}/a.als", f"{ROOT}/Done/a.als"
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing = False
+    d.hold_relinks = True  # the PATCH goes out; its answer is lost
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-a"
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.feed(ProjectChanged(ROOT, away, False, d.now))
+    d.advance(10)
+    [lost] = d.relinks
+    timeout = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
+    d.feed(RelinkAnswered(lost.request, Relinked(()), failure=timeout))
+    assert d.stored[away].attempts == 1
+    d.disk[home] = d.disk.pop(away)  # moved back: only its new path is reported
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.hold_relinks = False
+    d.advance(600)
+    assert sent_since(d, 1)[-1:] == [(away, home)], "the session is pointed back at a"
+    assert d.stored[home].state == "imported" and d.stored[home].moved_from is None

@@ -120,6 +120,18 @@ REGRESSION_SEEDS = {
     "imported as new, as if the stat finding nothing there meant its drive was away",
     501562: "issue 12: a walk's listing older than the move of its folder took the "
     "project for back, so the moved one was a copy of it, imported as new",
+    200349: "issue 12: moved (its PATCH refused), moved back unseen: a copy took the session, "
+    "as the path the session still pointed at was never looked at",
+    200853: "issue 12: a twin trashed, restored unseen: a copy on another volume took its "
+    "session, as its path was not looked at once the copy's originals were",
+    15869: "issue 12: a duplicate took a trashed project's session; the project, saved in "
+    "the trash, restored at its path (its inode) did not undo the relink (new bytes)",
+    201694: "issue 12: moved unseen, copied: the copy took the session; the project found "
+    "after it (the session's inode) was imported as new, and the relink stayed the copy's",
+    201468: "issue 12: a copy's PATCH for a project moved to another volume was sent while "
+    "the project, moved back to its session's path, waited out its quiet period",
+    200742: "issue 12: a PATCH timed out after SessionDock acted, the project moved back: the "
+    "relink was undone as if the session had never moved, and it stayed at the other path",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -127,13 +139,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-_TAKEN = (
-    "issue 12 (found in the last sweep, not analysed): a relink moves the session of a "
-    "project still at its path (a copy taken for a missing twin)"
-)
-OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((15869, 200349, 200853, 201694), _TAKEN),
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer

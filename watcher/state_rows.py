@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -56,6 +56,8 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("digest", "INTEGER"),
     # version 5 (issue 12): the identity a relink was decided for (`moved_identity`)
     ("moved_identity", "TEXT"),
+    # version 6 (issue 12): the inode the project had where a relink moves it from
+    ("moved_inode", "INTEGER"),
 )
 
 
@@ -78,8 +80,8 @@ INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
     identity, session_id, missing_since, moved_from, moved_title, tags_done, digest,
-    moved_identity)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    moved_identity, moved_inode)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -114,6 +116,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         json.dumps({"session": r.tags_session, "tags": list(r.tags_done)}) if r.tags_done else None,
         sig.digest,
         r.moved_identity,
+        r.moved_inode,
     )
 
 
@@ -145,6 +148,7 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         moved_title=r["moved_title"],
         **_tags(r["tags_done"]),
         moved_identity=r["moved_identity"],
+        moved_inode=r["moved_inode"],
     )
 
 

@@ -75,7 +75,7 @@ class Moves(Spellings, Adoption):
                 )
                 return True
             return False
-        if self._relink_undone(project):
+        if self._relink_undone(project) or self._relink_retaken(project):
             return True
         in_flight = self.table.gone_in_flight_like(project.identity)
         if in_flight:
@@ -91,9 +91,7 @@ class Moves(Spellings, Adoption):
             # could not be told anyway, and each new copy would cost them all.
             present = self.table.present_like(project.identity)
             if present and len(present) <= MAX_ORIGINAL_STATS:
-                for old in present:
-                    self._move_stats.setdefault(old.path, []).append((project, bundle))
-                    self._emit(Stat(old.path, bundle))
+                self._look_for(project, bundle, [r.path for r in present])
                 return True
         candidates = self.table.vanished_like(project.identity)
         moved = [r for r in candidates if r.signature.inode == project.signature.inode]
@@ -164,11 +162,18 @@ class Moves(Spellings, Adoption):
             # Not the inode a move keeps: a copy, unless the project is gone from its
             # path. Its event may be lost (restored from the trash unseen, seed 864),
             # so its path is looked at first; something there is looked at in turn.
-            self._move_stats.setdefault(old.path, []).append((project, bundle))
-            self._emit(Stat(old.path, bundle))
+            self._look_for(project, bundle, [old.path])
             return True
         self._relink_to(project, old)
         return True
+
+    def _look_for(self, project: Project, bundle: bool, paths: list[str]) -> None:
+        """Stat `paths` for a new project (answers: `_move_checked`), and where a twin
+        of it may be back unseen (`_twins_to_look_at`), before a copy can take a
+        session; the new project is looked at again once all are answered."""
+        for path in dict.fromkeys([*paths, *self._twins_to_look_at(project)[:MAX_ORIGINAL_STATS]]):
+            self._move_stats.setdefault(path, []).append((project, bundle))
+            self._emit(Stat(path, bundle))
 
     def _moved_onto_rejected(self, record: ProjectRecord) -> bool:
         """A path whose import SessionDock refused (400), found holding a missing
@@ -183,39 +188,6 @@ class Moves(Spellings, Adoption):
     def _offline(self, root: str) -> bool:
         """A watched folder its drive or share is away from (not one no longer watched)."""
         return self.folders.get(root) is not None and self.folders.online(root) is None
-
-    def _relink_undone(self, project: Project) -> bool:
-        """A project back at the path its session still points at (the PATCH not sent
-        yet): the relink that would take the session away was a copy taken for the
-        project while the project was away (in the trash, restored; simulator seeds
-        1870, 300817). SessionDock's session stays where it is, with the project back;
-        the copy, still at its own path, is imported as new (True: nothing else to do)."""
-        moving = self.table.relinking_from(project)
-        if moving is None:
-            return False
-        job = self._job
-        if job is not None and job.what == "relink" and moving.path in job.current:
-            return False  # its PATCH is out: the answer decides (a move, then a copy)
-        # The inode a move keeps: the file taken for it moved back (its gone event lost,
-        # simulator seed 301325), not a copy left behind.
-        back = moving.signature.inode == project.signature.inode
-        copy = self.table.relink_undone(moving, project, self._wall(), copy=not back)
-        if back:
-            self._log(
-                "project_relink_undone",
-                path=project.path,
-                action="moved back to its session's path before the relink was sent",
-            )
-            return True
-        self.counters.queued += 1
-        self._replan = True
-        self._log(
-            "project_relink_undone",
-            path=project.path,
-            copy=copy,
-            action="the project is back at its session's path; the copy is imported as new",
-        )
-        return True
 
     def _original_elsewhere(self, project: Project, old: ProjectRecord) -> bool:
         """Another file found and not dealt with yet carries the missing project's inode:
@@ -251,13 +223,15 @@ class Moves(Spellings, Adoption):
         projects found there are the old folder's, moved."""
         waiting = self._move_stats.pop(path)
         record = self.table.get(path)
-        if signature is not None and record is not None and record.missing_since is not None:
-            # Something is at a missing project's path: the project back, its event
-            # lost, or another in its place. It is looked at as if its event came, and
-            # the new project is no longer taken for the missing one meanwhile.
-            folder = self.folders.online(record.root)
-            if folder is not None and not self._looking_at(path):
-                self._touch(record.root, path, waiting[0][1], self._now, signature)
+        if signature is not None and (record is None or record.missing_since is not None):
+            # Something is at a missing project's path, or at one a session still points
+            # at (no record: `_twins_to_look_at`): the project back, its event lost, or
+            # another in its place. It is looked at as if its event came, and the new
+            # project is no longer taken for the missing one meanwhile.
+            folder = self.folders.containing(path)
+            root = record.root if record is not None else folder.root if folder else ""
+            if self.folders.online(root) is not None and not self._looking_at(path):
+                self._touch(root, path, waiting[0][1], self._now, signature)
         if signature is None and record is not None and self.folders.get(record.root) is None:
             self._gone(path)
             self._move_resolved(waiting)
@@ -327,7 +301,7 @@ class Moves(Spellings, Adoption):
 
     def _relink_due(self) -> bool:
         """Send waiting relinks (before imports): True when a request went out."""
-        waiting = self.table.in_state("relinking")
+        waiting = [r for r in self.table.in_state("relinking") if not self._held_at_session(r)]
         if not waiting:
             return False
         rows = sorted(waiting, key=lambda r: (r.queued_at or 0.0, r.path))
@@ -382,6 +356,10 @@ class Moves(Spellings, Adoption):
                 fields = {"session_id": session_id, "from": old.moved_from, "to": old.project_path}
                 self._emit(Log("project_relinked", "info", fields))
         if answered.failure is not None:
+            if answered.failure.kind in ("unreachable", "bad_answer"):
+                # No answer, or a 2xx not understood: the PATCH may have acted (`attempts`).
+                done = {key for key, _ in answered.outcome.done}
+                self.table.carried(k for k in job.current if k not in done and k in self.table)
             self._failed(answered.failure, projects=len(job.current) - len(answered.outcome.done))
             return
         if self.gate.succeeded():

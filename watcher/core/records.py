@@ -114,3 +114,8 @@ class ProjectRecord:
     the new path before the PATCH went out changes `identity`, and a project back at
     `moved_from` with this one is the project the relink was taken for (a copy took
     its place: simulator seed 300817)."""
+    moved_inode: int | None = None
+    """The inode of the project at `moved_from` when the move was found: another than
+    the record's own when a copy was taken for a twin that was gone (in the trash). A
+    file back at `moved_from` with it is that twin, whatever its bytes (saved in the
+    trash: simulator seed 15869), and the session stays with it."""

@@ -7,11 +7,14 @@ otherwise than a recorded project, in normalization only, is taken as that proje
 spelling seen first is kept, and is what SessionDock was sent); a new project that is a
 recorded one in other letter case, on a folder that is case-insensitive, is that project
 renamed, and relinked. The rules on strings are in watcher.core.paths.
+
+The rules that tell a copy from its twin moved by inode (a move keeps it) live here too,
+beside `_relink_to`, leaving watcher.core.moves its room.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from watcher.core.base import CoreBase
 from watcher.core.paths import nfc, same_path
@@ -27,6 +30,83 @@ class Spellings(CoreBase):
         self.table.relink(project, old, self._wall())
         self._log("project_moved", "debug", path=project.path, old=old.path)
         self._replan = True
+
+    def _relink_undone(self, project: Project) -> bool:
+        """A project back at the path its session still points at (the PATCH not sent
+        yet): the relink that would take the session away was a copy taken for the
+        project while the project was away (in the trash, restored; simulator seeds
+        1870, 300817). SessionDock's session stays where it is, with the project back;
+        the copy, still at its own path, is imported as new (True: nothing else to do).
+
+        A PATCH that carried it and whose answer was lost may have acted: the session
+        may be at the copy's path already, so it is pointed back at the project's path
+        (a relink found by id or by either path; a no-op if it never moved: simulator
+        seed 200742)."""
+        moving = self.table.relinking_from(project)
+        if moving is None:
+            return False
+        job = self._job
+        if job is not None and job.what == "relink" and moving.path in job.current:
+            return False  # its PATCH is out: the answer decides (a move, then a copy)
+        # The inode a move keeps: the file taken for it moved back (its gone event lost,
+        # simulator seed 301325), not a copy left behind.
+        back = moving.signature.inode == project.signature.inode
+        if moving.attempts:
+            self._relink_to(project, replace(moving, moved_from=None, moved_title=None))
+            queued = not back and self.table.enqueue(_as_project(moving), self._wall())
+        else:
+            self.table.relink_undone(moving, project, self._wall(), copy=not back)
+            queued = not back
+        self._replan = True  # the copy is queued, or the project's new bytes are
+        if back:
+            self._log(
+                "project_relink_undone",
+                path=project.path,
+                action="moved back to its session's path before the relink was sent",
+            )
+            return True
+        self.counters.queued += int(queued)
+        self._log(
+            "project_relink_undone",
+            path=project.path,
+            copy=moving.path,
+            action="the project is back at its session's path; the copy is imported as new",
+        )
+        return True
+
+    def _relink_retaken(self, project: Project) -> bool:
+        """A new project with the inode its twin had where that twin's session still is,
+        on that volume, while a copy with another inode is relinking to that session
+        (its PATCH not sent): the project moved unseen and its old path was found empty,
+        so the copy took it for gone (simulator seed 201694). The session is the
+        project's: its relink is retargeted to it, the copy imported as new (True)."""
+        if project.identity is None:
+            return False
+        inode, folder = project.signature.inode, self.folders.containing(project.path)
+        job = self._job
+        out = job.current if job is not None and job.what == "relink" else ()
+        taken = [
+            r
+            for r in self.table.present_like(project.identity)
+            if r.state == "relinking"
+            and r.moved_from is not None
+            and r.moved_inode == inode != r.signature.inode
+            and r.path not in out  # its PATCH is out: the answer decides
+            and self.folders.containing(r.moved_from) is folder
+        ]
+        if len(taken) != 1:
+            return False
+        copy = taken[0]
+        self._relink_to(project, copy)
+        if self.table.enqueue(_as_project(copy), self._wall()):
+            self.counters.queued += 1
+        self._log(
+            "project_relink_retaken",
+            path=project.path,
+            copy=copy.path,
+            action="the project moved is found; the copy is imported as new",
+        )
+        return True
 
     def _copy_of_present(self, project: Project, old: ProjectRecord) -> bool:
         """Not the inode the missing project had, on its volume, and the bytes of a
@@ -48,6 +128,34 @@ class Spellings(CoreBase):
         if old.moved_from is None or project.signature.inode == old.signature.inode:
             return False
         return old.moved_from != project.path and self._looking_at(old.moved_from)
+
+    def _held_at_session(self, record: ProjectRecord) -> bool:
+        """A relink not sent while a file at the path its session still points at is
+        being looked at: it may be the project back there, and once it is probed the
+        relink is undone or goes out (simulator seed 201468: a copy taken for a project
+        moved to another volume, which came back while the PATCH waited)."""
+        return record.moved_from is not None and self._looking_at(record.moved_from)
+
+    def _twins_to_look_at(self, project: Project) -> list[str]:
+        """Where a project of `project`'s identity with another inode may be, back with
+        its event lost, though the core does not know it there: a missing one's path
+        (restored from the trash unseen: simulator seed 200853), and the path the
+        session of a moved one still points at, its PATCH not answered (moved back
+        unseen: seed 200349). A copy must never take the session of a project there,
+        so they are stat'ed with its originals (`Moves._move_checked`)."""
+        if project.identity is None:
+            return []
+        inode = project.signature.inode
+        vanished = self.table.vanished_like(project.identity)
+        paths = {r.path for r in vanished if r.signature.inode != inode}
+        paths.update(
+            r.moved_from
+            for r in [*self.table.present_like(project.identity), *vanished]
+            if r.state == "relinking"
+            and r.moved_from is not None
+            and inode not in (r.signature.inode, r.moved_inode)
+        )
+        return sorted(p for p in paths if p != project.path and not self._looking_at(p))
 
     def _looking_at(self, path: str) -> bool:
         """A file at `path` is being looked at: quiet period, stat or probe out."""
@@ -99,3 +207,8 @@ class Spellings(CoreBase):
         self.table.mark_missing(old.path, self._wall())  # a queued change rides along
         self._relink_to(project, self.table[old.path])
         return True
+
+
+def _as_project(record: ProjectRecord) -> Project:
+    """The project a record was made from, as recorded: a copy queued as new."""
+    return Project(**{f.name: getattr(record, f.name) for f in fields(Project)})

@@ -11,12 +11,16 @@ fields: 20,000 projects are a few MB.
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from watcher.core.batching import Queued
 from watcher.core.effects import Persist
 from watcher.core.paths import loose_key
 from watcher.core.records import STATES, ProjectRecord, StateName
+
+LIVE: frozenset[StateName] = frozenset({"imported", "pending", "in_flight", "relinking"})
+"""States of a project that has (or is about to have) a session."""
 
 K = TypeVar("K", bound=Hashable)
 
@@ -188,6 +192,24 @@ class Rows(Mapping[str, ProjectRecord]):
         """Relinking records whose session SessionDock still lists at `path`."""
         return [self._rows[p] for p in sorted(self._moving_from.get(path, ()))]
 
+    def vanished_like(self, identity: str) -> list[ProjectRecord]:
+        """Projects with a session, gone from disk, whose identity is `identity`: imported
+        ones, and moved ones whose PATCH is not answered yet (moved again)."""
+        rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
+        return [r for r in rows if r.state in ("imported", "relinking")]
+
+    def gone_in_flight_like(self, identity: str) -> list[ProjectRecord]:
+        """Projects gone from disk while a request carried them: whether they have a
+        session is known only once it is answered."""
+        rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
+        return [r for r in rows if r.state == "in_flight"]
+
+    def present_like(self, identity: str) -> list[ProjectRecord]:
+        """Projects not known to be gone whose identity is `identity`, imported or on
+        their way (a gone event may be lost, or not handled yet)."""
+        rows = (self._rows[p] for p in sorted(self._identities.get(identity, ())))
+        return [r for r in rows if r.state in LIVE and r.missing_since is None]
+
     def spellings(self, path: str) -> list[str]:
         """Recorded paths other than `path` that differ from it at most in Unicode
         normalization and letter case (the caller knows which of those count)."""
@@ -204,6 +226,14 @@ class Rows(Mapping[str, ProjectRecord]):
 
     def missing_count(self) -> int:
         return sum(1 for r in self._rows.values() if r.missing_since is not None)
+
+    def carried(self, paths: Iterable[str]) -> None:
+        """A request carried these records and its answer was lost: it may have acted
+        (`attempts`; for a relink, see `Spellings._relink_undone`)."""
+        for path in paths:
+            old = self._rows.get(path)
+            if old is not None:
+                self._put(replace(old, attempts=old.attempts + 1))
 
     def _put(self, record: ProjectRecord) -> None:
         old = self._rows.get(record.path)

@@ -18,8 +18,6 @@ from watcher.core.store import Rows, base_name, has_session
 
 SETTLED: frozenset[StateName] = frozenset({"imported", "rejected", "pending", "in_flight"})
 """States in which the same bytes are never queued again."""
-LIVE: frozenset[StateName] = frozenset({"imported", "pending", "in_flight", "relinking"})
-"""States of a project that has (or is about to have) a session."""
 
 
 class Table(Rows):
@@ -184,24 +182,6 @@ class Table(Rows):
 
     # --- relinking (issue 12) ------------------------------------------------------------
 
-    def vanished_like(self, identity: str) -> list[ProjectRecord]:
-        """Projects with a session, gone from disk, whose identity is `identity`: imported
-        ones, and moved ones whose PATCH is not answered yet (moved again)."""
-        rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
-        return [r for r in rows if r.state in ("imported", "relinking")]
-
-    def gone_in_flight_like(self, identity: str) -> list[ProjectRecord]:
-        """Projects gone from disk while a request carried them: whether they have a
-        session is known only once it is answered."""
-        rows = (self._rows[p] for p in sorted(self._missing.get(identity, ())))
-        return [r for r in rows if r.state == "in_flight"]
-
-    def present_like(self, identity: str) -> list[ProjectRecord]:
-        """Projects not known to be gone whose identity is `identity`, imported or on
-        their way (a gone event may be lost, or not handled yet)."""
-        rows = (self._rows[p] for p in sorted(self._identities.get(identity, ())))
-        return [r for r in rows if r.state in LIVE and r.missing_since is None]
-
     def mark_missing(self, path: str, wall: float, carried: bool = False) -> bool:
         """A project gone from an online folder: kept (its session too), marked.
 
@@ -257,43 +237,49 @@ class Table(Rows):
                 moved_from=old.moved_from or old.project_path,
                 moved_title=old.moved_title or old.title,
                 moved_identity=old.moved_identity if old.moved_from else old.identity,
+                moved_inode=old.moved_inode if old.moved_from else old.signature.inode,
             )
         )
 
     def relinking_from(self, project: Project) -> ProjectRecord | None:
         """A record, on disk, whose session SessionDock still lists at `project.path`
-        (moved from there, its PATCH not answered yet), taken for `project`: of its
-        identity when the move was found (saved since, it has another now)."""
+        (moved from there, its PATCH not answered yet), taken for `project`: with the
+        inode it had there (back, whatever its bytes: saved in the trash, simulator seed
+        15869), or of its identity when the move was found (saved since, it has another
+        now) unless the record kept that inode, moving: then `project` is a twin moved
+        onto the path it left, and the relink stands (seed 1542)."""
         if project.identity is None:
             return None
-        return next(
-            (
-                r
-                for r in self.moving_from(project.project_path)
-                if r.missing_since is None
-                and r.path != project.path
-                and project.identity in (r.moved_identity, r.identity)
-            ),
-            None,
-        )
+        inode = project.signature.inode
+        for r in self.moving_from(project.project_path):
+            if r.missing_since is not None or r.path == project.path:
+                continue
+            kept = r.moved_inode is not None and r.moved_inode == r.signature.inode
+            if inode == r.moved_inode or (
+                not kept and project.identity in (r.moved_identity, r.identity)
+            ):
+                return r
+        return None
 
     def relink_undone(
         self, moving: ProjectRecord, back: Project, wall: float, copy: bool = True
     ) -> str:
         """`back` is the project `moving` was taken for: it keeps the session (at its
         path still), and the file at `moving.path`, a copy, is queued as new; its path.
-        Without `copy`, `back` is that very file moved back: nothing is queued."""
+        Without `copy`, `back` is that very file moved back: nothing is queued. Its
+        bytes changed since the move was found (saved in the trash, or at the path it
+        came back from), its session is sent them (pending)."""
+        changed = back.identity != moving.moved_identity
         self._drop(moving.path)
         self._put(
             replace(
                 moving,
                 **_project_fields(back),
-                state="imported",
+                state="pending" if changed else "imported",
+                queued_at=wall if changed else moving.queued_at,
                 attempts=0,
                 missing_since=None,
-                moved_from=None,
-                moved_title=None,
-                moved_identity=None,
+                **_NOT_MOVED,
             )
         )
         if copy:
@@ -309,9 +295,7 @@ class Table(Rows):
                 old,
                 state="imported",
                 session_id=session_id,
-                moved_from=None,
-                moved_title=None,
-                moved_identity=None,
+                **_NOT_MOVED,
             )
         )
         return old
@@ -336,9 +320,7 @@ class Table(Rows):
                 state="pending",
                 queued_at=wall,
                 session_id=None,
-                moved_from=None,
-                moved_title=None,
-                moved_identity=None,
+                **_NOT_MOVED,
                 import_id=None,
                 imported_at=None,
             )
@@ -397,3 +379,7 @@ def _project_fields(project: Project | ProjectRecord) -> dict[str, Any]:
 
 
 _PROJECT_FIELDS = tuple(f.name for f in fields(Project))
+_NOT_MOVED: dict[str, Any] = dict.fromkeys(
+    ("moved_from", "moved_title", "moved_identity", "moved_inode")
+)
+"""The fields of a move found, cleared once it is answered, undone or lost."""

@@ -1,0 +1,146 @@
+"""Relink classes of the issue 12 sweep that left a project's earlier session behind
+(simulator seeds 15176, 1001778 and 501562).
+
+A project saved while its import was out, queued again for its new bytes, has the
+session that request made: gone before its new bytes go out, it is kept (missing, or in
+flight until the answer), never dropped as never imported. A stat that finds nothing at
+a project's path while its folder is offline to the core says nothing: the folder is
+checked, and once it is watched again the path is stat'ed again. A walk's listing may be
+older than a project found missing since it began: it says nothing of that project
+(never back on it, nor a file being looked at there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from tests.test_core import ROOT, WALL0, settings, sig
+from tests.test_core_moves import start
+from tests.test_core_volumes import VolumeDriver, items_sent, relinked
+from watcher.core import Core
+from watcher.core.effects import Effect, Send, Walk
+from watcher.core.inputs import (
+    Accepted,
+    DirectoryGone,
+    EventsLost,
+    Found,
+    ProjectChanged,
+    SendAnswered,
+    Started,
+    WalkEnded,
+    WalkFound,
+)
+from watcher.core.settings import FolderSettings
+
+A, B = "/Volumes/A", "/Volumes/B"
+from tests.test_core_relink_sweep import Unplugging
+
+
+@pytest.mark.parametrize("answered_first", [False, True])
+def test_a_project_saved_while_its_import_is_out_then_moved_keeps_that_session(
+    answered_first: bool,
+) -> None:
+    """Seed 15176: imported, saved while the request was out (queued again for the new
+    bytes), then its folder renamed. That request made a session: the project keeps it
+    (relinked), whether the answer comes before the move or after."""
+    d = start()
+    song, moved = f"{ROOT}/Kite/song.als", f"{ROOT}/Moved/Kite/song.als"
+    d.hold = True
+    d.disk[song], d.identity[song] = sig(1), "id-1"
+    d.feed(ProjectChanged(ROOT, song, False, d.now))
+    d.advance(10)
+    assert d.stored[song].state == "in_flight"
+    d.disk[song], d.identity[song] = replace(sig(1), size=500), "id-2"  # saved meanwhile
+    d.feed(ProjectChanged(ROOT, song, False, d.now))
+    d.advance(10)
+    assert d.stored[song].state == "pending", "queued again for its new bytes"
+
+    def answer() -> None:
+        held, d.held = d.held, []
+        for send in held:
+            assert isinstance(send, Send)
+            d.feed(SendAnswered(send.request, Accepted(f"imp-{send.request}", len(send.items))))
+
+    if answered_first:
+        answer()  # its new bytes go out next (held)
+        assert d.stored[song].imported_at is not None, "it has a session"
+    d.disk[moved], d.identity[moved] = d.disk.pop(song), "id-2"
+    d.feed(DirectoryGone(ROOT, f"{ROOT}/Kite", d.now))
+    assert song in d.stored, "the session its request made is not forgotten"
+    d.hold = False
+    answer()
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert relinked(d) == [(song, moved)]
+    assert moved not in items_sent(d), "never imported again at its new path"
+
+
+def test_a_project_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
+    """Seed 1001778: B's drive away (the core knows), back with nothing seen, and an
+    imported project moved from it to A with B's events lost. The stat of its path
+    found nothing while B was offline to the core: that says nothing, so B is checked,
+    and once watched again the path is stat'ed again: gone, so the project moved."""
+    folders = (FolderSettings(A), FolderSettings(B))
+    d = Unplugging(Core.restore(settings(folders=folders, offline_check_seconds=600.0), (), {}))
+    home, away = f"{B}/Studio/Jam/jam.mmp", f"{A}/Done/Jam/jam.mmp"
+    d.disk[f"{A}/other.als"], d.identity[f"{A}/other.als"] = sig(2), "id-o"
+    d.disk[home], d.identity[home] = sig(1), "id-j"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert home in items_sent(d)
+    d.unplugged.add(B)
+    d.feed(DirectoryGone(B, B, d.now))  # the drive goes away
+    d.advance(1)
+    d.unplugged.clear()  # back, unseen
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-j"
+    d.feed(ProjectChanged(A, away, False, d.now))
+    d.advance(10)
+    assert relinked(d) == [(home, away)]
+    assert away not in items_sent(d), "never imported again at its new path"
+
+
+@dataclass
+class StaleWalks(VolumeDriver):
+    """Full walks list the disk as it is when asked, and answer on `let_go`."""
+
+    walks: list[tuple[Walk, tuple[Found, ...]]] = field(default_factory=list)
+    holding: bool = False
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Walk) and effect.under is None and self.holding:
+            found = tuple(Found(p, False, s) for p, s in sorted(self.disk.items()))
+            self.walks.append((effect, found))
+        else:
+            super().carry_out(effect)
+
+    def let_go(self) -> None:
+        self.holding = False
+        for walk, found in self.walks:
+            self.feed(WalkFound(walk.root, walk.under, found))
+            self.feed(WalkEnded(walk.root, walk.under))
+        self.walks.clear()
+
+
+def test_a_walk_listing_older_than_a_move_does_not_bring_the_project_back() -> None:
+    """Seed 501562: a full walk lists a project, its folder is moved away before the
+    listing arrives (found missing then): the listing is older than that and says
+    nothing of it, so the project is not taken for back; the moved one is relinked."""
+    d = StaleWalks(Core.restore(settings(), (), {}))
+    intro, moved = f"{ROOT}/Blue/Intro/intro.als", f"{ROOT}/Imported/intro.als"
+    d.disk[intro], d.identity[intro] = sig(1), "id-i"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.holding = True
+    d.feed(EventsLost("overflow"))  # every folder walked again
+    assert d.walks
+    d.disk[moved], d.identity[moved] = d.disk.pop(intro), "id-i"
+    d.feed(DirectoryGone(ROOT, f"{ROOT}/Blue/Intro", d.now))
+    d.let_go()  # it still lists the project where it was
+    assert d.stored[intro].missing_since is not None, "not back on an old listing"
+    assert not d.logs("project_back")
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert relinked(d) == [(intro, moved)]
+    assert items_sent(d) == [intro]
