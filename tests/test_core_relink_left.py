@@ -1,5 +1,5 @@
 """Relink classes of the issue 12 sweep that left a project's earlier session behind
-(simulator seeds 15176, 1001778 and 501562).
+(simulator seeds 15176, 1001778, 501562 and 700439).
 
 A project saved while its import was out, queued again for its new bytes, has the
 session that request made: gone before its new bytes go out, it is kept (missing, or in
@@ -7,7 +7,9 @@ flight until the answer), never dropped as never imported. A stat that finds not
 a project's path while its folder is offline to the core says nothing: the folder is
 checked, and once it is watched again the path is stat'ed again. A walk's listing may be
 older than a project found missing since it began: it says nothing of that project
-(never back on it, nor a file being looked at there).
+(never back on it, nor a file being looked at there). A project moved onto the path of
+a trashed one of other bytes takes the session there, as onto a trashed twin, and its
+own stays behind, by design: its own relinked there would leave two sessions on one path.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from tests.test_core import ROOT, WALL0, settings, sig
-from tests.test_core_moves import start
+from tests.test_core_moves import move, start
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
 from watcher.core.effects import Effect, Send, Walk
@@ -27,6 +29,7 @@ from watcher.core.inputs import (
     EventsLost,
     Found,
     ProjectChanged,
+    ProjectGone,
     SendAnswered,
     Started,
     WalkEnded,
@@ -144,3 +147,21 @@ def test_a_walk_listing_older_than_a_move_does_not_bring_the_project_back() -> N
     d.advance(10)
     assert relinked(d) == [(intro, moved)]
     assert items_sent(d) == [intro]
+
+
+def test_a_project_moved_onto_the_path_of_a_trashed_project_takes_the_session_there() -> None:
+    """Seed 700439 (by design, as seed 5761 with other bytes): b trashed, a moved onto
+    b's path (with the inode a move keeps). a's own session relinked there would put two
+    sessions on one path for good unless b comes back to that very path, which cannot be
+    known then; so the session at the path is sent a's bytes, and a's stays behind."""
+    d = start(a="id-a", b="id-b")
+    a, b = f"{ROOT}/a.als", f"{ROOT}/b.als"
+    d.disk.pop(b)
+    d.feed(ProjectGone(ROOT, b, d.now))  # trashed
+    d.advance(10)
+    move(d, a, b)
+    d.advance(30)
+    assert not relinked(d), "no PATCH of a's session onto a path that has one"
+    assert sorted(items_sent(d)) == [a, b, b], "a's bytes go to the session at b's path"
+    assert d.stored[b].state == "imported" and d.stored[b].identity == "id-a"
+    assert d.stored[a].missing_since is not None, "a's own session is kept, missing"

@@ -132,6 +132,8 @@ REGRESSION_SEEDS = {
     "the project, moved back to its session's path, waited out its quiet period",
     200742: "issue 12: a PATCH timed out after SessionDock acted, the project moved back: the "
     "relink was undone as if the session had never moved, and it stayed at the other path",
+    700439: "issue 12 (by design, as 5761): moved onto the path of a trashed project of other "
+    "bytes: it takes the session there, its own stays behind (the trashed one came back there)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -140,8 +142,6 @@ CI. Seed numbers hold while the world's random draws stay as they are
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
 OPEN_SEEDS: dict[int, str] = {
-    700439: "issue 12 (found in a sweep, not analysed): one project with two sessions, a "
-    "bundle's earlier one left behind",
     701493: "issue 12 (found in a sweep, not analysed): a relink moves the session of a "
     "project still at its path",
 }

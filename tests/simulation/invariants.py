@@ -56,7 +56,11 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   its own there instead is right only if the other one later comes back to that very
   path (then SessionDock skips its import); restored elsewhere, two sessions would stay
   on one path (seeds 5761, 648). That future is unknown when the file is found
-  (`World._onto_a_twin`).
+  (`World._onto_a_twin`). The same holds onto the path of a project in the trash of
+  other content whose record there names it (seed 700439): the dilemma is the path, not
+  the bytes; the file is sent to the session there as a change, and relinking its own
+  instead leaves the trashed one's record displaced (its unchanged bytes sent again
+  when restored there) and two sessions on that path when it is not.
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved).
 """

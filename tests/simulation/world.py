@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tests.simulation.content import FORMATS, Files, Format
 from tests.simulation.faults import Control, Faults, Step
 from tests.simulation.fs import Event, P, SimFS, below, under
-from tests.simulation.more import More
+from tests.simulation.more import TRASH, More
 from tests.simulation.server import FULL, SimSessionDock
 from watcher.core.settings import FolderSettings, Settings
 
@@ -234,12 +234,24 @@ class World(Faults, More):
 
     def _onto_a_twin(self, project: Project) -> None:
         """Moved onto the path of another project of its content that the daemon's
-        record there still names (missing: in the trash). The session there is taken
-        (the daemon never puts two sessions on one path), and its own may stay behind:
-        whether the other one comes back there cannot be known then (seed 5761)."""
+        record there still names (missing: in the trash), or onto the path of a project
+        in the trash whose own content that record names (seed 700439: the content says
+        nothing of the dilemma). The session there is taken (the daemon never puts two
+        sessions on one path), and its own may stay behind: whether the other one comes
+        back there cannot be known then (seed 5761)."""
         before = self.last_at.get(project.unit)
-        named = self.recorded.get(str(project.unit)) == self.identify(project)
-        if before not in (None, project.pid) and named:
+        if before in (None, project.pid):
+            return
+        held = self.recorded.get(str(project.unit))
+        named = held == self.identify(project)
+        other = self.projects.get(before)
+        trashed = (
+            other is not None
+            and below(other.unit, TRASH)
+            and held is not None
+            and held == self.identify(other)
+        )
+        if named or trashed:
             project.left_behind.update(project.paths)
 
     def _write_files(
