@@ -1,5 +1,5 @@
 """Relink classes of the issue 12 sweep that left a project's earlier session behind
-(simulator seeds 15176, 1001778, 501562 and 700439).
+(simulator seeds 15176, 1001778, 501562, 700439 and 4001036).
 
 A project saved while its import was out, queued again for its new bytes, has the
 session that request made: gone before its new bytes go out, it is kept (missing, or in
@@ -10,6 +10,8 @@ older than a project found missing since it began: it says nothing of that proje
 (never back on it, nor a file being looked at there). A project moved onto the path of
 a trashed one of other bytes takes the session there, as onto a trashed twin, and its
 own stays behind, by design: its own relinked there would leave two sessions on one path.
+Of more identical projects than are stat'ed, the one with a new file's inode is, since a
+move keeps it: moved unseen, it is relinked, not imported as new.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from watcher.core.inputs import (
     WalkEnded,
     WalkFound,
 )
+from watcher.core.moves import MAX_ORIGINAL_STATS
 from watcher.core.settings import FolderSettings
 
 A, B = "/Volumes/A", "/Volumes/B"
@@ -165,3 +168,16 @@ def test_a_project_moved_onto_the_path_of_a_trashed_project_takes_the_session_th
     assert sorted(items_sent(d)) == [a, b, b], "a's bytes go to the session at b's path"
     assert d.stored[b].state == "imported" and d.stored[b].identity == "id-a"
     assert d.stored[a].missing_since is not None, "a's own session is kept, missing"
+
+
+def test_one_of_many_identical_projects_moved_unseen_is_relinked_by_its_inode() -> None:
+    """Seed 4001036: more identical projects than are stat'ed (a folder of copies), one
+    moved with its gone event lost. Which one moved is told by the inode a move keeps:
+    that one alone is stat'ed, found gone, and its session relinked."""
+    d = start(**{f"take{n}": "id-t" for n in range(MAX_ORIGINAL_STATS + 2)})
+    old, new = f"{ROOT}/take3.als", f"{ROOT}/Moved/take3.als"
+    d.disk[new], d.identity[new] = d.disk.pop(old), "id-t"
+    d.feed(ProjectChanged(ROOT, new, False, d.now))  # its gone event is lost
+    d.advance(10)
+    assert relinked(d) == [(old, new)]
+    assert new not in items_sent(d), "never imported again at its new path"

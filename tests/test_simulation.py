@@ -134,6 +134,8 @@ REGRESSION_SEEDS = {
     "relink was undone as if the session had never moved, and it stayed at the other path",
     700439: "issue 12 (by design, as 5761): moved onto the path of a trashed project of other "
     "bytes: it takes the session there, its own stays behind (the trashed one came back there)",
+    4001036: "issue 12: a folder of more identical projects than are stat'ed renamed, its "
+    "events lost: the ones moved were imported as new, though their inodes told them",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

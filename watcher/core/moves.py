@@ -25,7 +25,7 @@ from watcher.core.store import has_session, is_under
 
 MAX_ORIGINAL_STATS = 8
 """At most this many projects of a new one's identity are stat'ed to tell a move whose
-event was lost from a copy; with more, it is imported as new."""
+event was lost from a copy; of more, only one with its inode (a move keeps it) is."""
 
 
 class Moves(Spellings, Adoption):
@@ -88,9 +88,15 @@ class Moves(Spellings, Adoption):
             # the one gone: are the projects of its identity still there? A few are
             # stat'ed (a set and its copy, moved together by a folder rename whose event
             # was lost); many (a template saved many times) are not: which one moved
-            # could not be told anyway, and each new copy would cost them all.
+            # could not be told anyway, and each new copy would cost them all. But the
+            # one with this file's inode on its volume can be told, as a move keeps it:
+            # that one is stat'ed (a folder of many identical sets renamed, its events
+            # lost: simulator seed 4001036).
             present = self.table.present_like(project.identity)
-            if present and len(present) <= MAX_ORIGINAL_STATS:
+            if len(present) > MAX_ORIGINAL_STATS:
+                inode = project.signature.inode
+                present = [r for r in present if _same_file(r, project.root, inode)]
+            if present:
                 self._look_for(project, bundle, [r.path for r in present])
                 return True
         candidates = self.table.vanished_like(project.identity)
@@ -366,3 +372,9 @@ class Moves(Spellings, Adoption):
             self._log("sending_resumed", pending=self.table.counts()["pending"])
         self._resolve_error()
         self._status()
+
+
+def _same_file(record: ProjectRecord, root: str, inode: int) -> bool:
+    """The record's file has `inode` on the volume of `root` (an inode means something
+    on one volume only; a watched folder stands for its volume here, as elsewhere)."""
+    return record.root == root and record.signature.inode == inode
