@@ -132,6 +132,11 @@ REGRESSION_SEEDS = {
     "the project, moved back to its session's path, waited out its quiet period",
     200742: "issue 12: a PATCH timed out after SessionDock acted, the project moved back: the "
     "relink was undone as if the session had never moved, and it stayed at the other path",
+    701493: "issue 12: a copy took the session of a project moved to another watched folder "
+    "(same volume, inode kept, waiting to be looked at there); sent after a restart, it "
+    "took the session from the project, moved back meanwhile",
+    2001702: "issue 12: a copy took the session of a project moved to another watched folder "
+    "(same volume, inode kept) while that file waited out its quiet period",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -142,8 +147,6 @@ no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
 OPEN_SEEDS: dict[int, str] = {
     700439: "issue 12 (found in a sweep, not analysed): one project with two sessions, a "
     "bundle's earlier one left behind",
-    701493: "issue 12 (found in a sweep, not analysed): a relink moves the session of a "
-    "project still at its path",
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
