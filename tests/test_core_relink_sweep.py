@@ -1,6 +1,6 @@
 """Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200, 200349,
-200853, 15869, 201694, 201468, 1542 and 200742; tests/test_core_relink_left.py has the
-classes that left a session behind).
+200853, 15869, 201694, 201468, 1542, 200742, 701493 and 2001702;
+tests/test_core_relink_left.py has the classes that left a session behind).
 
 A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
 the twin moved (a move keeps the inode). A project queued in a folder the core believes
@@ -20,6 +20,8 @@ relink decided waits to be sent while a file at its session's path is being look
 A twin moved onto the path a project left keeping its inode is not that project back.
 A project back at its session's path after a PATCH whose answer was lost (it may have
 acted) has its session pointed back at it, never left where that PATCH may have put it.
+A copy is not taken for a missing project whose file, moved to another watched folder
+(on the same volume), waits to be looked at there with the inode, size and time it had.
 """
 
 from __future__ import annotations
@@ -341,3 +343,23 @@ def test_a_project_back_after_a_patch_whose_answer_was_lost_is_relinked_back() -
     d.advance(600)
     assert sent_since(d, 1)[-1:] == [(away, home)], "the session is pointed back at a"
     assert d.stored[home].state == "imported" and d.stored[home].moved_from is None
+
+
+def test_a_copy_is_not_taken_for_a_project_moved_to_another_watched_folder() -> None:
+    """Seeds 2001702, 701493: a moved from B to A (another watched folder, same volume)
+    while a copy of it (another inode) turns up in B. The copy is looked at first, a
+    waits out its quiet period in A with the inode, size and time it had in B: that
+    file is a moved, the copy is imported as new, and a's session follows a."""
+    home, away, dup = f"{B}/Song/a.als", f"{A}/a.als", f"{B}/Copy/a.als"
+    d = refusing({home: "id-a", f"{A}/other.als": "id-o"}, roots=(A, B))
+    d.refusing = False
+    d.disk[dup], d.identity[dup] = replace(d.disk[home], inode=77), "id-a"
+    d.feed(ProjectChanged(B, dup, False, d.now))
+    d.advance(3)
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-a"
+    d.feed(ProjectGone(B, home, d.now))
+    d.feed(ProjectChanged(A, away, False, d.now))
+    d.advance(600)
+    assert relinked(d) == [(home, away)], "a's session follows a, never the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert away not in items_sent(d)

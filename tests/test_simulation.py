@@ -136,6 +136,11 @@ REGRESSION_SEEDS = {
     "bytes: it takes the session there, its own stays behind (the trashed one came back there)",
     4001036: "issue 12: a folder of more identical projects than are stat'ed renamed, its "
     "events lost: the ones moved were imported as new, though their inodes told them",
+    701493: "issue 12: a copy took the session of a project moved to another watched folder "
+    "(same volume, inode kept, waiting to be looked at there); sent after a restart, it "
+    "took the session from the project, moved back meanwhile",
+    2001702: "issue 12: a copy took the session of a project moved to another watched folder "
+    "(same volume, inode kept) while that file waited out its quiet period",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -143,10 +148,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-OPEN_SEEDS: dict[int, str] = {
-    701493: "issue 12 (found in a sweep, not analysed): a relink moves the session of a "
-    "project still at its path",
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer

@@ -202,8 +202,10 @@ class Moves(Spellings, Adoption):
         A copy made and the project moved (or moved back) while the daemon was stopped,
         or with their events lost, are found by one walk in any order; the first
         probed must not take the session because its bytes are the same (simulator
-        seed 2311). Only a file in the missing project's own folder counts: an inode
-        means something on one volume only."""
+        seed 2311). The inode alone counts in the missing project's own folder only (an
+        inode means something on one volume only); in another watched folder, which
+        may be on the same volume, with the size and time the project had too: the
+        same file, moved across (simulator seeds 701493, 2001702)."""
         inode = old.signature.inode
         if project.signature.inode == inode:
             return False
@@ -211,7 +213,10 @@ class Moves(Spellings, Adoption):
         found += [(p, root, sig) for p, (root, sig, _) in self._probing.items()]
         found += [(p, root, sig) for p, (root, sig, _, _) in self._verifying.items()]
         return any(
-            p != project.path and root == old.root and sig is not None and sig.inode == inode
+            p != project.path
+            and sig is not None
+            and sig.inode == inode
+            and (root == old.root or old.signature.agrees(sig))
             for p, root, sig in found
         )
 
