@@ -14,12 +14,13 @@ beside `_relink_to`, leaving watcher.core.moves its room.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from watcher.core.base import CoreBase
 from watcher.core.paths import nfc, same_path
 from watcher.core.records import Project, ProjectRecord
 from watcher.core.store import has_session
+from watcher.core.table import as_project
 
 
 class Spellings(CoreBase):
@@ -53,7 +54,7 @@ class Spellings(CoreBase):
         back = moving.signature.inode == project.signature.inode
         if moving.attempts:
             self._relink_to(project, replace(moving, moved_from=None, moved_title=None))
-            queued = not back and self.table.enqueue(_as_project(moving), self._wall())
+            queued = not back and self.table.enqueue(as_project(moving), self._wall())
         else:
             self.table.relink_undone(moving, project, self._wall(), copy=not back)
             queued = not back
@@ -98,7 +99,7 @@ class Spellings(CoreBase):
             return False
         copy = taken[0]
         self._relink_to(project, copy)
-        if self.table.enqueue(_as_project(copy), self._wall()):
+        if self.table.enqueue(as_project(copy), self._wall()):
             self.counters.queued += 1
         self._log(
             "project_relink_retaken",
@@ -207,8 +208,3 @@ class Spellings(CoreBase):
         self.table.mark_missing(old.path, self._wall())  # a queued change rides along
         self._relink_to(project, self.table[old.path])
         return True
-
-
-def _as_project(record: ProjectRecord) -> Project:
-    """The project a record was made from, as recorded: a copy queued as new."""
-    return Project(**{f.name: getattr(record, f.name) for f in fields(Project)})

@@ -283,7 +283,7 @@ class Table(Rows):
             )
         )
         if copy:
-            self.enqueue(Project(**_project_fields(moving)), wall)  # its fields, as recorded
+            self.enqueue(as_project(moving), wall)
         return moving.path
 
     def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
@@ -376,6 +376,11 @@ def _project_fields(project: Project | ProjectRecord) -> dict[str, Any]:
     """What a probed project sets in its record, whether new, re-queued or moved (the
     fields of `Project`, which a record has too)."""
     return {name: getattr(project, name) for name in _PROJECT_FIELDS}
+
+
+def as_project(record: ProjectRecord) -> Project:
+    """The project a record was made from, as recorded: a copy queued as new."""
+    return Project(**_project_fields(record))
 
 
 _PROJECT_FIELDS = tuple(f.name for f in fields(Project))
