@@ -251,8 +251,12 @@ class CoreBase:
     def _carried(self, path: str) -> bool:
         """The send out carries this project's older bytes (changed since, queued again):
         SessionDock may make a session for it, so it is never simply forgotten."""
+        return self._out_with("send", path)
+
+    def _out_with(self, what: str, path: str) -> bool:
+        """The request out, of kind `what`, carries `path`: its answer decides."""
         job = self._job
-        return job is not None and job.what == "send" and path in job.current
+        return job is not None and job.what == what and path in job.current
 
     def _job_done(self) -> None:
         """The request out is dealt with: the next one may be planned at once."""

@@ -25,8 +25,7 @@ from watcher.core.table import as_project
 
 class Spellings(CoreBase):
     def _relink_to(self, project: Project, old: ProjectRecord) -> None:
-        job = self._job
-        if old.state == "relinking" and job and job.what == "relink" and old.path in job.current:
+        if old.state == "relinking" and self._out_with("relink", old.path):
             self._retargeted[old.path] = project.path
         self.table.relink(project, old, self._wall())
         self._log("project_moved", "debug", path=project.path, old=old.path)
@@ -46,8 +45,7 @@ class Spellings(CoreBase):
         moving = self.table.relinking_from(project)
         if moving is None:
             return False
-        job = self._job
-        if job is not None and job.what == "relink" and moving.path in job.current:
+        if self._out_with("relink", moving.path):
             return False  # its PATCH is out: the answer decides (a move, then a copy)
         # The inode a move keeps: the file taken for it moved back (its gone event lost,
         # simulator seed 301325), not a copy left behind.
@@ -84,15 +82,13 @@ class Spellings(CoreBase):
         if project.identity is None:
             return False
         inode, folder = project.signature.inode, self.folders.containing(project.path)
-        job = self._job
-        out = job.current if job is not None and job.what == "relink" else ()
         taken = [
             r
             for r in self.table.present_like(project.identity)
             if r.state == "relinking"
             and r.moved_from is not None
             and r.moved_inode == inode != r.signature.inode
-            and r.path not in out  # its PATCH is out: the answer decides
+            and not self._out_with("relink", r.path)  # its PATCH is out: the answer decides
             and self.folders.containing(r.moved_from) is folder
         ]
         if len(taken) != 1:
