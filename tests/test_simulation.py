@@ -141,6 +141,8 @@ REGRESSION_SEEDS = {
     "took the session from the project, moved back meanwhile",
     2001702: "issue 12: a copy took the session of a project moved to another watched folder "
     "(same volume, inode kept) while that file waited out its quiet period",
+    78814: "simulator: a 2xx for earlier bytes came while a save was queued, the save's request "
+    "failed after the project went missing: imported (missing) as designed, not without a 2xx",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -169,10 +171,6 @@ _NOT_IMPORTED = (
     "issue 11 (long run of the final code, not analysed): a complete project not in "
     "SessionDock at the end (no record)"
 )
-_NO_2XX = (
-    "issue 11 (long run of the final code, not analysed): a bundle persisted imported "
-    "without a 2xx (its last request failed)"
-)
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((17063, 42803, 74434, 89420, 96491, 99404), _LEFT),
     **dict.fromkeys(
@@ -181,7 +179,6 @@ OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((28052, 29746, 31750, 64194, 87675, 88718, 98026), _TAKEN),
     34977: _STALE,
     **dict.fromkeys((43256, 79413), _NOT_IMPORTED),
-    78814: _NO_2XX,
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

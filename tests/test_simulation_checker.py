@@ -1,0 +1,72 @@
+"""The simulator's checker on its own: what it counts as `imported` without a 2xx.
+
+A checker that flags what the core does by design sends the next person hunting a bug
+that is not there (simulator seed 78814); one that lets a real one pass proves nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from tests.simulation.invariants import Checker
+from tests.simulation.server import Session
+from tests.simulation.world import ROOTS, World, random_settings
+from watcher.core.effects import Persist
+from watcher.core.records import ProjectRecord, Signature
+from watcher.daws import Registry
+
+PATH = f"{ROOTS[0]}/Intro 1/Intro 1.logicx"
+
+
+def _checker() -> Checker:
+    rng = random.Random(1)
+    settings = random_settings(rng)
+    world = World(rng, ROOTS, settings.quiet_seconds, settings.max_wait_seconds, more=False)
+    return Checker(world, settings, Registry())
+
+
+def _record(**changes: object) -> ProjectRecord:
+    base = ProjectRecord(
+        path=PATH,
+        root=str(ROOTS[0]),
+        kind="Logic Pro",
+        title="Intro 1",
+        project_type="logicx",
+        project_path=PATH,
+        preview_path=None,
+        generate_previews=True,
+        signature=Signature(147, 2, 8),
+        state="in_flight",
+        attempts=1,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_gone_while_its_change_was_out_after_a_2xx_for_earlier_bytes_is_imported() -> None:
+    """Seed 78814: the 2xx for its first bytes came while a save was queued (so it was
+    never persisted `imported`); the save went out, the project went missing, the
+    request failed: `imported` (missing) with its session, as the core does when it
+    had been persisted imported first."""
+    checker = _checker()
+    checker.world.server.sessions["s1"] = Session("s1", PATH, PATH, "Logic Pro", "Intro 1")
+    old = _record(imported_at=1.0, import_id="imp_3", missing_since=9.0)
+    checker._outcome[PATH] = "fail"  # the request carrying its change failed
+    checker.on_persist(Persist(upserts=(replace(old, state="imported"),)), {PATH: old})
+    assert checker.violations == []
+
+
+def test_imported_without_any_session_is_still_flagged() -> None:
+    checker = _checker()
+    old = _record(missing_since=9.0)  # never had a session
+    checker._outcome[PATH] = "fail"
+    checker.on_persist(Persist(upserts=(replace(old, state="imported"),)), {PATH: old})
+    assert checker.violations == [f"{PATH} persisted imported without a 2xx (last: fail)"]
+
+
+def test_gone_with_a_session_sessiondock_does_not_have_is_flagged() -> None:
+    checker = _checker()
+    old = _record(imported_at=1.0, import_id="imp_3", missing_since=9.0)
+    checker._outcome[PATH] = "fail"
+    checker.on_persist(Persist(upserts=(replace(old, state="imported"),)), {PATH: old})
+    assert checker.violations == [f"{PATH} persisted imported but SessionDock does not have it"]
