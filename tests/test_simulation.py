@@ -141,6 +141,9 @@ REGRESSION_SEEDS = {
     "took the session from the project, moved back meanwhile",
     2001702: "issue 12: a copy took the session of a project moved to another watched folder "
     "(same volume, inode kept) while that file waited out its quiet period",
+    43256: "issue 11: moved out and straight back, the move out's event delivered after the "
+    "move back's: it forgot the stat that was out, and the project was never imported",
+    79413: "issue 11: as 43256 (a project moved out of its folder and back)",
     78814: "simulator: a 2xx for earlier bytes came while a save was queued, the save's request "
     "failed after the project went missing: imported (missing) as designed, not without a 2xx",
 }
@@ -167,10 +170,6 @@ _STALE = (
     "issue 11 (long run of the final code, not analysed): a complete project whose "
     "last change was never sent"
 )
-_NOT_IMPORTED = (
-    "issue 11 (long run of the final code, not analysed): a complete project not in "
-    "SessionDock at the end (no record)"
-)
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((17063, 42803, 74434, 89420, 96491, 99404), _LEFT),
     **dict.fromkeys(
@@ -178,7 +177,6 @@ OPEN_SEEDS: dict[int, str] = {
     ),
     **dict.fromkeys((28052, 29746, 31750, 64194, 87675, 88718, 98026), _TAKEN),
     34977: _STALE,
-    **dict.fromkeys((43256, 79413), _NOT_IMPORTED),
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

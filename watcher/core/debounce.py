@@ -84,6 +84,11 @@ class Debouncer(Generic[Key, Sig]):
         entry = self._entries.get(key)
         return None if entry is None else entry.signature
 
+    def last_event(self, key: Key) -> float | None:
+        """When `key` was last touched or found changed (None: not waiting)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.last_event
+
     def forget(self, key: Key) -> None:
         """Cancel pending work for `key` (it was deleted or moved away)."""
         self._entries.pop(key, None)

@@ -45,8 +45,19 @@ class Intake(Spellings):
         self._emit(Stat(event.path, bundle=False))
 
     def _on_project_gone(self, event: ProjectGone) -> None:
-        if self.folders.online(event.root) is not None:
-            self._forget(self._spelled(event.path))
+        """Gone, even when the event comes after one that followed it (events reach the
+        core late and out of order: moved out and back, simulator seeds 43256, 79413);
+        then what that later event started goes on, and says whether it is back."""
+        if self.folders.online(event.root) is None:
+            return
+        path = self._spelled(event.path)
+        stat, waiting = self._touch_stats.get(path), self._waiting.get(path)
+        since, signature = self.debouncer.last_event(path), self.debouncer.signature(path)
+        self._forget(path)
+        if stat is not None and stat[1] > event.at:
+            self._touch_stats[path] = stat  # its stat is out: its answer goes on from there
+        if waiting is not None and since is not None and since > event.at:
+            self._touch(waiting.root, path, waiting.bundle, since, signature)
 
     def _on_directory_changed(self, event: DirectoryChanged) -> None:
         if event.attrib and not self.unreadable.has_folder(event.path):

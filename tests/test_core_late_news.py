@@ -1,0 +1,93 @@
+"""News that reaches the core late: an event overtaken by the one after it, and a
+`missing_since` written under another wall clock (issue 11's open seeds).
+
+A complete project must end up in SessionDock with its last change whatever order its
+events arrive in and whatever the wall clock did across a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tests.test_core import ROOT, WALL0, Driver, settings, sig
+from watcher.core import Core
+from watcher.core.effects import Effect, Stat
+from watcher.core.inputs import ProjectChanged, ProjectGone, Started, Statted
+
+A = f"{ROOT}/a.als"
+D = TypeVar("D", bound=Driver)
+
+
+@dataclass
+class HeldStats(Driver):
+    """Stats are answered when the test says (`answer_stats`), as a busy worker would."""
+
+    stats: list[Stat] = field(default_factory=list)
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Stat):
+            self.stats.append(effect)
+        else:
+            super().carry_out(effect)
+
+    def answer_stats(self) -> None:
+        stats, self.stats = self.stats, []
+        for stat in stats:
+            self.feed(Statted(stat.path, self.disk.get(stat.path)))
+
+
+def _started(driver: D) -> D:
+    driver.feed(Started(wall=WALL0))
+    driver.advance(10)
+    return driver
+
+
+def test_a_gone_event_delivered_after_the_move_back_while_its_stat_is_out() -> None:
+    """Simulator seeds 43256, 79413: moved out and straight back; the move back's event
+    came first, its stat went out, then the move out's event forgot the stat, and
+    nothing looked at the project again: a complete project never imported."""
+    d = _started(HeldStats(Core.restore(settings(), (), {})))
+    d.answer_stats()
+    d.disk[A] = sig(1)
+    back_at, gone_at = d.now - 0.01, d.now - 0.02
+    d.feed(ProjectChanged(ROOT, A, False, back_at))  # the move back, delivered first
+    d.feed(ProjectGone(ROOT, A, gone_at))  # the move out, delivered late
+    d.answer_stats()
+    for _ in range(5):
+        d.advance(5)
+        d.answer_stats()
+    assert d.stored[A].state == "imported"
+    assert [i.key for s in d.sends() for i in s.items] == [A]
+
+
+def test_a_gone_event_delivered_after_the_move_back_while_it_waits_out_its_quiet() -> None:
+    d = _started(Driver(Core.restore(settings(), (), {})))
+    d.disk[A] = sig(1)
+    d.feed(ProjectChanged(ROOT, A, False, d.now - 0.01))  # stat'ed at once: waiting
+    d.feed(ProjectGone(ROOT, A, d.now - 0.02))
+    d.advance(30)
+    assert d.stored[A].state == "imported"
+
+
+def test_a_gone_event_delivered_after_a_bundle_came_back() -> None:
+    bundle = f"{ROOT}/b.logicx"
+    d = _started(Driver(Core.restore(settings(), (), {})))
+    d.disk[bundle] = sig(2)
+    d.feed(ProjectChanged(ROOT, bundle, True, d.now - 0.01))
+    d.feed(ProjectGone(ROOT, bundle, d.now - 0.02))
+    d.advance(30)
+    assert d.stored[bundle].state == "imported"
+
+
+def test_a_gone_event_that_came_last_is_still_gone() -> None:
+    """In order, the gone wins: a pending project is cancelled, nothing is sent."""
+    d = _started(HeldStats(Core.restore(settings(), (), {})))
+    d.disk[A] = sig(1)
+    d.feed(ProjectChanged(ROOT, A, False, d.now - 0.02))
+    del d.disk[A]
+    d.feed(ProjectGone(ROOT, A, d.now - 0.01))
+    d.answer_stats()
+    d.advance(30)
+    d.answer_stats()
+    assert A not in d.stored and not d.sends()
