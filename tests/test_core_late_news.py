@@ -7,13 +7,14 @@ events arrive in and whatever the wall clock did across a restart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from tests.test_core import ROOT, WALL0, Driver, settings, sig
 from watcher.core import Core
 from watcher.core.effects import Effect, Stat
 from watcher.core.inputs import ProjectChanged, ProjectGone, Started, Statted
+from watcher.core.records import ProjectRecord
 
 A = f"{ROOT}/a.als"
 D = TypeVar("D", bound=Driver)
@@ -91,3 +92,45 @@ def test_a_gone_event_that_came_last_is_still_gone() -> None:
     d.advance(30)
     d.answer_stats()
     assert A not in d.stored and not d.sends()
+
+
+def _imported_missing(missing_since: float) -> ProjectRecord:
+    return ProjectRecord(
+        path=A,
+        root=ROOT,
+        kind="Ableton",
+        title="a",
+        project_type="als",
+        project_path=A,
+        preview_path=None,
+        generate_previews=True,
+        signature=sig(1),
+        state="imported",
+        import_id="imp-0",
+        imported_at=WALL0 - 600,
+        missing_since=missing_since,
+    )
+
+
+def test_missing_in_an_earlier_life_whose_clock_was_ahead_is_found_by_the_first_walk() -> None:
+    """Simulator seed 34977: found missing while its folder was offline, then saved
+    there; the wall clock stepped back across the restart, so every walk of the new
+    life seemed to start before the project went missing and passed it over: its
+    last change was never sent."""
+    record = _imported_missing(WALL0 + 500)  # the earlier life's clock was ahead
+    d = Driver(Core.restore(settings(), [record], {}), disk={A: replace(sig(1), size=999)})
+    d.stored[A] = record
+    _started(d)
+    d.advance(30)
+    assert d.stored[A].missing_since is None
+    assert d.stored[A].state == "imported" and d.stored[A].signature.size == 999
+    assert [i.key for s in d.sends() for i in s.items] == [A]
+
+
+def test_missing_in_an_earlier_life_and_back_unchanged_is_back_not_sent() -> None:
+    record = _imported_missing(WALL0 + 500)
+    d = Driver(Core.restore(settings(), [record], {}), disk={A: sig(1)}, stored={A: record})
+    _started(d)
+    d.advance(30)
+    assert d.stored[A].missing_since is None and d.stored[A].state == "imported"
+    assert not d.sends()

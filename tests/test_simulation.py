@@ -141,6 +141,8 @@ REGRESSION_SEEDS = {
     "took the session from the project, moved back meanwhile",
     2001702: "issue 12: a copy took the session of a project moved to another watched folder "
     "(same volume, inode kept) while that file waited out its quiet period",
+    34977: "issue 11: missing in an earlier life whose wall clock was ahead: every walk after "
+    "the restart seemed older than the loss and passed the project over; its save never sent",
     43256: "issue 11: moved out and straight back, the move out's event delivered after the "
     "move back's: it forgot the stat that was out, and the project was never imported",
     79413: "issue 11: as 43256 (a project moved out of its folder and back)",
@@ -166,17 +168,12 @@ _TAKEN = (
     "issue 12 (long run of the final code, not analysed): a relink moves the session "
     "of a project still at its path"
 )
-_STALE = (
-    "issue 11 (long run of the final code, not analysed): a complete project whose "
-    "last change was never sent"
-)
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((17063, 42803, 74434, 89420, 96491, 99404), _LEFT),
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
     **dict.fromkeys((28052, 29746, 31750, 64194, 87675, 88718, 98026), _TAKEN),
-    34977: _STALE,
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

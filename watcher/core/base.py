@@ -104,6 +104,11 @@ class CoreBase:
         }
         """Records queued or in flight in an earlier life: not sent until a walk has
         seen the same bytes again (the file may have been opened or rewritten since)."""
+        self._missing_before: dict[str, float] = {
+            r.path: r.missing_since for r in table.values() if r.missing_since is not None
+        }
+        """`missing_since` of records found missing in an earlier life: a wall time of
+        another clock (it may have stepped back since), and before any walk of this one."""
         self._vanished: set[str] = set()
         self._look_up: set[str] = set()
         """Records kept in flight, gone, after a request SessionDock may have acted on

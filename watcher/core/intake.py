@@ -168,10 +168,14 @@ class Intake(Spellings):
         that (a folder moved away while the walk that listed it was out: simulator seed
         501562), so it neither brings the project back nor counts as a file being looked
         at there (which would strike the project from a move's candidates, seed 101095).
-        Back for real, its event comes, or the next walk finds it."""
+        Back for real, its event comes, or the next walk finds it. Found missing in an
+        earlier life, it was before any walk of this one, whatever the wall clocks say
+        (stepped back at the restart, every walk would pass it over: seed 34977)."""
         record = self.table.get(path)
         since = record.missing_since if record is not None else None
-        return since is not None and since >= at + self._wall_offset
+        if since is None or self._missing_before.get(path) == since:
+            return False
+        return since >= at + self._wall_offset
 
     def _confirm_restored(self, path: str, signature: Signature | None) -> None:
         """A record queued or in flight in an earlier life, seen again by a walk: sent
