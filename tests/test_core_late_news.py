@@ -12,8 +12,18 @@ from typing import TypeVar
 
 from tests.test_core import ROOT, WALL0, Driver, settings, sig
 from watcher.core import Core
-from watcher.core.effects import Effect, Stat
-from watcher.core.inputs import ProjectChanged, ProjectGone, Started, Statted
+from watcher.core.effects import Effect, Stat, Walk
+from watcher.core.inputs import (
+    DirectoryChanged,
+    DirectoryGone,
+    Found,
+    ProjectChanged,
+    ProjectGone,
+    Started,
+    Statted,
+    WalkEnded,
+    WalkFound,
+)
 from watcher.core.records import ProjectRecord
 
 A = f"{ROOT}/a.als"
@@ -92,6 +102,70 @@ def test_a_gone_event_that_came_last_is_still_gone() -> None:
     d.advance(30)
     d.answer_stats()
     assert A not in d.stored and not d.sends()
+
+
+@dataclass
+class HeldWalks(Driver):
+    """Walks of a folder below a root are answered when the test says."""
+
+    walks: list[Walk] = field(default_factory=list)
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Walk) and effect.under is not None:
+            self.walks.append(effect)
+        else:
+            super().carry_out(effect)
+
+    def answer_walks(self) -> None:
+        walks, self.walks = self.walks, []
+        for walk in walks:
+            under = f"{walk.under}/"
+            found = tuple(Found(p, False, s) for p, s in sorted(self.disk.items()) if under in p)
+            self.feed(WalkFound(ROOT, walk.under, found))
+            self.feed(WalkEnded(ROOT, walk.under))
+
+
+FOLDER = f"{ROOT}/Song"
+IN_FOLDER = f"{FOLDER}/a.als"
+
+
+def test_a_folder_gone_event_delivered_after_its_move_back_leaves_its_project_present() -> None:
+    """The folder's move back asked for a walk; the move out's event came next and
+    marked the imported project missing; the walk, asked after the folder was back,
+    was then taken for older than the loss and its listing ignored: missing for good
+    though at its path (a relink candidate a copy could take)."""
+    d = _started(HeldWalks(Core.restore(settings(), (), {}), disk={IN_FOLDER: sig(1)}))
+    d.advance(30)
+    assert d.stored[IN_FOLDER].state == "imported"
+    d.feed(DirectoryChanged(ROOT, FOLDER, d.now - 0.01))  # moved back, delivered first
+    d.feed(DirectoryGone(ROOT, FOLDER, d.now - 0.02))  # moved out, delivered late
+    assert d.stored[IN_FOLDER].missing_since is not None
+    d.answer_walks()
+    d.advance(30)
+    assert d.stored[IN_FOLDER].missing_since is None
+    assert len(d.sends()) == 1, "recognised, not imported again"
+
+
+def test_a_folder_gone_event_delivered_after_the_walk_of_its_move_back_was_answered() -> None:
+    d = _started(HeldWalks(Core.restore(settings(), (), {})))
+    d.disk[IN_FOLDER] = sig(1)
+    d.feed(DirectoryChanged(ROOT, FOLDER, d.now - 0.01))
+    d.answer_walks()  # the new project waits out its quiet period
+    d.feed(DirectoryGone(ROOT, FOLDER, d.now - 0.02))
+    d.advance(30)
+    assert d.stored[IN_FOLDER].state == "imported"
+
+
+def test_a_walk_asked_before_a_folder_went_does_not_bring_its_project_back() -> None:
+    """The other way round (simulator seed 501562): listed before the folder moved
+    away, the walk's findings say nothing of the project now."""
+    d = _started(HeldWalks(Core.restore(settings(), (), {}), disk={IN_FOLDER: sig(1)}))
+    d.advance(30)
+    d.feed(DirectoryChanged(ROOT, FOLDER, d.now - 0.02))
+    d.feed(DirectoryGone(ROOT, FOLDER, d.now - 0.01))  # moved away after the walk began
+    d.answer_walks()  # its listing was taken before the move
+    d.advance(30)
+    assert d.stored[IN_FOLDER].missing_since is not None
 
 
 def _imported_missing(missing_since: float) -> ProjectRecord:

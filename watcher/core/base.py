@@ -109,6 +109,9 @@ class CoreBase:
         }
         """`missing_since` of records found missing in an earlier life: a wall time of
         another clock (it may have stepped back since), and before any walk of this one."""
+        self._gone_at: dict[str, tuple[float, float]] = {}
+        """Records an event made missing in this life: path -> (`missing_since`, the
+        event's monotonic time), for the walks asked before that event came (late.py)."""
         self._vanished: set[str] = set()
         self._look_up: set[str] = set()
         """Records kept in flight, gone, after a request SessionDock may have acted on

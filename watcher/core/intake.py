@@ -25,13 +25,13 @@ from watcher.core.inputs import (
     WalkEnded,
     WalkFound,
 )
+from watcher.core.late import LateNews
 from watcher.core.records import Project, Signature
-from watcher.core.spellings import Spellings
 from watcher.core.store import is_under
 from watcher.core.unreadable import is_read_error
 
 
-class Intake(Spellings):
+class Intake(LateNews):
     # --- events -----------------------------------------------------------------------
 
     def _on_project_changed(self, event: ProjectChanged) -> None:
@@ -45,19 +45,14 @@ class Intake(Spellings):
         self._emit(Stat(event.path, bundle=False))
 
     def _on_project_gone(self, event: ProjectGone) -> None:
-        """Gone, even when the event comes after one that followed it (events reach the
-        core late and out of order: moved out and back, simulator seeds 43256, 79413);
-        then what that later event started goes on, and says whether it is back."""
+        """Gone, even when the event comes after the news that followed it (late.py)."""
         if self.folders.online(event.root) is None:
             return
         path = self._spelled(event.path)
-        stat, waiting = self._touch_stats.get(path), self._waiting.get(path)
-        since, signature = self.debouncer.last_event(path), self.debouncer.signature(path)
+        later = self._later_than([path], event.at)
         self._forget(path)
-        if stat is not None and stat[1] > event.at:
-            self._touch_stats[path] = stat  # its stat is out: its answer goes on from there
-        if waiting is not None and since is not None and since > event.at:
-            self._touch(waiting.root, path, waiting.bundle, since, signature)
+        self._gone_by_event([path], event.at)
+        self._go_on(later)
 
     def _on_directory_changed(self, event: DirectoryChanged) -> None:
         if event.attrib and not self.unreadable.has_folder(event.path):
@@ -73,7 +68,10 @@ class Intake(Spellings):
         if event.path == event.root:
             self._emit(*self.folders.check(folder))
         elif folder.mode != "offline":
+            later = self._later_than(self._work_under(event.path), event.at)
             self._forget_under(event.path)
+            self._gone_under(event.path, event.at)
+            self._go_on(later)
 
     def _touch(
         self, root: str, path: str, bundle: bool, at: float, signature: Signature | None
@@ -168,13 +166,16 @@ class Intake(Spellings):
         that (a folder moved away while the walk that listed it was out: simulator seed
         501562), so it neither brings the project back nor counts as a file being looked
         at there (which would strike the project from a move's candidates, seed 101095).
-        Back for real, its event comes, or the next walk finds it. Found missing in an
-        earlier life, it was before any walk of this one, whatever the wall clocks say
-        (stepped back at the restart, every walk would pass it over: seed 34977)."""
+        Back for real, its event comes, or the next walk finds it. What the gone event's
+        own time says comes first (`_gone_before_walk`): the wall clock may have
+        stepped back across a restart (seed 34977), and an event comes late."""
         record = self.table.get(path)
         since = record.missing_since if record is not None else None
-        if since is None or self._missing_before.get(path) == since:
+        if since is None:
             return False
+        before = self._gone_before_walk(path, since, at)
+        if before is not None:
+            return not before
         return since >= at + self._wall_offset
 
     def _confirm_restored(self, path: str, signature: Signature | None) -> None:
@@ -188,6 +189,7 @@ class Intake(Spellings):
         if self._walking.pop((ended.root, ended.under), None) is not None and ended.under is None:
             self.counters.walked += 1
             self._walk_done(ended.root, tuple(p for p, _ in ended.unreadable))
+            self._prune_gone()
         news = False
         for path, advice in ended.unreadable:
             if self.unreadable.folder_failed(path, advice):
