@@ -141,6 +141,12 @@ REGRESSION_SEEDS = {
     "took the session from the project, moved back meanwhile",
     2001702: "issue 12: a copy took the session of a project moved to another watched folder "
     "(same volume, inode kept) while that file waited out its quiet period",
+    **dict.fromkeys(
+        (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638),
+        "issue 12: an import SessionDock acted on, its answer lost (reset, timeout, "
+        "unreadable 2xx, crash), moved before it was listed (listing lag) or resent, was "
+        "taken for never made; relinked back later onto the unheard session's path",
+    ),
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -151,11 +157,6 @@ no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
 _LEFT = (
     "issue 12 (long run of the final code, not analysed): one project with two "
     "sessions, its earlier one left behind"
-)
-_TWO_AT_ONE_PATH = (
-    "issue 12 (long run of the final code): two sessions at one path. 52131 and 55472 "
-    "analysed: an import SessionDock acted on, not listed yet (listing lag), is taken "
-    "for never made; a relink by path then lands on the unheard session's path"
 )
 _TAKEN = (
     "issue 12 (long run of the final code, not analysed): a relink moves the session "
@@ -175,9 +176,6 @@ _NO_2XX = (
 )
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((17063, 42803, 74434, 89420, 96491, 99404), _LEFT),
-    **dict.fromkeys(
-        (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
-    ),
     **dict.fromkeys((28052, 29746, 31750, 64194, 87675, 88718, 98026), _TAKEN),
     34977: _STALE,
     **dict.fromkeys((43256, 79413), _NOT_IMPORTED),
