@@ -26,6 +26,7 @@ from watcher.core.inputs import (
     Started,
 )
 from watcher.core.machine import Core
+from watcher.core.store import UNHEARD_PATIENCE_SECONDS
 
 A, DONE = "/studio/a.als", "/studio/Done/a.als"
 
@@ -143,3 +144,34 @@ def test_a_version_6_database_opens_and_stores_the_unheard_time(tmp_path: Path) 
     assert [r.unheard_at for r in again.load()[0]] == [WALL0 + 5]
     assert again.get_meta("schema_version") == SCHEMA_VERSION == 7
     again.close()
+
+
+def test_a_relink_by_path_that_finds_no_session_yet_is_sent_again_later() -> None:
+    """Imported, then moved before SessionDock lists the new session (its import still
+    running): the relinker, going by the old path, finds none. That is not a session
+    the user deleted: the PATCH goes again later and moves it; nothing is imported
+    anew beside it (simulator seeds 14, 33, 45 once the simulated relinker saw only
+    listed sessions, as the real one does)."""
+    d = start(a="id-a")
+    assert d.stored[A].session_id is None, "not listed yet"
+    d.deleted_sessions.add(A)  # not found by the listing: not listed yet
+    move(d, A, DONE)
+    assert set(relinked(d)) == {(A, DONE)} and d.stored[DONE].state == "relinking"
+    assert not d.logs("project_relink_lost")
+    d.deleted_sessions.clear()  # listed now
+    d.advance(10)
+    assert set(relinked(d)) == {(A, DONE)} and len(relinked(d)) > 1, "sent again"
+    assert len(d.sends()) == 1, "never imported anew"
+    assert d.stored[DONE].state == "imported" and d.stored[DONE].session_id == f"s:{A}"
+
+
+def test_a_relink_that_finds_no_session_for_the_patience_imports_the_project_anew() -> None:
+    """Still not found `UNHEARD_PATIENCE_SECONDS` on: the session was deleted after
+    all, and the project is imported as new."""
+    d = start(a="id-a")
+    d.deleted_sessions.add(A)
+    move(d, A, DONE)
+    d.advance(UNHEARD_PATIENCE_SECONDS + 120)
+    assert d.logs("project_relink_lost") and [
+        i.project_path for s in d.sends() for i in s.items
+    ] == [A, DONE]
