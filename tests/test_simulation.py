@@ -149,6 +149,12 @@ REGRESSION_SEEDS = {
     ),
     87675: "simulator: the relink check (and the simulated relinker) saw a session not "
     "listed yet, which the real relinker cannot find: no such relink was sent",
+    **dict.fromkeys(
+        (300163, 300759),
+        "issue 12 (found once the checker counted only requests never answered as "
+        "unheard): a relink by path found no session not listed yet after a wall clock "
+        "step, and the project was imported anew beside it",
+    ),
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

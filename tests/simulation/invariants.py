@@ -133,7 +133,9 @@ class Checker:
         for key, outcome in self._outcome.items():
             record = durable.get(key)
             known = record is not None and record.state == "imported"
-            if outcome in ("sent", "ok") and self.world.server.has(key) and not known:
+            # Only a request never answered: a 2xx heard ("ok") whose record is no
+            # longer imported was relinked away, not unheard (it exempted too much).
+            if outcome == "sent" and self.world.server.has(key) and not known:
                 self._unheard.add(key)  # SessionDock acted; the process died unaware
         self._outcome.clear()
         self._paused = None

@@ -60,15 +60,15 @@ class Adoption(Sending):
         ]
 
     def _relink_not_listed_yet(self, key: str) -> bool:
-        """A PATCH by path found no session for a record imported lately whose id was
-        never listed: made by an import not done yet, perhaps (not listed, so not
-        found). For the patience it is tried again on the backoff, rather than the
+        """A PATCH by path found no session for a record whose id was never listed:
+        made by an import not done yet, perhaps (not listed, so not found). For the
+        patience (monotonic, from the first miss: a wall clock step must not cut it
+        short, simulator seed 300163) it is tried again on the backoff, rather than the
         session taken for deleted and the project imported anew beside it (two
-        sessions at one path once it moves back: simulator seeds 14, 33, 45)."""
+        sessions at one path once it moves back: simulator seeds 14, 33, 45). A
+        session whose id was listed is asked for by id: a 404 is final at once."""
         record = self.table.get(key, None)
         if record is None or record.state != "relinking" or record.session_id is not None:
-            return False
-        if self._wall() - (record.imported_at or 0.0) >= UNHEARD_PATIENCE_SECONDS:
             return False
         if key not in self._unlisted:
             self._relink_delay = 1.0  # a new miss: the backoff starts over
