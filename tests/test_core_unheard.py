@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tests.test_core import FULL, WALL0, settings, sig
+from tests.test_core import FULL, ROOT, WALL0, settings, sig
 from tests.test_core_moves import MovingDriver, move, start
 from tests.test_core_relink_races import relinked, saved_and_held, sent
 from watcher.core.effects import AskHealth, AskLibrary, Persist, Send
@@ -22,6 +22,8 @@ from watcher.core.inputs import (
     HealthAnswered,
     Library,
     LibraryAnswered,
+    ProjectChanged,
+    ProjectGone,
     SendAnswered,
     Started,
 )
@@ -163,6 +165,24 @@ def test_a_relink_by_path_that_finds_no_session_yet_is_sent_again_later() -> Non
     assert set(relinked(d)) == {(A, DONE)} and len(relinked(d)) > 1, "sent again"
     assert len(d.sends()) == 1, "never imported anew"
     assert d.stored[DONE].state == "imported" and d.stored[DONE].session_id == f"s:{A}"
+
+
+def test_a_relink_waiting_for_its_session_to_be_listed_holds_no_other_back() -> None:
+    """Only the PATCH whose session is not listed yet waits: another project moved
+    meanwhile is relinked at once."""
+    b, b_done = "/studio/b.als", "/studio/Done/b.als"
+    d = start(a="id-a", b="id-b")
+    d.deleted_sessions.add(A)
+    move(d, A, DONE)
+    d.advance(30)
+    before = len(d.relinks)
+    d.disk[b_done] = d.disk.pop(b)
+    d.identity[b_done] = "id-b"
+    d.feed(ProjectGone(ROOT, b, d.now))
+    d.feed(ProjectChanged(ROOT, b_done, False, d.now))
+    d.advance(6)  # its quiet period and probe; A's next try is further off
+    assert [(i.old_path, i.new_path) for r in d.relinks[before:] for i in r.items] == [(b, b_done)]
+    assert d.stored[b_done].state == "imported" and d.stored[DONE].state == "relinking"
 
 
 def test_a_relink_that_finds_no_session_for_the_patience_imports_the_project_anew() -> None:

@@ -70,14 +70,14 @@ class Adoption(Sending):
         record = self.table.get(key, None)
         if record is None or record.state != "relinking" or record.session_id is not None:
             return False
-        if key not in self._unlisted:
-            self._relink_delay = 1.0  # a new miss: the backoff starts over
-        if self._now - self._unlisted.setdefault(key, self._now) >= UNHEARD_PATIENCE_SECONDS:
+        now = self._now
+        waited = now - self._unlisted.setdefault(key, now)
+        if waited >= UNHEARD_PATIENCE_SECONDS:
             del self._unlisted[key]
+            self._relink_later.pop(key, None)
             return False
-        self._relink_at = self._now + self._relink_delay
-        self.timers["relink"] = self._relink_at
-        self._relink_delay = min(self._relink_delay * 2, 60.0)
+        at = self._relink_later[key] = now + min(max(waited, 1.0), 60.0)  # a backoff
+        self.timers["relink"] = min(self.timers.get("relink", at), at)
         return True
 
     def _ask_library(self, job: Job) -> None:

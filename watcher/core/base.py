@@ -113,9 +113,8 @@ class CoreBase:
         self._look_up_at = 0.0
         self._look_up_delay = 1.0
         """Not listed yet (a background import): asked again from then, on a backoff."""
-        self._relink_at = 0.0
-        self._relink_delay = 1.0
-        """A PATCH by path that found no session not listed yet: sent again from then."""
+        self._relink_later: dict[str, float] = {}
+        """Relinks by path that found no session, not listed yet: sent again from then."""
         self._unlisted: dict[str, float] = {}
         """Unheard records gone, by path: when a listing first lacked them (monotonic)."""
         self._superseded: dict[str, tuple[str, NotAProject, Signature]] = {}

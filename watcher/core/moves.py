@@ -312,9 +312,9 @@ class Moves(Spellings, Adoption):
 
     def _relink_due(self) -> bool:
         """Send waiting relinks (before imports): True when a request went out."""
-        if self._now < self._relink_at:  # a session not listed yet: asked for later
-            return False
-        waiting = [r for r in self.table.in_state("relinking") if not self._held_at_session(r)]
+        later = self._relink_later  # a session not listed yet: asked for later
+        rows = [r for r in self.table.in_state("relinking") if not self._held_at_session(r)]
+        waiting = [r for r in rows if later.get(r.path, 0.0) <= self._now]
         if not waiting:
             return False
         rows = sorted(waiting, key=lambda r: (r.queued_at or 0.0, r.path))
@@ -359,6 +359,7 @@ class Moves(Spellings, Adoption):
                     )
                 continue
             self._unlisted.pop(key, None)
+            self._relink_later.pop(key, None)
             moved_on = self._retargeted.pop(key, None)
             if moved_on is not None:
                 # Moved again while its PATCH was out: the next PATCH, for its newest
