@@ -135,6 +135,9 @@ def test_a_relink_whose_session_was_deleted_imports_the_project_as_new(
     proc = daemon(write_config([studio]))
     emulator.wait_for_paths(1)
     wait_until(lambda: len(emulator.library) == 1, what="1 session")
+    # Its id known first: a session never listed may be one not listed yet, which a
+    # relink by path waits for a while (watcher/core/adoption.py, listing lag).
+    proc.wait_for("session_ids_learned")
     emulator.library.delete(emulator.library.all()[0]["id"])  # the user deleted it
 
     song.rename(studio / "Song moved.als")

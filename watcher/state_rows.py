@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -58,6 +58,8 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("moved_identity", "TEXT"),
     # version 6 (issue 12): the inode the project had where a relink moves it from
     ("moved_inode", "INTEGER"),
+    # version 7 (issue 12): when a request that may have made its session went unheard
+    ("unheard_at", "REAL"),
 )
 
 
@@ -80,8 +82,8 @@ INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
     identity, session_id, missing_since, moved_from, moved_title, tags_done, digest,
-    moved_identity, moved_inode)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    moved_identity, moved_inode, unheard_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -117,6 +119,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         sig.digest,
         r.moved_identity,
         r.moved_inode,
+        r.unheard_at,
     )
 
 
@@ -149,6 +152,7 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         **_tags(r["tags_done"]),
         moved_identity=r["moved_identity"],
         moved_inode=r["moved_inode"],
+        unheard_at=r["unheard_at"],
     )
 
 

@@ -134,7 +134,9 @@ class Checker:
         for key, outcome in self._outcome.items():
             record = durable.get(key)
             known = record is not None and record.state == "imported"
-            if outcome in ("sent", "ok") and self.world.server.has(key) and not known:
+            # Only a request never answered: a 2xx heard ("ok") whose record is no
+            # longer imported was relinked away, not unheard (it exempted too much).
+            if outcome == "sent" and self.world.server.has(key) and not known:
                 self._unheard.add(key)  # SessionDock acted; the process died unaware
         self._outcome.clear()
         self._paused = None
@@ -211,7 +213,7 @@ class Checker:
             why = "401 (token unchanged)" if self._paused[0] == "auth" else "403/read-only"
             self.fail(f"library listing {request} asked while paused by {why}")
 
-    def on_relink(self, relink: Relink | Tag) -> None:
+    def on_relink(self, relink: Relink | Tag, now: float) -> None:
         what = "relink" if isinstance(relink, Relink) else "tag write"
         size = self.settings.batch_size
         if len(relink.items) > size:
@@ -225,12 +227,12 @@ class Checker:
         for item in relink.items:
             self._outcome[item.key] = "sent"
             if ONE_SESSION_PER_IDENTITY:
-                self._check_relink_target(relink.request, item)
+                self._check_relink_target(relink.request, item, now)
 
-    def _check_relink_target(self, request: int, item: RelinkItem) -> None:
+    def _check_relink_target(self, request: int, item: RelinkItem, now: float) -> None:
         """A relink never takes the session of a project still at its path (offline or
         not): that project is not the one that moved, whatever its bytes say."""
-        session = self.world.server.session_for(item)  # the one the PATCH will move
+        session = self.world.server.session_for(item, now)  # the one the PATCH will move
         if session is None or session.project_path == item.new_path:
             return
         old = P(session.project_path)

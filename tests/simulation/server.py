@@ -238,7 +238,7 @@ class SimSessionDock:
                 if fault == "timeout-before":
                     answer = Answer(None, "timeout", delay=self.timeout)
                     break
-                session = self.session_for(item)
+                session = self.session_for(item, at)
                 if session is None:
                     done.append((item.key, None))
                     continue
@@ -262,16 +262,17 @@ class SimSessionDock:
         """Some session points at `path` (the library, as an import sees it)."""
         return any(s.project_path == path for s in self.sessions.values())
 
-    def session_for(self, item: RelinkItem) -> Session | None:
+    def session_for(self, item: RelinkItem, at: float) -> Session | None:
         """The session a relink moves: by id; else the one at the old path, found in one
         listing as `watcher.relinker` does (by path, then by original path, then at the
-        new path: an earlier PATCH went through unheard)."""
-        by_id = self.sessions
+        new path: an earlier PATCH went through unheard). Only sessions listed by `at`:
+        as in the emulator, an import's session not done yet is neither listed nor
+        found by id (`GET /sessions/{id}` says 404), so the relinker never sees it."""
+        by_id = {k: s for k, s in self.sessions.items() if s.visible_at <= at}
         if item.session_id is not None:
             return by_id.get(item.session_id)
         listing = [
-            ApiSession(s.id, s.title, (), s.project_path, s.original_path)
-            for s in self.sessions.values()
+            ApiSession(s.id, s.title, (), s.project_path, s.original_path) for s in by_id.values()
         ]
         hit = SessionListing(listing).find(item)  # the real relinker's lookup
         return None if hit is None else by_id[hit.id]

@@ -265,7 +265,7 @@ class Sim:
         if isinstance(effect, fx.Send):
             self.checker.on_send(effect, self.now)
         if isinstance(effect, (fx.Relink, fx.Tag)):
-            self.checker.on_relink(effect)
+            self.checker.on_relink(effect, self.now)
         if isinstance(effect, fx.AskLibrary):
             self.checker.on_library_request(effect.request)
         answered, answer = answer_request(self.server, effect, self.world.token_file, self.now)

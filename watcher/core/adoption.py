@@ -16,6 +16,7 @@ from watcher.core.inputs import Failure, Library, LibraryAnswered
 from watcher.core.policy import Pause
 from watcher.core.records import Project
 from watcher.core.sending import Sending
+from watcher.core.store import UNHEARD_PATIENCE_SECONDS, unheard
 
 
 class Adoption(Sending):
@@ -26,23 +27,57 @@ class Adoption(Sending):
             self._ask_health()
             return
         self._log("recovering_in_flight", projects=len(in_flight))
-        self._ask_library(Job(self._request(), "library", recovering=in_flight))
+        self._ask_library(Job(self._request(), "library", "crash", recovering=in_flight))
 
     def _look_up_gone(self) -> bool:
-        """Records left in flight by a failed request SessionDock may have acted on,
-        gone from disk meanwhile (`table.requeue`): its library says whether they have
-        a session (then a project of their content found since is them, moved) before
-        they are forgotten. (Those in flight at a crash are `_recover`'s.)"""
-        if self._job is not None or not self._look_up:
+        """Records left in flight by a request SessionDock may have acted on, its answer
+        lost, gone from disk meanwhile (`table.requeue`; or `unheard` ones found gone
+        since, `table.mark_missing`): its library says whether they have a session
+        (then a project of their content found since is them, moved) before they are
+        forgotten. Not listed yet, they are asked again on a backoff (`_on_library`).
+        (Those in flight at a crash are `_recover`'s.)"""
+        if self._job is not None or self._now < self._look_up_at:
             return False
         rows = self.table
-        stray = tuple(
-            sorted(k for k in self._look_up if k in rows and rows[k].state == "in_flight")
-        )
+        stray = {k for k in self._look_up if k in rows and rows[k].state == "in_flight"}
+        stray.update(r.path for r in rows.in_state("in_flight") if unheard(r))
         self._look_up.clear()
         if not stray:
             return False
-        self._ask_library(Job(self._request(), "library", recovering=stray))
+        self._ask_library(Job(self._request(), "library", recovering=tuple(sorted(stray))))
+        return True
+
+    def _not_listed_yet(self, keys: list[str]) -> list[str]:
+        """Those `unheard` that a listing has lacked for less than the patience: the
+        import SessionDock may have made them by is still running, perhaps."""
+        now, rows = self._now, self.table
+        return [
+            k
+            for k in keys
+            if k in rows
+            and unheard(rows[k])
+            and now - self._unlisted.setdefault(k, now) < UNHEARD_PATIENCE_SECONDS
+        ]
+
+    def _relink_not_listed_yet(self, key: str) -> bool:
+        """A PATCH by path found no session for a record whose id was never listed:
+        made by an import not done yet, perhaps (not listed, so not found). For the
+        patience (monotonic, from the first miss: a wall clock step must not cut it
+        short, simulator seed 300163) it is tried again on the backoff, rather than the
+        session taken for deleted and the project imported anew beside it (two
+        sessions at one path once it moves back: simulator seeds 14, 33, 45). A
+        session whose id was listed is asked for by id: a 404 is final at once."""
+        record = self.table.get(key, None)
+        if record is None or record.state != "relinking" or record.session_id is not None:
+            return False
+        now = self._now
+        waited = now - self._unlisted.setdefault(key, now)
+        if waited >= UNHEARD_PATIENCE_SECONDS:
+            del self._unlisted[key]
+            self._relink_later.pop(key, None)
+            return False
+        at = self._relink_later[key] = now + min(max(waited, 1.0), 60.0)  # a backoff
+        self.timers["relink"] = min(self.timers.get("relink", at), at)
         return True
 
     def _ask_library(self, job: Job) -> None:
@@ -112,8 +147,23 @@ class Adoption(Sending):
         if isinstance(outcome, Library):
             self.table.set_session_ids(outcome.ids)
         unknown = [k for k in job.recovering if k not in set(known)]
-        # Not answered: those gone stay in flight, asked again once SessionDock answers.
-        self._look_up.update(self.table.requeue(unknown, None, isinstance(outcome, Failure)))
+        # Not answered: those gone stay in flight, asked again once SessionDock answers;
+        # not listed, those `unheard` lately too, later (a background import: seed 52131).
+        if job.kind == "crash":  # their request may have made sessions just now
+            self.table.set_unheard(unknown, self._wall())
+        failed = isinstance(outcome, Failure)
+        waiting = [] if failed else self._not_listed_yet(unknown)
+        kept = self.table.requeue([k for k in unknown if k not in waiting], None, failed)
+        kept += self.table.requeue(waiting, None, True)
+        self._look_up.update(kept)
+        for key in set(job.recovering).difference(kept):
+            self._unlisted.pop(key, None)
+        if kept and isinstance(outcome, Library):
+            self._look_up_at = self._now + self._look_up_delay
+            self.timers["look_up"] = self._look_up_at
+            self._look_up_delay = min(self._look_up_delay * 2, 60.0)  # as ids' backoff
+        elif not kept:
+            self._look_up_delay = 1.0
         for key in unknown:
             if key in self._vanished and self.table.cancel(key):
                 self._log("project_removed", path=key, action="pending import cancelled")

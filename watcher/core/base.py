@@ -20,6 +20,7 @@ from watcher.core.outage import Outage
 from watcher.core.policy import Gate, Jitter
 from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.settings import Settings
+from watcher.core.store import unheard
 from watcher.core.table import Table
 from watcher.core.unreadable import Unreadable
 
@@ -64,7 +65,8 @@ class Job:
     """The parts of the batch still to send, after the one out."""
     current: tuple[str, ...] = ()
     recovering: tuple[str, ...] = ()
-    """For `library`: the records that were in flight when the last process died."""
+    """For `library`: the records that were in flight when the last process died (its
+    `kind` "crash"), or left in flight since by a request whose answer was lost."""
 
 
 class CoreBase:
@@ -116,6 +118,13 @@ class CoreBase:
         self._look_up: set[str] = set()
         """Records kept in flight, gone, after a request SessionDock may have acted on
         failed: the library is asked about them (`Adoption._look_up_gone`)."""
+        self._look_up_at = 0.0
+        self._look_up_delay = 1.0
+        """Not listed yet (a background import): asked again from then, on a backoff."""
+        self._relink_later: dict[str, float] = {}
+        """Relinks by path that found no session, not listed yet: sent again from then."""
+        self._unlisted: dict[str, float] = {}
+        """Unheard records gone, by path: when a listing first lacked them (monotonic)."""
         self._superseded: dict[str, tuple[str, NotAProject, Signature]] = {}
         """In-flight projects found open or broken since they were sent: if their request
         fails they become `invalid` instead of pending again."""
@@ -257,8 +266,12 @@ class CoreBase:
         return job if job is not None and job.what == what and job.request == request else None
 
     def _carried(self, path: str) -> bool:
-        """The send out carries this project's older bytes (changed since, queued again):
-        SessionDock may make a session for it, so it is never simply forgotten."""
+        """The send out carries this project's older bytes (changed since, queued again),
+        or a request that carried it went unheard (`unheard`): SessionDock may
+        make (or have made) a session for it, so it is never simply forgotten."""
+        record = self.table.get(path, None)
+        if record is not None and unheard(record):
+            return True
         return self._out_with("send", path)
 
     def _out_with(self, what: str, path: str) -> bool:

@@ -212,6 +212,8 @@ class Intake(LateNews):
             if self.table[path].state == "in_flight":
                 self._vanished.add(path)  # cancelled once recovery puts it back to pending
                 self._vanish(path)  # or missing, if recovery finds SessionDock has it
+            elif self._carried(path):
+                self._vanish(path)  # it may have a session: looked up (seed 55472)
             elif self.table.cancel(path):
                 self._log("project_removed", path=path, action="pending import cancelled")
 

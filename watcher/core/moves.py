@@ -312,7 +312,9 @@ class Moves(Spellings, Adoption):
 
     def _relink_due(self) -> bool:
         """Send waiting relinks (before imports): True when a request went out."""
-        waiting = [r for r in self.table.in_state("relinking") if not self._held_at_session(r)]
+        later = self._relink_later  # a session not listed yet: asked for later
+        rows = [r for r in self.table.in_state("relinking") if not self._held_at_session(r)]
+        waiting = [r for r in rows if later.get(r.path, 0.0) <= self._now]
         if not waiting:
             return False
         rows = sorted(waiting, key=lambda r: (r.queued_at or 0.0, r.path))
@@ -345,6 +347,8 @@ class Moves(Spellings, Adoption):
         self._job_done()
         for key, session_id in answered.outcome.done:
             if session_id is None:
+                if self._relink_not_listed_yet(key):
+                    continue  # stays relinking: sent again later
                 if self.table.relink_lost(key, self._wall()):
                     self.counters.queued += 1
                     self._log(
@@ -354,6 +358,8 @@ class Moves(Spellings, Adoption):
                         action="its session was deleted in SessionDock; imported as new",
                     )
                 continue
+            self._unlisted.pop(key, None)
+            self._relink_later.pop(key, None)
             moved_on = self._retargeted.pop(key, None)
             if moved_on is not None:
                 # Moved again while its PATCH was out: the next PATCH, for its newest

@@ -119,3 +119,10 @@ class ProjectRecord:
     the record's own when a copy was taken for a twin that was gone (in the trash). A
     file back at `moved_from` with it is that twin, whatever its bytes (saved in the
     trash: simulator seed 15869), and the session stays with it."""
+    unheard_at: float | None = None
+    """Wall time of a request that carried it and may have made its session although
+    its answer was lost (a reset, a timeout, a crash while in flight). SessionDock
+    lists a new session only once its background import is done, so for
+    `UNHEARD_PATIENCE_SECONDS` (store.py) "not listed" is "not yet": gone meanwhile,
+    the record is kept (in flight, looked up) rather than forgotten (seeds 52131,
+    55472, 17229). Cleared once SessionDock is heard about it (a 2xx, a 400, listed)."""

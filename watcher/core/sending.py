@@ -179,15 +179,21 @@ class Sending(CoreBase):
         # A refused token or a read-only API made nothing; anything else may have
         # failed after SessionDock acted (only the part out was carried).
         acted = outcome.kind not in ("auth", "read_only")
-        self._requeue(unsent, outcome.message, job.current if acted else ())
+        # No answer heard (a timeout, a reset) or a 2xx not read: `unheard` a while.
+        unheard = outcome.kind in ("unreachable", "bad_answer")
+        self._requeue(unsent, outcome.message, job.current if acted else (), unheard)
         self._failed(outcome, projects=len(unsent))
 
-    def _requeue(self, keys: list[str], error: str | None, acted: Container[str] = ()) -> None:
+    def _requeue(
+        self, keys: list[str], error: str | None, acted: Container[str] = (), unheard: bool = False
+    ) -> None:
         """Back to pending after a failed attempt, unless found open or broken since;
         those in `acted` (carried by a request SessionDock may have acted on) and gone
-        meanwhile stay in flight until the library says (`table.requeue`)."""
+        meanwhile stay in flight until the library says (`table.requeue`); `unheard`
+        (no answer read), until it lists them or `unheard` runs out."""
         self.table.requeue([k for k in keys if k not in acted], error)
-        self._look_up.update(self.table.requeue([k for k in keys if k in acted], error, True))
+        wall = self._wall() if unheard else None
+        self._look_up.update(self.table.requeue([k for k in keys if k in acted], error, True, wall))
         for key in keys:
             superseded = self._superseded.pop(key, None)
             if superseded is not None:

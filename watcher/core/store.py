@@ -24,6 +24,17 @@ LIVE: frozenset[StateName] = frozenset({"imported", "pending", "in_flight", "rel
 
 K = TypeVar("K", bound=Hashable)
 
+UNHEARD_PATIENCE_SECONDS = 300.0
+"""How long a session a request may have made, its answer lost (`unheard`), is not
+taken as never made for not being listed (SessionDock lists it once its background
+import is done): a record gone from disk meanwhile is kept in flight and looked up on
+a backoff, and a project of its content found elsewhere waits for the verdict. Counted
+on the monotonic clock from the first listing that lacked it, in this process: a wall
+clock step must not cut it short (simulator seed 31027). Shorter than the 30 minutes
+a session id is looked for (sessions.py `IDS_PATIENCE_SECONDS`): waiting for an id
+costs a listing, this holds a moved project's import back. Later, the item is taken
+as failed."""
+
 
 class PathIndex(Generic[K]):
     """key -> the recorded paths that share it, held as the bare path while there is
@@ -72,6 +83,12 @@ class PathIndex(Generic[K]):
 def has_session(record: ProjectRecord) -> bool:
     """SessionDock has (or had) a session for it: imported once, or found in its library."""
     return record.imported_at is not None or record.session_id is not None
+
+
+def unheard(record: ProjectRecord) -> bool:
+    """A request that may have made its session went unheard (`unheard_at`), and no
+    session is known: gone, it is looked up before it is forgotten."""
+    return record.unheard_at is not None and not has_session(record)
 
 
 def base_name(path: str) -> str:
@@ -234,6 +251,13 @@ class Rows(Mapping[str, ProjectRecord]):
             old = self._rows.get(path)
             if old is not None:
                 self._put(replace(old, attempts=old.attempts + 1))
+
+    def set_unheard(self, paths: Iterable[str], wall: float) -> None:
+        """In flight at a crash: the request may have made their sessions just now."""
+        for path in paths:
+            old = self._rows.get(path)
+            if old is not None:
+                self._put(replace(old, unheard_at=wall))
 
     def _put(self, record: ProjectRecord) -> None:
         old = self._rows.get(record.path)

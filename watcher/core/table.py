@@ -47,6 +47,7 @@ class Table(Rows):
                 session_id=old.session_id if old is not None else None,
                 tags_done=old.tags_done if old is not None else (),
                 tags_session=old.tags_session if old is not None else None,
+                unheard_at=old.unheard_at if old is not None else None,
             )
         )
         return True
@@ -124,28 +125,36 @@ class Table(Rows):
         old = self._rows.get(path)
         if old is None or old.state != "in_flight":
             return False
-        self._put(replace(old, state="rejected", last_error=message))
+        self._put(replace(old, state="rejected", last_error=message, unheard_at=None))
         return True
 
-    def requeue(self, paths: Iterable[str], error: str | None, acted: bool = False) -> list[str]:
-        """Back to pending after a failed attempt (or a crash while in flight).
+    def requeue(
+        self,
+        paths: Iterable[str],
+        error: str | None,
+        acted: bool = False,
+        wall: float | None = None,
+    ) -> list[str]:
+        """Back to pending after a failed attempt (or a crash while in flight); the kept.
 
         `acted`: SessionDock may have made the sessions although the request failed (a
-        timeout or reset after it acted). One gone meanwhile stays in flight, to be
-        looked up in the library (`Adoption._look_up_gone`): dropped, a project of its
-        content found later would be imported as new, and moved back, its session
-        relinked onto the path where the unheard one sits (simulator seed 5787). Those
-        kept are returned."""
+        timeout or reset after it acted; `unheard_at` from `wall` on). One gone since
+        stays in flight, to be looked up in the library (`Adoption._look_up_gone`):
+        dropped, a project of its content found later would be imported as new, and
+        moved back, relinked onto the unheard one's path (seeds 5787, 52131)."""
         kept = []
         for path in paths:
             old = self._rows.get(path)
             if old is None or old.state != "in_flight":
                 continue
+            if acted and wall is not None:
+                old = replace(old, unheard_at=wall)
             if old.missing_since is None:
                 self._put(replace(old, state="pending", last_error=error))
             elif has_session(old):
                 self._put(replace(old, state="imported", last_error=None))  # gone meanwhile
             elif acted:
+                self._put(old)
                 kept.append(path)
             else:
                 self._drop(path)  # gone meanwhile, never imported: nothing to keep
