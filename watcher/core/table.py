@@ -245,9 +245,12 @@ class Table(Rows):
         """A record, on disk, whose session SessionDock still lists at `project.path`
         (moved from there, its PATCH not answered yet), taken for `project`: with the
         inode it had there (back, whatever its bytes: saved in the trash, simulator seed
-        15869), or of its identity when the move was found (saved since, it has another
-        now) unless the record kept that inode, moving: then `project` is a twin moved
-        onto the path it left, and the relink stands (seed 1542)."""
+        15869), or any file there unless the record kept that inode, moving: then
+        `project` is a twin moved onto the path it left, and the relink stands (seed
+        1542). A relink that did not keep it was a guess (a copy taken for a project
+        gone from there), and a file at the session's path before its PATCH goes out is
+        the session's project there, whatever its bytes and inode (saved unseen, then
+        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439)."""
         if project.identity is None:
             return None
         inode = project.signature.inode
@@ -255,9 +258,7 @@ class Table(Rows):
             if r.missing_since is not None or r.path == project.path:
                 continue
             kept = r.moved_inode is not None and r.moved_inode == r.signature.inode
-            if inode == r.moved_inode or (
-                not kept and project.identity in (r.moved_identity, r.identity)
-            ):
+            if inode == r.moved_inode or not kept:
                 return r
         return None
 
