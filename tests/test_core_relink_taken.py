@@ -6,17 +6,27 @@ guess: the relink it makes waits for its PATCH, and whatever file turns up at th
 the session still points at before that PATCH goes out is the session's project there,
 whatever its bytes and inode (saved where the daemon could not see it, then restored):
 the relink is undone, the file keeps the session (its bytes sent to it), and the copy
-is imported as new.
+is imported as new. Such a relink is not sent while that path cannot be looked at: its
+folder offline (the project may be back there, unseen: seeds 28052, 98026), or not
+walked yet since it came back or the daemon started (restored while the daemon was
+stopped, or before a crash: seed 31750).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from tests.test_core import ROOT
-from tests.test_core_relink_sweep import refusing, sent_since
+from tests.test_core import ROOT, WALL0, settings, sig
+from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing, sent_since
 from tests.test_core_volumes import items_sent
-from watcher.core.inputs import ProjectChanged, ProjectGone
+from watcher.core import Core
+from watcher.core.inputs import DirectoryGone, ProjectChanged, ProjectGone, Started
+from watcher.core.settings import FolderSettings
+
+
+@dataclass
+class RefusingUnplugging(SlowProbes, Unplugging):
+    """Relinks refused while `refusing`; folders in `unplugged` not there when checked."""
 
 
 def test_a_project_back_at_its_sessions_path_with_other_bytes_keeps_its_session() -> None:
@@ -43,3 +53,66 @@ def test_a_project_back_at_its_sessions_path_with_other_bytes_keeps_its_session(
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert items_sent(d).count(a) == 2, "a's new bytes are sent to its session"
     assert d.stored[a].state == "imported"
+
+
+def two_volumes(files: dict[str, str]) -> RefusingUnplugging:
+    folders = (FolderSettings(A), FolderSettings(B))
+    d = RefusingUnplugging(Core.restore(settings(folders=folders), (), {}))
+    for n, (path, ident) in enumerate(sorted(files.items()), 1):
+        d.disk[path], d.identity[path] = sig(n), ident
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert sorted(items_sent(d)) == sorted(files)
+    d.refusing = True
+    return d
+
+
+def test_a_copys_relink_waits_while_the_folder_of_its_sessions_path_is_offline() -> None:
+    """Seeds 28052, 98026: a trashed on B; a copy of it on A taken for it (B online, a's
+    path empty), its PATCH refused. B goes offline; a is restored there, unseen. While
+    B is away, whether a is back cannot be told: the PATCH waits (SessionDock back).
+    B back, its walk finds a at its session's path: the relink is undone, and the copy
+    is imported as new."""
+    a, dup = f"{B}/Song/a.als", f"{A}/Copy/a.als"
+    d = two_volumes({a: "id-a", f"{A}/other.als": "id-o", f"{B}/other.als": "id-p"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(B, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(A, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    d.unplugged.add(B)
+    d.feed(DirectoryGone(B, B, d.now))
+    d.advance(1)
+    d.disk[a] = trashed  # restored while B is away
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert not sent_since(d, tried), "no PATCH while the session's path cannot be looked at"
+    d.unplugged.clear()
+    d.advance(600)
+    assert d.logs("project_relink_undone") and d.stored[a].state == "imported"
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert items_sent(d).count(a) == 1, "a is never imported again"
+
+
+def test_a_copys_relink_restored_at_start_waits_for_the_walk_of_its_sessions_path() -> None:
+    """Seed 31750: a copy taken for a trashed a is relinking (its PATCH refused) when
+    the daemon stops; a is restored at its path meanwhile. At start the PATCH waits for
+    the walk of a's folder, which finds a there: the relink is undone, the copy new."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking"
+    d.disk[a] = trashed  # restored while the daemon is stopped
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert again.logs("project_relink_undone") and again.stored[a].state == "imported"
+    assert all(new != dup for _, new in sent_since(again, 0)), "the session stays off the copy"
+    assert items_sent(again) == [dup], "the copy is imported as new, a never again"

@@ -145,6 +145,12 @@ REGRESSION_SEEDS = {
     "(new bytes and inode), restored at its path before the PATCH: the relink stood",
     88718: "issue 12: a copy took a trashed project's session; the project, saved unseen "
     "(new bytes and inode), restored at its path before the PATCH: the relink stood",
+    28052: "issue 12: a copy's PATCH for a trashed project was sent while the folder of "
+    "the project's path was offline: restored there meanwhile, it lost its session",
+    98026: "issue 12: a copy took the session of a project moved (PATCH refused) out of a "
+    "folder then offline, and moved back there unseen: its PATCH went out while offline",
+    31750: "issue 12: a copy's relink persisted, the project restored at its path before "
+    "a crash: sent at start before the walk found the project there",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -182,7 +188,7 @@ OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
-    **dict.fromkeys((28052, 29746, 31750, 64194, 98026), _TAKEN),
+    **dict.fromkeys((29746, 64194), _TAKEN),
     34977: _STALE,
     **dict.fromkeys((43256, 79413), _NOT_IMPORTED),
     78814: _NO_2XX,

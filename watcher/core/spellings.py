@@ -130,8 +130,24 @@ class Spellings(CoreBase):
         """A relink not sent while a file at the path its session still points at is
         being looked at: it may be the project back there, and once it is probed the
         relink is undone or goes out (simulator seed 201468: a copy taken for a project
-        moved to another volume, which came back while the PATCH waited)."""
-        return record.moved_from is not None and self._looking_at(record.moved_from)
+        moved to another volume, which came back while the PATCH waited).
+
+        One that did not keep the inode its session's project had there (a copy taken
+        for it, a guess) waits too while that path cannot be looked at: its folder is
+        offline (the project may be back there, unseen: seeds 28052, 98026), or not
+        walked yet since it came back or since the start (restored while the daemon was
+        stopped: seed 31750); the walk finds a file there, which is then looked at."""
+        moved_from = record.moved_from
+        if moved_from is None:
+            return False
+        if self._looking_at(moved_from):
+            return True
+        if record.moved_inode == record.signature.inode:
+            return False  # the file itself moved: nothing else can be the project
+        folder = self.folders.containing(moved_from)
+        if folder is None:
+            return False  # no longer watched (a drive under another mount point): moved
+        return self.folders.online(folder.root) is None or (folder.root, None) in self._walking
 
     def _twins_to_look_at(self, project: Project) -> list[str]:
         """Where a project of `project`'s identity with another inode may be, back with
