@@ -116,3 +116,34 @@ def test_a_copys_relink_restored_at_start_waits_for_the_walk_of_its_sessions_pat
     assert again.logs("project_relink_undone") and again.stored[a].state == "imported"
     assert all(new != dup for _, new in sent_since(again, 0)), "the session stays off the copy"
     assert items_sent(again) == [dup], "the copy is imported as new, a never again"
+
+
+def test_a_project_back_while_the_copy_taken_for_it_is_gone_too_keeps_its_session() -> None:
+    """Seed 29746: a copy taken for a trashed a (its PATCH refused) is trashed in turn,
+    then a is restored at its path: the relink is undone though the copy's record is
+    missing (nothing to import for it). The copy restored later is a new project: a's
+    session never moves to it."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking"
+    copy = d.disk.pop(dup)
+    d.feed(ProjectGone(ROOT, dup, d.now))
+    d.advance(1)
+    assert d.stored[dup].missing_since is not None
+    d.disk[a] = trashed
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    assert d.logs("project_relink_undone") and d.stored[a].state == "imported"
+    assert dup not in d.stored, "the copy's record, gone, holds nothing"
+    d.disk[dup] = copy
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert items_sent(d).count(a) == 1, "a is never imported again"

@@ -151,6 +151,8 @@ REGRESSION_SEEDS = {
     "folder then offline, and moved back there unseen: its PATCH went out while offline",
     31750: "issue 12: a copy's relink persisted, the project restored at its path before "
     "a crash: sent at start before the walk found the project there",
+    29746: "issue 12: a copy took a trashed project's session, then was trashed too; the "
+    "project restored at its path did not undo the relink (its record missing)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -188,7 +190,7 @@ OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
-    **dict.fromkeys((29746, 64194), _TAKEN),
+    64194: _TAKEN,
     34977: _STALE,
     **dict.fromkeys((43256, 79413), _NOT_IMPORTED),
     78814: _NO_2XX,

@@ -50,19 +50,19 @@ class Spellings(CoreBase):
         # The inode a move keeps: the file taken for it moved back (its gone event lost,
         # simulator seed 301325), not a copy left behind.
         back = moving.signature.inode == project.signature.inode
+        copy = not back and moving.missing_since is None  # a copy gone too: nothing to send
         if moving.attempts:
             self._relink_to(project, replace(moving, moved_from=None, moved_title=None))
-            queued = not back and self.table.enqueue(as_project(moving), self._wall())
+            queued = copy and self.table.enqueue(as_project(moving), self._wall())
         else:
-            self.table.relink_undone(moving, project, self._wall(), copy=not back)
-            queued = not back
+            self.table.relink_undone(moving, project, self._wall(), copy=copy)
+            queued = copy
         self._replan = True  # the copy is queued, or the project's new bytes are
-        if back:
-            self._log(
-                "project_relink_undone",
-                path=project.path,
-                action="moved back to its session's path before the relink was sent",
-            )
+        if not copy:
+            action = "moved back to its session's path before the relink was sent"
+            if not back:
+                action = "the project is back at its session's path; the copy is gone"
+            self._log("project_relink_undone", path=project.path, action=action)
             return True
         self.counters.queued += int(queued)
         self._log(

@@ -250,12 +250,14 @@ class Table(Rows):
         1542). A relink that did not keep it was a guess (a copy taken for a project
         gone from there), and a file at the session's path before its PATCH goes out is
         the session's project there, whatever its bytes and inode (saved unseen, then
-        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439)."""
+        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439).
+        The record may be missing (the copy gone too: seed 29746); its relink is undone
+        all the same."""
         if project.identity is None:
             return None
         inode = project.signature.inode
         for r in self.moving_from(project.project_path):
-            if r.missing_since is not None or r.path == project.path:
+            if r.path == project.path:
                 continue
             kept = r.moved_inode is not None and r.moved_inode == r.signature.inode
             if inode == r.moved_inode or not kept:
