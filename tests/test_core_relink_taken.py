@@ -147,3 +147,65 @@ def test_a_project_back_while_the_copy_taken_for_it_is_gone_too_keeps_its_sessio
     assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert items_sent(d).count(a) == 1, "a is never imported again"
+
+
+def test_a_copys_patch_looks_at_its_sessions_path_first() -> None:
+    """Seed 300817 (its world once PATCHes were counted before they go out): a copy
+    taken for a trashed a waits (PATCH refused); a is restored with its event lost.
+    Before the PATCH goes out, a's path is stat'ed: a is found there and looked at, the
+    relink is undone, and the copy is imported as new."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking"
+    d.disk[a] = trashed  # restored: no event
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert d.logs("project_relink_undone") and d.stored[a].state == "imported"
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+
+
+def test_a_patch_unanswered_at_a_stop_may_have_acted() -> None:
+    """Seed 64194: a moved with its events lost, then copied; the copy is taken for a
+    (a's path empty) and its PATCH goes out, but the daemon stops before the answer
+    (SessionDock acted: the session is at the copy's path). That PATCH is counted on
+    disk before it goes out, so after the restart a, found with the inode its session's
+    project had, does not take back a session that may be the copy's now (the copy is
+    still at its path): a is imported as new."""
+    a, moved, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a.als", f"{ROOT}/Done 2/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing = False
+    d.disk[moved] = d.disk.pop(a)  # no event
+    d.disk[dup], d.identity[dup] = replace(d.disk[moved], inode=77), "id-a"
+    d.hold_relinks = True  # the PATCH goes out; its answer never comes
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert len(d.relinks) == 1, "the PATCH went out"
+    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
+    d.identity[moved] = "id-a"
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert not again.logs("project_relink_retaken")
+    assert all(new != moved for _, new in sent_since(again, 0)), "the copy's session stays"
+    assert items_sent(again) == [moved], "a is imported as new"
+
+
+def test_a_refused_patch_did_not_act() -> None:
+    """A PATCH is counted before it goes out (`attempts`); a refusal (not a lost answer)
+    takes that back, so a copy's relink refused is still undone as never sent."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = sig(77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.relinks and d.stored[dup].state == "relinking"
+    assert d.stored[dup].attempts == 0

@@ -153,6 +153,8 @@ REGRESSION_SEEDS = {
     "a crash: sent at start before the walk found the project there",
     29746: "issue 12: a copy took a trashed project's session, then was trashed too; the "
     "project restored at its path did not undo the relink (its record missing)",
+    64194: "issue 12: moved unseen, copied; the copy's PATCH acted, its answer lost at a "
+    "stop (not counted on disk): the project found took the session back from the copy",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -168,10 +170,6 @@ _TWO_AT_ONE_PATH = (
     "issue 12 (long run of the final code): two sessions at one path. 52131 and 55472 "
     "analysed: an import SessionDock acted on, not listed yet (listing lag), is taken "
     "for never made; a relink by path then lands on the unheard session's path"
-)
-_TAKEN = (
-    "issue 12 (long run of the final code, not analysed): a relink moves the session "
-    "of a project still at its path"
 )
 _STALE = (
     "issue 11 (long run of the final code, not analysed): a complete project whose "
@@ -190,8 +188,6 @@ OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
-    64194: _TAKEN,
-    34977: _STALE,
     **dict.fromkeys((43256, 79413), _NOT_IMPORTED),
     78814: _NO_2XX,
 }
@@ -199,6 +195,8 @@ OPEN_SEEDS: dict[int, str] = {
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer
 # builds its world; its class is fixed and covered by a core test (test_core.py).
+# Seed 34977 (_STALE, not analysed) no longer builds its world since a relink's PATCH is
+# counted on disk before it goes out (one more write): rerun it on e4ce433 to study it.
 
 
 def _first_failure(expected: str) -> Outcome:

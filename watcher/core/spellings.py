@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from watcher.core.base import CoreBase
+from watcher.core.effects import Stat
 from watcher.core.paths import nfc, same_path
-from watcher.core.records import Project, ProjectRecord
+from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.store import has_session
 from watcher.core.table import as_project
 
@@ -89,6 +90,7 @@ class Spellings(CoreBase):
             and r.moved_from is not None
             and r.moved_inode == inode != r.signature.inode
             and not self._out_with("relink", r.path)  # its PATCH is out: the answer decides
+            and not r.attempts  # one that may have acted put the session there (seed 64194)
             and self.folders.containing(r.moved_from) is folder
         ]
         if len(taken) != 1:
@@ -142,12 +144,35 @@ class Spellings(CoreBase):
             return False
         if self._looking_at(moved_from):
             return True
-        if record.moved_inode == record.signature.inode:
-            return False  # the file itself moved: nothing else can be the project
+        if record.moved_inode == record.signature.inode or moved_from in self.table:
+            return False  # the file itself moved, or what is there is known (a copy)
+        if same_path(moved_from, record.path, True):
+            return False  # renamed in letter case: its old spelling finds it
         folder = self.folders.containing(moved_from)
         if folder is None:
             return False  # no longer watched (a drive under another mount point): moved
-        return self.folders.online(folder.root) is None or (folder.root, None) in self._walking
+        if self.folders.online(folder.root) is None or (folder.root, None) in self._walking:
+            return True
+        # Restored there with its event lost (seed 300817): that path is stat'ed before
+        # each PATCH, and a file found there is looked at (`_session_looked`).
+        looked = self._session_looks.get(moved_from)
+        if looked is None:
+            self._session_looks[moved_from] = False
+            self._flush()  # what was decided is on disk before anything is asked
+            self._emit(Stat(moved_from, record.signature.digest is not None))
+        return not looked
+
+    def _session_looked(self, path: str, signature: Signature | None) -> None:
+        """The stat before a guessed relink's PATCH (`_held_at_session`): nothing at its
+        session's path, the PATCH goes; a file there is looked at as if its event came
+        (the project back, unseen), and the relink waits for it."""
+        self._session_looks[path] = signature is None
+        if signature is None:
+            return
+        del self._session_looks[path]
+        folder = self.folders.containing(path)
+        if folder is not None and self.folders.online(folder.root) and not self._looking_at(path):
+            self._touch(folder.root, path, signature.digest is not None, self._now, signature)
 
     def _twins_to_look_at(self, project: Project) -> list[str]:
         """Where a project of `project`'s identity with another inode may be, back with
