@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tests.test_core import ROOT, WALL0, settings, sig
+from tests.test_core_moves import move, start
 from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing, sent_since
 from tests.test_core_volumes import items_sent
 from watcher.core import Core
@@ -209,3 +210,50 @@ def test_a_refused_patch_did_not_act() -> None:
     d.advance(10)
     assert d.relinks and d.stored[dup].state == "relinking"
     assert d.stored[dup].attempts == 0
+
+
+def test_a_patch_held_back_by_a_failed_write_is_counted_once() -> None:
+    """The write before a PATCH fails (disk full): the PATCH is built again once a write
+    works, and counted once, as it went out once."""
+    d = start(a="id-a")
+    d.hold_relinks = True
+    d.fail_before_send = 1
+    move(d, f"{ROOT}/a.als", f"{ROOT}/b.als")
+    d.advance(60)
+    assert len(d.relinks) == 1
+    assert d.stored[f"{ROOT}/b.als"].attempts == 1
+
+
+def test_a_copy_moved_again_after_a_patch_that_may_have_acted_still_may_have_it() -> None:
+    """Seed 20878: a copy taken for a trashed a; its PATCH goes out and the daemon dies
+    before the answer (SessionDock acted: the session is at the copy's path). After the
+    restart the copy moves again, and a is restored at its path. The relink moved on
+    keeps the count of that PATCH: a's session is pointed back at a (it may be at the
+    copy's path), never assumed to have stayed at a's path."""
+    a, dup, moved = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als", f"{ROOT}/Moved/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing = False
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.hold_relinks = True  # the PATCH goes out; its answer never comes
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert len(d.relinks) == 1 and d.stored[dup].attempts == 1
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.refusing = True  # SessionDock refuses PATCHes for now (503)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(30)
+    again.disk[moved], again.identity[moved] = again.disk.pop(dup), "id-a"
+    again.feed(ProjectGone(ROOT, dup, again.now))
+    again.feed(ProjectChanged(ROOT, moved, False, again.now))
+    again.advance(30)
+    assert again.stored[moved].state == "relinking" and again.stored[moved].attempts >= 1
+    again.disk[a] = trashed  # restored
+    again.feed(ProjectChanged(ROOT, a, False, again.now))
+    again.advance(10)
+    tried, again.refusing = len(again.relinks), False
+    again.advance(600)
+    assert sent_since(again, tried) == [(moved, a)], "the session is pointed back at a"
+    assert again.stored[a].state == "imported" and again.stored[a].moved_from is None

@@ -155,6 +155,10 @@ REGRESSION_SEEDS = {
     "project restored at its path did not undo the relink (its record missing)",
     64194: "issue 12: moved unseen, copied; the copy's PATCH acted, its answer lost at a "
     "stop (not counted on disk): the project found took the session back from the copy",
+    20878: "issue 12: a copy's PATCH acted, its answer lost at a crash; the copy moved "
+    "again (the count reset), the project restored: the session was taken as never moved",
+    23116: "issue 12: a copy's PATCH acted, its answer lost at a crash; the copy moved "
+    "again (the count reset), the project restored: the session was taken as never moved",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -224,14 +224,16 @@ class Table(Rows):
 
     def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
         """The project at `old.path` moved to `project.path`: one record, `relinking`
-        until SessionDock's session points at the new path."""
+        until SessionDock's session points at the new path. Moved again while relinking,
+        it keeps `attempts`: a PATCH that may have acted may have put the session at
+        `old.path` already (simulator seed 20878)."""
         self._drop(old.path)
         self._put(
             replace(
                 old,
                 **_project_fields(project),
                 state="relinking",
-                attempts=0,
+                attempts=old.attempts if old.state == "relinking" else 0,
                 queued_at=wall,
                 missing_since=None,
                 moved_from=old.moved_from or old.project_path,
