@@ -141,6 +141,9 @@ class CoreBase:
         self._gone_if_back: dict[str, dict[str, list[tuple[Project, bool]]]] = {}
         """Root -> originals a stat did not find while their folder was offline to the
         core, with the new projects of their identity: stat'ed again once it is back."""
+        self._session_looks: dict[str, bool] = {}
+        """Paths a guessed relink's session points at, stat'ed before its PATCH goes
+        out: False while the stat is out, True once it found nothing there."""
         self._retargeted: dict[str, str] = {}
         """A relinking project moved again while its PATCH was out: old path -> new."""
         self._summary_relinked = 0

@@ -233,6 +233,9 @@ class Intake(LateNews):
         if path in self._move_stats:
             self._move_checked(path, signature)
             return
+        if self._session_looks.get(path) is False:
+            self._session_looked(path, signature)
+            return
         self._replan_soft = True  # a queued project held back while it changed may go now
         touched = self._touch_stats.pop(path, None)
         if touched is not None:

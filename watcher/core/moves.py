@@ -319,6 +319,8 @@ class Moves(Spellings, Adoption):
             return False
         rows = sorted(waiting, key=lambda r: (r.queued_at or 0.0, r.path))
         rows = rows[: self.settings.batch_size]
+        for r in rows:  # its next PATCH looks at its session's path again
+            self._session_looks.pop(r.moved_from or "", None)
         items = tuple(
             RelinkItem(
                 key=r.path,
@@ -335,6 +337,10 @@ class Moves(Spellings, Adoption):
         job.current = tuple(r.path for r in rows)
         self._job = job
         self.counters.requests += 1
+        # The PATCH may act though its answer is lost (a timeout, or a crash or stop
+        # before it is written): `attempts` says so on disk before it goes out, and a
+        # failure that says it did not act takes it back (simulator seed 64194).
+        self.table.carried(job.current)
         self._flush()  # the relinking records are on disk before the PATCH goes out
         self._emit(Relink(job.request, items))
         self._request_out()
@@ -373,10 +379,10 @@ class Moves(Spellings, Adoption):
                 fields = {"session_id": session_id, "from": old.moved_from, "to": old.project_path}
                 self._emit(Log("project_relinked", "info", fields))
         if answered.failure is not None:
-            if answered.failure.kind in ("unreachable", "bad_answer"):
-                # No answer, or a 2xx not understood: the PATCH may have acted (`attempts`).
+            if answered.failure.kind not in ("unreachable", "bad_answer"):
+                # Refused (not a lost answer, nor a 2xx not understood): it did not act.
                 done = {key for key, _ in answered.outcome.done}
-                self.table.carried(k for k in job.current if k not in done and k in self.table)
+                self.table.uncarried(k for k in job.current if k not in done)
             self._failed(answered.failure, projects=len(job.current) - len(answered.outcome.done))
             return
         if self.gate.succeeded():

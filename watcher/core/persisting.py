@@ -68,6 +68,7 @@ class Persisting(CoreBase):
             self._send_part(job, job.current)
         elif job.what == "relink" and isinstance(dropped, Relink):
             self._job = None
+            self.table.uncarried(job.current)  # never sent: counted again when it is
             self._relink_due()
 
     def _persist_worked(self) -> None:

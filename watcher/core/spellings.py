@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from watcher.core.base import CoreBase
+from watcher.core.effects import Stat
 from watcher.core.paths import nfc, same_path
-from watcher.core.records import Project, ProjectRecord
+from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.store import has_session
 from watcher.core.table import as_project
 
@@ -50,19 +51,19 @@ class Spellings(CoreBase):
         # The inode a move keeps: the file taken for it moved back (its gone event lost,
         # simulator seed 301325), not a copy left behind.
         back = moving.signature.inode == project.signature.inode
+        copy = not back and moving.missing_since is None  # a copy gone too: nothing to send
         if moving.attempts:
             self._relink_to(project, replace(moving, moved_from=None, moved_title=None))
-            queued = not back and self.table.enqueue(as_project(moving), self._wall())
+            queued = copy and self.table.enqueue(as_project(moving), self._wall())
         else:
-            self.table.relink_undone(moving, project, self._wall(), copy=not back)
-            queued = not back
+            self.table.relink_undone(moving, project, self._wall(), copy=copy)
+            queued = copy
         self._replan = True  # the copy is queued, or the project's new bytes are
-        if back:
-            self._log(
-                "project_relink_undone",
-                path=project.path,
-                action="moved back to its session's path before the relink was sent",
-            )
+        if not copy:
+            action = "moved back to its session's path before the relink was sent"
+            if not back:
+                action = "the project is back at its session's path; the copy is gone"
+            self._log("project_relink_undone", path=project.path, action=action)
             return True
         self.counters.queued += int(queued)
         self._log(
@@ -89,6 +90,7 @@ class Spellings(CoreBase):
             and r.moved_from is not None
             and r.moved_inode == inode != r.signature.inode
             and not self._out_with("relink", r.path)  # its PATCH is out: the answer decides
+            and not r.attempts  # one that may have acted put the session there (seed 64194)
             and self.folders.containing(r.moved_from) is folder
         ]
         if len(taken) != 1:
@@ -130,8 +132,47 @@ class Spellings(CoreBase):
         """A relink not sent while a file at the path its session still points at is
         being looked at: it may be the project back there, and once it is probed the
         relink is undone or goes out (simulator seed 201468: a copy taken for a project
-        moved to another volume, which came back while the PATCH waited)."""
-        return record.moved_from is not None and self._looking_at(record.moved_from)
+        moved to another volume, which came back while the PATCH waited).
+
+        One that did not keep the inode its session's project had there (a copy taken
+        for it, a guess) waits too while that path cannot be looked at: its folder is
+        offline (the project may be back there, unseen: seeds 28052, 98026), or not
+        walked yet since it came back or since the start (restored while the daemon was
+        stopped: seed 31750); the walk finds a file there, which is then looked at."""
+        moved_from = record.moved_from
+        if moved_from is None:
+            return False
+        if self._looking_at(moved_from):
+            return True
+        if record.moved_inode == record.signature.inode or moved_from in self.table:
+            return False  # the file itself moved, or what is there is known (a copy)
+        if same_path(moved_from, record.path, True):
+            return False  # renamed in letter case: its old spelling finds it
+        folder = self.folders.containing(moved_from)
+        if folder is None:
+            return False  # no longer watched (a drive under another mount point): moved
+        if self.folders.online(folder.root) is None or (folder.root, None) in self._walking:
+            return True
+        # Restored there with its event lost (seed 300817): that path is stat'ed before
+        # each PATCH, and a file found there is looked at (`_session_looked`).
+        looked = self._session_looks.get(moved_from)
+        if looked is None:
+            self._session_looks[moved_from] = False
+            self._flush()  # what was decided is on disk before anything is asked
+            self._emit(Stat(moved_from, record.signature.digest is not None))
+        return not looked
+
+    def _session_looked(self, path: str, signature: Signature | None) -> None:
+        """The stat before a guessed relink's PATCH (`_held_at_session`): nothing at its
+        session's path, the PATCH goes; a file there is looked at as if its event came
+        (the project back, unseen), and the relink waits for it."""
+        self._session_looks[path] = signature is None
+        if signature is None:
+            return
+        del self._session_looks[path]
+        folder = self.folders.containing(path)
+        if folder is not None and self.folders.online(folder.root) and not self._looking_at(path):
+            self._touch(folder.root, path, signature.digest is not None, self._now, signature)
 
     def _twins_to_look_at(self, project: Project) -> list[str]:
         """Where a project of `project`'s identity with another inode may be, back with

@@ -245,7 +245,7 @@ class Rows(Mapping[str, ProjectRecord]):
         return sum(1 for r in self._rows.values() if r.missing_since is not None)
 
     def carried(self, paths: Iterable[str]) -> None:
-        """A request carried these records and its answer was lost: it may have acted
+        """A request carries these records, and may act though its answer is lost
         (`attempts`; for a relink, see `Spellings._relink_undone`)."""
         for path in paths:
             old = self._rows.get(path)
@@ -258,6 +258,13 @@ class Rows(Mapping[str, ProjectRecord]):
             old = self._rows.get(path)
             if old is not None:
                 self._put(replace(old, unheard_at=wall))
+
+    def uncarried(self, paths: Iterable[str]) -> None:
+        """The request that carried these relinking records was refused: it did not act."""
+        for path in paths:
+            old = self._rows.get(path)
+            if old is not None and old.state == "relinking" and old.attempts:
+                self._put(replace(old, attempts=old.attempts - 1))
 
     def _put(self, record: ProjectRecord) -> None:
         old = self._rows.get(record.path)

@@ -233,14 +233,16 @@ class Table(Rows):
 
     def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
         """The project at `old.path` moved to `project.path`: one record, `relinking`
-        until SessionDock's session points at the new path."""
+        until SessionDock's session points at the new path. Moved again while relinking,
+        it keeps `attempts`: a PATCH that may have acted may have put the session at
+        `old.path` already (simulator seed 20878)."""
         self._drop(old.path)
         self._put(
             replace(
                 old,
                 **_project_fields(project),
                 state="relinking",
-                attempts=0,
+                attempts=old.attempts if old.state == "relinking" else 0,
                 queued_at=wall,
                 missing_since=None,
                 moved_from=old.moved_from or old.project_path,
@@ -254,19 +256,22 @@ class Table(Rows):
         """A record, on disk, whose session SessionDock still lists at `project.path`
         (moved from there, its PATCH not answered yet), taken for `project`: with the
         inode it had there (back, whatever its bytes: saved in the trash, simulator seed
-        15869), or of its identity when the move was found (saved since, it has another
-        now) unless the record kept that inode, moving: then `project` is a twin moved
-        onto the path it left, and the relink stands (seed 1542)."""
+        15869), or any file there unless the record kept that inode, moving: then
+        `project` is a twin moved onto the path it left, and the relink stands (seed
+        1542). A relink that did not keep it was a guess (a copy taken for a project
+        gone from there), and a file at the session's path before its PATCH goes out is
+        the session's project there, whatever its bytes and inode (saved unseen, then
+        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439).
+        The record may be missing (the copy gone too: seed 29746); its relink is undone
+        all the same."""
         if project.identity is None:
             return None
         inode = project.signature.inode
         for r in self.moving_from(project.project_path):
-            if r.missing_since is not None or r.path == project.path:
+            if r.path == project.path:
                 continue
             kept = r.moved_inode is not None and r.moved_inode == r.signature.inode
-            if inode == r.moved_inode or (
-                not kept and project.identity in (r.moved_identity, r.identity)
-            ):
+            if inode == r.moved_inode or not kept:
                 return r
         return None
 

@@ -1,0 +1,259 @@
+"""A relink never moves the session of a project still at its path (issue 12's "never
+relink a project whose original is still there"; simulator seeds 87675, 88718).
+
+A copy taken for a project gone from its path (its session's path found empty) is a
+guess: the relink it makes waits for its PATCH, and whatever file turns up at the path
+the session still points at before that PATCH goes out is the session's project there,
+whatever its bytes and inode (saved where the daemon could not see it, then restored):
+the relink is undone, the file keeps the session (its bytes sent to it), and the copy
+is imported as new. Such a relink is not sent while that path cannot be looked at: its
+folder offline (the project may be back there, unseen: seeds 28052, 98026), or not
+walked yet since it came back or the daemon started (restored while the daemon was
+stopped, or before a crash: seed 31750).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from tests.test_core import ROOT, WALL0, settings, sig
+from tests.test_core_moves import move, start
+from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing, sent_since
+from tests.test_core_volumes import items_sent
+from watcher.core import Core
+from watcher.core.inputs import DirectoryGone, ProjectChanged, ProjectGone, Started
+from watcher.core.settings import FolderSettings
+
+
+@dataclass
+class RefusingUnplugging(SlowProbes, Unplugging):
+    """Relinks refused while `refusing`; folders in `unplugged` not there when checked."""
+
+
+def test_a_project_back_at_its_sessions_path_with_other_bytes_keeps_its_session() -> None:
+    """Seeds 87675, 88718: a trashed; a copy of it (another inode) taken for it, its
+    PATCH refused; a was saved unseen (new bytes, a new inode: an atomic save) and is
+    restored at its path. Neither its bytes nor its inode are the ones recorded, but
+    the session is still at that path: the relink is undone, a's new bytes are sent
+    to its session, and the copy is imported as new."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    d.disk[a], d.identity[a] = replace(trashed, size=999, inode=78), "id-a saved"  # restored
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    assert d.stored[a].moved_from is None and d.logs("project_relink_undone")
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert items_sent(d).count(a) == 2, "a's new bytes are sent to its session"
+    assert d.stored[a].state == "imported"
+
+
+def two_volumes(files: dict[str, str]) -> RefusingUnplugging:
+    folders = (FolderSettings(A), FolderSettings(B))
+    d = RefusingUnplugging(Core.restore(settings(folders=folders), (), {}))
+    for n, (path, ident) in enumerate(sorted(files.items()), 1):
+        d.disk[path], d.identity[path] = sig(n), ident
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert sorted(items_sent(d)) == sorted(files)
+    d.refusing = True
+    return d
+
+
+def test_a_copys_relink_waits_while_the_folder_of_its_sessions_path_is_offline() -> None:
+    """Seeds 28052, 98026: a trashed on B; a copy of it on A taken for it (B online, a's
+    path empty), its PATCH refused. B goes offline; a is restored there, unseen. While
+    B is away, whether a is back cannot be told: the PATCH waits (SessionDock back).
+    B back, its walk finds a at its session's path: the relink is undone, and the copy
+    is imported as new."""
+    a, dup = f"{B}/Song/a.als", f"{A}/Copy/a.als"
+    d = two_volumes({a: "id-a", f"{A}/other.als": "id-o", f"{B}/other.als": "id-p"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(B, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(A, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    d.unplugged.add(B)
+    d.feed(DirectoryGone(B, B, d.now))
+    d.advance(1)
+    d.disk[a] = trashed  # restored while B is away
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert not sent_since(d, tried), "no PATCH while the session's path cannot be looked at"
+    d.unplugged.clear()
+    d.advance(600)
+    assert d.logs("project_relink_undone") and d.stored[a].state == "imported"
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert items_sent(d).count(a) == 1, "a is never imported again"
+
+
+def test_a_copys_relink_restored_at_start_waits_for_the_walk_of_its_sessions_path() -> None:
+    """Seed 31750: a copy taken for a trashed a is relinking (its PATCH refused) when
+    the daemon stops; a is restored at its path meanwhile. At start the PATCH waits for
+    the walk of a's folder, which finds a there: the relink is undone, the copy new."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking"
+    d.disk[a] = trashed  # restored while the daemon is stopped
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert again.logs("project_relink_undone") and again.stored[a].state == "imported"
+    assert all(new != dup for _, new in sent_since(again, 0)), "the session stays off the copy"
+    assert items_sent(again) == [dup], "the copy is imported as new, a never again"
+
+
+def test_a_project_back_while_the_copy_taken_for_it_is_gone_too_keeps_its_session() -> None:
+    """Seed 29746: a copy taken for a trashed a (its PATCH refused) is trashed in turn,
+    then a is restored at its path: the relink is undone though the copy's record is
+    missing (nothing to import for it). The copy restored later is a new project: a's
+    session never moves to it."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking"
+    copy = d.disk.pop(dup)
+    d.feed(ProjectGone(ROOT, dup, d.now))
+    d.advance(1)
+    assert d.stored[dup].missing_since is not None
+    d.disk[a] = trashed
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    assert d.logs("project_relink_undone") and d.stored[a].state == "imported"
+    assert dup not in d.stored, "the copy's record, gone, holds nothing"
+    d.disk[dup] = copy
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert items_sent(d).count(a) == 1, "a is never imported again"
+
+
+def test_a_copys_patch_looks_at_its_sessions_path_first() -> None:
+    """Seed 300817 (its world once PATCHes were counted before they go out): a copy
+    taken for a trashed a waits (PATCH refused); a is restored with its event lost.
+    Before the PATCH goes out, a's path is stat'ed: a is found there and looked at, the
+    relink is undone, and the copy is imported as new."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking"
+    d.disk[a] = trashed  # restored: no event
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert d.logs("project_relink_undone") and d.stored[a].state == "imported"
+    assert all(new != dup for _, new in sent_since(d, tried)), "the session stays off the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+
+
+def test_a_patch_unanswered_at_a_stop_may_have_acted() -> None:
+    """Seed 64194: a moved with its events lost, then copied; the copy is taken for a
+    (a's path empty) and its PATCH goes out, but the daemon stops before the answer
+    (SessionDock acted: the session is at the copy's path). That PATCH is counted on
+    disk before it goes out, so after the restart a, found with the inode its session's
+    project had, does not take back a session that may be the copy's now (the copy is
+    still at its path): a is imported as new."""
+    a, moved, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a.als", f"{ROOT}/Done 2/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing = False
+    d.disk[moved] = d.disk.pop(a)  # no event
+    d.disk[dup], d.identity[dup] = replace(d.disk[moved], inode=77), "id-a"
+    d.hold_relinks = True  # the PATCH goes out; its answer never comes
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert len(d.relinks) == 1, "the PATCH went out"
+    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
+    d.identity[moved] = "id-a"
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert not again.logs("project_relink_retaken")
+    assert all(new != moved for _, new in sent_since(again, 0)), "the copy's session stays"
+    assert items_sent(again) == [moved], "a is imported as new"
+
+
+def test_a_refused_patch_did_not_act() -> None:
+    """A PATCH is counted before it goes out (`attempts`); a refusal (not a lost answer)
+    takes that back, so a copy's relink refused is still undone as never sent."""
+    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = sig(77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.relinks and d.stored[dup].state == "relinking"
+    assert d.stored[dup].attempts == 0
+
+
+def test_a_patch_held_back_by_a_failed_write_is_counted_once() -> None:
+    """The write before a PATCH fails (disk full): the PATCH is built again once a write
+    works, and counted once, as it went out once."""
+    d = start(a="id-a")
+    d.hold_relinks = True
+    d.fail_before_send = 1
+    move(d, f"{ROOT}/a.als", f"{ROOT}/b.als")
+    d.advance(60)
+    assert len(d.relinks) == 1
+    assert d.stored[f"{ROOT}/b.als"].attempts == 1
+
+
+def test_a_copy_moved_again_after_a_patch_that_may_have_acted_still_may_have_it() -> None:
+    """Seed 20878: a copy taken for a trashed a; its PATCH goes out and the daemon dies
+    before the answer (SessionDock acted: the session is at the copy's path). After the
+    restart the copy moves again, and a is restored at its path. The relink moved on
+    keeps the count of that PATCH: a's session is pointed back at a (it may be at the
+    copy's path), never assumed to have stayed at a's path."""
+    a, dup, moved = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als", f"{ROOT}/Moved/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing = False
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.hold_relinks = True  # the PATCH goes out; its answer never comes
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert len(d.relinks) == 1 and d.stored[dup].attempts == 1
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.refusing = True  # SessionDock refuses PATCHes for now (503)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(30)
+    again.disk[moved], again.identity[moved] = again.disk.pop(dup), "id-a"
+    again.feed(ProjectGone(ROOT, dup, again.now))
+    again.feed(ProjectChanged(ROOT, moved, False, again.now))
+    again.advance(30)
+    assert again.stored[moved].state == "relinking" and again.stored[moved].attempts >= 1
+    again.disk[a] = trashed  # restored
+    again.feed(ProjectChanged(ROOT, a, False, again.now))
+    again.advance(10)
+    tried, again.refusing = len(again.relinks), False
+    again.advance(600)
+    assert sent_since(again, tried) == [(moved, a)], "the session is pointed back at a"
+    assert again.stored[a].state == "imported" and again.stored[a].moved_from is None
