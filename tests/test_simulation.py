@@ -141,6 +141,9 @@ REGRESSION_SEEDS = {
     "took the session from the project, moved back meanwhile",
     2001702: "issue 12: a copy took the session of a project moved to another watched folder "
     "(same volume, inode kept) while that file waited out its quiet period",
+    74434: "issue 12: a copy back on its trashed twin's path took that session, then moved "
+    "on: of the two missing paths with its inode, the copy's older one was taken for the "
+    "one it left (taking the session back at a path did not count as recorded there last)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -174,7 +177,7 @@ _NO_2XX = (
     "without a 2xx (its last request failed)"
 )
 OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((17063, 42803, 74434, 89420, 96491, 99404), _LEFT),
+    **dict.fromkeys((17063, 42803, 89420, 96491, 99404), _LEFT),
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),

@@ -69,7 +69,7 @@ class Moves(Spellings, Adoption):
         if project.identity is None:
             return False
         if not new:
-            if self.table.returned(project):
+            if self.table.returned(project, self._wall()):
                 self._log(
                     "project_back", path=project.path, action="recognised; not imported again"
                 )

@@ -211,15 +211,16 @@ class Table(Rows):
         self._put(replace(old, missing_since=None))
         return True
 
-    def returned(self, project: Project) -> bool:
+    def returned(self, project: Project, wall: float) -> bool:
         """A missing project back at its path with the same content (a restored copy:
-        new inode and mtime): imported still, with its new signature."""
+        new inode and mtime): imported still, with its new signature, recorded now (a
+        file recorded at two missing paths left the one recorded last: seed 74434)."""
         old = self._rows.get(project.path)
         if old is None or old.missing_since is None or old.state != "imported":
             return False
         if old.identity != project.identity:
             return False
-        self._put(replace(old, signature=project.signature, missing_since=None))
+        self._put(replace(old, signature=project.signature, missing_since=None, queued_at=wall))
         return True
 
     def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
