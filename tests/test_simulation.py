@@ -23,8 +23,9 @@ from tests.simulation import disk
 from tests.simulation.__main__ import main
 from tests.simulation.content import FORMATS
 from tests.simulation.fs import P, SimFS
-from tests.simulation.shell import run_seed
+from tests.simulation.shell import Sim, run_seed
 from tests.simulation.trace import Outcome
+from tests.simulation.world import Project as WorldProject
 from watcher.core import Core
 from watcher.core.batching import Batch, Queued, next_batch
 from watcher.core.debounce import Debouncer
@@ -144,6 +145,8 @@ REGRESSION_SEEDS = {
     74434: "issue 12: a copy back on its trashed twin's path took that session, then moved "
     "on: of the two missing paths with its inode, the copy's older one was taken for the "
     "one it left (taking the session back at a path did not count as recorded there last)",
+    89420: "simulator: moved onto the path of its deleted twin while that drive was away, "
+    "not excused by design: the checker read its bytes as the shell (nothing, offline)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -177,7 +180,7 @@ _NO_2XX = (
     "without a 2xx (its last request failed)"
 )
 OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((17063, 42803, 89420, 96491, 99404), _LEFT),
+    **dict.fromkeys((17063, 42803, 96491, 99404), _LEFT),
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
@@ -446,3 +449,21 @@ def test_a_folder_move_is_one_pair_of_events_and_keeps_inodes() -> None:
     fs.offline.add(P("/sim/r"))
     assert fs.stat(P("/sim/r/B/Song.als")) is None
     assert fs.delete(P("/sim/r/B"), 3) == []  # changed unseen while offline
+
+
+def test_the_world_knows_the_bytes_of_a_project_on_an_offline_drive() -> None:
+    """The checker's "what would the probe record" reads the world's truth: a project
+    moved onto a drive that is away has its bytes there (seed 89420), though the shell
+    cannot stat it until the drive is back."""
+    sim = Sim(1)
+    fs = sim.world.fs
+    fmt = FORMATS[0]
+    unit = P("/sim/studio-a/Song" + fmt.ext)
+    files = fmt.build("p1r0")
+    for rel, data in files.items():
+        fs.write(unit / rel if rel else unit, data, 1)
+    song = WorldProject(1, fmt, unit, files)
+    online = sim.world.identify(song)
+    fs.offline.add(P("/sim/studio-a"))
+    assert online is not None and sim.world.identify(song) == online
+    assert fs.stat(unit) is None, "the shell still sees nothing there"

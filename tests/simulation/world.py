@@ -97,7 +97,8 @@ class World(Faults, More):
         """Path -> the identity of the live record the daemon last persisted for it
         (pending, in flight, imported or relinking; filled by the checker)."""
         self.identify: Callable[[Project], str | None] = lambda project: None
-        """The identity the daemon's probe would record for a project now (the shell's)."""
+        """The identity the daemon's probe would record for a project now (the shell's,
+        reading its bytes even while its drive is offline)."""
         """Every path that ever held a project unit (anything else sent is not a project)."""
         self.token_file: str | None = self.server.token
         self.wall_offset = WALL_START
