@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,10 @@ from tests.simulation.world import Project as WorldProject
 from watcher.core import Core
 from watcher.core.batching import Batch, Queued, next_batch
 from watcher.core.debounce import Debouncer
+from watcher.core.effects import Persist
 from watcher.core.inputs import Accepted, NotAProject
 from watcher.core.policy import Pause
-from watcher.core.records import Project, Signature
+from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.settings import FolderSettings
 from watcher.daws import Registry
 
@@ -147,6 +149,9 @@ REGRESSION_SEEDS = {
     "one it left (taking the session back at a path did not count as recorded there last)",
     89420: "simulator: moved onto the path of its deleted twin while that drive was away, "
     "not excused by design: the checker read its bytes as the shell (nothing, offline)",
+    17063: "simulator: moved back onto the path SessionDock had refused (400), saved before "
+    "the daemon looked: new there by design, but the checker still held the refused "
+    "record's bytes for that path as a live record",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -180,7 +185,7 @@ _NO_2XX = (
     "without a 2xx (its last request failed)"
 )
 OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((17063, 42803, 96491, 99404), _LEFT),
+    **dict.fromkeys((42803, 96491, 99404), _LEFT),
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
@@ -467,3 +472,30 @@ def test_the_world_knows_the_bytes_of_a_project_on_an_offline_drive() -> None:
     fs.offline.add(P("/sim/studio-a"))
     assert online is not None and sim.world.identify(song) == online
     assert fs.stat(unit) is None, "the shell still sees nothing there"
+
+
+def test_a_path_whose_import_was_refused_holds_no_live_record_for_the_checker() -> None:
+    """A record refused (400) with no session there is not a live one: a project moved
+    onto that path and saved before the daemon looked is new there, its earlier session
+    left behind by design (seed 17063), as at a path with no record at all."""
+    sim = Sim(1)
+    path = "/sim/studio-a/Song.als"
+    queued = ProjectRecord(
+        path=path,
+        root="/sim/studio-a",
+        kind="Ableton",
+        title="Song",
+        project_type="als",
+        project_path=path,
+        preview_path=None,
+        generate_previews=False,
+        signature=Signature(1, 1, 1),
+        state="in_flight",
+        identity="1:ab",
+    )
+    sim.checker.on_persist(Persist(upserts=(queued,)), {})
+    assert sim.world.recorded == {path: "1:ab"}
+    sim.checker._outcome[path] = "rejected"
+    refused = replace(queued, state="rejected", last_error="not a project")
+    sim.checker.on_persist(Persist(upserts=(refused,)), {path: queued})
+    assert sim.world.recorded == {} and not sim.checker.violations

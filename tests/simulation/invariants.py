@@ -286,6 +286,10 @@ class Checker:
         for record in persist.upserts:
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
+            elif record.imported_at is None and record.session_id is None:
+                # Refused (400) or not a project, no session there: no live record, so
+                # a project moved there and saved unseen is new (seed 17063).
+                self.world.recorded.pop(record.path, None)
             if record.state in ("pending", "in_flight") and record.path not in durable:
                 self._offline_original(record.path, durable)
             if record.state == "rejected":
