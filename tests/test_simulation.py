@@ -152,6 +152,12 @@ REGRESSION_SEEDS = {
     17063: "simulator: moved back onto the path SessionDock had refused (400), saved before "
     "the daemon looked: new there by design, but the checker still held the refused "
     "record's bytes for that path as a live record",
+    42803: "issue 12 (by design, as 700439): moved onto the path of a deleted project of "
+    "other bytes (the daemon cannot tell it from the trash): it takes the session there",
+    96491: "issue 12 (by design, as 700439): moved onto the path of a deleted project of "
+    "other bytes (the daemon cannot tell it from the trash): it takes the session there",
+    99404: "issue 12 (by design, as 700439): moved onto a path whose session its project "
+    "left behind by design (saved unseen, it has another): it takes the session there",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -159,10 +165,6 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-_LEFT = (
-    "issue 12 (long run of the final code, not analysed): one project with two "
-    "sessions, its earlier one left behind"
-)
 _TWO_AT_ONE_PATH = (
     "issue 12 (long run of the final code): two sessions at one path. 52131 and 55472 "
     "analysed: an import SessionDock acted on, not listed yet (listing lag), is taken "
@@ -185,7 +187,6 @@ _NO_2XX = (
     "without a 2xx (its last request failed)"
 )
 OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((42803, 96491, 99404), _LEFT),
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
@@ -499,3 +500,28 @@ def test_a_path_whose_import_was_refused_holds_no_live_record_for_the_checker() 
     refused = replace(queued, state="rejected", last_error="not a project")
     sim.checker.on_persist(Persist(upserts=(refused,)), {path: queued})
     assert sim.world.recorded == {} and not sim.checker.violations
+
+
+@pytest.mark.parametrize("other_is", ["deleted", "moved on, its session there left behind"])
+def test_moved_onto_a_path_whose_session_stays_there_takes_it_by_design(other_is: str) -> None:
+    """A project moved onto the path of another of other bytes whose record the daemon
+    holds there: the session at that path stays there whatever the other one does (it
+    was deleted, which the daemon cannot tell from the trash: seeds 42803, 96491; or
+    it left that session behind by design and has another: seed 99404). It is taken,
+    and the mover's own stays behind: relinked there, two sessions would share it."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    mover = world._new(0.0, P("/sim/studio-a"), fmt)
+    other = world._new(0.0, P("/sim/studio-b"), fmt)
+    start, there = mover.unit, other.unit
+    for project in (mover, other):
+        world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
+        world.recorded[str(project.unit)] = world.identify(project)
+    if other_is == "deleted":
+        del world.projects[other.pid]
+        world.fs.delete(there, 2)
+    else:
+        other.left_behind.add(there)  # saved unseen after a move: new there, by design
+        world._relocate(2.0, there, P("/sim/studio-b/Elsewhere") / there.name)
+    world._relocate(3.0, start, there)
+    assert start in mover.left_behind

@@ -239,7 +239,12 @@ class World(Faults, More):
         in the trash whose own content that record names (seed 700439: the content says
         nothing of the dilemma). The session there is taken (the daemon never puts two
         sessions on one path), and its own may stay behind: whether the other one comes
-        back there cannot be known then (seed 5761)."""
+        back there cannot be known then (seed 5761).
+
+        The same holds wherever the session at that path stays there whatever the
+        other one does: it was deleted (the daemon cannot tell that from the trash;
+        seeds 42803, 96491), or it left that session behind by design and has another
+        (seed 99404). Relinking its own there would put two sessions on that path."""
         before = self.last_at.get(project.unit)
         if before in (None, project.pid):
             return
@@ -252,7 +257,8 @@ class World(Faults, More):
             and held is not None
             and held == self.identify(other)
         )
-        if named or trashed:
+        stays = held is not None and (other is None or project.unit in other.left_behind)
+        if named or trashed or stays:
             project.left_behind.update(project.paths)
 
     def _write_files(
