@@ -41,7 +41,7 @@ class Moves(Spellings, Adoption):
                 self._vanish(path)
 
     def _seen(self, path: str) -> None:
-        if self.table.seen_again(path):
+        if self.table.seen_again(path, self._wall()):
             self._log("project_back", path=path, action="recognised; not imported again")
 
     def _walk_seen(self, root: str, paths: list[str]) -> None:

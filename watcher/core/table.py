@@ -203,12 +203,13 @@ class Table(Rows):
             return False
         return True
 
-    def seen_again(self, path: str) -> bool:
-        """A missing project is back (a restored folder, a remounted drive)."""
+    def seen_again(self, path: str, wall: float) -> bool:
+        """A missing project is back (a restored folder, a remounted drive), recorded
+        there now (see `returned`)."""
         old = self._rows.get(path)
         if old is None or old.missing_since is None:
             return False
-        self._put(replace(old, missing_since=None))
+        self._put(replace(old, missing_since=None, queued_at=wall))
         return True
 
     def returned(self, project: Project, wall: float) -> bool:
