@@ -158,6 +158,9 @@ REGRESSION_SEEDS = {
     "other bytes (the daemon cannot tell it from the trash): it takes the session there",
     99404: "issue 12 (by design, as 700439): moved onto a path whose session its project "
     "left behind by design (saved unseen, it has another): it takes the session there",
+    8008535: "issue 12: a folder of more identical projects than are stat'ed moved into "
+    "the other watched folder (same volume), its events lost: imported as new, as their "
+    "inodes were trusted within one watched folder only",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
