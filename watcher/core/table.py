@@ -204,12 +204,14 @@ class Table(Rows):
         return True
 
     def seen_again(self, path: str, wall: float) -> bool:
-        """A missing project is back (a restored folder, a remounted drive), recorded
-        there now (see `returned`)."""
+        """A missing project is back (a restored folder, a remounted drive); one with a
+        session is recorded there now (see `returned`; one in flight keeps the time it
+        has waited, which `status` shows)."""
         old = self._rows.get(path)
         if old is None or old.missing_since is None:
             return False
-        self._put(replace(old, missing_since=None, queued_at=wall))
+        recorded = wall if old.state in ("imported", "relinking") else old.queued_at
+        self._put(replace(old, missing_since=None, queued_at=recorded))
         return True
 
     def returned(self, project: Project, wall: float) -> bool:
