@@ -24,6 +24,7 @@ from tests.simulation import disk
 from tests.simulation.__main__ import main
 from tests.simulation.content import FORMATS
 from tests.simulation.fs import P, SimFS
+from tests.simulation.more import TRASH
 from tests.simulation.shell import Sim, run_seed
 from tests.simulation.trace import Outcome
 from tests.simulation.world import Project as WorldProject
@@ -161,6 +162,8 @@ REGRESSION_SEEDS = {
     8008535: "issue 12: a folder of more identical projects than are stat'ed moved into "
     "the other watched folder (same volume), its events lost: imported as new, as their "
     "inodes were trusted within one watched folder only",
+    2604567: "simulator: a duplicate made at a trashed twin's path, moved on unseen and back: "
+    "by design it takes the twin's session there, but the world took that path for its own",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -189,7 +192,14 @@ _NO_2XX = (
     "issue 11 (long run of the final code, not analysed): a bundle persisted imported "
     "without a 2xx (its last request failed)"
 )
+_ONTO_A_MOVED_ONE = (
+    "issue 12 (checker question, by design per README?): moved onto the path of a "
+    "project that moved on with its events lost (the daemon holds its record there, "
+    "missing): it takes the session there and its own stays behind, as onto a trashed "
+    "or deleted one; World._onto_a_twin does not excuse a project alive elsewhere"
+)
 OPEN_SEEDS: dict[int, str] = {
+    2601685: _ONTO_A_MOVED_ONE,
     **dict.fromkeys(
         (17229, 31027, 52131, 55472, 66490, 67990, 70828, 79987, 80638), _TWO_AT_ONE_PATH
     ),
@@ -528,3 +538,25 @@ def test_moved_onto_a_path_whose_session_stays_there_takes_it_by_design(other_is
         world._relocate(2.0, there, P("/sim/studio-b/Elsewhere") / there.name)
     world._relocate(3.0, start, there)
     assert start in mover.left_behind
+
+
+def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None:
+    """A duplicate named as a project in the trash was (`Song copy.als`) lands on its
+    path, where the daemon still holds the twin's record: if the daemon sees it there,
+    it is the twin back (that session is its own); moved on unseen, imported anew, and
+    back there, its session made meanwhile stays behind, as for any move onto a trashed
+    twin (seed 2604567: the world had taken that path for the duplicate's own)."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    home, path = P("/sim/studio-a/Song" + fmt.ext), P("/sim/studio-a/Song copy" + fmt.ext)
+    files = fmt.build("p1r0")
+    for pid, unit in ((1, home), (2, path)):
+        project = WorldProject(pid, fmt, unit, dict(files), paths=[unit])
+        world._write_files(0.0, project, files, slow=False)
+        world.projects[pid], world.last_at[unit] = project, pid
+        world.recorded[str(unit)] = world.identify(project)
+    world._pids = 2
+    world._relocate(1.0, path, TRASH / "trashed Song copy")
+    world._duplicate(2.0)
+    copy = world.projects[3]
+    assert copy.unit == path and path in copy.left_behind
