@@ -204,20 +204,17 @@ class Table(Rows):
         return True
 
     def seen_again(self, path: str, wall: float) -> bool:
-        """A missing project is back (a restored folder, a remounted drive); one with a
-        session is recorded there now (see `returned`; one in flight keeps the time it
-        has waited, which `status` shows)."""
+        """A missing project is back (a restored folder, a remounted drive): recorded now."""
         old = self._rows.get(path)
         if old is None or old.missing_since is None:
             return False
-        recorded = wall if old.state in ("imported", "relinking") else old.queued_at
-        self._put(replace(old, missing_since=None, queued_at=recorded))
+        queued = wall if old.state in ("imported", "relinking") else old.queued_at
+        self._put(replace(old, missing_since=None, queued_at=queued))
         return True
 
     def returned(self, project: Project, wall: float) -> bool:
         """A missing project back at its path with the same content (a restored copy:
-        new inode and mtime): imported still, with its new signature, recorded now (a
-        file recorded at two missing paths left the one recorded last: seed 74434)."""
+        new inode and mtime): imported still, with its new signature, recorded now."""
         old = self._rows.get(project.path)
         if old is None or old.missing_since is None or old.state != "imported":
             return False
