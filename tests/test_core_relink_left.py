@@ -1,5 +1,5 @@
 """Relink classes of the issue 12 sweep that left a project's earlier session behind
-(simulator seeds 15176, 1001778, 501562, 700439 and 4001036).
+(simulator seeds 15176, 1001778, 501562, 700439, 4001036, 74434 and 8008535).
 
 A project saved while its import was out, queued again for its new bytes, has the
 session that request made: gone before its new bytes go out, it is kept (missing, or in
@@ -178,6 +178,50 @@ def test_one_of_many_identical_projects_moved_unseen_is_relinked_by_its_inode() 
     old, new = f"{ROOT}/take3.als", f"{ROOT}/Moved/take3.als"
     d.disk[new], d.identity[new] = d.disk.pop(old), "id-t"
     d.feed(ProjectChanged(ROOT, new, False, d.now))  # its gone event is lost
+    d.advance(10)
+    assert relinked(d) == [(old, new)]
+    assert new not in items_sent(d), "never imported again at its new path"
+
+
+def test_a_copy_back_on_a_trashed_twins_path_takes_that_session_on_when_it_moves() -> None:
+    """Seed 74434: a copy of a (same bytes, imported later) moved onto a's path while a
+    is in the trash takes the session there (by design, seed 5761), recorded there now.
+    Moved on, both paths are missing with its inode: it left a's, recorded last, so a's
+    session follows it, not the copy's older one (which stays behind, missing)."""
+    d = start(a="same")
+    a, copy, done = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als", f"{ROOT}/Done/a.als"
+    d.disk[copy], d.identity[copy] = sig(5), "same"
+    d.feed(ProjectChanged(ROOT, copy, False, d.now))
+    d.advance(10)
+    assert items_sent(d) == [a, copy]
+    d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))  # trashed
+    d.advance(10)
+    move(d, copy, a)
+    d.advance(30)
+    assert d.logs("project_back") and not d.relinks
+    move(d, a, done)
+    d.advance(30)
+    assert relinked(d) == [(a, done)], "the session it took follows it"
+    assert d.stored[copy].missing_since is not None, "the copy's own is kept, missing"
+    assert items_sent(d) == [a, copy]
+
+
+def test_one_of_many_identical_projects_moved_to_another_folder_unseen_is_relinked() -> None:
+    """Seed 8008535: as seed 4001036, but moved into another watched folder on the same
+    volume (its gone event lost): the inode alone says nothing across folders, but with
+    the size and time the record has too it is the same file, so that one is stat'ed,
+    found gone, and its session relinked, not imported as new."""
+    folders = (FolderSettings(A), FolderSettings(B))
+    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
+    for n in range(MAX_ORIGINAL_STATS + 2):
+        d.disk[f"{B}/take{n}.als"], d.identity[f"{B}/take{n}.als"] = sig(n), "id-t"
+    d.disk[f"{A}/other.als"], d.identity[f"{A}/other.als"] = sig(50), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    old, new = f"{B}/take3.als", f"{A}/Done/take3.als"
+    d.disk[new], d.identity[new] = d.disk.pop(old), "id-t"
+    d.feed(ProjectChanged(A, new, False, d.now))  # its gone event is lost
     d.advance(10)
     assert relinked(d) == [(old, new)]
     assert new not in items_sent(d), "never imported again at its new path"

@@ -393,3 +393,35 @@ def test_one_file_at_two_missing_paths_is_where_it_was_recorded_last_not_missed_
     d.advance(120)
     assert relinked(d) == [(second, later)]
     assert d.stored[first].missing_since is not None, "the older session is kept, missing"
+
+
+def test_one_file_at_two_missing_paths_back_at_the_first_left_the_first() -> None:
+    """As seed 101095, but the file goes back, unchanged, to the path it was recorded at
+    first (seen again there), then moves on: it left the first path, recorded there
+    last, so that session follows it, not the one imported anew meanwhile."""
+    a, b = "/Volumes/A", "/Volumes/B"
+    folders = (FolderSettings(a), FolderSettings(b))
+    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
+    first, second, later = f"{a}/Song/s.als", f"{b}/s.als", f"{a}/Imported/Song/s.als"
+    d.disk[first], d.identity[first] = sig(1), "id-s"
+    d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.disk[second], d.identity[second] = d.disk.pop(first), "id-s"  # off the drive as it went
+    d.feed(DirectoryGone(a, a, d.now))
+    d.feed(ProjectChanged(b, second, False, d.now))
+    d.advance(30)
+    assert not d.relinks and items_sent(d)[-1] == second
+    d.disk[f"{a}/x.als"], d.identity[f"{a}/x.als"] = sig(3), "id-x"  # the drive back
+    d.advance(120)
+    d.disk[first] = d.disk.pop(second)  # back where it was first, unchanged
+    d.feed(ProjectGone(b, second, d.now))
+    d.feed(ProjectChanged(a, first, False, d.now))
+    d.advance(30)
+    assert d.stored[first].missing_since is None and d.stored[second].missing_since is not None
+    d.disk[later], d.identity[later] = d.disk.pop(first), "id-s"
+    d.feed(ProjectGone(a, first, d.now))
+    d.feed(ProjectChanged(a, later, False, d.now))
+    d.advance(30)
+    assert relinked(d) == [(first, later)]
+    assert d.stored[second].missing_since is not None, "the newer session is kept, missing"

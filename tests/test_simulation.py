@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,17 @@ from tests.simulation import disk
 from tests.simulation.__main__ import main
 from tests.simulation.content import FORMATS
 from tests.simulation.fs import P, SimFS
-from tests.simulation.shell import run_seed
+from tests.simulation.more import TRASH
+from tests.simulation.shell import Sim, run_seed
 from tests.simulation.trace import Outcome
+from tests.simulation.world import Project as WorldProject
 from watcher.core import Core
 from watcher.core.batching import Batch, Queued, next_batch
 from watcher.core.debounce import Debouncer
+from watcher.core.effects import Persist
 from watcher.core.inputs import Accepted, NotAProject
 from watcher.core.policy import Pause
-from watcher.core.records import Project, Signature
+from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.settings import FolderSettings
 from watcher.daws import Registry
 
@@ -178,6 +182,25 @@ REGRESSION_SEEDS = {
     "again (the count reset), the project restored: the session was taken as never moved",
     23116: "issue 12: a copy's PATCH acted, its answer lost at a crash; the copy moved "
     "again (the count reset), the project restored: the session was taken as never moved",
+    74434: "issue 12: a copy back on its trashed twin's path took that session, then moved "
+    "on: of the two missing paths with its inode, the copy's older one was taken for the "
+    "one it left (taking the session back at a path did not count as recorded there last)",
+    89420: "simulator: moved onto the path of its deleted twin while that drive was away, "
+    "not excused by design: the checker read its bytes as the shell (nothing, offline)",
+    17063: "simulator: moved back onto the path SessionDock had refused (400), saved before "
+    "the daemon looked: new there by design, but the checker still held the refused "
+    "record's bytes for that path as a live record",
+    42803: "issue 12 (by design, as 700439): moved onto the path of a deleted project of "
+    "other bytes (the daemon cannot tell it from the trash): it takes the session there",
+    96491: "issue 12 (by design, as 700439): moved onto the path of a deleted project of "
+    "other bytes (the daemon cannot tell it from the trash): it takes the session there",
+    99404: "issue 12 (by design, as 700439): moved onto a path whose session its project "
+    "left behind by design (saved unseen, it has another): it takes the session there",
+    8008535: "issue 12: a folder of more identical projects than are stat'ed moved into "
+    "the other watched folder (same volume), its events lost: imported as new, as their "
+    "inodes were trusted within one watched folder only",
+    2604567: "simulator: a duplicate made at a trashed twin's path, moved on unseen and back: "
+    "by design it takes the twin's session there, but the world took that path for its own",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -185,12 +208,14 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-_LEFT = (
-    "issue 12 (long run of the final code, not analysed): one project with two "
-    "sessions, its earlier one left behind"
+_ONTO_A_MOVED_ONE = (
+    "issue 12 (a checker question: by design, as README says?): moved onto the path of a "
+    "project that moved on with its events lost (the daemon holds its record there, "
+    "missing): it takes the session there and its own stays behind, as onto a trashed "
+    "or deleted one; World._onto_a_twin does not excuse a project alive elsewhere"
 )
 OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((17063, 42803, 74434, 89420, 96491, 99404), _LEFT),
+    2601685: _ONTO_A_MOVED_ONE,
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
@@ -454,3 +479,95 @@ def test_a_folder_move_is_one_pair_of_events_and_keeps_inodes() -> None:
     fs.offline.add(P("/sim/r"))
     assert fs.stat(P("/sim/r/B/Song.als")) is None
     assert fs.delete(P("/sim/r/B"), 3) == []  # changed unseen while offline
+
+
+def test_the_world_knows_the_bytes_of_a_project_on_an_offline_drive() -> None:
+    """The checker's "what would the probe record" reads the world's truth: a project
+    moved onto a drive that is away has its bytes there (seed 89420), though the shell
+    cannot stat it until the drive is back."""
+    sim = Sim(1)
+    fs = sim.world.fs
+    fmt = FORMATS[0]
+    unit = P("/sim/studio-a/Song" + fmt.ext)
+    files = fmt.build("p1r0")
+    for rel, data in files.items():
+        fs.write(unit / rel if rel else unit, data, 1)
+    song = WorldProject(1, fmt, unit, files)
+    online = sim.world.identify(song)
+    fs.offline.add(P("/sim/studio-a"))
+    assert online is not None and sim.world.identify(song) == online
+    assert fs.stat(unit) is None, "the shell still sees nothing there"
+
+
+def test_a_path_whose_import_was_refused_holds_no_live_record_for_the_checker() -> None:
+    """A record refused (400) with no session there is not a live one: a project moved
+    onto that path and saved before the daemon looked is new there, its earlier session
+    left behind by design (seed 17063), as at a path with no record at all."""
+    sim = Sim(1)
+    path = "/sim/studio-a/Song.als"
+    queued = ProjectRecord(
+        path=path,
+        root="/sim/studio-a",
+        kind="Ableton",
+        title="Song",
+        project_type="als",
+        project_path=path,
+        preview_path=None,
+        generate_previews=False,
+        signature=Signature(1, 1, 1),
+        state="in_flight",
+        identity="1:ab",
+    )
+    sim.checker.on_persist(Persist(upserts=(queued,)), {})
+    assert sim.world.recorded == {path: "1:ab"}
+    sim.checker._outcome[path] = "rejected"
+    refused = replace(queued, state="rejected", last_error="not a project")
+    sim.checker.on_persist(Persist(upserts=(refused,)), {path: queued})
+    assert sim.world.recorded == {} and not sim.checker.violations
+
+
+@pytest.mark.parametrize("other_is", ["deleted", "moved on, its session there left behind"])
+def test_moved_onto_a_path_whose_session_stays_there_takes_it_by_design(other_is: str) -> None:
+    """A project moved onto the path of another of other bytes whose record the daemon
+    holds there: the session at that path stays there whatever the other one does (it
+    was deleted, which the daemon cannot tell from the trash: seeds 42803, 96491; or
+    it left that session behind by design and has another: seed 99404). It is taken,
+    and the mover's own stays behind: relinked there, two sessions would share it."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    mover = world._new(0.0, P("/sim/studio-a"), fmt)
+    other = world._new(0.0, P("/sim/studio-b"), fmt)
+    start, there = mover.unit, other.unit
+    for project in (mover, other):
+        world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
+        world.recorded[str(project.unit)] = world.identify(project)
+    if other_is == "deleted":
+        del world.projects[other.pid]
+        world.fs.delete(there, 2)
+    else:
+        other.left_behind.add(there)  # saved unseen after a move: new there, by design
+        world._relocate(2.0, there, P("/sim/studio-b/Elsewhere") / there.name)
+    world._relocate(3.0, start, there)
+    assert start in mover.left_behind
+
+
+def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None:
+    """A duplicate named as a project in the trash was (`Song copy.als`) lands on its
+    path, where the daemon still holds the twin's record: if the daemon sees it there,
+    it is the twin back (that session is its own); moved on unseen, imported anew, and
+    back there, its session made meanwhile stays behind, as for any move onto a trashed
+    twin (seed 2604567: the world had taken that path for the duplicate's own)."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    home, path = P("/sim/studio-a/Song" + fmt.ext), P("/sim/studio-a/Song copy" + fmt.ext)
+    files = fmt.build("p1r0")
+    for pid, unit in ((1, home), (2, path)):
+        project = WorldProject(pid, fmt, unit, dict(files), paths=[unit])
+        world._write_files(0.0, project, files, slow=False)
+        world.projects[pid], world.last_at[unit] = project, pid
+        world.recorded[str(unit)] = world.identify(project)
+    world._pids = 2
+    world._relocate(1.0, path, TRASH / "trashed Song copy")
+    world._duplicate(2.0)
+    copy = world.projects[3]
+    assert copy.unit == path and path in copy.left_behind

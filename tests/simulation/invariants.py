@@ -60,7 +60,11 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   other content whose record there names it (seed 700439): the dilemma is the path, not
   the bytes; the file is sent to the session there as a change, and relinking its own
   instead leaves the trashed one's record displaced (its unchanged bytes sent again
-  when restored there) and two sessions on that path when it is not.
+  when restored there) and two sessions on that path when it is not. So also onto the
+  path of one deleted (the daemon cannot tell it from the trash: seeds 42803, 96491) or
+  of one that left the session there behind by design and has another (seed 99404):
+  that session stays on that path whatever happens, so relinking its own there would
+  put two sessions on it for good.
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved).
 """
@@ -289,6 +293,10 @@ class Checker:
         for record in persist.upserts:
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
+            elif record.imported_at is None and record.session_id is None:
+                # Refused (400) or not a project, no session there: no live record, so
+                # a project moved there and saved unseen is new (seed 17063).
+                self.world.recorded.pop(record.path, None)
             if record.state in ("pending", "in_flight") and record.path not in durable:
                 self._offline_original(record.path, durable)
             if record.state == "rejected":

@@ -55,6 +55,7 @@ class More:
         def _idle(self, now: float) -> list[Project]: ...
         def _busy_under(self, folder: P) -> bool: ...
         def _relocate(self, now: float, src: P, dst: P) -> list[Event | Control]: ...
+        def _onto_a_twin(self, project: Project) -> None: ...
 
     def _start_more(self, enabled: bool) -> None:
         # A str seed is hashed with SHA-512: the same stream in every process.
@@ -137,6 +138,9 @@ class More:
         self._pids += 1
         copy = Project(self._pids, original.fmt, dst, dict(original.final))
         copy.paths.append(dst)
+        # Made at the path of a project gone (in the trash) whose record the daemon
+        # still holds: the session there may be its own (seed 2604567).
+        self._onto_a_twin(copy)
         copy.last_write_end = copy.burst_start = now
         self.projects[copy.pid] = copy
         self.ever.add(dst)

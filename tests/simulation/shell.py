@@ -104,8 +104,18 @@ class Sim:
     # --- plumbing ---------------------------------------------------------------------
 
     def _identity(self, project: Any) -> str | None:
+        """What the probe records for the project's bytes, read even while its volume is
+        offline: the world's truth (moved onto an offline drive, it is what the daemon
+        finds there once the drive is back: seed 89420)."""
         daw = REGISTRY.format_for(project.unit.name)
-        return disk.identity(self.world.fs, project.unit, daw) if daw else None
+        if daw is None:
+            return None
+        fs = self.world.fs
+        hidden, fs.offline = fs.offline, set()
+        try:
+            return disk.identity(fs, project.unit, daw)
+        finally:
+            fs.offline = hidden
 
     def note(self, tag: str, what: object) -> None:
         self.trace.add(self.now, tag, what)

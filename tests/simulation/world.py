@@ -97,7 +97,8 @@ class World(Faults, More):
         """Path -> the identity of the live record the daemon last persisted for it
         (pending, in flight, imported or relinking; filled by the checker)."""
         self.identify: Callable[[Project], str | None] = lambda project: None
-        """The identity the daemon's probe would record for a project now (the shell's)."""
+        """The identity the daemon's probe would record for a project now (the shell's,
+        reading its bytes even while its drive is offline)."""
         """Every path that ever held a project unit (anything else sent is not a project)."""
         self.token_file: str | None = self.server.token
         self.wall_offset = WALL_START
@@ -238,7 +239,12 @@ class World(Faults, More):
         in the trash whose own content that record names (seed 700439: the content says
         nothing of the dilemma). The session there is taken (the daemon never puts two
         sessions on one path), and its own may stay behind: whether the other one comes
-        back there cannot be known then (seed 5761)."""
+        back there cannot be known then (seed 5761).
+
+        The same holds wherever the session at that path stays there whatever the
+        other one does: it was deleted (the daemon cannot tell that from the trash;
+        seeds 42803, 96491), or it left that session behind by design and has another
+        (seed 99404). Relinking its own there would put two sessions on that path."""
         before = self.last_at.get(project.unit)
         if before in (None, project.pid):
             return
@@ -251,7 +257,8 @@ class World(Faults, More):
             and held is not None
             and held == self.identify(other)
         )
-        if named or trashed:
+        stays = held is not None and (other is None or project.unit in other.left_behind)
+        if named or trashed or stays:
             project.left_behind.update(project.paths)
 
     def _write_files(

@@ -41,7 +41,7 @@ class Moves(Spellings, Adoption):
                 self._vanish(path)
 
     def _seen(self, path: str) -> None:
-        if self.table.seen_again(path):
+        if self.table.seen_again(path, self._wall()):
             self._log("project_back", path=path, action="recognised; not imported again")
 
     def _walk_seen(self, root: str, paths: list[str]) -> None:
@@ -69,7 +69,7 @@ class Moves(Spellings, Adoption):
         if project.identity is None:
             return False
         if not new:
-            if self.table.returned(project):
+            if self.table.returned(project, self._wall()):
                 self._log(
                     "project_back", path=project.path, action="recognised; not imported again"
                 )
@@ -94,8 +94,7 @@ class Moves(Spellings, Adoption):
             # lost: simulator seed 4001036).
             present = self.table.present_like(project.identity)
             if len(present) > MAX_ORIGINAL_STATS:
-                inode = project.signature.inode
-                present = [r for r in present if _same_file(r, project.root, inode)]
+                present = [r for r in present if _same_file(r, project)]
             if present:
                 self._look_for(project, bundle, [r.path for r in present])
                 return True
@@ -391,7 +390,12 @@ class Moves(Spellings, Adoption):
         self._status()
 
 
-def _same_file(record: ProjectRecord, root: str, inode: int) -> bool:
-    """The record's file has `inode` on the volume of `root` (an inode means something
-    on one volume only; a watched folder stands for its volume here, as elsewhere)."""
-    return record.root == root and record.signature.inode == inode
+def _same_file(record: ProjectRecord, project: Project) -> bool:
+    """The record's file may be the project's: its inode on the project's volume (an
+    inode means something on one volume only; a watched folder stands for its volume
+    here, as elsewhere), or in another watched folder with the size and time it had
+    too (the same file moved across one volume: as `_original_elsewhere`, seed 8008535)."""
+    fresh = project.signature
+    if record.signature.inode != fresh.inode:
+        return False
+    return record.root == project.root or record.signature.agrees(fresh)

@@ -212,23 +212,24 @@ class Table(Rows):
             return False
         return True
 
-    def seen_again(self, path: str) -> bool:
-        """A missing project is back (a restored folder, a remounted drive)."""
+    def seen_again(self, path: str, wall: float) -> bool:
+        """A missing project is back (a restored folder, a remounted drive): recorded now."""
         old = self._rows.get(path)
         if old is None or old.missing_since is None:
             return False
-        self._put(replace(old, missing_since=None))
+        queued = wall if old.state in ("imported", "relinking") else old.queued_at
+        self._put(replace(old, missing_since=None, queued_at=queued))
         return True
 
-    def returned(self, project: Project) -> bool:
+    def returned(self, project: Project, wall: float) -> bool:
         """A missing project back at its path with the same content (a restored copy:
-        new inode and mtime): imported still, with its new signature."""
+        new inode and mtime): imported still, with its new signature, recorded now."""
         old = self._rows.get(project.path)
         if old is None or old.missing_since is None or old.state != "imported":
             return False
         if old.identity != project.identity:
             return False
-        self._put(replace(old, signature=project.signature, missing_since=None))
+        self._put(replace(old, signature=project.signature, missing_since=None, queued_at=wall))
         return True
 
     def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
