@@ -22,6 +22,7 @@ from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing,
 from tests.test_core_volumes import items_sent
 from watcher.core import Core
 from watcher.core.inputs import DirectoryGone, ProjectChanged, ProjectGone, Started
+from watcher.core.records import Signature
 from watcher.core.settings import FolderSettings
 
 
@@ -30,19 +31,29 @@ class RefusingUnplugging(SlowProbes, Unplugging):
     """Relinks refused while `refusing`; folders in `unplugged` not there when checked."""
 
 
+A_PATH, COPY = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
+
+
+def a_copy_waits_for_trashed_a() -> tuple[SlowProbes, Signature]:
+    """a imported, then trashed; a copy of it (another inode, a's bytes) is taken for
+    it and waits, its PATCH refused. Returns the driver and a's signature."""
+    d = refusing({A_PATH: "id-a", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(A_PATH)
+    d.feed(ProjectGone(ROOT, A_PATH, d.now))
+    d.disk[COPY], d.identity[COPY] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, COPY, False, d.now))
+    d.advance(10)
+    return d, trashed
+
+
 def test_a_project_back_at_its_sessions_path_with_other_bytes_keeps_its_session() -> None:
     """Seeds 87675, 88718: a trashed; a copy of it (another inode) taken for it, its
     PATCH refused; a was saved unseen (new bytes, a new inode: an atomic save) and is
     restored at its path. Neither its bytes nor its inode are the ones recorded, but
     the session is still at that path: the relink is undone, a's new bytes are sent
     to its session, and the copy is imported as new."""
-    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
-    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
-    trashed = d.disk.pop(a)
-    d.feed(ProjectGone(ROOT, a, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
+    a, dup = A_PATH, COPY
+    d, trashed = a_copy_waits_for_trashed_a()
     assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
     d.disk[a], d.identity[a] = replace(trashed, size=999, inode=78), "id-a saved"  # restored
     d.feed(ProjectChanged(ROOT, a, False, d.now))
@@ -101,13 +112,8 @@ def test_a_copys_relink_restored_at_start_waits_for_the_walk_of_its_sessions_pat
     """Seed 31750: a copy taken for a trashed a is relinking (its PATCH refused) when
     the daemon stops; a is restored at its path meanwhile. At start the PATCH waits for
     the walk of a's folder, which finds a there: the relink is undone, the copy new."""
-    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
-    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
-    trashed = d.disk.pop(a)
-    d.feed(ProjectGone(ROOT, a, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
+    a, dup = A_PATH, COPY
+    d, trashed = a_copy_waits_for_trashed_a()
     assert d.stored[dup].state == "relinking"
     d.disk[a] = trashed  # restored while the daemon is stopped
     again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
@@ -124,13 +130,8 @@ def test_a_project_back_while_the_copy_taken_for_it_is_gone_too_keeps_its_sessio
     then a is restored at its path: the relink is undone though the copy's record is
     missing (nothing to import for it). The copy restored later is a new project: a's
     session never moves to it."""
-    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
-    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
-    trashed = d.disk.pop(a)
-    d.feed(ProjectGone(ROOT, a, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
+    a, dup = A_PATH, COPY
+    d, trashed = a_copy_waits_for_trashed_a()
     assert d.stored[dup].state == "relinking"
     copy = d.disk.pop(dup)
     d.feed(ProjectGone(ROOT, dup, d.now))
@@ -155,13 +156,8 @@ def test_a_copys_patch_looks_at_its_sessions_path_first() -> None:
     taken for a trashed a waits (PATCH refused); a is restored with its event lost.
     Before the PATCH goes out, a's path is stat'ed: a is found there and looked at, the
     relink is undone, and the copy is imported as new."""
-    a, dup = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als"
-    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
-    trashed = d.disk.pop(a)
-    d.feed(ProjectGone(ROOT, a, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
+    a, dup = A_PATH, COPY
+    d, trashed = a_copy_waits_for_trashed_a()
     assert d.stored[dup].state == "relinking"
     d.disk[a] = trashed  # restored: no event
     tried, d.refusing = len(d.relinks), False

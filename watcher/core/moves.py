@@ -395,7 +395,6 @@ def _same_file(record: ProjectRecord, project: Project) -> bool:
     inode means something on one volume only; a watched folder stands for its volume
     here, as elsewhere), or in another watched folder with the size and time it had
     too (the same file moved across one volume: as `_original_elsewhere`, seed 8008535)."""
-    fresh = project.signature
-    if record.signature.inode != fresh.inode:
+    if record.signature.inode != project.signature.inode:
         return False
-    return record.root == project.root or record.signature.agrees(fresh)
+    return record.root == project.root or record.signature.agrees(project.signature)

@@ -20,8 +20,8 @@ from watcher.core.base import CoreBase
 from watcher.core.effects import Stat
 from watcher.core.paths import nfc, same_path
 from watcher.core.records import Project, ProjectRecord, Signature
+from watcher.core.relinks import as_project
 from watcher.core.store import has_session
-from watcher.core.table import as_project
 
 
 class Spellings(CoreBase):

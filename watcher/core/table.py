@@ -10,17 +10,17 @@ through `Rows._put` or `Rows._drop` (store.py), which keep the indexes in step.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import fields, replace
-from typing import Any
+from dataclasses import replace
 
 from watcher.core.records import Project, ProjectRecord, Signature, StateName
-from watcher.core.store import Rows, base_name, has_session
+from watcher.core.relinks import NOT_MOVED, RelinkRows, as_project, project_fields
+from watcher.core.store import base_name, has_session
 
 SETTLED: frozenset[StateName] = frozenset({"imported", "rejected", "pending", "in_flight"})
 """States in which the same bytes are never queued again."""
 
 
-class Table(Rows):
+class Table(RelinkRows):
     def enqueue(self, project: Project, wall: float) -> bool:
         """Queue a ready project unless it is unchanged since it was last dealt with.
 
@@ -33,12 +33,12 @@ class Table(Rows):
         if old is not None and old.state == "relinking":
             # Saved at its new path before the PATCH was answered: still the same
             # session, and the PATCH still to send (the save rides with it).
-            self._put(replace(old, **_project_fields(project), missing_since=None))
+            self._put(replace(old, **project_fields(project), missing_since=None))
             return False
         queued_at = old.queued_at if old is not None and old.state == "pending" else wall
         self._put(
             ProjectRecord(
-                **_project_fields(project),
+                **project_fields(project),
                 state="pending",
                 attempts=0,
                 queued_at=queued_at,
@@ -232,50 +232,6 @@ class Table(Rows):
         self._put(replace(old, signature=project.signature, missing_since=None, queued_at=wall))
         return True
 
-    def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
-        """The project at `old.path` moved to `project.path`: one record, `relinking`
-        until SessionDock's session points at the new path. Moved again while relinking,
-        it keeps `attempts`: a PATCH that may have acted may have put the session at
-        `old.path` already (simulator seed 20878)."""
-        self._drop(old.path)
-        self._put(
-            replace(
-                old,
-                **_project_fields(project),
-                state="relinking",
-                attempts=old.attempts if old.state == "relinking" else 0,
-                queued_at=wall,
-                missing_since=None,
-                moved_from=old.moved_from or old.project_path,
-                moved_title=old.moved_title or old.title,
-                moved_identity=old.moved_identity if old.moved_from else old.identity,
-                moved_inode=old.moved_inode if old.moved_from else old.signature.inode,
-            )
-        )
-
-    def relinking_from(self, project: Project) -> ProjectRecord | None:
-        """A record, on disk, whose session SessionDock still lists at `project.path`
-        (moved from there, its PATCH not answered yet), taken for `project`: with the
-        inode it had there (back, whatever its bytes: saved in the trash, simulator seed
-        15869), or any file there unless the record kept that inode, moving: then
-        `project` is a twin moved onto the path it left, and the relink stands (seed
-        1542). A relink that did not keep it was a guess (a copy taken for a project
-        gone from there), and a file at the session's path before its PATCH goes out is
-        the session's project there, whatever its bytes and inode (saved unseen, then
-        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439).
-        The record may be missing (the copy gone too: seed 29746); its relink is undone
-        all the same."""
-        if project.identity is None:
-            return None
-        inode = project.signature.inode
-        for r in self.moving_from(project.project_path):
-            if r.path == project.path:
-                continue
-            kept = r.moved_inode is not None and r.moved_inode == r.signature.inode
-            if inode == r.moved_inode or not kept:
-                return r
-        return None
-
     def relink_undone(
         self, moving: ProjectRecord, back: Project, wall: float, copy: bool = True
     ) -> str:
@@ -289,58 +245,17 @@ class Table(Rows):
         self._put(
             replace(
                 moving,
-                **_project_fields(back),
+                **project_fields(back),
                 state="pending" if changed else "imported",
                 queued_at=wall if changed else moving.queued_at,
                 attempts=0,
                 missing_since=None,
-                **_NOT_MOVED,
+                **NOT_MOVED,
             )
         )
         if copy:
             self.enqueue(as_project(moving), wall)
         return moving.path
-
-    def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
-        old = self._rows.get(path)
-        if old is None or old.state != "relinking":
-            return None
-        self._put(
-            replace(
-                old,
-                state="imported",
-                session_id=session_id,
-                **_NOT_MOVED,
-            )
-        )
-        return old
-
-    def relink_session(self, path: str, session_id: str | None) -> None:
-        """The session id an earlier PATCH of this (since moved again) project found."""
-        old = self._rows.get(path)
-        if old is not None and old.state == "relinking" and session_id is not None:
-            self._put(replace(old, session_id=session_id))
-
-    def relink_lost(self, path: str, wall: float) -> bool:
-        """The session is gone (404): the project is imported as new."""
-        old = self._rows.get(path)
-        if old is None or old.state != "relinking":
-            return False
-        if old.missing_since is not None:
-            self._drop(path)  # gone again too: nothing left to import
-            return False
-        self._put(
-            replace(
-                old,
-                state="pending",
-                queued_at=wall,
-                session_id=None,
-                **_NOT_MOVED,
-                import_id=None,
-                imported_at=None,
-            )
-        )
-        return True
 
     def set_session_ids(self, ids: Mapping[str, str]) -> int:
         """Session ids the library told, by `project_path`; returns how many are new.
@@ -385,21 +300,3 @@ class Table(Rows):
             return False
         self._put(replace(old, tags_done=(*done, *more), tags_session=session_id))
         return True
-
-
-def _project_fields(project: Project | ProjectRecord) -> dict[str, Any]:
-    """What a probed project sets in its record, whether new, re-queued or moved (the
-    fields of `Project`, which a record has too)."""
-    return {name: getattr(project, name) for name in _PROJECT_FIELDS}
-
-
-def as_project(record: ProjectRecord) -> Project:
-    """The project a record was made from, as recorded: a copy queued as new."""
-    return Project(**_project_fields(record))
-
-
-_PROJECT_FIELDS = tuple(f.name for f in fields(Project))
-_NOT_MOVED: dict[str, Any] = dict.fromkeys(
-    ("moved_from", "moved_title", "moved_identity", "moved_inode")
-)
-"""The fields of a move found, cleared once it is answered, undone or lost."""

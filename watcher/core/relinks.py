@@ -1,0 +1,116 @@
+"""A record's rules while its project moves: found elsewhere, it is `relinking` until
+SessionDock's answer to the PATCH that points its session at the new path (moves.py
+decides when; table.py holds the rest of a record's rules)."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import Any
+
+from watcher.core.records import Project, ProjectRecord
+from watcher.core.store import Rows
+
+
+class RelinkRows(Rows):
+    def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
+        """The project at `old.path` moved to `project.path`: one record, `relinking`
+        until SessionDock's session points at the new path. Moved again while relinking,
+        it keeps `attempts`: a PATCH that may have acted may have put the session at
+        `old.path` already (simulator seed 20878)."""
+        self._drop(old.path)
+        self._put(
+            replace(
+                old,
+                **project_fields(project),
+                state="relinking",
+                attempts=old.attempts if old.state == "relinking" else 0,
+                queued_at=wall,
+                missing_since=None,
+                moved_from=old.moved_from or old.project_path,
+                moved_title=old.moved_title or old.title,
+                moved_identity=old.moved_identity if old.moved_from else old.identity,
+                moved_inode=old.moved_inode if old.moved_from else old.signature.inode,
+            )
+        )
+
+    def relinking_from(self, project: Project) -> ProjectRecord | None:
+        """A record, on disk, whose session SessionDock still lists at `project.path`
+        (moved from there, its PATCH not answered yet), taken for `project`: with the
+        inode it had there (back, whatever its bytes: saved in the trash, simulator seed
+        15869), or any file there unless the record kept that inode, moving: then
+        `project` is a twin moved onto the path it left, and the relink stands (seed
+        1542). A relink that did not keep it was a guess (a copy taken for a project
+        gone from there), and a file at the session's path before its PATCH goes out is
+        the session's project there, whatever its bytes and inode (saved unseen, then
+        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439).
+        The record may be missing (the copy gone too: seed 29746); its relink is undone
+        all the same."""
+        if project.identity is None:
+            return None
+        inode = project.signature.inode
+        for r in self.moving_from(project.project_path):
+            if r.path == project.path:
+                continue
+            kept = r.moved_inode is not None and r.moved_inode == r.signature.inode
+            if inode == r.moved_inode or not kept:
+                return r
+        return None
+
+    def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
+        old = self._rows.get(path)
+        if old is None or old.state != "relinking":
+            return None
+        self._put(
+            replace(
+                old,
+                state="imported",
+                session_id=session_id,
+                **NOT_MOVED,
+            )
+        )
+        return old
+
+    def relink_session(self, path: str, session_id: str | None) -> None:
+        """The session id an earlier PATCH of this (since moved again) project found."""
+        old = self._rows.get(path)
+        if old is not None and old.state == "relinking" and session_id is not None:
+            self._put(replace(old, session_id=session_id))
+
+    def relink_lost(self, path: str, wall: float) -> bool:
+        """The session is gone (404): the project is imported as new."""
+        old = self._rows.get(path)
+        if old is None or old.state != "relinking":
+            return False
+        if old.missing_since is not None:
+            self._drop(path)  # gone again too: nothing left to import
+            return False
+        self._put(
+            replace(
+                old,
+                state="pending",
+                queued_at=wall,
+                session_id=None,
+                **NOT_MOVED,
+                import_id=None,
+                imported_at=None,
+            )
+        )
+        return True
+
+
+def project_fields(project: Project | ProjectRecord) -> dict[str, Any]:
+    """What a probed project sets in its record, whether new, re-queued or moved (the
+    fields of `Project`, which a record has too)."""
+    return {name: getattr(project, name) for name in _PROJECT_FIELDS}
+
+
+def as_project(record: ProjectRecord) -> Project:
+    """The project a record was made from, as recorded: a copy queued as new."""
+    return Project(**project_fields(record))
+
+
+_PROJECT_FIELDS = tuple(f.name for f in fields(Project))
+NOT_MOVED: dict[str, Any] = dict.fromkeys(
+    ("moved_from", "moved_title", "moved_identity", "moved_inode")
+)
+"""The fields of a move found, cleared once it is answered, undone or lost."""
