@@ -178,6 +178,8 @@ REGRESSION_SEEDS = {
     "again (the count reset), the project restored: the session was taken as never moved",
     23116: "issue 12: a copy's PATCH acted, its answer lost at a crash; the copy moved "
     "again (the count reset), the project restored: the session was taken as never moved",
+    7101670: "a record gone in flight, not found by the next life's first walk, back "
+    "before its lookup was answered: cancelled then as gone, never imported",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
