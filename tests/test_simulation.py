@@ -180,6 +180,8 @@ REGRESSION_SEEDS = {
     "again (the count reset), the project restored: the session was taken as never moved",
     7101670: "a record gone in flight, not found by the next life's first walk, back "
     "before its lookup was answered: cancelled then as gone, never imported",
+    7301083: "a copy took a project's session; the project, saved, imported anew and moved "
+    "back before listed: its PATCH by path took the copy's session (content differs)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -321,6 +321,7 @@ class Moves(Spellings, Adoption):
         rows = rows[: self.settings.batch_size]
         for r in rows:  # its next PATCH looks at its session's path again
             self._session_looks.pop(r.moved_from or "", None)
+        held = frozenset(self.table.session_holders())  # not this one's (seed 7301083)
         items = tuple(
             RelinkItem(
                 key=r.path,
@@ -329,7 +330,7 @@ class Moves(Spellings, Adoption):
                 new_path=r.project_path,
                 old_title=r.moved_title or r.title,
                 new_title=r.title,
-                taken=self.table.sessions_like(r) if r.session_id is None else frozenset(),
+                taken=held if r.session_id is None else frozenset(),
             )
             for r in rows
         )
