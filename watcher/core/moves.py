@@ -321,7 +321,8 @@ class Moves(Spellings, Adoption):
         rows = rows[: self.settings.batch_size]
         for r in rows:  # its next PATCH looks at its session's path again
             self._session_looks.pop(r.moved_from or "", None)
-        held = frozenset(self.table.session_holders())  # not this one's (seed 7301083)
+        unknown = any(r.session_id is None for r in rows)  # (then: one listing, by path)
+        held = frozenset(self.table.session_holders() if unknown else ())  # seed 7301083
         items = tuple(
             RelinkItem(
                 key=r.path,
