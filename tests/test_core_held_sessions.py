@@ -53,10 +53,9 @@ def test_one_listing_never_gives_one_session_to_two_records() -> None:
     assert table.set_session_ids({COPY: "session_1", FIRST: "session_1"}) == 1
 
 
-def test_a_relink_without_an_id_names_the_sessions_its_copies_hold() -> None:
+def test_a_relink_without_an_id_names_the_sessions_other_projects_hold() -> None:
     table = Table([record(COPY, "session_1"), record(FIRST, None)])
-    assert table.sessions_like(table[FIRST]) == {"session_1"}
-    assert table.sessions_like(table[COPY]) == frozenset()
+    assert table.session_holders() == {"session_1": COPY}
 
 
 def test_the_relinkers_lookup_by_path_skips_a_session_another_project_holds() -> None:

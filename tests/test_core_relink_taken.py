@@ -19,9 +19,10 @@ from dataclasses import dataclass, replace
 from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import move, start
 from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing, sent_since
+from tests.test_core_unheard import listing
 from tests.test_core_volumes import items_sent
 from watcher.core import Core
-from watcher.core.inputs import DirectoryGone, ProjectChanged, ProjectGone, Started
+from watcher.core.inputs import DirectoryGone, Library, ProjectChanged, ProjectGone, Started
 from watcher.core.records import Signature
 from watcher.core.settings import FolderSettings
 
@@ -253,3 +254,21 @@ def test_a_copy_moved_again_after_a_patch_that_may_have_acted_still_may_have_it(
     again.advance(600)
     assert sent_since(again, tried) == [(moved, a)], "the session is pointed back at a"
     assert again.stored[a].state == "imported" and again.stored[a].moved_from is None
+
+
+def test_a_relink_by_path_never_takes_a_session_another_project_holds() -> None:
+    """Seed 7301083: a copy took a's session (a's folder renamed, its events lost), and
+    a, saved since (other bytes), imported anew, moved back to its first path before
+    its own session was listed: the PATCH by path found, at that path, the session the
+    copy holds (listed there as `projectOriginalPath`). Every session another record
+    holds is out of a lookup by path's reach, whatever that record's content."""
+    a, b, b_done = f"{ROOT}/a.als", f"{ROOT}/b.als", f"{ROOT}/Done/b.als"
+    d = start(a="id-a", b="id-b")
+    d.hold = True
+    listing(d, Library(frozenset({a}), {a: "s-a"}), 60)
+    assert d.stored[a].session_id == "s-a" and d.stored[b].session_id is None
+    d.hold, d.hold_relinks = False, True
+    move(d, b, b_done)
+    [item] = d.relinks[-1].items
+    assert item.session_id is None and item.old_path == b
+    assert "s-a" in item.taken, "a's session: never b's"

@@ -9,13 +9,13 @@ Not listed for `UNHEARD_PATIENCE_SECONDS`, the project is new (test_core_relink_
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tests.test_core import FULL, ROOT, WALL0, settings, sig
 from tests.test_core_moves import MovingDriver, move, start
 from tests.test_core_relink_races import relinked, saved_and_held, sent
-from watcher.core.effects import AskHealth, AskLibrary, Persist, Send
+from watcher.core.effects import AskHealth, AskLibrary, Effect, Persist, Send, Walk
 from watcher.core.inputs import (
     Accepted,
     Failure,
@@ -26,6 +26,7 @@ from watcher.core.inputs import (
     ProjectGone,
     SendAnswered,
     Started,
+    WatchesChecked,
 )
 from watcher.core.machine import Core
 from watcher.core.store import UNHEARD_PATIENCE_SECONDS
@@ -195,3 +196,58 @@ def test_a_relink_that_finds_no_session_for_the_patience_imports_the_project_ane
     assert d.logs("project_relink_lost") and [
         i.project_path for s in d.sends() for i in s.items
     ] == [A, DONE]
+
+
+@dataclass
+class HeldWalks(MovingDriver):
+    """Walks are not answered until the test lets them go."""
+
+    walks: list[Walk] = field(default_factory=list)
+    hold_walks: bool = True
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Walk) and self.hold_walks:
+            self.walks.append(effect)
+        else:
+            super().carry_out(effect)
+
+    def let_walks_go(self) -> None:
+        walks, self.walks = self.walks, []
+        for walk in walks:
+            super().carry_out(walk)
+
+
+def test_a_record_gone_in_flight_then_back_is_not_cancelled_when_not_listed() -> None:
+    """Seed 7101670: gone while its request was out, then the daemon died; the next
+    life's lookup fails (SessionDock unreachable) before its first walk, which does not
+    find the project either; later a walk sees it back at its path (`project_back`).
+    The lookup answered then does not list it: it is sent, not cancelled as a project
+    the first walk did not find (dropped, it was a complete project with no session)."""
+    d = start()
+    d.disk[A], d.identity[A] = sig(1), "id-a"
+    saved_and_held(d, A)
+    away = d.disk.pop(A)
+    d.feed(ProjectGone(ROOT, A, d.now))  # renamed while its request was out
+    assert d.stored[A].state == "in_flight" and d.stored[A].missing_since is not None
+    d = HeldWalks(
+        Core.restore(settings(), d.stored.values(), dict(d.meta)),
+        now=d.now + 5,
+        disk=d.disk,
+        stored=dict(d.stored),
+        identity=d.identity,
+        hold=True,
+    )
+    d.feed(Started(wall=WALL0 + d.now))
+    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
+    d.held.clear()
+    d.feed(LibraryAnswered(ask.request, Failure("unreachable", "refused", "start it")))
+    d.let_walks_go()  # the first walk: not there
+    d.advance(1)
+    d.disk[A] = away  # back at its path, its event lost; the next walk sees it
+    d.feed(WatchesChecked(dead=(ROOT,)))  # (the seed's walk: its observer re-attached)
+    d.hold_walks = False
+    d.let_walks_go()
+    assert d.stored[A].missing_since is None and d.logs("project_back")
+    listing(d, Library(frozenset()), UNHEARD_PATIENCE_SECONDS + 120)
+    assert A in d.stored and sent(d) == [A], "sent again, its record kept"
+    assert d.stored[A].state == "imported"

@@ -201,6 +201,10 @@ REGRESSION_SEEDS = {
     "inodes were trusted within one watched folder only",
     2604567: "simulator: a duplicate made at a trashed twin's path, moved on unseen and back: "
     "by design it takes the twin's session there, but the world took that path for its own",
+    7101670: "issue 11: a record gone in flight, not found by the next life's first walk, back "
+    "before its lookup was answered: cancelled then as gone, never imported",
+    7301083: "issue 12: a copy took a project's session; the project, saved, imported anew and moved "
+    "back before listed: its PATCH by path took the copy's session (content differs)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -164,10 +164,6 @@ class Adoption(Sending):
             self._look_up_delay = min(self._look_up_delay * 2, 60.0)  # as ids' backoff
         elif not kept:
             self._look_up_delay = 1.0
-        for key in unknown:
-            if key in self._vanished and self.table.cancel(key):
-                self._log("project_removed", path=key, action="pending import cancelled")
-        self._vanished.difference_update(job.recovering)
         self._log(
             "in_flight_recovered",
             already_in_library=len(known),

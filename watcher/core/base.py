@@ -114,7 +114,6 @@ class CoreBase:
         self._gone_at: dict[str, tuple[float, float]] = {}
         """Records an event made missing in this life: path -> (`missing_since`, the
         event's monotonic time), for the walks asked before that event came (late.py)."""
-        self._vanished: set[str] = set()
         self._look_up: set[str] = set()
         """Records kept in flight, gone, after a request SessionDock may have acted on
         failed: the library is asked about them (`Adoption._look_up_gone`)."""

@@ -133,9 +133,10 @@ class RelinkItem:
     name only while it still equals this (watcher.relink.relinked_title)."""
     new_title: str
     taken: frozenset[str] = frozenset()
-    """With no `session_id`: sessions other projects of the same content hold (a copy
-    relinked away from `old_path` is still listed under it as `projectOriginalPath`);
-    the lookup by path never takes one of them."""
+    """With no `session_id`: the sessions other projects hold (a copy relinked away from
+    `old_path` or `new_path` is still listed under it as `projectOriginalPath`, and
+    its content may differ since: simulator seed 7301083); the lookup by path never
+    takes one of them."""
 
 
 @dataclass(frozen=True)

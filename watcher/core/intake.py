@@ -210,8 +210,7 @@ class Intake(LateNews):
         for path in gone:
             self._unconfirmed.discard(path)
             if self.table[path].state == "in_flight":
-                self._vanished.add(path)  # cancelled once recovery puts it back to pending
-                self._vanish(path)  # or missing, if recovery finds SessionDock has it
+                self._vanish(path)  # missing: its lookup keeps or drops it (seed 7101670)
             elif self._carried(path):
                 self._vanish(path)  # it may have a session: looked up (seed 55472)
             elif self.table.cancel(path):

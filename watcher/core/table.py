@@ -277,13 +277,6 @@ class Table(RelinkRows):
             count += 1
         return count
 
-    def sessions_like(self, record: ProjectRecord) -> frozenset[str]:
-        """The session ids other records of `record`'s identity hold (its copies')."""
-        if record.identity is None:
-            return frozenset()
-        rows = (self._rows[p] for p in self._identities.get(record.identity, ()))
-        return frozenset(r.session_id for r in rows if r.session_id and r.path != record.path)
-
     def session_holders(self) -> dict[str, str]:
         """Session id -> the path of the record holding it."""
         return {r.session_id: r.path for r in self._rows.values() if r.session_id is not None}

@@ -1,0 +1,99 @@
+"""Relinks sent and answered: a `PATCH /sessions/{id}` per moved project, its answer
+turning the record `imported` at its new path (moves.py decides what moved).
+
+A PATCH whose answer is lost may have acted, so it is counted on disk before it goes
+out; one that finds no session is waited on while SessionDock may not list it yet
+(adoption.py), then taken for a session the user deleted: the project is imported.
+"""
+
+from __future__ import annotations
+
+from watcher.core.adoption import Adoption
+from watcher.core.base import Job
+from watcher.core.effects import Log, Relink, RelinkItem
+from watcher.core.inputs import RelinkAnswered
+from watcher.core.spellings import Spellings
+
+
+class Relinking(Spellings, Adoption):
+    def _relink_due(self) -> bool:
+        """Send waiting relinks (before imports): True when a request went out."""
+        later = self._relink_later  # a session not listed yet: asked for later
+        rows = [r for r in self.table.in_state("relinking") if not self._held_at_session(r)]
+        waiting = [r for r in rows if later.get(r.path, 0.0) <= self._now]
+        if not waiting:
+            return False
+        rows = sorted(waiting, key=lambda r: (r.queued_at or 0.0, r.path))
+        rows = rows[: self.settings.batch_size]
+        for r in rows:  # its next PATCH looks at its session's path again
+            self._session_looks.pop(r.moved_from or "", None)
+        unknown = any(r.session_id is None for r in rows)  # (then: one listing, by path)
+        held = frozenset(self.table.session_holders() if unknown else ())  # seed 7301083
+        items = tuple(
+            RelinkItem(
+                key=r.path,
+                session_id=r.session_id,
+                old_path=r.moved_from or r.project_path,
+                new_path=r.project_path,
+                old_title=r.moved_title or r.title,
+                new_title=r.title,
+                taken=held if r.session_id is None else frozenset(),
+            )
+            for r in rows
+        )
+        job = Job(self._request(), "relink")
+        job.current = tuple(r.path for r in rows)
+        self._job = job
+        self.counters.requests += 1
+        # The PATCH may act though its answer is lost (a timeout, or a crash or stop
+        # before it is written): `attempts` says so on disk before it goes out, and a
+        # failure that says it did not act takes it back (simulator seed 64194).
+        self.table.carried(job.current)
+        self._flush()  # the relinking records are on disk before the PATCH goes out
+        self._emit(Relink(job.request, items))
+        self._request_out()
+        return True
+
+    def _on_relink_answered(self, answered: RelinkAnswered) -> None:
+        job = self._job_answered("relink", answered.request)
+        if job is None:
+            return
+        self._job_done()
+        for key, session_id in answered.outcome.done:
+            if session_id is None:
+                if self._relink_not_listed_yet(key):
+                    continue  # stays relinking: sent again later
+                if self.table.relink_lost(key, self._wall()):
+                    self.counters.queued += 1
+                    self._log(
+                        "project_relink_lost",
+                        "warning",
+                        path=key,
+                        action="its session was deleted in SessionDock; imported as new",
+                    )
+                continue
+            self._unlisted.pop(key, None)
+            self._relink_later.pop(key, None)
+            moved_on = self._retargeted.pop(key, None)
+            if moved_on is not None:
+                # Moved again while its PATCH was out: the next PATCH, for its newest
+                # path, goes by the id this one found.
+                self.table.relink_session(moved_on, session_id)
+                continue
+            old = self.table.relinked(key, session_id)
+            if old is not None:
+                self.counters.relinked += 1
+                self._set_meta("relinked", int(self.meta.get("relinked", 0) or 0) + 1)
+                fields = {"session_id": session_id, "from": old.moved_from, "to": old.project_path}
+                self._emit(Log("project_relinked", "info", fields))
+        if answered.failure is not None:
+            if answered.failure.kind not in ("unreachable", "bad_answer"):
+                # Refused (not a lost answer, nor a 2xx not understood): it did not act.
+                done = {key for key, _ in answered.outcome.done}
+                self.table.uncarried(k for k in job.current if k not in done)
+            self._failed(answered.failure, projects=len(job.current) - len(answered.outcome.done))
+            return
+        if self.gate.succeeded():
+            self._log("sending_resumed", pending=self.table.counts()["pending"])
+        self._resolve_error()
+        self._status()
