@@ -203,6 +203,9 @@ REGRESSION_SEEDS = {
     "by design it takes the twin's session there, but the world took that path for its own",
     7101670: "issue 11: a record gone in flight, not found by the next life's first walk, back "
     "before its lookup was answered: cancelled then as gone, never imported",
+    7400418: "simulator: a project moved back, its events lost, onto its session's path "
+    "10 ms after the core's stat just before the copy's PATCH found it empty: a window no "
+    "daemon can close, no longer held against it",
     7301083: "issue 12: a copy took a project's session; the project, saved, imported anew and moved "
     "back before listed: its PATCH by path took the copy's session (content differs)",
 }

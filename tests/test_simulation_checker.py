@@ -1,4 +1,5 @@
-"""The simulator's checker on its own: what it counts as `imported` without a 2xx.
+"""The simulator's checker on its own: what it counts as `imported` without a 2xx, and
+which relinks off a path a project is at it holds against the core.
 
 A checker that flags what the core does by design sends the next person hunting a bug
 that is not there (simulator seed 78814); one that lets a real one pass proves nothing.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
 from tests.simulation.server import Session
 from tests.simulation.world import ROOTS, World, random_settings
@@ -70,3 +72,24 @@ def test_gone_with_a_session_sessiondock_does_not_have_is_flagged() -> None:
     checker._outcome[PATH] = "fail"
     checker.on_persist(Persist(upserts=(replace(old, state="imported"),)), {PATH: old})
     assert checker.violations == [f"{PATH} persisted imported but SessionDock does not have it"]
+
+
+def test_a_file_arrived_unseen_after_the_cores_last_look_excuses_a_relink_off_its_path() -> None:
+    """Seed 7400418: the core stat'ed the session's path just before its PATCH and
+    found it empty; a project arrived there 10 ms later, its event lost. No daemon can
+    close that window, so the relink is not held against it."""
+    checker = _checker()
+    checker.looked_at[PATH] = 69.457
+    checker.arrived_unseen[PATH] = 69.467
+    assert checker._arrived_unseen(P(PATH))
+
+
+def test_a_file_the_core_could_have_seen_still_counts() -> None:
+    """Arrived unseen, but a walk of its folder (or a stat of it) came after: the core
+    knew, and a relink off that path is a violation. Arrived with its event seen: the
+    same."""
+    checker = _checker()
+    checker.arrived_unseen[PATH] = 69.467
+    checker.looked_at[str(P(PATH).parent)] = 70.0
+    assert not checker._arrived_unseen(P(PATH))
+    assert not _checker()._arrived_unseen(P(PATH))

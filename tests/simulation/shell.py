@@ -230,6 +230,7 @@ class Sim:
         fs, rng = self.world.fs, self.rng
         if isinstance(effect, fx.Stat):
             sig = disk.signature(fs, REGISTRY, effect.path, effect.bundle)
+            self.checker.looked_at[effect.path] = self.now
             self.later(rng.uniform(0.0, 0.05), ins.Statted(effect.path, sig))
             self.last_work = self.now
         elif isinstance(effect, fx.Probe):
@@ -240,6 +241,7 @@ class Sim:
             self.last_work = self.now
         elif isinstance(effect, fx.Walk):
             found = disk.walk(fs, REGISTRY, self.folders[effect.root], effect.under)
+            self.checker.looked_at[effect.under or effect.root] = self.now
             if effect.under is None and fs.visible(P(effect.root)):
                 self.dirty[effect.root] = False
             delay = rng.uniform(0.01, 2.0)
@@ -317,6 +319,8 @@ class Sim:
             if lost or self.rng.random() < self.world.lose_events:
                 self.dirty[root] = True
                 self.note("lost", happening)
+                if not happening.gone:
+                    self.checker.arrived_unseen[str(happening.path)] = self.now
                 self.stats["events lost"] += 1
                 continue
             fed = disk.classify_event(
