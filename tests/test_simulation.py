@@ -199,6 +199,9 @@ REGRESSION_SEEDS = {
     8008535: "issue 12: a folder of more identical projects than are stat'ed moved into "
     "the other watched folder (same volume), its events lost: imported as new, as their "
     "inodes were trusted within one watched folder only",
+    2601685: "simulator (by design, as 700439): moved onto the path of a project that moved "
+    "on with its events lost, the daemon's record there missing and that one not found "
+    "anywhere yet: it takes the session there, its own stays behind",
     2604567: "simulator: a duplicate made at a trashed twin's path, moved on unseen and back: "
     "by design it takes the twin's session there, but the world took that path for its own",
     7101670: "issue 11: a record gone in flight, not found by the next life's first walk, back "
@@ -215,15 +218,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-_ONTO_A_MOVED_ONE = (
-    "issue 12 (a checker question: by design, as README says?): moved onto the path of a "
-    "project that moved on with its events lost (the daemon holds its record there, "
-    "missing): it takes the session there and its own stays behind, as onto a trashed "
-    "or deleted one; World._onto_a_twin does not excuse a project alive elsewhere"
-)
-OPEN_SEEDS: dict[int, str] = {
-    2601685: _ONTO_A_MOVED_ONE,
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer
@@ -556,6 +551,39 @@ def test_moved_onto_a_path_whose_session_stays_there_takes_it_by_design(other_is
         world._relocate(2.0, there, P("/sim/studio-b/Elsewhere") / there.name)
     world._relocate(3.0, start, there)
     assert start in mover.left_behind
+
+
+@pytest.mark.parametrize(
+    "daemon", ["has not found it", "found it", "relinked it away", "holds it there, not missing"]
+)
+def test_moved_onto_the_path_of_one_moved_on_unseen_takes_it_only_if_not_found(
+    daemon: str,
+) -> None:
+    """A project moved onto the path of another that moved on with its events lost: the
+    daemon holds that one's record there, missing, and has not found it anywhere, so it
+    cannot tell it from one in the trash; the session there is taken and the mover's own
+    stays behind, by design (seed 2601685). Found where it is now, or relinked away from
+    that path, or not missing there, the daemon could know: two sessions are flagged."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    mover = world._new(0.0, P("/sim/studio-a"), fmt)
+    other = world._new(0.0, P("/sim/studio-b"), fmt)
+    start, there = mover.unit, other.unit
+    for project in (mover, other):
+        world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
+        world.recorded[str(project.unit)] = world.identify(project)
+    elsewhere = P("/sim/studio-b/Elsewhere") / there.name
+    world._relocate(2.0, there, elsewhere)
+    world.missing.add(str(there))  # its move out seen, its arrival elsewhere lost
+    if daemon == "found it":
+        world.recorded[str(elsewhere)] = world.identify(other)
+    elif daemon == "relinked it away":
+        world.recorded[str(elsewhere)] = world.recorded.pop(str(there))
+        world.missing.discard(str(there))
+    elif daemon == "holds it there, not missing":
+        world.missing.discard(str(there))
+    world._relocate(3.0, start, there)
+    assert (start in mover.left_behind) == (daemon == "has not found it")
 
 
 def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None:

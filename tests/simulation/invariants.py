@@ -64,7 +64,9 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   path of one deleted (the daemon cannot tell it from the trash: seeds 42803, 96491) or
   of one that left the session there behind by design and has another (seed 99404):
   that session stays on that path whatever happens, so relinking its own there would
-  put two sessions on it for good.
+  put two sessions on it for good; and of one that moved on with its events lost, its
+  record there missing and it not found anywhere yet: to the daemon, one in the trash
+  (seed 2601685).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved), unless that project
 arrived there, its event lost, after the core last looked (the stat before the PATCH:
@@ -305,7 +307,12 @@ class Checker:
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
         for path in persist.deletes:
             self.world.recorded.pop(path, None)  # moved away (relinked) or dropped
+            self.world.missing.discard(path)
         for record in persist.upserts:
+            if record.missing_since is None:
+                self.world.missing.discard(record.path)
+            else:
+                self.world.missing.add(record.path)
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
             elif record.imported_at is None and record.session_id is None:

@@ -96,6 +96,8 @@ class World(Faults, More):
         self.recorded: dict[str, str | None] = {}
         """Path -> the identity of the live record the daemon last persisted for it
         (pending, in flight, imported or relinking; filled by the checker)."""
+        self.missing: set[str] = set()
+        """Paths whose record the daemon last persisted as missing (filled by the checker)."""
         self.identify: Callable[[Project], str | None] = lambda project: None
         """The identity the daemon's probe would record for a project now (the shell's,
         reading its bytes even while its drive is offline)."""
@@ -244,7 +246,12 @@ class World(Faults, More):
         The same holds wherever the session at that path stays there whatever the
         other one does: it was deleted (the daemon cannot tell that from the trash;
         seeds 42803, 96491), or it left that session behind by design and has another
-        (seed 99404). Relinking its own there would put two sessions on that path."""
+        (seed 99404). Relinking its own there would put two sessions on that path.
+
+        And onto the path of one that moved on unseen (its events lost): the daemon holds
+        its record there, missing and naming it, and has not found it where it is now,
+        so to the daemon it is one in the trash (seed 2601685). Once found (a record at
+        its new path) or relinked away from that path, the daemon can know: no excuse."""
         before = self.last_at.get(project.unit)
         if before in (None, project.pid):
             return
@@ -258,7 +265,15 @@ class World(Faults, More):
             and held == self.identify(other)
         )
         stays = held is not None and (other is None or project.unit in other.left_behind)
-        if named or trashed or stays:
+        unseen = (
+            other is not None
+            and other.unit != project.unit
+            and str(project.unit) in self.missing
+            and held is not None
+            and held == self.identify(other)
+            and str(other.unit) not in self.recorded
+        )
+        if named or trashed or stays or unseen:
             project.left_behind.update(project.paths)
 
     def _write_files(
