@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, TOKEN, clean_env, cli
+from watcher.bridge import core_settings
 from watcher.config import ConfigError, load_config, parse_config
 
 
@@ -52,6 +53,16 @@ from watcher.config import ConfigError, load_config, parse_config
             "watch:\n  - path: /x\nsessiondock:\n  base_url: http://192.0.2.1:18432/api/v1\n",
             "sessiondock",
             "not on this machine",
+        ),
+        (
+            "watch:\n  - path: /x\nsessiondock:\n  listing_lag_seconds: -1\n",
+            "sessiondock.listing_lag_seconds",
+            "greater than or equal to 0",
+        ),
+        (
+            "watch:\n  - path: /x\nsessiondock:\n  session_id_patience_seconds: -5\n",
+            "sessiondock.session_id_patience_seconds",
+            "greater than or equal to 0",
         ),
         ("- just\n- a list\n", "", "must be a mapping"),
     ],
@@ -221,3 +232,23 @@ def test_the_contracts_watch_keys_are_accepted(tmp_path: Path) -> None:
     assert config.watch[0].tags == ["Client A"]
     with pytest.raises(ConfigError, match=r"watch\[0\]\.tags"):
         parse_config({"watch": [{"path": str(tmp_path), "tags": "Client A"}]})
+
+
+def test_sessiondocks_unknown_delays_are_settings_with_todays_defaults() -> None:
+    """How long SessionDock may take to list a new session is not documented: the
+    patience is a config key (default 5 minutes, ids looked for 30), carried to the core."""
+    default = parse_config({"watch": [{"path": "/x"}]})
+    assert default.sessiondock.listing_lag_seconds == 300
+    assert default.sessiondock.session_id_patience_seconds == 1800
+    core = core_settings(default, once=False, watchdog_seconds=None)
+    assert (core.listing_lag_seconds, core.session_id_patience_seconds) == (300, 1800)
+    tuned = parse_config(
+        {
+            "watch": [{"path": "/x"}],
+            "sessiondock": {"listing_lag_seconds": 45.5, "session_id_patience_seconds": 600},
+        }
+    )
+    assert tuned.sessiondock.listing_lag_seconds == 45.5
+    assert tuned.sessiondock.session_id_patience_seconds == 600
+    core = core_settings(tuned, once=False, watchdog_seconds=None)
+    assert (core.listing_lag_seconds, core.session_id_patience_seconds) == (45.5, 600)

@@ -28,7 +28,7 @@ from watcher.core.inputs import (
 )
 from watcher.core.moves import MAX_ORIGINAL_STATS
 from watcher.core.policy import Pause
-from watcher.core.store import UNHEARD_PATIENCE_SECONDS
+from watcher.core.settings import LISTING_LAG_SECONDS
 
 
 @dataclass
@@ -174,7 +174,7 @@ def test_a_deleted_project_is_missing_until_it_comes_back_and_a_lost_session_is_
     d.deleted_sessions.add("/studio/b.als")
     d.disk["/studio/B/b.als"], d.identity["/studio/B/b.als"] = sig(1), "id-b"
     d.feed(ProjectChanged(ROOT, "/studio/B/b.als", False, d.now))
-    d.advance(UNHEARD_PATIENCE_SECONDS + 60)
+    d.advance(LISTING_LAG_SECONDS + 60)
     assert d.logs("project_relink_lost")
     assert d.sends()[-1].items[0].project_path == "/studio/B/b.als"
     assert d.stored["/studio/B/b.als"].state == "imported"

@@ -27,7 +27,7 @@ from watcher.core.inputs import (
     SendAnswered,
 )
 from watcher.core.records import ProjectRecord
-from watcher.core.store import UNHEARD_PATIENCE_SECONDS
+from watcher.core.settings import LISTING_LAG_SECONDS
 
 
 @dataclass
@@ -256,7 +256,7 @@ def test_a_project_gone_while_its_timed_out_request_was_out_is_looked_up() -> No
 
 def test_a_project_gone_while_its_refused_request_was_out_is_new_at_its_new_path() -> None:
     """The library does not list it (the request failed before SessionDock acted): once
-    that is still so `UNHEARD_PATIENCE_SECONDS` on (not a session listed late), the
+    that is still so `LISTING_LAG_SECONDS` on (not a session listed late), the
     record is dropped, and the project at its new path is imported as new."""
     d = start()
     a, done = "/studio/a.als", "/studio/Done/a.als"
@@ -268,7 +268,7 @@ def test_a_project_gone_while_its_refused_request_was_out_is_new_at_its_new_path
     d.feed(ProjectChanged(ROOT, done, False, d.now))
     d.feed(SendAnswered(send.request, Failure("unreachable", "refused", "start it")))
     d.advance(10)
-    answer_held(d, Library(frozenset()), UNHEARD_PATIENCE_SECONDS + 120)
+    answer_held(d, Library(frozenset()), LISTING_LAG_SECONDS + 120)
     assert a not in d.stored and not d.relinks
     assert sent(d) == [a, done] and d.stored[done].state == "imported"
 

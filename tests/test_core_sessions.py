@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pytest
+
 from tests.test_core import FULL, ROOT, WALL0, Driver, project, settings, sig
 from tests.test_core_moves import MovingDriver, move
 from watcher.core import Core
@@ -30,7 +32,8 @@ from watcher.core.inputs import (
 )
 from watcher.core.policy import Pause
 from watcher.core.records import ProjectRecord
-from watcher.core.sessions import IDS_PATIENCE_SECONDS, tag_work, tags_left
+from watcher.core.sessions import tag_work, tags_left
+from watcher.core.settings import SESSION_ID_PATIENCE_SECONDS
 from watcher.relink import merged_tags
 
 READ_ONLY = Failure("read_only", "HTTP 403 read_only: ...", "enable Full Automation")
@@ -160,16 +163,19 @@ def test_sessions_listed_late_are_looked_for_on_a_backoff_then_only_at_reconcili
     assert len(d.listings) == settled, "found: nothing more to look for"
 
 
-def test_a_session_never_listed_is_not_looked_for_forever() -> None:
-    d = start(reconcile_interval_seconds=3 * IDS_PATIENCE_SECONDS)
+@pytest.mark.parametrize("patience", [SESSION_ID_PATIENCE_SECONDS, 600.0])
+def test_a_session_never_listed_is_not_looked_for_forever(patience: float) -> None:
+    """For `sessiondock.session_id_patience_seconds` (30 minutes by default), then
+    only at each reconciliation."""
+    d = start(reconcile_interval_seconds=3 * patience, session_id_patience_seconds=patience)
     path = save(d, "failed in SessionDock")
     d.hidden.add(path)
-    d.advance(IDS_PATIENCE_SECONDS + 120)
+    d.advance(patience + 120)
     quick = len(d.listings)
     assert quick <= 40
-    d.advance(IDS_PATIENCE_SECONDS)
+    d.advance(patience)
     assert len(d.listings) == quick, "given up until the next reconciliation"
-    d.advance(IDS_PATIENCE_SECONDS + 10)
+    d.advance(patience + 10)
     assert len(d.listings) == quick + 1, "the reconciliation reads every id again"
     assert d.listings[-1].among == frozenset({path})
 

@@ -4,7 +4,7 @@ at one path"). SessionDock lists a new session only once its background import i
 done, so "not listed" right after is "not yet": the record is kept (`unheard_at`) and
 looked up again on a backoff, the project found at its new path waits for the verdict,
 and once the session is listed it is relinked there, never imported a second time.
-Not listed for `UNHEARD_PATIENCE_SECONDS`, the project is new (test_core_relink_races).
+Not listed for `LISTING_LAG_SECONDS`, the project is new (test_core_relink_races).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from watcher.core.inputs import (
     WatchesChecked,
 )
 from watcher.core.machine import Core
-from watcher.core.store import UNHEARD_PATIENCE_SECONDS
+from watcher.core.settings import LISTING_LAG_SECONDS
 
 A, DONE = "/studio/a.als", "/studio/Done/a.als"
 
@@ -187,12 +187,12 @@ def test_a_relink_waiting_for_its_session_to_be_listed_holds_no_other_back() -> 
 
 
 def test_a_relink_that_finds_no_session_for_the_patience_imports_the_project_anew() -> None:
-    """Still not found `UNHEARD_PATIENCE_SECONDS` on: the session was deleted after
+    """Still not found `LISTING_LAG_SECONDS` on: the session was deleted after
     all, and the project is imported as new."""
     d = start(a="id-a")
     d.deleted_sessions.add(A)
     move(d, A, DONE)
-    d.advance(UNHEARD_PATIENCE_SECONDS + 120)
+    d.advance(LISTING_LAG_SECONDS + 120)
     assert d.logs("project_relink_lost") and [
         i.project_path for s in d.sends() for i in s.items
     ] == [A, DONE]
@@ -248,6 +248,49 @@ def test_a_record_gone_in_flight_then_back_is_not_cancelled_when_not_listed() ->
     d.hold_walks = False
     d.let_walks_go()
     assert d.stored[A].missing_since is None and d.logs("project_back")
-    listing(d, Library(frozenset()), UNHEARD_PATIENCE_SECONDS + 120)
+    listing(d, Library(frozenset()), LISTING_LAG_SECONDS + 120)
     assert A in d.stored and sent(d) == [A], "sent again, its record kept"
     assert d.stored[A].state == "imported"
+
+
+def unheard_then_moved(lag: float) -> MovingDriver:
+    """`A` sent with `listing_lag_seconds` = `lag`, moved while out, the connection
+    reset: SessionDock may have made its session."""
+    d = MovingDriver(Core.restore(settings(listing_lag_seconds=lag), (), {}))
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.disk[A], d.identity[A] = sig(1), "id-a"
+    send = saved_and_held(d, A)
+    move(d, A, DONE)
+    d.feed(SendAnswered(send.request, Failure("unreachable", "reset", "start it")))
+    return d
+
+
+def test_a_shorter_listing_lag_gives_up_on_an_unlisted_unheard_import_sooner() -> None:
+    """`sessiondock.listing_lag_seconds`: never listed, the record is dropped and the
+    project at its new path imported as new once the lag is over, not before; with
+    the default it still waits at that point."""
+    short, default = unheard_then_moved(60.0), unheard_then_moved(LISTING_LAG_SECONDS)
+    for d in (short, default):
+        listing(d, Library(frozenset()), 40)
+        assert d.stored[A].state == "in_flight" and DONE not in sent(d), "still waiting"
+    for d in (short, default):
+        listing(d, Library(frozenset()), 140)
+    assert A not in short.stored and sent(short) == [A, DONE] and not short.relinks
+    assert default.stored[A].state == "in_flight" and sent(default) == [A]
+    listing(default, Library(frozenset()), LISTING_LAG_SECONDS)
+    assert A not in default.stored and sent(default) == [A, DONE]
+
+
+def test_a_shorter_listing_lag_takes_a_relink_not_found_for_lost_sooner() -> None:
+    """A relink by path that finds no session (its id never listed) is tried again
+    for `listing_lag_seconds` only."""
+    d = MovingDriver(Core.restore(settings(listing_lag_seconds=30.0), (), {}))
+    d.disk[A], d.identity[A] = sig(0), "id-a"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.deleted_sessions.add(A)
+    move(d, A, DONE)
+    d.advance(90)
+    assert d.logs("project_relink_lost")
+    assert [i.project_path for s in d.sends() for i in s.items] == [A, DONE]

@@ -49,6 +49,8 @@ def core_settings(config: Config, once: bool, watchdog_seconds: float | None) ->
         retry_max_seconds=config.import_.retry_max_seconds,
         reconcile_interval_seconds=config.scan.reconcile_interval_seconds,
         offline_check_seconds=config.scan.offline_check_seconds,
+        listing_lag_seconds=config.sessiondock.listing_lag_seconds,
+        session_id_patience_seconds=config.sessiondock.session_id_patience_seconds,
         once=once,
         watchdog_seconds=watchdog_seconds,
         folder_tags=tuple(

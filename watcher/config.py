@@ -95,6 +95,14 @@ class SessionDockSettings(_Section):
     bounds each wait for data; a server sending a byte now and then never hits it)."""
     allow_remote: bool = False
     """Allow a base_url that is not loopback. The token then leaves this machine."""
+    listing_lag_seconds: Seconds = 300
+    """How long after an import request a session may still be missing from
+    `GET /sessions` (SessionDock's import is a background job, its duration not
+    documented): while it is, "not listed" means "not yet" for a request whose answer
+    was lost (`watcher.core.settings.Settings.listing_lag_seconds`)."""
+    session_id_patience_seconds: Seconds = 1800
+    """How long after its import a session not listed yet is looked for on a backoff
+    (later only at each reconciliation)."""
 
     _check_path = field_validator("token_file", mode="before")(_path_field)
 

@@ -16,7 +16,7 @@ from watcher.core.inputs import Failure, Library, LibraryAnswered
 from watcher.core.policy import Pause
 from watcher.core.records import Project
 from watcher.core.sending import Sending
-from watcher.core.store import UNHEARD_PATIENCE_SECONDS, unheard
+from watcher.core.store import unheard
 
 
 class Adoption(Sending):
@@ -48,15 +48,14 @@ class Adoption(Sending):
         return True
 
     def _not_listed_yet(self, keys: list[str]) -> list[str]:
-        """Those `unheard` that a listing has lacked for less than the patience: the
-        import SessionDock may have made them by is still running, perhaps."""
-        now, rows = self._now, self.table
+        """Those `unheard` that a listing has lacked for less than the patience
+        (`listing_lag_seconds`): the import SessionDock may have made them by is still
+        running, perhaps."""
+        now, rows, patience = self._now, self.table, self.settings.listing_lag_seconds
         return [
             k
             for k in keys
-            if k in rows
-            and unheard(rows[k])
-            and now - self._unlisted.setdefault(k, now) < UNHEARD_PATIENCE_SECONDS
+            if k in rows and unheard(rows[k]) and now - self._unlisted.setdefault(k, now) < patience
         ]
 
     def _relink_not_listed_yet(self, key: str) -> bool:
@@ -72,7 +71,7 @@ class Adoption(Sending):
             return False
         now = self._now
         waited = now - self._unlisted.setdefault(key, now)
-        if waited >= UNHEARD_PATIENCE_SECONDS:
+        if waited >= self.settings.listing_lag_seconds:
             del self._unlisted[key]
             self._relink_later.pop(key, None)
             return False

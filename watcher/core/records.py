@@ -123,6 +123,6 @@ class ProjectRecord:
     """Wall time of a request that carried it and may have made its session although
     its answer was lost (a reset, a timeout, a crash while in flight). SessionDock
     lists a new session only once its background import is done, so for
-    `UNHEARD_PATIENCE_SECONDS` (store.py) "not listed" is "not yet": gone meanwhile,
+    `Settings.listing_lag_seconds` "not listed" is "not yet": gone meanwhile,
     the record is kept (in flight, looked up) rather than forgotten (seeds 52131,
     55472, 17229). Cleared once SessionDock is heard about it (a 2xx, a 400, listed)."""

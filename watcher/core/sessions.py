@@ -4,9 +4,10 @@ Session ids. SessionDock's import is a background job (`done` may be false, and 
 is no status endpoint), so the id of a new session is learned later, from the library
 listing: after imports (a second after the first answer, then again with a backoff
 while sessions of recent imports are still not listed, for up to
-`IDS_PATIENCE_SECONDS`), and for every imported project at each reconciliation. One
-listing is a few paged requests whatever the number of projects; the ids are kept in
-the project records (the state database), so a relink uses the known id.
+`sessiondock.session_id_patience_seconds`), and for every imported project at each
+reconciliation. One listing is a few paged requests whatever the number of projects;
+the ids are kept in the project records (the state database), so a relink uses the
+known id.
 
 Folder tags. `watch[].tags` are added to the session of every project of that folder
 (the innermost watched folder holding it, as for its other settings): projects
@@ -37,9 +38,6 @@ IDS_FIRST_SECONDS = 1.0
 IDS_START_SECONDS = 30.0
 """After a start, the listing for ids an older state lacks (the first walk comes first)."""
 IDS_RETRY_MAX_SECONDS = 60.0
-IDS_PATIENCE_SECONDS = 1800.0
-"""How long after its import a session not listed yet is looked for on the backoff;
-later only at each reconciliation (SessionDock may have failed that item)."""
 
 
 def tags_left(wanted: Iterable[str], done: Iterable[str]) -> tuple[str, ...]:
@@ -162,11 +160,11 @@ class Sessions(Adoption):
         learned = self.table.set_session_ids(library.ids)
         if learned:
             self._log("session_ids_learned", "debug", sessions=learned)
-        wall = self._wall()
+        wall, patience = self._wall(), self.settings.session_id_patience_seconds
         if any(
             r.state == "imported"
             and r.session_id is None
-            and wall - (r.imported_at or 0.0) < IDS_PATIENCE_SECONDS
+            and wall - (r.imported_at or 0.0) < patience
             for r in self.table.values()
         ):
             self._ids_again()  # an import still being carried out by SessionDock

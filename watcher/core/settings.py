@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+LISTING_LAG_SECONDS = 300.0
+"""`sessiondock.listing_lag_seconds`' default (`Settings.listing_lag_seconds`)."""
+SESSION_ID_PATIENCE_SECONDS = 1800.0
+"""`sessiondock.session_id_patience_seconds`' default (`Settings.session_id_patience_seconds`)."""
+
 
 @dataclass(frozen=True)
 class FolderSettings:
@@ -43,6 +48,22 @@ class Settings:
     """(root, tags) for watched folders with `watch[].tags`: added to the session of
     every project of that folder. Kept out of `FolderSettings` so that changing tags
     on a reload does not re-attach (re-walk) the folder."""
+
+    listing_lag_seconds: float = LISTING_LAG_SECONDS
+    """How long a session a request may have made, its answer lost (`unheard`), is not
+    taken as never made for not being listed (SessionDock lists it once its background
+    import is done; how long that takes is not documented): a record gone from disk
+    meanwhile is kept in flight and looked up on a backoff, a project of its content
+    found elsewhere waits for the verdict, and a relink by path that finds no session
+    for a record whose id was never listed is tried again. Counted on the monotonic
+    clock from the first listing that lacked it, in this process: a wall clock step
+    must not cut it short (simulator seeds 31027, 300163). Shorter than
+    `session_id_patience_seconds`: waiting for an id costs a listing, this holds a
+    moved project's import back. Later, the item is taken as failed."""
+    session_id_patience_seconds: float = SESSION_ID_PATIENCE_SECONDS
+    """How long after its import (wall clock) a session not listed yet is looked for on
+    the backoff (sessions.py); later only at each reconciliation (SessionDock may have
+    failed that item)."""
 
     def tags_for(self, root: str) -> tuple[str, ...]:
         return next((tags for r, tags in self.folder_tags if r == root), ())

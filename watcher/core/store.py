@@ -24,17 +24,6 @@ LIVE: frozenset[StateName] = frozenset({"imported", "pending", "in_flight", "rel
 
 K = TypeVar("K", bound=Hashable)
 
-UNHEARD_PATIENCE_SECONDS = 300.0
-"""How long a session a request may have made, its answer lost (`unheard`), is not
-taken as never made for not being listed (SessionDock lists it once its background
-import is done): a record gone from disk meanwhile is kept in flight and looked up on
-a backoff, and a project of its content found elsewhere waits for the verdict. Counted
-on the monotonic clock from the first listing that lacked it, in this process: a wall
-clock step must not cut it short (simulator seed 31027). Shorter than the 30 minutes
-a session id is looked for (sessions.py `IDS_PATIENCE_SECONDS`): waiting for an id
-costs a listing, this holds a moved project's import back. Later, the item is taken
-as failed."""
-
 
 class PathIndex(Generic[K]):
     """key -> the recorded paths that share it, held as the bare path while there is
