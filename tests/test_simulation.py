@@ -201,6 +201,8 @@ REGRESSION_SEEDS = {
     "inodes were trusted within one watched folder only",
     2604567: "simulator: a duplicate made at a trashed twin's path, moved on unseen and back: "
     "by design it takes the twin's session there, but the world took that path for its own",
+    2609893: "issue 12: changed while its import was out (queued again), then a crash before "
+    "the answer: the restart forgot it as never imported, so moved, it was imported anew",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
