@@ -194,6 +194,8 @@ REGRESSION_SEEDS = {
     "other bytes (the daemon cannot tell it from the trash): it takes the session there",
     96491: "issue 12 (by design, as 700439): moved onto the path of a deleted project of "
     "other bytes (the daemon cannot tell it from the trash): it takes the session there",
+    2609893: "issue 12: changed while its import was out (queued again), then a crash before "
+    "the answer: the restart forgot it as never imported, so moved, it was imported anew",
     99404: "issue 12 (by design, as 700439): moved onto a path whose session its project "
     "left behind by design (saved unseen, it has another): it takes the session there",
     8008535: "issue 12: a folder of more identical projects than are stat'ed moved into "
@@ -201,8 +203,6 @@ REGRESSION_SEEDS = {
     "inodes were trusted within one watched folder only",
     2604567: "simulator: a duplicate made at a trashed twin's path, moved on unseen and back: "
     "by design it takes the twin's session there, but the world took that path for its own",
-    2609893: "issue 12: changed while its import was out (queued again), then a crash before "
-    "the answer: the restart forgot it as never imported, so moved, it was imported anew",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
