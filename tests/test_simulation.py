@@ -194,6 +194,8 @@ REGRESSION_SEEDS = {
     "other bytes (the daemon cannot tell it from the trash): it takes the session there",
     96491: "issue 12 (by design, as 700439): moved onto the path of a deleted project of "
     "other bytes (the daemon cannot tell it from the trash): it takes the session there",
+    2609893: "issue 12: changed while its import was out (queued again), then a crash before "
+    "the answer: the restart forgot it as never imported, so moved, it was imported anew",
     99404: "issue 12 (by design, as 700439): moved onto a path whose session its project "
     "left behind by design (saved unseen, it has another): it takes the session there",
     8008535: "issue 12: a folder of more identical projects than are stat'ed moved into "

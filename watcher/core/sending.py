@@ -167,6 +167,7 @@ class Sending(CoreBase):
             self._next_part(job)
             return
         if outcome.kind == "rejected":
+            self.table.heard(job.current)
             if len(job.current) > 1:
                 middle = len(job.current) // 2
                 job.parts[:0] = [job.current[:middle], job.current[middle:]]
@@ -181,6 +182,8 @@ class Sending(CoreBase):
         acted = outcome.kind not in ("auth", "read_only")
         # No answer heard (a timeout, a reset) or a 2xx not read: `unheard` a while.
         unheard = outcome.kind in ("unreachable", "bad_answer")
+        if not unheard:  # heard: those changed meanwhile no longer wait on it
+            self.table.heard(job.current)
         self._requeue(unsent, outcome.message, job.current if acted else (), unheard)
         self._failed(outcome, projects=len(unsent))
 

@@ -248,6 +248,15 @@ class Rows(Mapping[str, ProjectRecord]):
             if old is not None:
                 self._put(replace(old, unheard_at=wall))
 
+    def heard(self, paths: Iterable[str]) -> None:
+        """A request carrying these was answered with a refusal or an error (heard, as
+        `test_core_unheard` has it): those changed while it was out (pending again,
+        `unheard` till now: `Table.enqueue`) no longer wait on its verdict."""
+        for path in paths:
+            old = self._rows.get(path)
+            if old is not None and old.state == "pending" and unheard(old):
+                self._put(replace(old, unheard_at=None))
+
     def uncarried(self, paths: Iterable[str]) -> None:
         """The request that carried these relinking records was refused: it did not act."""
         for path in paths:

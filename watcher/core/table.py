@@ -26,6 +26,10 @@ class Table(RelinkRows):
 
         A project changed while in flight goes back to pending: the answer for the old
         bytes then finds it no longer in flight and leaves it queued for the new ones.
+        Till that answer is heard it is `unheard` (`unheard_at`): the process dying first,
+        the request may have made its session, and the project gone at the restart is
+        looked up, not forgotten (simulator seed 2609893: moved back later, it took the
+        path of the session it had, then a second session there).
         """
         old = self._rows.get(project.path)
         if old is not None and old.signature.agrees(project.signature) and old.state in SETTLED:
@@ -47,10 +51,16 @@ class Table(RelinkRows):
                 session_id=old.session_id if old is not None else None,
                 tags_done=old.tags_done if old is not None else (),
                 tags_session=old.tags_session if old is not None else None,
-                unheard_at=old.unheard_at if old is not None else None,
+                unheard_at=self._unheard_at(old, wall),
             )
         )
         return True
+
+    @staticmethod
+    def _unheard_at(old: ProjectRecord | None, wall: float) -> float | None:
+        if old is None or old.state != "in_flight" or has_session(old):
+            return old.unheard_at if old is not None else None
+        return old.unheard_at or wall  # a request out carries its older bytes
 
     def mark_invalid(
         self, path: str, root: str, kind: str, signature: Signature, reason: str
