@@ -1,5 +1,6 @@
 """Relink classes of the issue 12 sweep (simulator seeds 12126, 12153, 15200, 200349,
-200853, 15869, 201694, 201468, 1542, 200742, 701493 and 2001702;
+200853, 15869, 201694, 201468, 1542, 200742, 701493, 2001702, 4201447, 1104500 and
+3405077;
 tests/test_core_relink_left.py has the classes that left a session behind).
 
 A copy of a project still there, with the bytes of a missing twin of it, is a copy, not
@@ -21,7 +22,9 @@ A twin moved onto the path a project left keeping its inode is not that project 
 A project back at its session's path after a PATCH whose answer was lost (it may have
 acted) has its session pointed back at it, never left where that PATCH may have put it.
 A copy is not taken for a missing project whose file, moved to another watched folder
-(on the same volume), waits to be looked at there with the inode, size and time it had.
+(on the same volume), waits to be looked at there with the inode, size and time it had;
+found there after the copy was taken for it, it takes the relink back. A PATCH by path
+that found no session did not act: a project moved back after it keeps its session.
 """
 
 from __future__ import annotations
@@ -363,3 +366,63 @@ def test_a_copy_is_not_taken_for_a_project_moved_to_another_watched_folder() -> 
     assert relinked(d) == [(home, away)], "a's session follows a, never the copy"
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert away not in items_sent(d)
+
+
+def test_the_original_moved_to_another_folder_takes_the_relink_a_copy_was_given() -> None:
+    """Seed 4201447: a's folder copied (another inode, the same size and time), then a
+    moved into another watched folder on its volume. The copy is found first, a's path
+    empty: taken for a moved. Its PATCHes by path find no session (SessionDock does not
+    list it yet): they did not act. Then a is found, with the inode, size and time a's
+    session's project had: the relink is a's, and the copy is imported as new."""
+    d = SlowProbes(Core.restore(settings(folders=(FolderSettings(A), FolderSettings(B))), (), {}))
+    home, dup, away = f"{A}/Song/a.als", f"{A}/Copy/a.als", f"{B}/Imported/a.als"
+    d.disk[home], d.identity[home] = sig(1), "id-a"
+    d.disk[f"{B}/other.als"], d.identity[f"{B}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert home in items_sent(d)
+    d.deleted_sessions.add(home)  # not listed yet: a PATCH by path finds none
+    d.disk[dup], d.identity[dup] = replace(d.disk[home], inode=77), "id-a"
+    d.feed(ProjectChanged(A, dup, False, d.now))
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-a"
+    d.feed(ProjectGone(A, home, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and (home, dup) in relinked(d)
+    d.feed(ProjectChanged(B, away, False, d.now))
+    d.advance(10)
+    assert d.stored[away].state == "relinking" and d.logs("project_relink_retaken")
+    tried = len(d.relinks)
+    d.deleted_sessions.clear()  # listed now
+    d.advance(600)
+    assert sent_since(d, tried) == [(home, away)], "the session follows a, not the copy"
+    assert d.stored[away].state == "imported" and d.stored[away].moved_from is None
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert away not in items_sent(d), "a is never imported again"
+
+
+def test_a_project_moved_back_after_patches_that_found_no_session_keeps_it() -> None:
+    """Seeds 1104500, 3405077: a moved; its PATCHes by path find no session (SessionDock
+    does not list it yet), so none acted. Moved back before one does: the session is
+    where it always was, nothing is sent for it (never looked for at the path a moved
+    to, not found there, and a imported anew beside it)."""
+    home, away = f"{ROOT}/Intro/a.als", f"{ROOT}/Done/a.als"
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing = False
+    d.deleted_sessions.add(home)  # not listed yet: a PATCH by path finds none
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-a"
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.feed(ProjectChanged(ROOT, away, False, d.now))
+    d.advance(10)
+    assert (home, away) in relinked(d) and d.stored[away].state == "relinking"
+    assert d.stored[away].attempts == 0, "a PATCH that found no session did not act"
+    d.disk[home], d.identity[home] = d.disk.pop(away), "id-a"  # moved back
+    d.feed(ProjectGone(ROOT, away, d.now))
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.advance(10)
+    tried = len(d.relinks)
+    d.deleted_sessions.clear()  # listed now
+    d.advance(600)
+    assert d.logs("project_relink_undone")
+    assert not sent_since(d, tried), "the session never left a's path"
+    assert d.stored[home].state == "imported" and d.stored[home].moved_from is None
+    assert items_sent(d).count(home) == 1, "never imported again"

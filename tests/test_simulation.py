@@ -132,6 +132,13 @@ REGRESSION_SEEDS = {
     "the trash, restored at its path (its inode) did not undo the relink (new bytes)",
     201694: "issue 12: moved unseen, copied: the copy took the session; the project found "
     "after it (the session's inode) was imported as new, and the relink stayed the copy's",
+    4201447: "issue 12: a copy taken for its original moved to another watched folder (its "
+    "PATCHes by path finding no session yet, counted as may-have-acted): the original, "
+    "found with the session's inode, size and time, was imported as new",
+    1104500: "issue 12: moved, its PATCHes by path finding no session (not listed yet) counted "
+    "as may-have-acted; moved back: looked for where it never went, then imported anew",
+    3405077: "issue 12: moved, its PATCHes by path finding no session (not listed yet) counted "
+    "as may-have-acted; moved back: looked for where it never went, then imported anew",
     201468: "issue 12: a copy's PATCH for a project moved to another volume was sent while "
     "the project, moved back to its session's path, waited out its quiet period",
     200742: "issue 12: a PATCH timed out after SessionDock acted, the project moved back: the "

@@ -62,7 +62,10 @@ class Relinking(Spellings, Adoption):
         for key, session_id in answered.outcome.done:
             if session_id is None:
                 if self._relink_not_listed_yet(key):
-                    continue  # stays relinking: sent again later
+                    # Stays relinking, sent again later. It found no session, so it did
+                    # not act: not counted (a copy's may be retaken: seed 4201447).
+                    self.table.uncarried([key])
+                    continue
                 if self.table.relink_lost(key, self._wall()):
                     self.counters.queued += 1
                     self._log(

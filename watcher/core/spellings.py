@@ -79,7 +79,9 @@ class Spellings(CoreBase):
         on that volume, while a copy with another inode is relinking to that session
         (its PATCH not sent): the project moved unseen and its old path was found empty,
         so the copy took it for gone (simulator seed 201694). The session is the
-        project's: its relink is retargeted to it, the copy imported as new (True)."""
+        project's: its relink is retargeted to it, the copy imported as new (True).
+        In another watched folder (on the same volume, perhaps) the inode counts with the
+        size and time the copy has too, a copy keeping them (simulator seed 4201447)."""
         if project.identity is None:
             return False
         inode, folder = project.signature.inode, self.folders.containing(project.path)
@@ -91,7 +93,10 @@ class Spellings(CoreBase):
             and r.moved_inode == inode != r.signature.inode
             and not self._out_with("relink", r.path)  # its PATCH is out: the answer decides
             and not r.attempts  # one that may have acted put the session there (seed 64194)
-            and self.folders.containing(r.moved_from) is folder
+            and (
+                self.folders.containing(r.moved_from) is folder
+                or replace(r.signature, inode=inode).agrees(project.signature)
+            )
         ]
         if len(taken) != 1:
             return False
