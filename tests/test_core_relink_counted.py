@@ -83,3 +83,22 @@ def test_only_the_patch_out_when_the_answer_was_lost_may_have_acted() -> None:
     timeout = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
     d.feed(RelinkAnswered(request.request, Relinked(()), failure=timeout))
     assert (d.stored[first].attempts, d.stored[second].attempts) == (1, 0)
+
+
+def test_a_patch_that_acted_on_nothing_is_not_counted_for_the_path_moved_on_to() -> None:
+    """Moved again while its PATCH was out, that PATCH found no session (not listed
+    yet), or failed before it went out: the record at the newest path does not count
+    it either (the next PATCH goes from the first path, where the session is)."""
+    for answer in (Relinked(((AWAY, None),)), Relinked((), sent=False)):
+        d = start(a="id-a")
+        d.hold_relinks = True
+        move(d, HOME, AWAY)
+        [first] = d.relinks
+        again = f"{ROOT}/Mixes/a.als"
+        move(d, AWAY, again)
+        d.feed(RelinkAnswered(first.request, answer, failure=None if answer.done else REFUSED))
+        out = len(d.relinks) - 1  # the next PATCH, from HOME, goes out (held): counted
+        assert d.stored[again].state == "relinking" and d.stored[again].attempts == out
+        assert [(i.old_path, i.new_path) for r in d.relinks[1:] for i in r.items] == [
+            (HOME, again)
+        ] * out

@@ -61,8 +61,9 @@ class Relinking(Spellings, Adoption):
         self._job_done()
         for key, session_id in answered.outcome.done:
             if session_id is None:
-                # No session found, or 404: this PATCH did not act (seed 1100396).
-                self.table.uncarried((key,))
+                # No session found, or 404: this PATCH did not act (seed 1100396), nor
+                # for the path its project moved on to meanwhile.
+                self.table.uncarried((self._retargeted.pop(key, key),))
                 if self._relink_not_listed_yet(key):
                     continue  # stays relinking: sent again later
                 if self.table.relink_lost(key, self._wall()):
@@ -93,7 +94,7 @@ class Relinking(Spellings, Adoption):
             # PATCH went out (a refused connection, its GET: seeds 3400098, 3402899): it
             # did not act, nor did the items after it (never sent).
             done = {key for key, _ in answered.outcome.done}
-            unsent = [k for k in job.current if k not in done]
+            unsent = [self._retargeted.pop(k, k) for k in job.current if k not in done]
             lost = answered.failure.kind in ("unreachable", "bad_answer")
             self.table.uncarried(unsent[1:] if lost and answered.outcome.sent else unsent)
             self._failed(answered.failure, projects=len(job.current) - len(answered.outcome.done))
