@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from tests.conftest import TOKEN
 from tests.emulator import Emulator
 from watcher.client import SessionDockClient
@@ -75,8 +77,33 @@ def test_a_session_the_user_deleted_is_reported_gone_the_others_relinked(
     assert emulator.calls["GET /sessions/{id}"] == 1
 
 
-def _relink(emulator: Emulator, items: tuple[RelinkItem, ...]) -> RelinkAnswered:
-    client = SessionDockClient(emulator.base_url, lambda: TOKEN, timeout=5)
+def test_a_relink_says_whether_its_patch_went_out_before_it_failed(
+    emulator: Emulator,
+) -> None:
+    """A PATCH whose answer is lost may have acted; a request that failed before its
+    PATCH went out (the listing, the GET: a refused connection) acted on nothing
+    (`sent` False), and the core does not count it (simulator seeds 3400098, 3402899)."""
+    session = emulator.library.add("/Music/A/Song.als", title="Song")
+    item = RelinkItem(
+        "/Music/B/Song.als", None, "/Music/A/Song.als", "/Music/B/Song.als", "Song", "Song"
+    )
+    with socket.socket() as probe:  # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        closed = emulator.base_url.replace(f":{emulator.port}", f":{probe.getsockname()[1]}")
+    refused = _relink(emulator, (item,), base_url=closed)
+    assert refused.failure is not None and refused.failure.kind == "unreachable"
+    assert not refused.outcome.sent
+    emulator.patch_hold, emulator.hang_seconds = "after", 0.2  # acted, then dropped
+    lost = _relink(emulator, (item,))
+    assert lost.failure is not None and lost.failure.kind == "unreachable"
+    assert lost.outcome.sent, "its PATCH went out: it may have acted"
+    assert emulator.library.get(session["id"])["projectPath"] == "/Music/B/Song.als"
+
+
+def _relink(
+    emulator: Emulator, items: tuple[RelinkItem, ...], base_url: str | None = None
+) -> RelinkAnswered:
+    client = SessionDockClient(base_url or emulator.base_url, lambda: TOKEN, timeout=5)
     try:
         return relink(client, Relink(1, items))
     finally:

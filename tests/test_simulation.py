@@ -220,6 +220,16 @@ REGRESSION_SEEDS = {
     "daemon can close, no longer held against it",
     7301083: "issue 12: a copy took a project's session; the project, saved, imported anew and moved "
     "back before listed: its PATCH by path took the copy's session (content differs)",
+    **dict.fromkeys(
+        (1100396, 3403848),
+        "issue 12: a PATCH that found no session (not listed yet) was counted as may have "
+        "acted: moved back, the project was relinked from where no session was, its own left behind",
+    ),
+    **dict.fromkeys(
+        (3400098, 3402899),
+        "issue 12: a relink refused before its PATCH went out (connection refused) was counted "
+        "as may have acted: moved back, relinked from where no session was, its own left behind",
+    ),
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -32,6 +32,7 @@ def relink(
     client: SessionDockClient, job: Relink, auth_advice: str | None = None
 ) -> RelinkAnswered:
     done: list[tuple[str, str | None]] = []
+    patching = False  # a PATCH is out: should its answer be lost, it may have acted
     try:
         library: SessionListing | None = None
         if len(job.items) >= LIST_FROM or any(i.session_id is None for i in job.items):
@@ -41,10 +42,20 @@ def relink(
             if item.session_id is None and session is None:
                 done.append((item.key, None))
                 continue
-            done.append((item.key, _patch(client, item, session)))
+            sid = item.session_id or (session.id if session is not None else "")
+            try:
+                changes = _changes(item, session or client.session(sid))
+                patching = True
+                client.patch_session(sid, changes)
+                done.append((item.key, sid))
+            except NotFound:
+                done.append((item.key, None))
+            patching = False
     except SessionDockError as exc:
+        # A failure before the PATCH went out (of the listing or the session's GET:
+        # SessionDock down, the connection refused) acted on nothing.
         failure: Failure = failure_of(exc, client.last_token, auth_advice)
-        return RelinkAnswered(job.request, Relinked(tuple(done)), failure)
+        return RelinkAnswered(job.request, Relinked(tuple(done), sent=patching), failure)
     return RelinkAnswered(job.request, Relinked(tuple(done)))
 
 
@@ -79,17 +90,11 @@ class SessionListing:
         return None
 
 
-def _patch(client: SessionDockClient, item: RelinkItem, session: Session | None) -> str | None:
-    """PATCH one session; its id, or None when SessionDock has no such session."""
-    session_id = item.session_id or (session.id if session is not None else "")
-    try:
-        if session is None:
-            session = client.session(session_id)
-        changes: dict[str, Any] = {"projectPath": item.new_path}
-        title = relinked_title(session.title, item.old_title, item.new_title)
-        if title is not None:
-            changes["title"] = title
-        client.patch_session(session_id, changes)
-    except NotFound:
-        return None
-    return session_id
+def _changes(item: RelinkItem, session: Session) -> dict[str, Any]:
+    """The PATCH body: the new path, and the new title only while the session's title
+    is the one we derived."""
+    changes: dict[str, Any] = {"projectPath": item.new_path}
+    title = relinked_title(session.title, item.old_title, item.new_title)
+    if title is not None:
+        changes["title"] = title
+    return changes

@@ -222,10 +222,12 @@ class SimSessionDock:
 
     def relink(
         self, at: float, token: str | None, items: tuple[RelinkItem, ...]
-    ) -> tuple[Answer, tuple[tuple[str, str | None], ...]]:
-        """PATCH /sessions/{id} for each item (the shell's `relinker`), in order."""
+    ) -> tuple[Answer, tuple[tuple[str, str | None], ...], bool]:
+        """PATCH /sessions/{id} for each item (the shell's `relinker`), in order; and
+        whether a PATCH went out (not when the gate stopped the GET before it)."""
         record = self._record(at, "relink", token, paths=tuple(i.new_path for i in items))
         answer = self._gate(token, write=True)
+        sent = answer is None
         done: list[tuple[str, str | None]] = []
         if answer is None:
             for item in items:
@@ -256,7 +258,7 @@ class SimSessionDock:
                 answer = Answer(200, delay=0.02, acted=True)
         assert answer is not None
         record.answer = answer
-        return answer, tuple(done)
+        return answer, tuple(done), sent
 
     def has(self, path: str) -> bool:
         """Some session points at `path` (the library, as an import sees it)."""
@@ -477,8 +479,8 @@ def answer_request(
     if isinstance(effect, Relink):
         if token is None:
             return RelinkAnswered(effect.request, Relinked(()), NO_TOKEN), None
-        answer, done = server.relink(now, token, effect.items)
-        return RelinkAnswered(effect.request, Relinked(done), failure(answer, token)), answer
+        answer, done, sent = server.relink(now, token, effect.items)
+        return RelinkAnswered(effect.request, Relinked(done, sent), failure(answer, token)), answer
     if isinstance(effect, Tag):
         if token is None:
             return TagsAnswered(effect.request, (), NO_TOKEN), None

@@ -330,6 +330,8 @@ class Relinked:
 
     done: tuple[tuple[str, str | None], ...]
     """(key, session id or None) for each item dealt with, in order."""
+    sent: bool = True
+    """With a failure, False when the next item's PATCH never went out: it did not act."""
 
 
 @dataclass(frozen=True)

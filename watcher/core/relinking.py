@@ -61,6 +61,9 @@ class Relinking(Spellings, Adoption):
         self._job_done()
         for key, session_id in answered.outcome.done:
             if session_id is None:
+                # No session found, or 404: this PATCH did not act (seed 1100396), nor
+                # for the path its project moved on to meanwhile.
+                self.table.uncarried((self._retargeted.pop(key, key),))
                 if self._relink_not_listed_yet(key):
                     # Stays relinking, sent again later. It found no session, so it did
                     # not act: not counted (a copy's may be retaken: seed 4201447).
@@ -90,10 +93,13 @@ class Relinking(Spellings, Adoption):
                 fields = {"session_id": session_id, "from": old.moved_from, "to": old.project_path}
                 self._emit(Log("project_relinked", "info", fields))
         if answered.failure is not None:
-            if answered.failure.kind not in ("unreachable", "bad_answer"):
-                # Refused (not a lost answer, nor a 2xx not understood): it did not act.
-                done = {key for key, _ in answered.outcome.done}
-                self.table.uncarried(k for k in job.current if k not in done)
+            # Refused (not a lost answer, nor a 2xx not understood), or lost before its
+            # PATCH went out (a refused connection, its GET: seeds 3400098, 3402899): it
+            # did not act, nor did the items after it (never sent).
+            done = {key for key, _ in answered.outcome.done}
+            unsent = [self._retargeted.pop(k, k) for k in job.current if k not in done]
+            lost = answered.failure.kind in ("unreachable", "bad_answer")
+            self.table.uncarried(unsent[1:] if lost and answered.outcome.sent else unsent)
             self._failed(answered.failure, projects=len(job.current) - len(answered.outcome.done))
             return
         if self.gate.succeeded():
