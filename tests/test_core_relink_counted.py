@@ -102,3 +102,20 @@ def test_a_patch_that_acted_on_nothing_is_not_counted_for_the_path_moved_on_to()
         assert [(i.old_path, i.new_path) for r in d.relinks[1:] for i in r.items] == [
             (HOME, again)
         ] * out
+
+
+def test_a_patch_that_may_have_acted_stays_counted_when_the_next_finds_no_session() -> None:
+    """The first PATCH's answer is lost (it may have acted: counted); the next, by path,
+    finds no session: only that one is taken back, once, so the first still counts."""
+    d = start(a="id-a")
+    d.hold_relinks = True
+    move(d, HOME, AWAY)
+    [first] = d.relinks
+    lost = Failure("unreachable", "timed out", "retrying")
+    d.feed(RelinkAnswered(first.request, Relinked((), sent=True), failure=lost))
+    assert d.stored[AWAY].attempts == 1
+    d.advance(120)
+    second = d.relinks[-1]
+    assert second.request != first.request and d.stored[AWAY].attempts == 2
+    d.feed(RelinkAnswered(second.request, Relinked(((AWAY, None),))))
+    assert d.stored[AWAY].attempts == 1, "the lost one may still have acted"

@@ -61,14 +61,12 @@ class Relinking(Spellings, Adoption):
         self._job_done()
         for key, session_id in answered.outcome.done:
             if session_id is None:
-                # No session found, or 404: this PATCH did not act (seed 1100396), nor
-                # for the path its project moved on to meanwhile.
+                # No session found, or 404: this PATCH did not act (seeds 1100396,
+                # 4201447: a copy's relink may then be retaken), nor for the path its
+                # project moved on to meanwhile.
                 self.table.uncarried((self._retargeted.pop(key, key),))
                 if self._relink_not_listed_yet(key):
-                    # Stays relinking, sent again later. It found no session, so it did
-                    # not act: not counted (a copy's may be retaken: seed 4201447).
-                    self.table.uncarried([key])
-                    continue
+                    continue  # stays relinking: sent again later
                 if self.table.relink_lost(key, self._wall()):
                     self.counters.queued += 1
                     self._log(
