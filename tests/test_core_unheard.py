@@ -56,6 +56,18 @@ def lag_then_listed(d: MovingDriver) -> None:
     listing(d, Library(frozenset({A}), {A: "s-a"}), 120)
 
 
+def restarted(d: MovingDriver, kind: type[MovingDriver] = MovingDriver) -> MovingDriver:
+    """A new life 5 s later, built from what `d` persisted; its requests held."""
+    return kind(
+        Core.restore(settings(), d.stored.values(), dict(d.meta)),
+        now=d.now + 5,
+        disk=d.disk,
+        stored=dict(d.stored),
+        identity=d.identity,
+        hold=True,
+    )
+
+
 def test_a_session_not_listed_yet_is_waited_for_not_taken_for_never_made() -> None:
     """Seed 52131: sent, moved while out, the connection reset after SessionDock acted;
     the first lookup does not list it yet. The record waits (in flight), the project at
@@ -98,14 +110,7 @@ def test_a_record_in_flight_at_a_crash_and_moved_while_down_waits_for_the_listin
     assert d.stored[A].state == "in_flight"
     d.disk[DONE] = d.disk.pop(A)  # moved while the daemon was down
     d.identity[DONE] = "id-a"
-    d = MovingDriver(
-        Core.restore(settings(), d.stored.values(), dict(d.meta)),
-        now=d.now + 5,
-        disk=d.disk,
-        stored=dict(d.stored),
-        identity=d.identity,
-        hold=True,
-    )
+    d = restarted(d)
     d.feed(Started(wall=WALL0 + d.now))
     d.advance(1)
     lag_then_listed(d)
@@ -229,14 +234,8 @@ def test_a_record_gone_in_flight_then_back_is_not_cancelled_when_not_listed() ->
     away = d.disk.pop(A)
     d.feed(ProjectGone(ROOT, A, d.now))  # renamed while its request was out
     assert d.stored[A].state == "in_flight" and d.stored[A].missing_since is not None
-    d = HeldWalks(
-        Core.restore(settings(), d.stored.values(), dict(d.meta)),
-        now=d.now + 5,
-        disk=d.disk,
-        stored=dict(d.stored),
-        identity=d.identity,
-        hold=True,
-    )
+    d = restarted(d, HeldWalks)
+    assert isinstance(d, HeldWalks)
     d.feed(Started(wall=WALL0 + d.now))
     [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
     d.held.clear()

@@ -10,10 +10,10 @@ ends the wait.
 
 from __future__ import annotations
 
-from tests.test_core import ROOT, WALL0, settings, sig
+from tests.test_core import ROOT, WALL0, sig
 from tests.test_core_moves import MovingDriver, move, start
 from tests.test_core_relink_races import relinked, saved_and_held, sent
-from tests.test_core_unheard import DONE, A, lag_then_listed
+from tests.test_core_unheard import DONE, A, lag_then_listed, restarted
 from watcher.core.inputs import (
     Failure,
     ProjectChanged,
@@ -21,7 +21,6 @@ from watcher.core.inputs import (
     SendAnswered,
     Started,
 )
-from watcher.core.machine import Core
 
 
 def changed_while_out(d: MovingDriver) -> int:
@@ -44,14 +43,7 @@ def test_changed_while_out_then_a_crash_and_moved_while_down_is_relinked() -> No
     changed_while_out(d)
     d.disk[DONE] = d.disk.pop(A)  # moved while the daemon was down
     d.identity[DONE] = "id-a"
-    d = MovingDriver(
-        Core.restore(settings(), d.stored.values(), dict(d.meta)),
-        now=d.now + 5,
-        disk=d.disk,
-        stored=dict(d.stored),
-        identity=d.identity,
-        hold=True,
-    )
+    d = restarted(d)
     d.feed(Started(wall=WALL0 + d.now))
     d.advance(1)
     assert A in d.stored, "kept: SessionDock may have its session"
