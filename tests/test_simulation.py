@@ -28,6 +28,7 @@ from tests.simulation.more import TRASH
 from tests.simulation.shell import Sim, run_seed
 from tests.simulation.trace import Outcome
 from tests.simulation.world import Project as WorldProject
+from tests.simulation.world import World
 from watcher.core import Core
 from watcher.core.batching import Batch, Queued, next_batch
 from watcher.core.debounce import Debouncer
@@ -547,6 +548,18 @@ def test_a_path_whose_import_was_refused_holds_no_live_record_for_the_checker() 
     assert sim.world.recorded == {} and not sim.checker.violations
 
 
+def two_recorded_projects() -> tuple[World, WorldProject, WorldProject]:
+    """A world with a project in each watched folder, both recorded by the daemon."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    mover = world._new(0.0, P("/sim/studio-a"), fmt)
+    other = world._new(0.0, P("/sim/studio-b"), fmt)
+    for project in (mover, other):
+        world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
+        world.recorded[str(project.unit)] = world.identify(project)
+    return world, mover, other
+
+
 @pytest.mark.parametrize("other_is", ["deleted", "moved on, its session there left behind"])
 def test_moved_onto_a_path_whose_session_stays_there_takes_it_by_design(other_is: str) -> None:
     """A project moved onto the path of another of other bytes whose record the daemon
@@ -554,14 +567,8 @@ def test_moved_onto_a_path_whose_session_stays_there_takes_it_by_design(other_is
     was deleted, which the daemon cannot tell from the trash: seeds 42803, 96491; or
     it left that session behind by design and has another: seed 99404). It is taken,
     and the mover's own stays behind: relinked there, two sessions would share it."""
-    world = Sim(1).world
-    fmt = FORMATS[0]
-    mover = world._new(0.0, P("/sim/studio-a"), fmt)
-    other = world._new(0.0, P("/sim/studio-b"), fmt)
+    world, mover, other = two_recorded_projects()
     start, there = mover.unit, other.unit
-    for project in (mover, other):
-        world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
-        world.recorded[str(project.unit)] = world.identify(project)
     if other_is == "deleted":
         del world.projects[other.pid]
         world.fs.delete(there, 2)
@@ -583,14 +590,8 @@ def test_moved_onto_the_path_of_one_moved_on_unseen_takes_it_only_if_not_found(
     cannot tell it from one in the trash; the session there is taken and the mover's own
     stays behind, by design (seed 2601685). Found where it is now, or relinked away from
     that path, or not missing there, the daemon could know: two sessions are flagged."""
-    world = Sim(1).world
-    fmt = FORMATS[0]
-    mover = world._new(0.0, P("/sim/studio-a"), fmt)
-    other = world._new(0.0, P("/sim/studio-b"), fmt)
+    world, mover, other = two_recorded_projects()
     start, there = mover.unit, other.unit
-    for project in (mover, other):
-        world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
-        world.recorded[str(project.unit)] = world.identify(project)
     elsewhere = P("/sim/studio-b/Elsewhere") / there.name
     world._relocate(2.0, there, elsewhere)
     world.missing.add(str(there))  # its move out seen, its arrival elsewhere lost
