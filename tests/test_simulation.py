@@ -231,6 +231,8 @@ REGRESSION_SEEDS = {
         "issue 12: a relink refused before its PATCH went out (connection refused) was counted "
         "as may have acted: moved back, relinked from where no session was, its own left behind",
     ),
+    56696: "issue 12: a copy at the path a moved project's session still pointed at (its PATCH "
+    "waiting, not listed yet) was sent: skipped there, recorded imported, then left sessionless",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
