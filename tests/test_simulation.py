@@ -233,6 +233,8 @@ REGRESSION_SEEDS = {
     ),
     56696: "issue 12: a copy at the path a moved project's session still pointed at (its PATCH "
     "waiting, not listed yet) was sent: skipped there, recorded imported, then left sessionless",
+    69674: "issue 11: a queued .aup3's check (found open) came back with its folder offline: "
+    "dropped, the bytes queued before it was rewritten were sent while it was open",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -240,9 +240,9 @@ class Intake(LateNews):
         if touched is not None:
             self._confirm_stats.pop(path, None)
             self._verifying.pop(path, None)  # written again: its check is moot
-            if signature is None:
+            if signature is None or self.folders.online(touched[0]) is None:
                 self._out_of_sight(path)
-            elif self.folders.online(touched[0]) is not None:
+            else:
                 self._touch(touched[0], path, False, touched[1], signature)
             return
         if path in self._verifying:
@@ -264,12 +264,11 @@ class Intake(LateNews):
             self._ready(waiting.root, path, waiting.bundle, signature)
 
     def _out_of_sight(self, path: str) -> None:
-        """A stat found nothing while the project changed or was checked: its folder
-        went offline, or it was deleted and the event is late or lost. What was queued
-        for it was checked before it changed (simulator seed 28553: a rewritten .aup3,
-        open in Audacity, sent as queued), so, like a record from an earlier life, it
-        waits for a walk to see its bytes again; a full walk that does not find it
-        cancels it."""
+        """A stat found nothing while the project changed or was checked (its folder went
+        offline, or it was deleted, the event late or lost), or its folder was offline
+        when that look came back (seed 69674). What was queued was checked before it
+        changed (seed 28553: a rewritten .aup3, open in Audacity, sent as queued), so, as
+        a record of an earlier life, it waits for a walk to see its bytes again."""
         record = self.table.get(path)
         if record is not None and record.state in ("pending", "in_flight"):
             self._unconfirmed.add(path)  # in flight: held if its request fails
@@ -297,6 +296,7 @@ class Intake(LateNews):
 
     def _ready(self, root: str, path: str, bundle: bool, signature: Signature) -> None:
         if self.folders.online(root) is None:
+            self._out_of_sight(path)
             return
         self._there(root, path)
         if self._unchanged(path, signature):
@@ -327,6 +327,7 @@ class Intake(LateNews):
             return  # forgotten meanwhile (deleted, moved, its folder removed)
         root, signature, bundle = probing
         if self.folders.online(root) is None:
+            self._out_of_sight(probed.path)
             return
         self._verifying[probed.path] = (root, signature, probed.outcome, bundle)
         self._emit(Stat(probed.path, bundle))
