@@ -242,7 +242,20 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-OPEN_SEEDS: dict[int, str] = {}
+_LEFT_BEHIND = (
+    "issue 12 (long run 5 of the final code): one project with two sessions, an earlier "
+    "one left behind"
+)
+_TAKEN = (
+    "issue 12 (long run 5 of the final code): a relink moves the session of a project "
+    "still at its path"
+)
+OPEN_SEEDS: dict[int, str] = {
+    **dict.fromkeys((20932, 44776, 87666), _LEFT_BEHIND),
+    72954: "issue 12 (long run 5): a project moved onto the path of a trashed one takes its "
+    "session there by design, then moved on takes only its own along: three sessions",
+    **dict.fromkeys((42004, 75330), _TAKEN),
+}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer
