@@ -107,6 +107,42 @@ def test_a_project_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
     assert away not in items_sent(d), "never imported again at its new path"
 
 
+def test_a_project_with_a_change_queued_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
+    """Seed 20932: as above, but a change of the imported project was queued (not sent
+    yet) when it moved. That record is the imported project all the same: the stat
+    finding nothing while B was offline to the core says nothing, so the new file waits
+    for B to be checked and its path stat'ed again, then takes the session (the change
+    rides with the relink); never imported as new beside it."""
+    folders = (FolderSettings(A), FolderSettings(B))
+    d = Unplugging(Core.restore(settings(folders=folders, offline_check_seconds=600.0), (), {}))
+    home, away = f"{B}/Studio/Jam/jam.mmp", f"{A}/Done/Jam/jam.mmp"
+    d.disk[f"{A}/other.als"], d.identity[f"{A}/other.als"] = sig(2), "id-o"
+    d.disk[home], d.identity[home] = sig(1), "id-j"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert home in items_sent(d)
+    d.hold = True  # SessionDock slow: the library lookup stays out, the change queued
+    d.advance(2)
+    d.disk[home], d.identity[home] = replace(sig(1), size=500), "id-j2"  # saved
+    d.feed(ProjectChanged(B, home, False, d.now))
+    d.advance(10)
+    assert d.stored[home].state == "pending" and d.stored[home].imported_at is not None
+    d.unplugged.add(B)
+    d.feed(DirectoryGone(B, B, d.now))  # the drive goes away
+    d.advance(1)
+    d.unplugged.clear()  # back, unseen
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-j2"
+    d.feed(ProjectChanged(A, away, False, d.now))
+    d.advance(10)
+    d.hold = False
+    for effect in d.held:  # it answers now
+        d.carry_out(effect)
+    d.advance(120)
+    assert relinked(d) == [(home, away)]
+    assert away not in items_sent(d), "never imported again at its new path"
+    assert items_sent(d).count(home) == 1, "nor sent from the path it left"
+
+
 @dataclass
 class StaleWalks(VolumeDriver):
     """Full walks list the disk as it is when asked, and answer on `let_go`."""
