@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from tests.test_core import ROOT, WALL0, settings, sig
-from tests.test_core_moves import move, start
+from tests.test_core_moves import MovingDriver, move, start
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
 from watcher.core.effects import Effect, Send, Walk
@@ -261,3 +261,27 @@ def test_one_of_many_identical_projects_moved_to_another_folder_unseen_is_relink
     d.advance(10)
     assert relinked(d) == [(old, new)]
     assert new not in items_sent(d), "never imported again at its new path"
+
+
+def test_a_queued_change_of_a_project_gone_while_the_daemon_was_down_is_kept_missing() -> None:
+    """Seed 20932 too: a change of an imported project was queued when the daemon
+    stopped, and the project was deleted before it started again. The first walk does
+    not find it: it is the imported project gone, kept missing with its session (found
+    moved later, it is relinked), never sent from the path it left."""
+    d = start(song="id-1")
+    song = f"{ROOT}/song.als"
+    assert song in items_sent(d)
+    d.hold = True  # SessionDock slow: the library lookup stays out, the change queued
+    d.advance(2)
+    d.disk[song], d.identity[song] = replace(sig(0), size=500), "id-2"  # saved
+    d.feed(ProjectChanged(ROOT, song, False, d.now))
+    d.advance(10)
+    assert d.stored[song].state == "pending" and d.stored[song].imported_at is not None
+    del d.disk[song]  # deleted while the daemon was down
+    core = Core.restore(settings(), d.stored.values(), dict(d.meta))
+    after = MovingDriver(core, now=d.now + 5, disk=d.disk, stored=dict(d.stored))
+    after.feed(Started(wall=WALL0 + 60))
+    after.advance(30)
+    assert song not in items_sent(after), "never sent from the path it left"
+    assert after.stored[song].state == "imported"
+    assert after.stored[song].missing_since is not None
