@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from tests.test_core import ROOT, WALL0, settings, sig
-from tests.test_core_moves import move, start
+from tests.test_core_moves import MovingDriver, move, start
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
 from watcher.core.effects import Effect, Send, Walk
@@ -105,6 +105,42 @@ def test_a_project_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
     d.advance(10)
     assert relinked(d) == [(home, away)]
     assert away not in items_sent(d), "never imported again at its new path"
+
+
+def test_a_project_with_a_change_queued_moved_out_of_a_folder_back_unseen_is_relinked() -> None:
+    """Seed 20932: as above, but a change of the imported project was queued (not sent
+    yet) when it moved. That record is the imported project all the same: the stat
+    finding nothing while B was offline to the core says nothing, so the new file waits
+    for B to be checked and its path stat'ed again, then takes the session (the change
+    rides with the relink); never imported as new beside it."""
+    folders = (FolderSettings(A), FolderSettings(B))
+    d = Unplugging(Core.restore(settings(folders=folders, offline_check_seconds=600.0), (), {}))
+    home, away = f"{B}/Studio/Jam/jam.mmp", f"{A}/Done/Jam/jam.mmp"
+    d.disk[f"{A}/other.als"], d.identity[f"{A}/other.als"] = sig(2), "id-o"
+    d.disk[home], d.identity[home] = sig(1), "id-j"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    assert home in items_sent(d)
+    d.hold = True  # SessionDock slow: the library lookup stays out, the change queued
+    d.advance(2)
+    d.disk[home], d.identity[home] = replace(sig(1), size=500), "id-j2"  # saved
+    d.feed(ProjectChanged(B, home, False, d.now))
+    d.advance(10)
+    assert d.stored[home].state == "pending" and d.stored[home].imported_at is not None
+    d.unplugged.add(B)
+    d.feed(DirectoryGone(B, B, d.now))  # the drive goes away
+    d.advance(1)
+    d.unplugged.clear()  # back, unseen
+    d.disk[away], d.identity[away] = d.disk.pop(home), "id-j2"
+    d.feed(ProjectChanged(A, away, False, d.now))
+    d.advance(10)
+    d.hold = False
+    for effect in d.held:  # it answers now
+        d.carry_out(effect)
+    d.advance(120)
+    assert relinked(d) == [(home, away)]
+    assert away not in items_sent(d), "never imported again at its new path"
+    assert items_sent(d).count(home) == 1, "nor sent from the path it left"
 
 
 @dataclass
@@ -225,3 +261,27 @@ def test_one_of_many_identical_projects_moved_to_another_folder_unseen_is_relink
     d.advance(10)
     assert relinked(d) == [(old, new)]
     assert new not in items_sent(d), "never imported again at its new path"
+
+
+def test_a_queued_change_of_a_project_gone_while_the_daemon_was_down_is_kept_missing() -> None:
+    """Seed 20932 too: a change of an imported project was queued when the daemon
+    stopped, and the project was deleted before it started again. The first walk does
+    not find it: it is the imported project gone, kept missing with its session (found
+    moved later, it is relinked), never sent from the path it left."""
+    d = start(song="id-1")
+    song = f"{ROOT}/song.als"
+    assert song in items_sent(d)
+    d.hold = True  # SessionDock slow: the library lookup stays out, the change queued
+    d.advance(2)
+    d.disk[song], d.identity[song] = replace(sig(0), size=500), "id-2"  # saved
+    d.feed(ProjectChanged(ROOT, song, False, d.now))
+    d.advance(10)
+    assert d.stored[song].state == "pending" and d.stored[song].imported_at is not None
+    del d.disk[song]  # deleted while the daemon was down
+    core = Core.restore(settings(), d.stored.values(), dict(d.meta))
+    after = MovingDriver(core, now=d.now + 5, disk=d.disk, stored=dict(d.stored))
+    after.feed(Started(wall=WALL0 + 60))
+    after.advance(30)
+    assert song not in items_sent(after), "never sent from the path it left"
+    assert after.stored[song].state == "imported"
+    assert after.stored[song].missing_since is not None

@@ -46,6 +46,8 @@ SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
     801: "issue 12: a recovery took a path listed as the original of a relinked session",
+    20932: "issue 12: a project with a change queued, moved out of a folder back unseen: its "
+    "path stat'ed empty while offline to the core, the moved one was imported as new",
     392: "simulator: a path whose record was relinked away counted as recorded, so a "
     "project moved back there and saved unseen was not known to be left behind",
     242: "simulator: a session at a path the project once had, where another project is "

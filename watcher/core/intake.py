@@ -27,7 +27,7 @@ from watcher.core.inputs import (
 )
 from watcher.core.late import LateNews
 from watcher.core.records import Project, Signature
-from watcher.core.store import is_under
+from watcher.core.store import has_session, is_under
 from watcher.core.unreadable import is_read_error
 
 
@@ -211,8 +211,8 @@ class Intake(LateNews):
             self._unconfirmed.discard(path)
             if self.table[path].state == "in_flight":
                 self._vanish(path)  # missing: its lookup keeps or drops it (seed 7101670)
-            elif self._carried(path):
-                self._vanish(path)  # it may have a session: looked up (seed 55472)
+            elif self._carried(path) or has_session(self.table[path]):
+                self._vanish(path)  # it may have a session, or has one (seeds 55472, 20932)
             elif self.table.cancel(path):
                 self._log("project_removed", path=path, action="pending import cancelled")
 

@@ -255,6 +255,10 @@ class Moves(Relinking):
         if signature is None and record is not None and record.state in ("imported", "relinking"):
             self._stat_when_back(record.root, path, waiting)  # seed 1001778
             return
+        if signature is None and record is not None and has_session(record):
+            # A change of an imported project, queued: that project, as above (seed 20932).
+            self._stat_when_back(record.root, path, waiting)
+            return
         self._move_resolved(waiting)
 
     def _move_resolved(self, waiting: list[tuple[Project, bool]]) -> None:
