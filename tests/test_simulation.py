@@ -253,7 +253,7 @@ _TAKEN = (
     "still at its path"
 )
 OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((20932, 44776, 87666), _LEFT_BEHIND),
+    **dict.fromkeys((44776, 87666), _LEFT_BEHIND),
     72954: "issue 12 (long run 5): a project moved onto the path of a trashed one takes its "
     "session there by design, then moved on takes only its own along: three sessions",
     **dict.fromkeys((42004, 75330), _TAKEN),
