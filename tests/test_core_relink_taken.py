@@ -22,7 +22,17 @@ from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing,
 from tests.test_core_unheard import listing
 from tests.test_core_volumes import items_sent
 from watcher.core import Core
-from watcher.core.inputs import DirectoryGone, Library, ProjectChanged, ProjectGone, Started
+from watcher.core.effects import Effect, Relink
+from watcher.core.inputs import (
+    DirectoryGone,
+    Failure,
+    Library,
+    ProjectChanged,
+    ProjectGone,
+    RelinkAnswered,
+    Relinked,
+    Started,
+)
 from watcher.core.records import Signature
 from watcher.core.settings import FolderSettings
 
@@ -272,3 +282,57 @@ def test_a_relink_by_path_never_takes_a_session_another_project_holds() -> None:
     [item] = d.relinks[-1].items
     assert item.session_id is None and item.old_path == b
     assert "s-a" in item.taken, "a's session: never b's"
+
+
+@dataclass
+class LosingAnswers(SlowProbes):
+    """The next `lose` relinks act (as far as the test cares) but their answers are
+    lost: a reset after the PATCH went out."""
+
+    lose: int = 0
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Relink) and self.lose:
+            self.lose -= 1
+            self.relinks.append(effect)
+            reset = Failure("unreachable", "cannot reach SessionDock (reset)", "retrying")
+            self.feed(RelinkAnswered(effect.request, Relinked((), sent=True), failure=reset))
+        else:
+            super().carry_out(effect)
+
+
+def test_a_patch_that_may_have_acted_at_the_projects_own_path_does_not_keep_it_from_a_copy() -> (
+    None
+):
+    """Seed 75330: a moved to Moved (seen); the PATCH for it goes out and its answer
+    is lost (the session may be at Moved now). a moves on unseen, and a copy of it
+    (another inode) is taken for it, Moved being empty: the relink, with that PATCH
+    counted, is the copy's now. a comes back to Moved, with the inode its session's
+    project had. The PATCH that may have acted put the session at a's path, never at
+    the copy's: the relink is a's again (sent from where the session was imported),
+    and the copy is imported as new, never given a's session."""
+    a, moved, away, dup = (f"{ROOT}/{n}a.als" for n in ("", "Moved/", "Hook/", "Kite/"))
+    d = LosingAnswers(Core.restore(settings(), (), {}))
+    d.disk[a], d.identity[a] = sig(1), "id-a"
+    d.disk[f"{ROOT}/other.als"], d.identity[f"{ROOT}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.lose, d.refusing = 1, True  # then SessionDock is starting (503): nothing acts
+    d.disk[moved], d.identity[moved] = d.disk.pop(a), "id-a"
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert d.stored[moved].state == "relinking" and d.stored[moved].attempts == 1
+    d.disk[away], d.identity[away] = d.disk.pop(moved), "id-a"  # no event
+    d.disk[dup], d.identity[dup] = replace(d.disk[away], inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "Moved is empty: the copy is taken for a"
+    d.disk[moved] = d.disk.pop(away)  # back, unseen; a walk finds it
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert d.stored[moved].state == "relinking" and d.logs("project_relink_retaken")
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert sent_since(d, tried) == [(a, moved)], "the session stays with a, not the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"

@@ -237,6 +237,8 @@ REGRESSION_SEEDS = {
     "waiting, not listed yet) was sent: skipped there, recorded imported, then left sessionless",
     69674: "issue 11: a queued .aup3's check (found open) came back with its folder offline: "
     "dropped, the bytes queued before it was rewritten were sent while it was open",
+    75330: "issue 12: a PATCH that may have acted at the project's own path, then a copy taken "
+    "for it moved on: the project found back there did not take the relink back from the copy",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -256,7 +258,7 @@ OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((44776, 87666), _LEFT_BEHIND),
     72954: "issue 12 (long run 5): a project moved onto the path of a trashed one takes its "
     "session there by design, then moved on takes only its own along: three sessions",
-    **dict.fromkeys((42004, 75330), _TAKEN),
+    42004: _TAKEN,
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""

@@ -145,6 +145,9 @@ class CoreBase:
         out: False while the stat is out, True once it found nothing there."""
         self._retargeted: dict[str, str] = {}
         """A relinking project moved again while its PATCH was out: old path -> new."""
+        self._arrived_with: dict[str, int] = {}
+        """A relinking record moved on with PATCHes that may have acted: path -> their
+        count then (sent from its earlier paths, never its own: `_relink_retaken`)."""
         self._summary_relinked = 0
         """`counters.relinked` at the last hourly summary."""
         self._walk_paths: dict[str, set[str]] = {}

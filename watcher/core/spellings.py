@@ -28,6 +28,11 @@ class Spellings(CoreBase):
     def _relink_to(self, project: Project, old: ProjectRecord) -> None:
         if old.state == "relinking" and self._out_with("relink", old.path):
             self._retargeted[old.path] = project.path
+        self._arrived_with.pop(old.path, None)
+        if old.state == "relinking" and old.attempts:
+            self._arrived_with[project.path] = old.attempts
+        else:
+            self._arrived_with.pop(project.path, None)
         self.table.relink(project, old, self._wall())
         self._log("project_moved", "debug", path=project.path, old=old.path)
         self._replan = True
@@ -81,7 +86,10 @@ class Spellings(CoreBase):
         so the copy took it for gone (simulator seed 201694). The session is the
         project's: its relink is retargeted to it, the copy imported as new (True).
         In another watched folder (on the same volume, perhaps) the inode counts with the
-        size and time the copy has too, a copy keeping them (simulator seed 4201447)."""
+        size and time the copy has too, a copy keeping them (simulator seed 4201447).
+        PATCHes sent while the relink was at the project's own path (it moved on, then
+        the copy was taken for it) may have put the session there, never at the copy's:
+        they do not keep it from the project (seed 75330; not known after a restart)."""
         if project.identity is None:
             return False
         inode, folder = project.signature.inode, self.folders.containing(project.path)
@@ -92,7 +100,9 @@ class Spellings(CoreBase):
             and r.moved_from is not None
             and r.moved_inode == inode != r.signature.inode
             and not self._out_with("relink", r.path)  # its PATCH is out: the answer decides
-            and not r.attempts  # one that may have acted put the session there (seed 64194)
+            # One that may have acted at the copy's path put the session there (seed
+            # 64194); those sent before it moved there did not (seed 75330).
+            and r.attempts <= self._arrived_with.get(r.path, 0)
             and (
                 self.folders.containing(r.moved_from) is folder
                 or replace(r.signature, inode=inode).agrees(project.signature)
