@@ -9,7 +9,9 @@ the relink is undone, the file keeps the session (its bytes sent to it), and the
 is imported as new. Such a relink is not sent while that path cannot be looked at: its
 folder offline (the project may be back there, unseen: seeds 28052, 98026), or not
 walked yet since it came back or the daemon started (restored while the daemon was
-stopped, or before a crash: seed 31750).
+stopped, or before a crash: seed 31750). A PATCH that may have acted while the relink
+was at the project's own path does not keep the project, found with its inode, from
+taking a copy's relink back (seed 75330); one the copy sent does.
 """
 
 from __future__ import annotations
@@ -336,3 +338,38 @@ def test_a_patch_that_may_have_acted_at_the_projects_own_path_does_not_keep_it_f
     d.advance(600)
     assert sent_since(d, tried) == [(a, moved)], "the session stays with a, not the copy"
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+
+
+def test_a_copy_whose_patch_may_have_acted_never_retakes_the_session_it_gave_back() -> None:
+    """The guard beside seed 75330's rule: a trashed; a copy taken for it, its PATCH's
+    answer lost (the session may be at the copy's path). a restored at its path takes
+    the relink back (the session pointed back at a). The copy, moved on unseen and
+    found elsewhere with the inode that relink moves the session from, is new: the
+    PATCH that may have acted was the copy's own, sent from its path, and the session
+    is a's."""
+    a, dup, dup2 = f"{ROOT}/a.als", f"{ROOT}/Copy/a.als", f"{ROOT}/Copy 2/a.als"
+    d = LosingAnswers(Core.restore(settings(), (), {}))
+    d.disk[a], d.identity[a] = sig(1), "id-a"
+    d.disk[f"{ROOT}/other.als"], d.identity[f"{ROOT}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.lose, d.refusing = 1, True
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
+    d.disk[a] = trashed  # restored
+    d.feed(ProjectChanged(ROOT, a, False, d.now))
+    d.advance(10)
+    assert d.stored[a].state == "relinking" and d.stored[a].moved_from == dup
+    d.disk[dup2] = d.disk.pop(dup)  # moved on, unseen; a walk finds it
+    d.identity[dup2] = "id-a"
+    d.feed(ProjectChanged(ROOT, dup2, False, d.now))
+    d.advance(10)
+    assert not d.logs("project_relink_retaken")
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert sent_since(d, tried) == [(dup, a)], "the session is pointed back at a"
+    assert dup2 in items_sent(d), "the copy is imported as new"

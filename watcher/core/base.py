@@ -146,8 +146,9 @@ class CoreBase:
         self._retargeted: dict[str, str] = {}
         """A relinking project moved again while its PATCH was out: old path -> new."""
         self._arrived_with: dict[str, int] = {}
-        """A relinking record moved on with PATCHes that may have acted: path -> their
-        count then (sent from its earlier paths, never its own: `_relink_retaken`)."""
+        """A relinking record moved on from its session's project's own path (that
+        inode) with PATCHes that may have acted: path -> their count then (they never
+        put the session at its new path: `_relink_retaken`). Not kept over a restart."""
         self._summary_relinked = 0
         """`counters.relinked` at the last hourly summary."""
         self._walk_paths: dict[str, set[str]] = {}

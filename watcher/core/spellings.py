@@ -28,8 +28,11 @@ class Spellings(CoreBase):
     def _relink_to(self, project: Project, old: ProjectRecord) -> None:
         if old.state == "relinking" and self._out_with("relink", old.path):
             self._retargeted[old.path] = project.path
+        # PATCHes counted while at the session's project's own path (its inode) put the
+        # session there if anywhere: never at `project.path` (`_relink_retaken`).
+        own = old.moved_inode == old.signature.inode is not None
         self._arrived_with.pop(old.path, None)
-        if old.state == "relinking" and old.attempts:
+        if old.state == "relinking" and old.attempts and own:
             self._arrived_with[project.path] = old.attempts
         else:
             self._arrived_with.pop(project.path, None)
