@@ -256,14 +256,16 @@ _TAKEN = (
 )
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((44776, 87666), _LEFT_BEHIND),
-    72954: "issue 12 (long run 5): a project moved onto the path of a trashed one takes its "
-    "session there by design, then moved on takes only its own along: three sessions",
     42004: _TAKEN,
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer
 # builds its world; its class is fixed and covered by a core test (test_core.py).
+# Seed 72954 (long run 5: a project moved onto a trashed one's path takes that session by
+# design, then its folder moves and the move matching picks the project's own earlier
+# path, so the taken session stays behind: three sessions) passes since the fixes for
+# 20932 and 75330 changed its course; the rule it showed is open (issue 12's notes).
 # Seed 34977 no longer builds its stale-save world since a relink's PATCH is counted on
 # disk before it goes out (one more write); tests/test_core_late_news.py covers its cause.
 
