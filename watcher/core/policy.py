@@ -39,6 +39,12 @@ class Pause(Enum):
     READ_ONLY = "read-only"
 
 
+def answer_lost(failure: Failure) -> bool:
+    """No answer was read (a timeout, a reset, a 2xx not understood): SessionDock may
+    have acted on the request all the same."""
+    return failure.kind in ("unreachable", "bad_answer")
+
+
 def fingerprint(token: str) -> str:
     """Tells tokens apart without keeping one in memory longer than needed."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]

@@ -12,6 +12,7 @@ from watcher.core.adoption import Adoption
 from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem
 from watcher.core.inputs import RelinkAnswered
+from watcher.core.policy import answer_lost
 from watcher.core.spellings import Spellings
 
 
@@ -96,8 +97,8 @@ class Relinking(Spellings, Adoption):
             # did not act, nor did the items after it (never sent).
             done = {key for key, _ in answered.outcome.done}
             unsent = [self._retargeted.pop(k, k) for k in job.current if k not in done]
-            lost = answered.failure.kind in ("unreachable", "bad_answer")
-            self.table.uncarried(unsent[1:] if lost and answered.outcome.sent else unsent)
+            lost = answer_lost(answered.failure) and answered.outcome.sent
+            self.table.uncarried(unsent[1:] if lost else unsent)
             self._failed(answered.failure, projects=len(job.current) - len(answered.outcome.done))
             return
         if self.gate.succeeded():

@@ -22,7 +22,7 @@ from watcher.core.inputs import (
     SendAnswered,
     TokenRead,
 )
-from watcher.core.policy import Pause
+from watcher.core.policy import Pause, answer_lost
 
 HEALTH_POLL_SECONDS = 5.0
 TOKEN_POLL_SECONDS = 2.0
@@ -191,7 +191,7 @@ class Sending(CoreBase):
         # failed after SessionDock acted (only the part out was carried).
         acted = outcome.kind not in ("auth", "read_only")
         # No answer heard (a timeout, a reset) or a 2xx not read: `unheard` a while.
-        unheard = outcome.kind in ("unreachable", "bad_answer")
+        unheard = answer_lost(outcome)
         if not unheard:  # heard: those changed meanwhile no longer wait on it
             self.table.heard(job.current)
         self._requeue(unsent, outcome.message, job.current if acted else (), unheard)
