@@ -65,6 +65,15 @@ def queued_then_changed() -> tuple[UnpluggingDriver, Send]:
     return d, send
 
 
+def plugged_back_in(d: UnpluggingDriver) -> None:
+    """Plugged back in, closed since: the project is found by a walk, checked again,
+    and its new bytes are sent once, the old ones having gone out before only."""
+    d.offline = False
+    d.advance(3600)
+    record = d.stored[AUP3]
+    assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
+
+
 def test_a_queued_project_whose_check_came_back_with_its_folder_offline_is_not_sent_stale() -> None:
     """Simulator seed 69674: a queued .aup3 (queued in an earlier life there), found
     rewritten, was probed (open in Audacity); its drive was unplugged before the verdict
@@ -75,10 +84,7 @@ def test_a_queued_project_whose_check_came_back_with_its_folder_offline_is_not_s
     d.feed(ProjectChanged(ROOT, AUP3, False, d.now))
     d.advance(600)
     assert d.sends() == [send]  # the bytes queued before are not those on the drive now
-    d.offline = False  # plugged back in, closed since: found by a walk and checked again
-    d.advance(3600)
-    record = d.stored[AUP3]
-    assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
+    plugged_back_in(d)
 
 
 def test_a_queued_project_whose_quiet_period_ended_with_its_folder_offline_is_not_sent_stale() -> (
@@ -94,10 +100,7 @@ def test_a_queued_project_whose_quiet_period_ended_with_its_folder_offline_is_no
     d.feed(DirectoryGone(ROOT, ROOT, d.now))
     d.advance(600)
     assert d.sends() == [send]
-    d.offline = False
-    d.advance(3600)
-    record = d.stored[AUP3]
-    assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
+    plugged_back_in(d)
 
 
 def test_a_queued_project_whose_change_was_statted_as_its_folder_went_offline_is_not_sent_stale() -> (
@@ -110,7 +113,4 @@ def test_a_queued_project_whose_change_was_statted_as_its_folder_went_offline_is
     d.feed(ProjectChanged(ROOT, AUP3, False, d.now))
     d.advance(600)
     assert d.sends() == [send]
-    d.offline = False
-    d.advance(3600)
-    record = d.stored[AUP3]
-    assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
+    plugged_back_in(d)
