@@ -373,3 +373,32 @@ def test_a_copy_whose_patch_may_have_acted_never_retakes_the_session_it_gave_bac
     d.advance(600)
     assert sent_since(d, tried) == [(dup, a)], "the session is pointed back at a"
     assert dup2 in items_sent(d), "the copy is imported as new"
+
+
+def test_a_project_back_at_its_sessions_path_takes_it_back_from_the_copy_still_there() -> None:
+    """Seeds 42004, 9701678 (by design; the simulator's checker held it against the
+    core): a moved with its events lost, a copy (another inode) taken for it, whose
+    PATCH goes out and the daemon stops before the answer (the session may be at the
+    copy's path). a comes back to the path it left, with its inode; the copy stays
+    where it is. The session is a's: pointed back at a's path (a no-op if the PATCH
+    never acted, else taken off the copy, never left with it), and the copy is
+    imported as new. Leaving it with the copy would import a beside a session that
+    may still be at a's path, or move that session off a there."""
+    a, moved, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a.als", f"{ROOT}/Done 2/a.als"
+    d = refusing({a: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing = False
+    d.disk[moved] = d.disk.pop(a)  # no event
+    d.disk[dup], d.identity[dup] = replace(d.disk[moved], inode=77), "id-a"
+    d.hold_relinks = True  # the PATCH goes out; its answer never comes
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
+    d.disk[a], d.identity[a] = d.disk.pop(moved), "id-a"  # moved back, no event
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert again.logs("project_relink_undone")
+    assert sent_since(again, 0) == [(dup, a)], "the session is pointed back at a"
+    assert items_sent(again) == [dup], "the copy is imported as new"
+    assert again.stored[a].state == "imported" and again.stored[dup].state == "imported"

@@ -24,7 +24,9 @@ from tests.simulation import disk
 from tests.simulation.__main__ import main
 from tests.simulation.content import FORMATS
 from tests.simulation.fs import P, SimFS
+from tests.simulation.invariants import Checker
 from tests.simulation.more import TRASH
+from tests.simulation.server import Session
 from tests.simulation.shell import Sim, run_seed
 from tests.simulation.trace import Outcome
 from tests.simulation.world import Project as WorldProject
@@ -239,6 +241,12 @@ REGRESSION_SEEDS = {
     "dropped, the bytes queued before it was rewritten were sent while it was open",
     75330: "issue 12: a PATCH that may have acted at the project's own path, then a copy taken "
     "for it moved on: the project found back there did not take the relink back from the copy",
+    **dict.fromkeys(
+        (42004, 9701678),
+        "simulator (by design): a copy took a session (its PATCH acted, unheard), the "
+        "project came back to the path it was taken from: pointed back at it, off the copy "
+        "still at its path, which the checker held against the core",
+    ),
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -250,13 +258,8 @@ _LEFT_BEHIND = (
     "issue 12 (long run 5 of the final code): one project with two sessions, an earlier "
     "one left behind"
 )
-_TAKEN = (
-    "issue 12 (long run 5 of the final code; 9701678 a sweep after it): a relink moves the "
-    "session of a project still at its path"
-)
 OPEN_SEEDS: dict[int, str] = {
     **dict.fromkeys((44776, 87666), _LEFT_BEHIND),
-    **dict.fromkeys((42004, 9701678), _TAKEN),
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
@@ -264,8 +267,10 @@ move to REGRESSION_SEEDS."""
 # builds its world; its class is fixed and covered by a core test (test_core.py).
 # Seed 72954 (long run 5: a project moved onto a trashed one's path takes that session by
 # design, then its folder moves and the move matching picks the project's own earlier
-# path, so the taken session stays behind: three sessions) passes since the fixes for
-# 20932 and 75330 changed its course; the rule it showed is open (issue 12's notes).
+# path, so the taken session stays behind) no longer takes that course since the fixes
+# for 20932 and 75330; its rule is decided (README "Moves and renames": the taken session
+# stays, the mover's own follows it) and covered by
+# test_moved_on_from_a_trashed_twins_path_one_of_its_two_sessions_follows_it.
 # Seed 34977 no longer builds its stale-save world since a relink's PATCH is counted on
 # disk before it goes out (one more write); tests/test_core_late_news.py covers its cause.
 
@@ -649,3 +654,35 @@ def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None
     world._duplicate(2.0)
     copy = world.projects[3]
     assert copy.unit == path and path in copy.left_behind
+
+
+@pytest.mark.parametrize(
+    ("follows", "flagged"),
+    [("its own", False), ("the one it took", False), ("both", True), ("neither", True)],
+)
+def test_moved_on_from_a_trashed_twins_path_one_of_its_two_sessions_follows_it(
+    follows: str, flagged: bool
+) -> None:
+    """Seed 72954: a project moved onto the path of one in the trash takes the session
+    there by design, its own staying behind; then it moves on. The daemon matches it
+    by inode and bytes: its own session may follow it (the one it took stays at that
+    path, the trashed project's there again if it comes back), or the one it took
+    (its own stays behind). Either is one session with it and none wrong; two with
+    it, or none, are still flagged."""
+    world, mover, other = two_recorded_projects()
+    start, there = mover.unit, other.unit
+    server, checker = world.server, Checker(world, Sim(1).settings, Registry())
+    server.sessions["own"] = Session("own", str(start), str(start), "k", "own")
+    server.sessions["taken"] = Session("taken", str(there), str(there), "k", "taken")
+    world._relocate(2.0, there, TRASH / f"trashed {there.name}")
+    world._relocate(3.0, start, there)
+    assert mover.took == {"taken": there}
+    world.recorded[str(there)] = world.identify(mover)  # its bytes there, for that session
+    onward = P("/sim/studio-a/Onward") / there.name
+    world._relocate(4.0, there, onward)
+    moved = {"its own": ["own"], "the one it took": ["taken"], "both": ["own", "taken"]}
+    for sid in moved.get(follows, []):
+        server.sessions[sid].project_path = str(onward)
+    checker.at_end({})
+    mine = [v for v in checker.violations if v.startswith(f"project #{mover.pid} has")]
+    assert bool(mine) == flagged, checker.violations

@@ -10,11 +10,13 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from tests.simulation.content import FORMATS
 from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
 from tests.simulation.server import Session
 from tests.simulation.world import ROOTS, World, random_settings
-from watcher.core.effects import Persist
+from tests.simulation.world import Project as WorldProject
+from watcher.core.effects import Persist, Relink, RelinkItem
 from watcher.core.records import ProjectRecord, Signature
 from watcher.daws import Registry
 
@@ -93,3 +95,56 @@ def test_a_file_the_core_could_have_seen_still_counts() -> None:
     checker.looked_at[str(P(PATH).parent)] = 70.0
     assert not checker._arrived_unseen(P(PATH))
     assert not _checker()._arrived_unseen(P(PATH))
+
+
+def _a_copy_took_a_session() -> tuple[Checker, WorldProject, WorldProject, RelinkItem]:
+    """a imported at `home` (session s1), moved with its events lost; a copy of it (no
+    inode told) was taken for it, `home` being empty, and its PATCH acted: s1 is at the
+    copy's path. Returns the checker, a, the copy, and that relink."""
+    checker = _checker()
+    world = checker.world
+    fmt = FORMATS[0]
+    home, away, dup = (P(f"{ROOTS[0]}/{d}Song{fmt.ext}") for d in ("", "Moved/", "Copy/"))
+    a = WorldProject(1, fmt, away, {}, paths=[home, away])
+    copy = WorldProject(2, fmt, dup, {}, paths=[dup])
+    world.projects = {1: a, 2: copy}
+    world.last_at = {home: 1, away: 1, dup: 2}
+    world.server.sessions["s1"] = Session("s1", str(home), str(home), "k", "Song")
+    take = RelinkItem(str(dup), "s1", str(home), str(dup), "Song", "Song", frozenset())
+    checker.on_relink(Relink(1, (take,)), 10.0)
+    assert checker.violations == [], "home is empty: the copy may be taken for a"
+    world.server.sessions["s1"].project_path = str(dup)  # the PATCH acted
+    return checker, a, copy, take
+
+
+def test_a_session_given_back_to_the_project_a_copy_took_it_from_is_by_design() -> None:
+    """Seeds 42004, 9701678: a is back at the path its session was taken from (with the
+    inode it had there); the copy's PATCH may have acted, so the session is pointed
+    back at a from wherever it is, the copy still at its path (imported as new)."""
+    checker, a, _, take = _a_copy_took_a_session()
+    a.unit = P(take.old_path)  # moved back
+    a.paths.append(a.unit)
+    back = RelinkItem(
+        take.old_path, "s1", take.new_path, take.old_path, "Song", "Song", frozenset()
+    )
+    checker.on_relink(Relink(2, (back,)), 20.0)
+    assert checker.violations == []
+
+
+def test_a_session_a_copy_took_given_to_another_project_is_still_flagged() -> None:
+    """Given to a third project at that path, or to a elsewhere, it is still a relink
+    off a path a project is at."""
+    checker, a, _, take = _a_copy_took_a_session()
+    world = checker.world
+    third = WorldProject(3, FORMATS[0], P(take.old_path), {}, paths=[P(take.old_path)])
+    world.projects[3] = third
+    back = RelinkItem(
+        take.old_path, "s1", take.new_path, take.old_path, "Song", "Song", frozenset()
+    )
+    checker.on_relink(Relink(2, (back,)), 20.0)
+    del world.projects[3]
+    elsewhere = RelinkItem(
+        str(a.unit), "s1", take.new_path, str(a.unit), "Song", "Song", frozenset()
+    )
+    checker.on_relink(Relink(3, (elsewhere,)), 30.0)
+    assert len(checker.violations) == 2, checker.violations

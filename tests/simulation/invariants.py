@@ -79,7 +79,7 @@ from collections.abc import Mapping
 
 from tests.simulation.disk import signature
 from tests.simulation.fs import P, below
-from tests.simulation.world import World
+from tests.simulation.world import Project, World
 from watcher.core.effects import Log, Persist, Relink, RelinkItem, Send, Tag
 from watcher.core.inputs import (
     Accepted,
@@ -119,6 +119,10 @@ class Checker:
         self._unheard: set[str] = set()
         """Paths SessionDock holds a session for that the core never heard of: the
         request's answer was lost after SessionDock acted (timeout, reset)."""
+        self._taken: dict[str, tuple[int | None, str, int]] = {}
+        """Session id -> (the project it was at the path of, that path, the project it
+        was relinked to) for a relink that gave a session to another project (a copy
+        taken for a project gone from there: see `_check_relink_target`)."""
         self._sent: dict[str, bytes | None] = {}
         """Path -> a digest of its bytes on disk when a request last carried it."""
         self._imported: dict[str, tuple[Signature, bytes | None]] = {}
@@ -252,11 +256,21 @@ class Checker:
         if target is None or old in target.paths:
             return  # it did move from there (or has moved on since: nothing to judge)
         holder = self.world.project_at(old)
+        if holder is not None and self._given_back(session.id, item.new_path, target, holder):
+            return
         if holder is not None and holder is not target and not self._arrived_unseen(old):
             self.fail(
                 f"relink {request} moves the session of {session.project_path} to "
                 f"{item.new_path}, but project #{holder.pid} is still at {session.project_path}"
             )
+        self._taken[session.id] = (self.world.last_at.get(old), str(old), target.pid)
+
+    def _given_back(self, session_id: str, path: str, target: Project, holder: Project) -> bool:
+        """The session goes back to the project a relink took it from, found back at the
+        path it was taken from (with the inode it had there), from the copy that took
+        it and is still there (by design: the copy is imported as new; its PATCH may
+        have acted, so the session may be at its path: seeds 42004, 9701678)."""
+        return self._taken.get(session_id) == (target.pid, path, holder.pid)
 
     def _arrived_unseen(self, path: P) -> bool:
         """Something arrived at `path` (or a folder above it), its event lost, after the
@@ -410,7 +424,11 @@ class Checker:
                     and world.last_at.get(P(s.project_path)) == project.pid
                 ]
                 here = [s for s in mine if s.project_path == path]
+                here_ids = {s.id for s in here}
                 behind = {str(p) for p in project.left_behind} | self._unheard
+                # A session it took by design, moved onto another one's path, stays
+                # there when its own followed it (seed 72954; `Project.took`).
+                behind |= {str(p) for s, p in project.took.items() if s not in here_ids}
                 if len(self._ambiguous.intersection(map(str, project.paths))) > 0:
                     behind |= self._ambiguous
                 stray = [s for s in mine if s.project_path != path and s.project_path not in behind]

@@ -72,6 +72,12 @@ class Project:
     daemon had not recorded yet (moved, then saved before the daemon looked at it, or
     moved and saved unseen), so the daemon sees new content there, a new identity:
     imported as new, the old session kept, missing (README, by design)."""
+    took: dict[str, P] = field(default_factory=dict)
+    """Session id -> the path where the project took that session by design, moved onto
+    another one's path (`World._onto_a_twin`). Moved on from there, the daemon matches
+    it by its inode and bytes: its own session (left behind when it took that one) may
+    follow it, and the one it took stays at that path, the other project's there
+    again if it comes back (seed 72954; `Checker.at_end`)."""
 
 
 class World(Faults, More):
@@ -275,6 +281,12 @@ class World(Faults, More):
         )
         if named or trashed or stays or unseen:
             project.left_behind.update(project.paths)
+            there = str(project.unit)
+            project.took.update(
+                (s.id, project.unit)
+                for s in self.server.sessions.values()
+                if s.project_path == there
+            )
 
     def _write_files(
         self, now: float, project: Project, files: Files, slow: bool
