@@ -239,6 +239,10 @@ REGRESSION_SEEDS = {
     "dropped, the bytes queued before it was rewritten were sent while it was open",
     75330: "issue 12: a PATCH that may have acted at the project's own path, then a copy taken "
     "for it moved on: the project found back there did not take the relink back from the copy",
+    87666: "issue 12: moved away (its PATCH's answer lost), back, then away again: the relink "
+    "forgot its first path, where the session still was; back there saved, it was imported anew",
+    44776: "issue 12: as 87666, the PATCH unsettled by a restart: the relink moved on forgot "
+    "the first path, where the session still was, and it stayed behind",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -246,16 +250,11 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-_LEFT_BEHIND = (
-    "issue 12 (long run 5 of the final code): one project with two sessions, an earlier "
-    "one left behind"
-)
 _TAKEN = (
     "issue 12 (long run 5 of the final code; 9701678 a sweep after it): a relink moves the "
     "session of a project still at its path"
 )
 OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((44776, 87666), _LEFT_BEHIND),
     **dict.fromkeys((42004, 9701678), _TAKEN),
 }
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
