@@ -247,6 +247,13 @@ REGRESSION_SEEDS = {
         "project came back to the path it was taken from: pointed back at it, off the copy "
         "still at its path, which the checker held against the core",
     ),
+    87666: "issue 12: moved away (its PATCH's answer lost), back, then away again: the relink "
+    "forgot its first path, where the session still was; back there saved, it was imported anew",
+    44776: "issue 12: as 87666, the PATCH unsettled by a restart: the relink moved on forgot "
+    "the first path, where the session still was, and it stayed behind",
+    24000526: "simulator (by design, as 42004): found by a sweep of the code before that fix",
+    34000475: "issue 12: as 44776 (moved across folders, its PATCH unsettled by a crash, back, "
+    "then renamed): the relink forgot the first path; found by a sweep before that fix",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -254,13 +261,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-_LEFT_BEHIND = (
-    "issue 12 (long run 5 of the final code): one project with two sessions, an earlier "
-    "one left behind"
-)
-OPEN_SEEDS: dict[int, str] = {
-    **dict.fromkeys((44776, 87666), _LEFT_BEHIND),
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer

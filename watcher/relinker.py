@@ -79,11 +79,12 @@ class SessionListing:
 
     def find(self, item: RelinkItem) -> Session | None:
         """The item's session: by its id when known (a session not listed yet is asked
-        for by id), else by its old path, or its new one when an earlier PATCH went
-        through before a crash; never a session another project holds."""
+        for by id), else by its old path, then any other it may be at, or its new one
+        when an earlier PATCH went through before a crash; never a session another
+        project holds."""
         if item.session_id is not None:
             return self.by_id.get(item.session_id)
-        for path in (item.old_path, item.new_path):
+        for path in (item.old_path, *item.also_paths, item.new_path):
             found = self.by_path.get(nfc(path))
             if found is not None and found.id not in item.taken:
                 return found

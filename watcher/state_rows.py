@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -60,6 +60,8 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("moved_inode", "INTEGER"),
     # version 7 (issue 12): when a request that may have made its session went unheard
     ("unheard_at", "REAL"),
+    # version 8 (issue 12): other paths a relink's session may be at (JSON list)
+    ("moved_also", "TEXT"),
 )
 
 
@@ -82,8 +84,8 @@ INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
     identity, session_id, missing_since, moved_from, moved_title, tags_done, digest,
-    moved_identity, moved_inode, unheard_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    moved_identity, moved_inode, unheard_at, moved_also)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -120,6 +122,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         r.moved_identity,
         r.moved_inode,
         r.unheard_at,
+        json.dumps([printable(p) for p in r.moved_also]) if r.moved_also else None,
     )
 
 
@@ -153,6 +156,7 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         moved_identity=r["moved_identity"],
         moved_inode=r["moved_inode"],
         unheard_at=r["unheard_at"],
+        moved_also=_paths(r["moved_also"]),
     )
 
 
@@ -175,3 +179,15 @@ def _tags(raw: str | None) -> dict[str, Any]:
         "tags_done": tuple(t for t in done["tags"] if isinstance(t, str)),
         "tags_session": session if isinstance(session, str) else None,
     }
+
+
+def _paths(raw: str | None) -> tuple[str, ...]:
+    """The stored `moved_also`; anything unreadable counts as none (as before schema 8:
+    the relink then looks where it did then)."""
+    try:
+        paths = json.loads(raw) if raw else None
+    except ValueError:
+        paths = None
+    if not isinstance(paths, list):
+        return ()
+    return tuple(p for p in paths if isinstance(p, str))

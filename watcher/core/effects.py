@@ -137,6 +137,9 @@ class RelinkItem:
     `old_path` or `new_path` is still listed under it as `projectOriginalPath`, and
     its content may differ since: simulator seed 7301083); the lookup by path never
     takes one of them."""
+    also_paths: tuple[str, ...] = ()
+    """With no `session_id`: other paths the session may be at, looked up after
+    `old_path` (`ProjectRecord.moved_also`: a PATCH that may have acted unsettled)."""
 
 
 @dataclass(frozen=True)

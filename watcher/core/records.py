@@ -126,3 +126,10 @@ class ProjectRecord:
     `Settings.listing_lag_seconds` "not listed" is "not yet": gone meanwhile,
     the record is kept (in flight, looked up) rather than forgotten (seeds 52131,
     55472, 17229). Cleared once SessionDock is heard about it (a 2xx, a 400, listed)."""
+    moved_also: tuple[str, ...] = ()
+    """Other paths SessionDock may list a `relinking` record's session at, besides
+    `moved_from`: paths it moved on from while a PATCH that may have acted (its answer
+    lost, `attempts`) was unsettled, that PATCH may have put the session there. Its
+    next PATCH looks for the session at each (`RelinkItem.also_paths`), and a file back
+    at one is the session's project, as at `moved_from` (simulator seed 87666: moved
+    away, back, then away again, it forgot the first path, where the session still was)."""

@@ -39,6 +39,7 @@ class Relinking(Spellings, Adoption):
                 old_title=r.moved_title or r.title,
                 new_title=r.title,
                 taken=held if r.session_id is None else frozenset(),
+                also_paths=r.moved_also,
             )
             for r in rows
         )

@@ -12,11 +12,23 @@ from watcher.core.store import Rows
 
 
 class RelinkRows(Rows):
-    def relink(self, project: Project, old: ProjectRecord, wall: float) -> None:
+    def relink(self, project: Project, old: ProjectRecord, wall: float, here: bool = True) -> None:
         """The project at `old.path` moved to `project.path`: one record, `relinking`
         until SessionDock's session points at the new path. Moved again while relinking,
-        it keeps `attempts`: a PATCH that may have acted may have put the session at
-        `old.path` already (simulator seed 20878)."""
+        it keeps `attempts` and every path its session may be at: a PATCH that may have
+        acted may have put the session at `old.path` already (simulator seed 20878), or
+        not, leaving it at `moved_from` (seed 87666). Back at one of those paths, the
+        others are where its session may be (`Spellings._relink_undone`). Without
+        `here`, the PATCHes counted were all sent before it came to `old.path`."""
+        was = session_places(old) or (old.project_path,)
+        if old.state == "relinking" and old.attempts and here:
+            # Back at one of them, the relink goes from where it just was first (as
+            # ever, seed 200742); moving on, from where it was when the move was found.
+            back = project.project_path in was
+            was = (old.project_path, *was) if back else (*was, old.project_path)
+        places = [p for p in dict.fromkeys(was) if p != project.project_path]
+        moved_from = places[0] if places else old.moved_from or old.project_path
+        same = moved_from == old.moved_from
         self._drop(old.path)
         self._put(
             replace(
@@ -26,10 +38,11 @@ class RelinkRows(Rows):
                 attempts=old.attempts if old.state == "relinking" else 0,
                 queued_at=wall,
                 missing_since=None,
-                moved_from=old.moved_from or old.project_path,
-                moved_title=old.moved_title or old.title,
-                moved_identity=old.moved_identity if old.moved_from else old.identity,
-                moved_inode=old.moved_inode if old.moved_from else old.signature.inode,
+                moved_from=moved_from,
+                moved_title=(old.moved_title if same else None) or old.title,
+                moved_identity=old.moved_identity if same else old.identity,
+                moved_inode=old.moved_inode if same else old.signature.inode,
+                moved_also=tuple(places[1:])[-MAX_ALSO:],
             )
         )
 
@@ -44,12 +57,19 @@ class RelinkRows(Rows):
         the session's project there, whatever its bytes and inode (saved unseen, then
         restored: seeds 87675, 88718), as for a trashed project's path (seed 700439).
         The record may be missing (the copy gone too: seed 29746); its relink is undone
-        all the same."""
+        all the same. At a path in its `moved_also` (one it moved on from, a PATCH that
+        may have acted unsettled), only its own file back there is taken (seed 87666)."""
         if project.identity is None:
             return None
         inode = project.signature.inode
         for r in self.moving_from(project.project_path):
             if r.path == project.path:
+                continue
+            if r.moved_from != project.project_path:
+                # A path it moved on from (`moved_also`): its own file back there (the
+                # twin a copy was taken for is `Spellings._relink_retaken`'s).
+                if inode == r.signature.inode:
+                    return r
                 continue
             kept = r.moved_inode is not None and r.moved_inode == r.signature.inode
             if inode == r.moved_inode or not kept:
@@ -110,7 +130,21 @@ def as_project(record: ProjectRecord) -> Project:
 
 
 _PROJECT_FIELDS = tuple(f.name for f in fields(Project))
-NOT_MOVED: dict[str, Any] = dict.fromkeys(
-    ("moved_from", "moved_title", "moved_identity", "moved_inode")
-)
+NOT_MOVED: dict[str, Any] = {
+    **dict.fromkeys(("moved_from", "moved_title", "moved_identity", "moved_inode")),
+    "moved_also": (),
+}
 """The fields of a move found, cleared once it is answered, undone or lost."""
+
+MAX_ALSO = 8
+"""At most this many paths in `moved_also` (the latest kept): one per move while a
+PATCH that may have acted is unsettled, a handful at most in any studio; a bound all
+the same, as a record is kept in memory for months."""
+
+
+def session_places(record: ProjectRecord) -> tuple[str, ...]:
+    """The paths a relinking record's session may be listed at: `moved_from` first
+    (where it was when the move was found), then `moved_also`."""
+    if record.moved_from is None:
+        return ()
+    return (record.moved_from, *record.moved_also)

@@ -20,12 +20,12 @@ from watcher.core.base import CoreBase
 from watcher.core.effects import Stat
 from watcher.core.paths import nfc, same_path
 from watcher.core.records import Project, ProjectRecord, Signature
-from watcher.core.relinks import as_project
+from watcher.core.relinks import as_project, session_places
 from watcher.core.store import has_session
 
 
 class Spellings(CoreBase):
-    def _relink_to(self, project: Project, old: ProjectRecord) -> None:
+    def _relink_to(self, project: Project, old: ProjectRecord, here: bool = True) -> None:
         if old.state == "relinking" and self._out_with("relink", old.path):
             self._retargeted[old.path] = project.path
         # PATCHes counted while at the session's project's own path (its inode) put the
@@ -36,7 +36,7 @@ class Spellings(CoreBase):
             self._arrived_with[project.path] = old.attempts
         else:
             self._arrived_with.pop(project.path, None)
-        self.table.relink(project, old, self._wall())
+        self.table.relink(project, old, self._wall(), here)
         self._log("project_moved", "debug", path=project.path, old=old.path)
         self._replan = True
 
@@ -49,8 +49,9 @@ class Spellings(CoreBase):
 
         A PATCH that carried it and whose answer was lost may have acted: the session
         may be at the copy's path already, so it is pointed back at the project's path
-        (a relink found by id or by either path; a no-op if it never moved: simulator
-        seed 200742)."""
+        (a relink found by id or by any path it may be at; a no-op if it never moved:
+        simulator seed 200742). So is one back at another path its session may be at
+        than the one it moved from (`moved_also`: seed 87666)."""
         moving = self.table.relinking_from(project)
         if moving is None:
             return False
@@ -60,8 +61,9 @@ class Spellings(CoreBase):
         # simulator seed 301325), not a copy left behind.
         back = moving.signature.inode == project.signature.inode
         copy = not back and moving.missing_since is None  # a copy gone too: nothing to send
-        if moving.attempts:
-            self._relink_to(project, replace(moving, moved_from=None, moved_title=None))
+        if moving.attempts or moving.moved_from != project.project_path:
+            # Its session may be at any other path it had (`Table.relink`: seed 87666).
+            self._relink_to(project, moving)
             queued = copy and self.table.enqueue(as_project(moving), self._wall())
         else:
             self.table.relink_undone(moving, project, self._wall(), copy=copy)
@@ -114,7 +116,7 @@ class Spellings(CoreBase):
         if len(taken) != 1:
             return False
         copy = taken[0]
-        self._relink_to(project, copy)
+        self._relink_to(project, copy, here=False)  # none counted at the copy's path
         if self.table.enqueue(as_project(copy), self._wall()):
             self.counters.queued += 1
         self._log(
@@ -160,7 +162,7 @@ class Spellings(CoreBase):
         moved_from = record.moved_from
         if moved_from is None:
             return False
-        if self._looking_at(moved_from):
+        if any(self._looking_at(place) for place in session_places(record)):
             return True
         if record.moved_inode == record.signature.inode or moved_from in self.table:
             return False  # the file itself moved, or what is there is known (a copy)

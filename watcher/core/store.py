@@ -120,7 +120,8 @@ class Rows(Mapping[str, ProjectRecord]):
         for path in self._rows:
             self._index_spelling(path, add=True)
         self._moving_from: PathIndex[str] = PathIndex()
-        """`moved_from` -> paths of the relinking records moved from there."""
+        """`moved_from` (and `moved_also`) -> paths of the relinking records whose
+        session may be listed there."""
         for r in self._rows.values():
             self._index_moving(r, add=True)
 
@@ -189,13 +190,14 @@ class Rows(Mapping[str, ProjectRecord]):
     def _index_moving(self, record: ProjectRecord, add: bool) -> None:
         if record.state != "relinking" or record.moved_from is None:
             return
-        if add:
-            self._moving_from.add(record.moved_from, record.path)
-        else:
-            self._moving_from.discard(record.moved_from, record.path)
+        for place in (record.moved_from, *record.moved_also):
+            if add:
+                self._moving_from.add(place, record.path)
+            else:
+                self._moving_from.discard(place, record.path)
 
     def moving_from(self, path: str) -> list[ProjectRecord]:
-        """Relinking records whose session SessionDock still lists at `path`."""
+        """Relinking records whose session SessionDock may still list at `path`."""
         return [self._rows[p] for p in sorted(self._moving_from.get(path, ()))]
 
     def vanished_like(self, identity: str) -> list[ProjectRecord]:
