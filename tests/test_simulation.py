@@ -252,6 +252,8 @@ REGRESSION_SEEDS = {
     44776: "issue 12: as 87666, the PATCH unsettled by a restart: the relink moved on forgot "
     "the first path, where the session still was, and it stayed behind",
     24000526: "simulator (by design, as 42004): found by a sweep of the code before that fix",
+    42000121: "simulator (by design, as 2888): after the split, the second session moved "
+    "along with the project, then the first was relinked to it; the second stays where it went",
     34000475: "issue 12: as 44776 (moved across folders, its PATCH unsettled by a crash, back, "
     "then renamed): the relink forgot the first path; found by a sweep before that fix",
 }
@@ -587,6 +589,58 @@ def two_recorded_projects() -> tuple[World, WorldProject, WorldProject]:
         world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
         world.recorded[str(project.unit)] = world.identify(project)
     return world, mover, other
+
+
+@pytest.mark.parametrize(
+    ("here", "flagged"), [("the first", False), ("the second", False), ("a third", True)]
+)
+def test_after_a_split_either_session_may_follow_and_the_other_stay_where_it_went(
+    here: str, flagged: bool
+) -> None:
+    """Seed 42000121: queued as new while the folder holding its session was offline, a
+    project has two sessions by design (README). The second follows it while the first
+    folder is offline; then it moves back, and the daemon matches it with the first
+    (both records hold its inode). The second stays where it went: by design, as long
+    as one of the two is with the project. A third one with it is still flagged."""
+    world, mover, _ = two_recorded_projects()
+    start = mover.unit
+    server, checker = world.server, Checker(world, Sim(1).settings, Registry())
+    server.sessions["first"] = Session("first", str(start), str(start), "k", "first")
+    world.fs.offline.add(P("/sim/studio-a"))
+    queued = P("/sim/studio-b/Moved") / start.name
+    world._relocate(2.0, start, queued)
+    checker._offline_original(str(queued), {str(start): _recorded(start)})
+    server.sessions["second"] = Session("second", str(queued), str(queued), "k", "second")
+    world.recorded[str(queued)] = world.identify(mover)
+    renamed = queued.with_name(f"Renamed{start.suffix}")
+    world._relocate(3.0, queued, renamed)
+    server.sessions["second"].project_path = str(renamed)
+    world.recorded[str(renamed)] = world.identify(mover)
+    world.fs.offline.clear()
+    back = P("/sim/studio-a/Back") / start.name
+    world._relocate(4.0, renamed, back)
+    if here == "a third":
+        server.sessions["third"] = Session("third", str(back), str(back), "k", "third")
+    else:
+        server.sessions[here.split()[1]].project_path = str(back)
+    checker.at_end({})
+    mine = [v for v in checker.violations if v.startswith(f"project #{mover.pid} has")]
+    assert bool(mine) == flagged, checker.violations
+
+
+def _recorded(path: P) -> ProjectRecord:
+    return ProjectRecord(
+        path=str(path),
+        root="/sim/studio-a",
+        kind="k",
+        title=path.stem,
+        project_type=path.suffix[1:],
+        project_path=str(path),
+        preview_path=None,
+        generate_previews=True,
+        signature=Signature(1, 2, 3),
+        state="imported",
+    )
 
 
 @pytest.mark.parametrize("other_is", ["deleted", "moved on, its session there left behind"])

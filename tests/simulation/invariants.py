@@ -44,7 +44,8 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
 - it was queued as new while the folder holding its session (or its record, its
   import still queued) was offline: whether the original is still on that drive
   cannot be checked, and a copy must never take the original's session
-  (`_offline_original`);
+  (`_offline_original`); from then on either of its two sessions may follow it, and
+  the other stays wherever it was moved along to (`Project.split`);
 - SessionDock created the session from a request whose answer the process never
   heard (a timeout or reset after it acted, or a crash before the answer was
   persisted), and the project moved before the core learnt of it (`_unheard`);
@@ -79,6 +80,7 @@ from collections.abc import Mapping
 
 from tests.simulation.disk import signature
 from tests.simulation.fs import P, below
+from tests.simulation.server import Session
 from tests.simulation.world import Project, World
 from watcher.core.effects import Log, Persist, Relink, RelinkItem, Send, Tag
 from watcher.core.inputs import (
@@ -374,14 +376,15 @@ class Checker:
         project = world.project_at(P(path))
         if project is None:
             return
-        split = False
-        for old in project.paths[:-1]:
-            known = world.server.has(str(old)) or str(old) in durable
-            if known and any(below(old, r) for r in world.fs.offline):
-                project.left_behind.add(old)
-                split = True
+        split = {
+            old
+            for old in project.paths[:-1]
+            if (world.server.has(str(old)) or str(old) in durable)
+            and any(below(old, r) for r in world.fs.offline)
+        }
         if split:  # two sessions from here on: a later move may relink either one
-            project.left_behind.add(P(path))
+            project.split |= {*split, P(path)}
+            project.left_behind |= {*split, P(path)}
 
     # --- the end --------------------------------------------------------------------------
 
@@ -429,6 +432,7 @@ class Checker:
                 # A session it took by design, moved onto another one's path, stays
                 # there when its own followed it (seed 72954; `Project.took`).
                 behind |= {str(p) for s, p in project.took.items() if s not in here_ids}
+                behind |= _split_twin(project, here, mine)
                 if len(self._ambiguous.intersection(map(str, project.paths))) > 0:
                     behind |= self._ambiguous
                 stray = [s for s in mine if s.project_path != path and s.project_path not in behind]
@@ -437,6 +441,16 @@ class Checker:
                     self.fail(
                         f"project #{project.pid} has sessions at {where}, expected one at {path}"
                     )
+
+
+def _split_twin(project: Project, here: list[Session], mine: list[Session]) -> set[str]:
+    """The path of the other one of a split's two sessions (`Project.split`), when one
+    of them is at the project's path: it was moved along, then the project was matched
+    with the other one (both records hold its inode), by design."""
+    origins = {str(p) for p in project.split}
+    if len(here) != 1 or here[0].original_path not in origins:
+        return set()
+    return {s.project_path for s in mine if s is not here[0] and s.original_path in origins}
 
 
 def _refused_change(record: ProjectRecord | None) -> bool:

@@ -72,6 +72,12 @@ class Project:
     daemon had not recorded yet (moved, then saved before the daemon looked at it, or
     moved and saved unseen), so the daemon sees new content there, a new identity:
     imported as new, the old session kept, missing (README, by design)."""
+    split: set[P] = field(default_factory=set)
+    """Where its two sessions came from when it was queued as new while a folder holding
+    its session was offline (`Checker._offline_original`): either may follow it from
+    then on, so one of them found elsewhere, moved along before the other was
+    relinked, is not left behind by the daemon while the other is at its path (seed
+    42000121)."""
     took: dict[str, P] = field(default_factory=dict)
     """Session id -> the path where the project took that session by design, moved onto
     another one's path (`World._onto_a_twin`). Moved on from there, the daemon matches
