@@ -616,6 +616,26 @@ def test_a_walk_that_sees_a_change_while_the_quiet_check_is_out_makes_that_check
     assert Probe(ROOT, "/studio/a.als", False, sig(2)) in out
 
 
+def test_a_walk_that_finds_the_bytes_already_waiting_does_not_restart_their_quiet_period() -> None:
+    """Simulator seed 55001129: a reconciling walk found a bundle with the signature it
+    was already waiting on and started its quiet period again. A new save began before
+    the check, the project never came to rest before `max_wait`, and the cap sent it
+    half-written. A walk that sees nothing new is no news."""
+    from watcher.core.inputs import EventsLost
+
+    core = Core.restore(settings(), [], {})
+    core.handle(Started(wall=WALL0), 0.0)
+    core.handle(HealthAnswered(1, FULL), 0.0)
+    core.handle(FolderChecked(ROOT, True), 0.0)
+    core.handle(WatchStarted(ROOT, "native"), 0.0)
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(1)),)), 0.0)
+    core.handle(WalkEnded(ROOT, None), 0.0)
+    assert Walk(ROOT) in core.handle(EventsLost("queue overflow"), 4.0)
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(1)),)), 4.01)
+    core.handle(WalkEnded(ROOT, None), 4.01)
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 5.0)
+
+
 def test_a_401_that_clears_by_itself_is_found_by_a_health_probe_on_a_backoff() -> None:
     d = start(disk={"/studio/a.als": sig()})
     d.hold = True

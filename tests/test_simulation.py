@@ -254,6 +254,8 @@ REGRESSION_SEEDS = {
     24000526: "simulator (by design, as 42004): found by a sweep of the code before that fix",
     42000121: "simulator (by design, as 2888): after the split, the second session moved "
     "along with the project, then the first was relinked to it; the second stays where it went",
+    55001129: "issue 11: a reconciling walk that found a waiting bundle's same bytes restarted "
+    "its quiet period; a new save began before the check, and max_wait sent it half-written",
     34000475: "issue 12: as 44776 (moved across folders, its PATCH unsettled by a crash, back, "
     "then renamed): the relink forgot the first path; found by a sweep before that fix",
 }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path, PurePath
@@ -164,10 +163,10 @@ class Disk:
             signature = remembered_signature(path, verdict.daw, memo)
             chunk.append(Found(str(path), verdict.daw.bundle, signature))
             if len(chunk) >= WALK_CHUNK:
-                self._post(WalkFound(effect.root, effect.under, tuple(chunk), time.time()))
+                self._post(WalkFound(effect.root, effect.under, tuple(chunk)))
                 chunk = []
         if chunk:
-            self._post(WalkFound(effect.root, effect.under, tuple(chunk), time.time()))
+            self._post(WalkFound(effect.root, effect.under, tuple(chunk)))
         memo.end()
         log.debug("walked", folder=effect.root, listed=memo.listed, recalled=memo.recalled)
 

@@ -175,9 +175,6 @@ class WalkFound:
     root: str
     under: str | None
     items: tuple[Found, ...]
-    wall: float | None = None
-    """The wall clock when the walk stat'ed them (their age is judged against it, so a
-    clock that stepped or a machine that slept does not make new files look old)."""
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,6 @@ class Intake(LateNews):
         if self.folders.online(found.root) is None or at is None:
             return
         self.counters.found += len(found.items)
-        wall = self._wall() if found.wall is None else found.wall
-        del wall  # an mtime's age never shortens the quiet period (clocks step and sleep)
         items = [replace(i, path=self._spelled(i.path)) for i in found.items]
         if found.under is None:
             self._walk_seen(found.root, [item.path for item in items])
@@ -156,6 +154,8 @@ class Intake(LateNews):
             if self._unchanged(item.path, item.signature):
                 self._seen(item.path)
                 continue
+            if self.debouncer.signature(item.path) == item.signature:
+                continue  # waiting on these very bytes: no news (seed 55001129)
             # Moved or copied in: as fresh as its event; found by a reconcile: stat'ed
             # again a full quiet period after the walk's stat.
             touched = at if found.under is not None else self._now
