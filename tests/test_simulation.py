@@ -239,6 +239,8 @@ REGRESSION_SEEDS = {
     "dropped, the bytes queued before it was rewritten were sent while it was open",
     75330: "issue 12: a PATCH that may have acted at the project's own path, then a copy taken "
     "for it moved on: the project found back there did not take the relink back from the copy",
+    13000887: "simulator: moved onto a trashed twin's path with its event lost and on before "
+    "the daemon's state touched that path: the twin's session there counted as its own",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -649,3 +651,48 @@ def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None
     world._duplicate(2.0)
     copy = world.projects[3]
     assert copy.unit == path and path in copy.left_behind
+
+
+@pytest.mark.parametrize("daemon", ["never took note of it there", "recorded it there"])
+def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_own(
+    daemon: str,
+) -> None:
+    """A project moved onto the path of one in the trash whose record the daemon holds
+    there takes the session there, by design, its own staying behind; but if it moves
+    on before any write of the daemon's state touched that path (its event lost, nothing
+    looked there), the daemon never knew it was there: the session there is still the
+    trashed one's, and its own follows it (seed 13000887: the checker counted both as
+    its own). Once the daemon wrote its state for that path meanwhile, it may have
+    taken that session: the excuse stands."""
+    sim = Sim(1)
+    world = sim.world
+    fmt = FORMATS[0]
+    mover = world._new(0.0, P("/sim/studio-a"), fmt)
+    other = world._new(0.0, P("/sim/studio-b"), fmt)
+    for project in (mover, other):
+        world._write_files(1.0, project, fmt.build(f"p{project.pid}r0"), slow=False)
+        world.recorded[str(project.unit)] = world.identify(project)
+    start, there = mover.unit, other.unit
+    world._relocate(2.0, there, TRASH / f"trashed {there.name}")
+    world.missing.add(str(there))  # the daemon saw it go: its record there is missing
+    world._relocate(3.0, start, there)
+    assert start in mover.left_behind and world.last_at[there] == mover.pid
+    if daemon == "recorded it there":
+        record = ProjectRecord(
+            path=str(there),
+            root="/sim/studio-b",
+            kind="Ableton",
+            title=there.stem,
+            project_type="als",
+            project_path=str(there),
+            preview_path=None,
+            generate_previews=False,
+            signature=Signature(1, 1, 1),
+            state="pending",
+            identity=world.identify(mover),
+        )
+        sim.checker.on_persist(Persist(upserts=(record,)), {})
+    world._relocate(4.0, there, P("/sim/studio-b/Elsewhere") / there.name)
+    seen = daemon == "recorded it there"
+    assert (start in mover.left_behind) == seen
+    assert world.last_at[there] == (mover.pid if seen else other.pid)

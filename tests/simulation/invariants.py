@@ -66,7 +66,10 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   that session stays on that path whatever happens, so relinking its own there would
   put two sessions on it for good; and of one that moved on with its events lost, its
   record there missing and it not found anywhere yet: to the daemon, one in the trash
-  (seed 2601685).
+  (seed 2601685). All this only once the daemon's state took note of it there: moved on
+  before any write touched that path, it never was there to the daemon, so the session
+  there stays the other one's and its own must follow it (`World._left_unseen`, seed
+  13000887).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved), unless that project
 arrived there, its event lost, after the core last looked (the stat before the PATCH:
@@ -305,6 +308,8 @@ class Checker:
     # --- the persisted state ------------------------------------------------------------
 
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
+        for path in (*persist.deletes, *(record.path for record in persist.upserts)):
+            self.world.persisted[path] = self.world.persisted.get(path, 0) + 1
         for path in persist.deletes:
             self.world.recorded.pop(path, None)  # moved away (relinked) or dropped
             self.world.missing.discard(path)

@@ -72,6 +72,24 @@ class Project:
     daemon had not recorded yet (moved, then saved before the daemon looked at it, or
     moved and saved unseen), so the daemon sees new content there, a new identity:
     imported as new, the old session kept, missing (README, by design)."""
+    arrival: Arrival | None = None
+    """How it came to `unit`, to be undone if it leaves unseen (`World._left_unseen`)."""
+
+
+@dataclass
+class Arrival:
+    """What coming to a path changed in the world's expectations, and what the daemon's
+    state held for that path then."""
+
+    path: P
+    persisted: int
+    """How many writes of the daemon's state had touched the path by then."""
+    before: int | None
+    """The project that had been there last."""
+    excused: set[P]
+    """Paths the arrival added to `Project.left_behind`."""
+    left_behind: frozenset[P]
+    """`Project.left_behind` just after: grown since, the excuse may have other grounds."""
 
 
 class World(Faults, More):
@@ -98,6 +116,8 @@ class World(Faults, More):
         (pending, in flight, imported or relinking; filled by the checker)."""
         self.missing: set[str] = set()
         """Paths whose record the daemon last persisted as missing (filled by the checker)."""
+        self.persisted: dict[str, int] = {}
+        """Path -> how many writes of the daemon's state touched it (filled by the checker)."""
         self.identify: Callable[[Project], str | None] = lambda project: None
         """The identity the daemon's probe would record for a project now (the shell's,
         reading its bytes even while its drive is offline)."""
@@ -226,7 +246,7 @@ class World(Faults, More):
     def edited(self, project: Project) -> None:
         """The project's content changes where the daemon has no record of it yet (moved
         and not looked at since): see `Project.left_behind`."""
-        if str(project.unit) not in self.recorded:
+        if str(project.unit) not in self.recorded or self._unseen_here(project):
             project.left_behind.update(p for p in project.paths if p != project.unit)
 
     def _leaving(self, project: Project) -> None:
@@ -396,13 +416,18 @@ class World(Faults, More):
 
     def _relocate(self, now: float, src: P, dst: P) -> list[Event | Control]:
         moving = [p for p in self.projects.values() if under(p.unit, src)]
+        unseen = [p for p in moving if self._unseen_here(p)]
         for project in moving:
-            self._leaving(project)
+            if project not in unseen:
+                self._leaving(project)
         events = self.fs.rename(src, dst, self.mtime(now))
         if not events and not self.fs.exists(dst):
             return []
         for project in moving:
+            if project in unseen:
+                self._left_unseen(project)
             project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
+            had = set(project.left_behind)
             self._onto_a_twin(project)
             if project.unit in project.left_behind:
                 # Back where a session was left behind by design: that session is its
@@ -410,8 +435,41 @@ class World(Faults, More):
                 project.left_behind.update(p for p in project.paths if p != project.unit)
             project.paths.append(project.unit)
             self.ever.add(project.unit)
-            self.last_at[project.unit] = project.pid
+            self._arrive(project, project.left_behind - had)
         return list(events)
+
+    def _arrive(self, project: Project, excused: set[P]) -> None:
+        unit = project.unit
+        persisted = self.persisted.get(str(unit), 0)
+        left = frozenset(project.left_behind)
+        project.arrival = Arrival(unit, persisted, self.last_at.get(unit), excused, left)
+        self.last_at[unit] = project.pid
+
+    def _unseen_here(self, project: Project) -> bool:
+        """No write of the daemon's state touched its path since it came there (its event
+        lost and nothing looked there, or it leaves before the daemon decided anything):
+        to the daemon it never was there (seed 13000887)."""
+        arrival = project.arrival
+        return (
+            arrival is not None
+            and arrival.path == project.unit
+            and self.persisted.get(str(arrival.path), 0) == arrival.persisted
+        )
+
+    def _left_unseen(self, project: Project) -> None:
+        """It left a path it was never seen at: the session there is still the one of
+        the project there before it, and the dilemma of a move onto a twin's path never
+        arose, so its own session must follow it. (Nor does the daemon's record there,
+        another project's, say anything of its content: `_leaving` does not apply.)"""
+        arrival = project.arrival
+        assert arrival is not None
+        if self.last_at.get(arrival.path) == project.pid:
+            if arrival.before is None:
+                del self.last_at[arrival.path]
+            else:
+                self.last_at[arrival.path] = arrival.before
+        if project.left_behind == arrival.left_behind:
+            project.left_behind -= arrival.excused
 
     def _move_unit(self, now: float) -> list[Event | Control]:
         idle = self._idle(now)
