@@ -653,17 +653,17 @@ def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None
     assert copy.unit == path and path in copy.left_behind
 
 
-@pytest.mark.parametrize("daemon", ["never took note of it there", "recorded it there"])
+@pytest.mark.parametrize("daemon", ["never saw it there", "looked there", "recorded it there"])
 def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_own(
     daemon: str,
 ) -> None:
     """A project moved onto the path of one in the trash whose record the daemon holds
     there takes the session there, by design, its own staying behind; but if it moves
-    on before any write of the daemon's state touched that path (its event lost, nothing
-    looked there), the daemon never knew it was there: the session there is still the
-    trashed one's, and its own follows it (seed 13000887: the checker counted both as
-    its own). Once the daemon wrote its state for that path meanwhile, it may have
-    taken that session: the excuse stands."""
+    on before the core looked there and before any write of the daemon's state touched
+    that path (its event lost), the daemon never knew it was there: the session there
+    is still the trashed one's, and its own follows it (seed 13000887: the checker
+    counted both as its own). Looked at (a walk over its folder) or recorded there
+    meanwhile, the daemon may have taken that session: the excuse stands."""
     sim = Sim(1)
     world = sim.world
     fmt = FORMATS[0]
@@ -675,9 +675,12 @@ def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_o
     start, there = mover.unit, other.unit
     world._relocate(2.0, there, TRASH / f"trashed {there.name}")
     world.missing.add(str(there))  # the daemon saw it go: its record there is missing
+    sim.checker.looked_at[str(there.parent)] = 2.5  # a walk before it came
     world._relocate(3.0, start, there)
     assert start in mover.left_behind and world.last_at[there] == mover.pid
-    if daemon == "recorded it there":
+    if daemon == "looked there":
+        sim.checker.looked_at[str(there.parent)] = 3.5
+    elif daemon == "recorded it there":
         record = ProjectRecord(
             path=str(there),
             root="/sim/studio-b",
@@ -693,6 +696,6 @@ def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_o
         )
         sim.checker.on_persist(Persist(upserts=(record,)), {})
     world._relocate(4.0, there, P("/sim/studio-b/Elsewhere") / there.name)
-    seen = daemon == "recorded it there"
+    seen = daemon != "never saw it there"
     assert (start in mover.left_behind) == seen
     assert world.last_at[there] == (mover.pid if seen else other.pid)

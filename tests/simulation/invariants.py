@@ -66,10 +66,10 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   that session stays on that path whatever happens, so relinking its own there would
   put two sessions on it for good; and of one that moved on with its events lost, its
   record there missing and it not found anywhere yet: to the daemon, one in the trash
-  (seed 2601685). All this only once the daemon's state took note of it there: moved on
-  before any write touched that path, it never was there to the daemon, so the session
-  there stays the other one's and its own must follow it (`World._left_unseen`, seed
-  13000887).
+  (seed 2601685). All this only once the daemon could know it was there: moved on
+  before the core looked there and before any write of its state touched that path, it
+  never was there to the daemon, so the session there stays the other one's and its own
+  must follow it (`World._left_unseen`, seed 13000887).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved), unless that project
 arrived there, its event lost, after the core last looked (the stat before the PATCH:
@@ -109,7 +109,7 @@ class Checker:
         self.violations: list[str] = []
         world.server.on_moved = self.session_moved
         self.last_probe_at: dict[str, float] = {}
-        self.looked_at: dict[str, float] = {}
+        self.looked_at = world.looked_at
         """Path (stat'ed) or folder (walked) -> when the core last looked there."""
         self.arrived_unseen: dict[str, float] = {}
         """Path (file or folder) -> when something arrived there with its event lost."""

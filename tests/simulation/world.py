@@ -82,6 +82,7 @@ class Arrival:
     state held for that path then."""
 
     path: P
+    at: float
     persisted: int
     """How many writes of the daemon's state had touched the path by then."""
     before: int | None
@@ -118,6 +119,9 @@ class World(Faults, More):
         """Paths whose record the daemon last persisted as missing (filled by the checker)."""
         self.persisted: dict[str, int] = {}
         """Path -> how many writes of the daemon's state touched it (filled by the checker)."""
+        self.looked_at: dict[str, float] = {}
+        """Path (stat'ed) or folder (walked) -> when the core last looked there (filled
+        by the shell)."""
         self.identify: Callable[[Project], str | None] = lambda project: None
         """The identity the daemon's probe would record for a project now (the shell's,
         reading its bytes even while its drive is offline)."""
@@ -435,29 +439,33 @@ class World(Faults, More):
                 project.left_behind.update(p for p in project.paths if p != project.unit)
             project.paths.append(project.unit)
             self.ever.add(project.unit)
-            self._arrive(project, project.left_behind - had)
+            self._arrive(now, project, project.left_behind - had)
         return list(events)
 
-    def _arrive(self, project: Project, excused: set[P]) -> None:
+    def _arrive(self, now: float, project: Project, excused: set[P]) -> None:
         unit = project.unit
         persisted = self.persisted.get(str(unit), 0)
         left = frozenset(project.left_behind)
-        project.arrival = Arrival(unit, persisted, self.last_at.get(unit), excused, left)
+        before = self.last_at.get(unit)
+        project.arrival = Arrival(unit, now, persisted, before, excused, left)
         self.last_at[unit] = project.pid
 
     def _unseen_here(self, project: Project) -> bool:
-        """No write of the daemon's state touched its path since it came there (its event
-        lost and nothing looked there, or it leaves before the daemon decided anything):
-        to the daemon it never was there (seed 13000887)."""
+        """Since it came to its path the core has not looked there (no stat of it, no walk
+        over it: its event lost, or it leaves before its stat) and no write of the
+        daemon's state touched that path: to the daemon it never was there (seed
+        13000887). Looked at and not recorded yet, it was seen: what the core does with
+        that comes later (seed 25001795)."""
         arrival = project.arrival
-        return (
-            arrival is not None
-            and arrival.path == project.unit
-            and self.persisted.get(str(arrival.path), 0) == arrival.persisted
-        )
+        if arrival is None or arrival.path != project.unit:
+            return False
+        if self.persisted.get(str(arrival.path), 0) != arrival.persisted:
+            return False
+        chain = (arrival.path, *arrival.path.parents)
+        return all(self.looked_at.get(str(p), -1.0) < arrival.at for p in chain)
 
     def _left_unseen(self, project: Project) -> None:
-        """It left a path it was never seen at: the session there is still the one of
+        """It left a path the daemon never saw it at: the session there is still the one of
         the project there before it, and the dilemma of a move onto a twin's path never
         arose, so its own session must follow it. (Nor does the daemon's record there,
         another project's, say anything of its content: `_leaving` does not apply.)"""
