@@ -240,7 +240,11 @@ REGRESSION_SEEDS = {
     75330: "issue 12: a PATCH that may have acted at the project's own path, then a copy taken "
     "for it moved on: the project found back there did not take the relink back from the copy",
     13000887: "simulator: moved onto a trashed twin's path with its event lost and on before "
-    "the daemon's state touched that path: the twin's session there counted as its own",
+    "the daemon looked there: the twin's session there counted as its own",
+    25001795: "simulator (13000887's first cut): a file the core had walked and stat'ed but not "
+    "recorded yet when it moved on was taken as never seen there",
+    29000155: "simulator (13000887's first cut): saved unseen at a path it had moved back to "
+    "unseen: the excuse for its earlier session was dropped as the move back's",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -655,7 +659,9 @@ def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None
     assert copy.unit == path and path in copy.left_behind
 
 
-@pytest.mark.parametrize("daemon", ["never saw it there", "looked there", "recorded it there"])
+@pytest.mark.parametrize(
+    "daemon", ["never saw it there", "looked there", "recorded it there", "never saw it, saved"]
+)
 def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_own(
     daemon: str,
 ) -> None:
@@ -665,7 +671,8 @@ def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_o
     that path (its event lost), the daemon never knew it was there: the session there
     is still the trashed one's, and its own follows it (seed 13000887: the checker
     counted both as its own). Looked at (a walk over its folder) or recorded there
-    meanwhile, the daemon may have taken that session: the excuse stands."""
+    meanwhile, the daemon may have taken that session: the excuse stands. Saved there
+    unseen, it is new content to the daemon: its own stays behind anyway (29000155)."""
     sim = Sim(1)
     world = sim.world
     fmt = FORMATS[0]
@@ -682,6 +689,8 @@ def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_o
     assert start in mover.left_behind and world.last_at[there] == mover.pid
     if daemon == "looked there":
         sim.checker.looked_at[str(there.parent)] = 3.5
+    elif daemon == "never saw it, saved":
+        world.edited(mover)
     elif daemon == "recorded it there":
         record = ProjectRecord(
             path=str(there),
@@ -698,6 +707,6 @@ def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_o
         )
         sim.checker.on_persist(Persist(upserts=(record,)), {})
     world._relocate(4.0, there, P("/sim/studio-b/Elsewhere") / there.name)
-    seen = daemon != "never saw it there"
-    assert (start in mover.left_behind) == seen
+    seen = daemon in ("looked there", "recorded it there")
+    assert (start in mover.left_behind) == (daemon != "never saw it there")
     assert world.last_at[there] == (mover.pid if seen else other.pid)

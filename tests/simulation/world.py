@@ -91,6 +91,9 @@ class Arrival:
     """Paths the arrival added to `Project.left_behind`."""
     left_behind: frozenset[P]
     """`Project.left_behind` just after: grown since, the excuse may have other grounds."""
+    edited: bool = False
+    """Saved there unseen: new content to the daemon wherever it finds it, so its
+    earlier sessions stay behind whatever the arrival added (seed 29000155)."""
 
 
 class World(Faults, More):
@@ -250,8 +253,11 @@ class World(Faults, More):
     def edited(self, project: Project) -> None:
         """The project's content changes where the daemon has no record of it yet (moved
         and not looked at since): see `Project.left_behind`."""
-        if str(project.unit) not in self.recorded or self._unseen_here(project):
+        unseen = self._unseen_here(project)
+        if str(project.unit) not in self.recorded or unseen:
             project.left_behind.update(p for p in project.paths if p != project.unit)
+        if unseen and project.arrival is not None:
+            project.arrival.edited = True
 
     def _leaving(self, project: Project) -> None:
         """The project moves while the daemon's record of its path holds other content
@@ -476,7 +482,7 @@ class World(Faults, More):
                 del self.last_at[arrival.path]
             else:
                 self.last_at[arrival.path] = arrival.before
-        if project.left_behind == arrival.left_behind:
+        if project.left_behind == arrival.left_behind and not arrival.edited:
             project.left_behind -= arrival.excused
 
     def _move_unit(self, now: float) -> list[Event | Control]:
