@@ -245,6 +245,8 @@ REGRESSION_SEEDS = {
     "recorded yet when it moved on was taken as never seen there",
     29000155: "simulator (13000887's first cut): saved unseen at a path it had moved back to "
     "unseen: the excuse for its earlier session was dropped as the move back's",
+    41001173: "simulator (13000887's first cut): restored unseen at its own path, saved and "
+    "renamed before the daemon looked: its record there (older bytes) was not weighed",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -713,3 +715,22 @@ def test_moved_onto_a_trashed_twins_path_and_on_unseen_leaves_that_session_its_o
     seen = daemon in ("looked there", "recorded it there")
     assert (start in mover.left_behind) == (daemon != "never saw it there")
     assert world.last_at[there] == (mover.pid if seen else other.pid)
+
+
+def test_saved_unseen_back_at_its_own_path_and_moved_on_leaves_that_session_behind() -> None:
+    """Trashed and restored at its own path while its drive was away, saved there and
+    renamed before the daemon looked: the daemon's record at that path, its own, holds
+    the bytes before the save, so the renamed file is new content to it and the session
+    at that path stays behind, by design (seed 41001173: the first cut of 13000887's
+    fix did not weigh that record, as the daemon never saw the file back there)."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    song = world._new(0.0, P("/sim/studio-a"), fmt)
+    world._write_files(1.0, song, fmt.build("p1r0"), slow=False)
+    world.recorded[str(song.unit)] = world.identify(song)
+    home, trashed = song.unit, TRASH / "trashed Song"
+    world._relocate(2.0, home, trashed)
+    world._relocate(3.0, trashed, home)
+    world._write_files(4.0, song, fmt.build("p1r1"), slow=False)
+    world._relocate(5.0, home, home.with_name("Renamed" + fmt.ext))
+    assert home in song.left_behind

@@ -91,9 +91,11 @@ class Arrival:
     """Paths the arrival added to `Project.left_behind`."""
     left_behind: frozenset[P]
     """`Project.left_behind` just after: grown since, the excuse may have other grounds."""
-    edited: bool = False
-    """Saved there unseen: new content to the daemon wherever it finds it, so its
-    earlier sessions stay behind whatever the arrival added (seed 29000155)."""
+    kept: bool = False
+    """The excuse has other grounds: saved there unseen, new content to the daemon
+    wherever it finds it (seed 29000155), or saved unseen at its own recorded path and
+    moved on (`_leaving`, seed 41001173): its earlier sessions stay behind whatever the
+    arrival added."""
 
 
 class World(Faults, More):
@@ -257,13 +259,15 @@ class World(Faults, More):
         if str(project.unit) not in self.recorded or unseen:
             project.left_behind.update(p for p in project.paths if p != project.unit)
         if unseen and project.arrival is not None:
-            project.arrival.edited = True
+            project.arrival.kept = True
 
-    def _leaving(self, project: Project) -> None:
+    def _leaving(self, project: Project) -> bool:
         """The project moves while the daemon's record of its path holds other content
         (saved, and moved before the daemon checked the save): see `left_behind`."""
         if self.recorded.get(str(project.unit)) != self.identify(project):
             project.left_behind.update(project.paths)
+            return True
+        return False
 
     def _onto_a_twin(self, project: Project) -> None:
         """Moved onto the path of another project of its content that the daemon's
@@ -428,8 +432,13 @@ class World(Faults, More):
         moving = [p for p in self.projects.values() if under(p.unit, src)]
         unseen = [p for p in moving if self._unseen_here(p)]
         for project in moving:
+            arrival = project.arrival
             if project not in unseen:
                 self._leaving(project)
+            elif arrival is not None and arrival.before == project.pid and self._leaving(project):
+                # Back unseen at its own path (the record there its own), saved there
+                # unseen and moved on: that record holds other content (seed 41001173).
+                arrival.kept = True
         events = self.fs.rename(src, dst, self.mtime(now))
         if not events and not self.fs.exists(dst):
             return []
@@ -474,7 +483,8 @@ class World(Faults, More):
         """It left a path the daemon never saw it at: the session there is still the one of
         the project there before it, and the dilemma of a move onto a twin's path never
         arose, so its own session must follow it. (Nor does the daemon's record there,
-        another project's, say anything of its content: `_leaving` does not apply.)"""
+        another project's, say anything of its content: `_leaving` applies only back at
+        a path it was the last project at.)"""
         arrival = project.arrival
         assert arrival is not None
         if self.last_at.get(arrival.path) == project.pid:
@@ -482,7 +492,7 @@ class World(Faults, More):
                 del self.last_at[arrival.path]
             else:
                 self.last_at[arrival.path] = arrival.before
-        if project.left_behind == arrival.left_behind and not arrival.edited:
+        if project.left_behind == arrival.left_behind and not arrival.kept:
             project.left_behind -= arrival.excused
 
     def _move_unit(self, now: float) -> list[Event | Control]:
