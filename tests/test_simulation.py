@@ -247,6 +247,9 @@ REGRESSION_SEEDS = {
     "unseen: the excuse for its earlier session was dropped as the move back's",
     41001173: "simulator (13000887's first cut): restored unseen at its own path, saved and "
     "renamed before the daemon looked: its record there (older bytes) was not weighed",
+    42000121: "simulator (by design, as 2888): imported anew out of an offline folder, renamed, "
+    "then moved out of that folder offline again: the move relinked the older session, and "
+    "the one at the path it left, which no daemon could check, counted as left behind wrongly",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -266,7 +269,8 @@ OPEN_SEEDS: dict[int, str] = {
     # 34000475 (a sweep): moved to the other watched folder, its PATCH by path finding no
     # session (not listed yet), the next one counted then lost at a crash; moved back and
     # renamed: relinked again and again from the other folder's path, its session left behind.
-    **dict.fromkeys((44776, 87666, 34000475), _LEFT_BEHIND),
+    # 38000907 (a sweep): the same, its import's session not listed yet when it first moved.
+    **dict.fromkeys((44776, 87666, 34000475, 38000907), _LEFT_BEHIND),
     # 24000526 (a sweep): a copy's PATCH for a trashed project acted, a crash before its
     # answer; the project restored at its path (its inode) took the session back from it.
     **dict.fromkeys((42004, 9701678, 24000526), _TAKEN),
@@ -734,3 +738,25 @@ def test_saved_unseen_back_at_its_own_path_and_moved_on_leaves_that_session_behi
     world._write_files(4.0, song, fmt.build("p1r1"), slow=False)
     world._relocate(5.0, home, home.with_name("Renamed" + fmt.ext))
     assert home in song.left_behind
+
+
+@pytest.mark.parametrize("drive", ["offline", "online"])
+def test_a_split_project_moved_out_of_an_offline_folder_may_leave_that_session(
+    drive: str,
+) -> None:
+    """Imported anew while the folder of its first session was offline, a project has two
+    sessions; moved on out of a folder that is offline now, the daemon cannot check that
+    it left there, and may relink the other session: the one at the path it left stays,
+    by design (seed 42000121). With that folder online, it can tell (seed 101095)."""
+    sim = Sim(1)
+    world = sim.world
+    fmt = FORMATS[0]
+    song = world._new(0.0, P("/sim/studio-b"), fmt)
+    world._write_files(1.0, song, fmt.build("p1r0"), slow=False)
+    world.recorded[str(song.unit)] = world.identify(song)
+    song.split = True  # as `Checker._offline_original` marks it
+    here = song.unit
+    if drive == "offline":
+        world.fs.offline.add(P("/sim/studio-b"))
+    world._relocate(2.0, here, P("/sim/studio-a") / here.name)
+    assert (here in song.left_behind) == (drive == "offline")

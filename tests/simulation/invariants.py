@@ -373,6 +373,7 @@ class Checker:
                 split = True
         if split:  # two sessions from here on: a later move may relink either one
             project.left_behind.add(P(path))
+            project.split = True
 
     # --- the end --------------------------------------------------------------------------
 

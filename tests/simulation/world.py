@@ -74,6 +74,12 @@ class Project:
     imported as new, the old session kept, missing (README, by design)."""
     arrival: Arrival | None = None
     """How it came to `unit`, to be undone if it leaves unseen (`World._left_unseen`)."""
+    split: bool = False
+    """Imported anew while the folder of its session was offline (`Checker._offline_original`):
+    two sessions from then on. Moved out of a folder offline, whether it is still there
+    cannot be checked either, and the move may relink the other one: the session at the
+    path it leaves may stay there (seed 42000121). Both paths missing, the daemon can
+    tell which it left (seed 101095): no excuse."""
 
 
 @dataclass
@@ -445,6 +451,8 @@ class World(Faults, More):
         for project in moving:
             if project in unseen:
                 self._left_unseen(project)
+            if project.split and any(below(project.unit, r) for r in self.fs.offline):
+                project.left_behind.add(project.unit)
             project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
             had = set(project.left_behind)
             self._onto_a_twin(project)
