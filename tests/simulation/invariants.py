@@ -44,8 +44,7 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
 - it was queued as new while the folder holding its session (or its record, its
   import still queued) was offline: whether the original is still on that drive
   cannot be checked, and a copy must never take the original's session
-  (`_offline_original`); from then on either of its two sessions may follow it, and
-  the other stays wherever it was moved along to (`Project.split`);
+  (`_offline_original`);
 - SessionDock created the session from a request whose answer the process never
   heard (a timeout or reset after it acted, or a crash before the answer was
   persisted), and the project moved before the core learnt of it (`_unheard`);
@@ -67,7 +66,10 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   that session stays on that path whatever happens, so relinking its own there would
   put two sessions on it for good; and of one that moved on with its events lost, its
   record there missing and it not found anywhere yet: to the daemon, one in the trash
-  (seed 2601685).
+  (seed 2601685). All this only once the daemon could know it was there: moved on
+  before the core looked there and before any write of its state touched that path, it
+  never was there to the daemon, so the session there stays the other one's and its own
+  must follow it (`World._left_unseen`, seed 13000887).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved), unless that project
 arrived there, its event lost, after the core last looked (the stat before the PATCH:
@@ -80,7 +82,6 @@ from collections.abc import Mapping
 
 from tests.simulation.disk import signature
 from tests.simulation.fs import P, below
-from tests.simulation.server import Session
 from tests.simulation.world import Project, World
 from watcher.core.effects import Log, Persist, Relink, RelinkItem, Send, Tag
 from watcher.core.inputs import (
@@ -108,7 +109,7 @@ class Checker:
         self.violations: list[str] = []
         world.server.on_moved = self.session_moved
         self.last_probe_at: dict[str, float] = {}
-        self.looked_at: dict[str, float] = {}
+        self.looked_at = world.looked_at
         """Path (stat'ed) or folder (walked) -> when the core last looked there."""
         self.arrived_unseen: dict[str, float] = {}
         """Path (file or folder) -> when something arrived there with its event lost."""
@@ -321,6 +322,8 @@ class Checker:
     # --- the persisted state ------------------------------------------------------------
 
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
+        for path in (*persist.deletes, *(record.path for record in persist.upserts)):
+            self.world.persisted[path] = self.world.persisted.get(path, 0) + 1
         for path in persist.deletes:
             self.world.recorded.pop(path, None)  # moved away (relinked) or dropped
             self.world.missing.discard(path)
@@ -376,15 +379,15 @@ class Checker:
         project = world.project_at(P(path))
         if project is None:
             return
-        split = {
-            old
-            for old in project.paths[:-1]
-            if (world.server.has(str(old)) or str(old) in durable)
-            and any(below(old, r) for r in world.fs.offline)
-        }
+        split = False
+        for old in project.paths[:-1]:
+            known = world.server.has(str(old)) or str(old) in durable
+            if known and any(below(old, r) for r in world.fs.offline):
+                project.left_behind.add(old)
+                split = True
         if split:  # two sessions from here on: a later move may relink either one
-            project.split |= {*split, P(path)}
-            project.left_behind |= {*split, P(path)}
+            project.left_behind.add(P(path))
+            project.split = True
 
     # --- the end --------------------------------------------------------------------------
 
@@ -432,7 +435,6 @@ class Checker:
                 # A session it took by design, moved onto another one's path, stays
                 # there when its own followed it (seed 72954; `Project.took`).
                 behind |= {str(p) for s, p in project.took.items() if s not in here_ids}
-                behind |= _split_twin(project, here, mine)
                 if len(self._ambiguous.intersection(map(str, project.paths))) > 0:
                     behind |= self._ambiguous
                 stray = [s for s in mine if s.project_path != path and s.project_path not in behind]
@@ -441,16 +443,6 @@ class Checker:
                     self.fail(
                         f"project #{project.pid} has sessions at {where}, expected one at {path}"
                     )
-
-
-def _split_twin(project: Project, here: list[Session], mine: list[Session]) -> set[str]:
-    """The path of the other one of a split's two sessions (`Project.split`), when one
-    of them is at the project's path: it was moved along, then the project was matched
-    with the other one (both records hold its inode), by design."""
-    origins = {str(p) for p in project.split}
-    if len(here) != 1 or here[0].original_path not in origins:
-        return set()
-    return {s.project_path for s in mine if s is not here[0] and s.original_path in origins}
 
 
 def _refused_change(record: ProjectRecord | None) -> bool:

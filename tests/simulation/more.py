@@ -56,6 +56,7 @@ class More:
         def _busy_under(self, folder: P) -> bool: ...
         def _relocate(self, now: float, src: P, dst: P) -> list[Event | Control]: ...
         def _onto_a_twin(self, project: Project) -> None: ...
+        def _arrive(self, now: float, project: Project, excused: set[P]) -> None: ...
 
     def _start_more(self, enabled: bool) -> None:
         # A str seed is hashed with SHA-512: the same stream in every process.
@@ -144,7 +145,7 @@ class More:
         copy.last_write_end = copy.burst_start = now
         self.projects[copy.pid] = copy
         self.ever.add(dst)
-        self.last_at[dst] = copy.pid
+        self._arrive(now, copy, set(copy.left_behind))
         return list(events)
 
     def _move_back(self, now: float) -> list[Event | Control]:

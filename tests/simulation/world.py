@@ -72,18 +72,42 @@ class Project:
     daemon had not recorded yet (moved, then saved before the daemon looked at it, or
     moved and saved unseen), so the daemon sees new content there, a new identity:
     imported as new, the old session kept, missing (README, by design)."""
-    split: set[P] = field(default_factory=set)
-    """Where its two sessions came from when it was queued as new while a folder holding
-    its session was offline (`Checker._offline_original`): either may follow it from
-    then on, so one of them found elsewhere, moved along before the other was
-    relinked, is not left behind by the daemon while the other is at its path (seed
-    42000121)."""
     took: dict[str, P] = field(default_factory=dict)
     """Session id -> the path where the project took that session by design, moved onto
     another one's path (`World._onto_a_twin`). Moved on from there, the daemon matches
     it by its inode and bytes: its own session (left behind when it took that one) may
     follow it, and the one it took stays at that path, the other project's there
     again if it comes back (seed 72954; `Checker.at_end`)."""
+    arrival: Arrival | None = None
+    """How it came to `unit`, to be undone if it leaves unseen (`World._left_unseen`)."""
+    split: bool = False
+    """Imported anew while the folder of its session was offline (`Checker._offline_original`):
+    two sessions from then on. Moved out of a folder offline, whether it is still there
+    cannot be checked either, and the move may relink the other one: the session at the
+    path it leaves may stay there (seed 42000121). Both paths missing, the daemon can
+    tell which it left (seed 101095): no excuse."""
+
+
+@dataclass
+class Arrival:
+    """What coming to a path changed in the world's expectations, and what the daemon's
+    state held for that path then."""
+
+    path: P
+    at: float
+    persisted: int
+    """How many writes of the daemon's state had touched the path by then."""
+    before: int | None
+    """The project that had been there last."""
+    excused: set[P]
+    """Paths the arrival added to `Project.left_behind`."""
+    left_behind: frozenset[P]
+    """`Project.left_behind` just after: grown since, the excuse may have other grounds."""
+    kept: bool = False
+    """The excuse has other grounds: saved there unseen, new content to the daemon
+    wherever it finds it (seed 29000155), or saved unseen at its own recorded path and
+    moved on (`_leaving`, seed 41001173): its earlier sessions stay behind whatever the
+    arrival added."""
 
 
 class World(Faults, More):
@@ -110,6 +134,11 @@ class World(Faults, More):
         (pending, in flight, imported or relinking; filled by the checker)."""
         self.missing: set[str] = set()
         """Paths whose record the daemon last persisted as missing (filled by the checker)."""
+        self.persisted: dict[str, int] = {}
+        """Path -> how many writes of the daemon's state touched it (filled by the checker)."""
+        self.looked_at: dict[str, float] = {}
+        """Path (stat'ed) or folder (walked) -> when the core last looked there (filled
+        by the shell)."""
         self.identify: Callable[[Project], str | None] = lambda project: None
         """The identity the daemon's probe would record for a project now (the shell's,
         reading its bytes even while its drive is offline)."""
@@ -238,14 +267,19 @@ class World(Faults, More):
     def edited(self, project: Project) -> None:
         """The project's content changes where the daemon has no record of it yet (moved
         and not looked at since): see `Project.left_behind`."""
-        if str(project.unit) not in self.recorded:
+        unseen = self._unseen_here(project)
+        if str(project.unit) not in self.recorded or unseen:
             project.left_behind.update(p for p in project.paths if p != project.unit)
+        if unseen and project.arrival is not None:
+            project.arrival.kept = True
 
-    def _leaving(self, project: Project) -> None:
+    def _leaving(self, project: Project) -> bool:
         """The project moves while the daemon's record of its path holds other content
         (saved, and moved before the daemon checked the save): see `left_behind`."""
         if self.recorded.get(str(project.unit)) != self.identify(project):
             project.left_behind.update(project.paths)
+            return True
+        return False
 
     def _onto_a_twin(self, project: Project) -> None:
         """Moved onto the path of another project of its content that the daemon's
@@ -414,13 +448,25 @@ class World(Faults, More):
 
     def _relocate(self, now: float, src: P, dst: P) -> list[Event | Control]:
         moving = [p for p in self.projects.values() if under(p.unit, src)]
+        unseen = [p for p in moving if self._unseen_here(p)]
         for project in moving:
-            self._leaving(project)
+            arrival = project.arrival
+            if project not in unseen:
+                self._leaving(project)
+            elif arrival is not None and arrival.before == project.pid and self._leaving(project):
+                # Back unseen at its own path (the record there its own), saved there
+                # unseen and moved on: that record holds other content (seed 41001173).
+                arrival.kept = True
         events = self.fs.rename(src, dst, self.mtime(now))
         if not events and not self.fs.exists(dst):
             return []
         for project in moving:
+            if project in unseen:
+                self._left_unseen(project)
+            if project.split and any(below(project.unit, r) for r in self.fs.offline):
+                project.left_behind.add(project.unit)
             project.unit = dst / project.unit.relative_to(src) if project.unit != src else dst
+            had = set(project.left_behind)
             self._onto_a_twin(project)
             if project.unit in project.left_behind:
                 # Back where a session was left behind by design: that session is its
@@ -428,8 +474,48 @@ class World(Faults, More):
                 project.left_behind.update(p for p in project.paths if p != project.unit)
             project.paths.append(project.unit)
             self.ever.add(project.unit)
-            self.last_at[project.unit] = project.pid
+            self._arrive(now, project, project.left_behind - had)
         return list(events)
+
+    def _arrive(self, now: float, project: Project, excused: set[P]) -> None:
+        unit = project.unit
+        persisted = self.persisted.get(str(unit), 0)
+        left = frozenset(project.left_behind)
+        before = self.last_at.get(unit)
+        project.arrival = Arrival(unit, now, persisted, before, excused, left)
+        self.last_at[unit] = project.pid
+
+    def _unseen_here(self, project: Project) -> bool:
+        """Since it came to its path the core has not looked there (no stat of it, no walk
+        over it: its event lost, or it leaves before its stat) and no write of the
+        daemon's state touched that path: to the daemon it never was there (seed
+        13000887). Looked at and not recorded yet, it was seen: what the core does with
+        that comes later (seed 25001795)."""
+        arrival = project.arrival
+        if arrival is None or arrival.path != project.unit:
+            return False
+        if self.persisted.get(str(arrival.path), 0) != arrival.persisted:
+            return False
+        chain = (arrival.path, *arrival.path.parents)
+        return all(self.looked_at.get(str(p), -1.0) < arrival.at for p in chain)
+
+    def _left_unseen(self, project: Project) -> None:
+        """It left a path the daemon never saw it at: the session there is still the one of
+        the project there before it, and the dilemma of a move onto a twin's path never
+        arose, so its own session must follow it. (Nor does the daemon's record there,
+        another project's, say anything of its content: `_leaving` applies only back at
+        a path it was the last project at.)"""
+        arrival = project.arrival
+        assert arrival is not None
+        if self.last_at.get(arrival.path) == project.pid:
+            if arrival.before is None:
+                del self.last_at[arrival.path]
+            else:
+                self.last_at[arrival.path] = arrival.before
+        if project.left_behind == arrival.left_behind and not arrival.kept:
+            project.left_behind -= arrival.excused
+        for taken in [s for s, p in project.took.items() if p == arrival.path]:
+            del project.took[taken]  # never there to the daemon: it took nothing there
 
     def _move_unit(self, now: float) -> list[Event | Control]:
         idle = self._idle(now)
