@@ -16,7 +16,7 @@ from watcher.core.inputs import Failure, Library, LibraryAnswered
 from watcher.core.policy import Pause
 from watcher.core.records import Project
 from watcher.core.sending import Sending
-from watcher.core.store import unheard
+from watcher.core.store import has_session, unheard
 
 
 class Adoption(Sending):
@@ -134,11 +134,14 @@ class Adoption(Sending):
         if isinstance(outcome, Library):
             # A path listed only as the `projectOriginalPath` of a session another
             # record holds (relinked away from it) is not this project's (seed 801).
+            # One that had a session before this request (a change in flight) is
+            # listed whether or not the change came: it is sent again (seeds 10, 17).
             holders = self.table.session_holders()
             known = [
                 k
                 for k in job.recovering
                 if k in self.table
+                and not has_session(self.table[k])
                 and (path := self.table[k].project_path) in outcome.paths
                 and holders.get(outcome.ids.get(path, ""), k) == k
             ]
