@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import watcher.core.adoption
 import watcher.core.base
 import watcher.core.sending
 from tests.simulation import disk
@@ -38,6 +39,7 @@ from watcher.core.effects import Persist
 from watcher.core.inputs import Accepted, NotAProject
 from watcher.core.policy import Pause
 from watcher.core.records import Project, ProjectRecord, Signature
+from watcher.core.relinks import NOT_MOVED, RelinkRows
 from watcher.core.settings import FolderSettings
 from watcher.daws import Registry
 
@@ -471,6 +473,26 @@ def _mark_tags_done_before_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Core, "_send_tags", buggy)
 
 
+def _relinked_takes_the_change_as_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relink marked `imported` with the project's bytes, as if a PATCH sent them
+    (the bytes its session holds are older: saved meanwhile, or back with new ones)."""
+
+    def buggy(self: Any, path: str, session_id: str, wall: float) -> Any:
+        old = self._rows.get(path)
+        if old is None or old.state != "relinking":
+            return None
+        self._put(replace(old, state="imported", session_id=session_id, **NOT_MOVED))
+        return old
+
+    monkeypatch.setattr(RelinkRows, "relinked", buggy)
+
+
+def _library_vouches_for_a_change_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a crash, a change in flight taken as delivered because SessionDock lists
+    its path: the session there is the one its earlier bytes made."""
+    monkeypatch.setattr(watcher.core.adoption, "has_session", lambda record: False)
+
+
 PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_mark_imported_before_the_answer, "persisted imported without a 2xx"),
     (_forget_in_flight_work_on_restart, "is not in SessionDock (in_flight)"),
@@ -484,6 +506,8 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_import_moved_projects_as_new, "has sessions at"),
     (_never_tag_sessions, "lacks folder tags"),
     (_mark_tags_done_before_the_answer, "lacks folder tags"),
+    (_relinked_takes_the_change_as_sent, "its session holds older bytes"),
+    (_library_vouches_for_a_change_in_flight, "its session holds older bytes"),
 ]
 
 
