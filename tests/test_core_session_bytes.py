@@ -165,3 +165,18 @@ def test_a_change_in_flight_at_a_crash_is_sent_again_though_its_path_is_listed()
     sends = [s for s in d.sends() if any(i.project_path == A for i in s.items)]
     assert sends, "the change is sent again"
     assert d.stored[A].state == "imported" and d.stored[A].signature == sig(5)
+
+
+def test_a_change_gone_while_out_and_refused_is_sent_when_back() -> None:
+    """Its request failed without acting (a 503) while the project was gone: imported
+    (missing) with its session, which never got the change; back, it is sent. A lost
+    answer (it may have acted) is taken as delivered, as ever."""
+    for acted in (False, True):
+        table = imported()
+        table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)
+        table.mark_in_flight([HOME])
+        table.mark_missing(HOME, WALL0 + 2)
+        table.requeue([HOME], "HTTP 503", acted=acted)
+        assert table[HOME].state == "imported" and stale(table[HOME]) is not acted
+        table.seen_again(HOME, WALL0 + 3)
+        assert table[HOME].state == ("imported" if acted else "pending")

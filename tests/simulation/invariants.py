@@ -28,7 +28,10 @@ every complete project is in SessionDock exactly once at its current path, or is
 persisted `rejected` with a reason; and its persisted record says `imported` with the
 signature on disk now (its last change was delivered, nothing is left behind), or
 `rejected` with a reason when SessionDock refused its last change (its session, at its
-path, keeps the earlier bytes).
+path, keeps the earlier bytes). With `SESSION_HOLDS_DISK`, the session at its path holds
+the bytes on disk too: what SessionDock last read for that session (an import carrying
+its path, new or skipped; a PATCH moves it with what it holds, and reads the project at
+the path it moves it to only under `PATCH_READS_PROJECT`), not only what the record says.
 
 `ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
 its current path": a project moved or renamed keeps its session. (A session at a path
@@ -160,11 +163,12 @@ class Checker:
 
     def session_imported(self, path: str) -> None:
         """An import reached the library for `path`: each session there reads it. With
-        nothing there (gone since it was sent) an earlier session keeps what it held, and
-        a new one holds what is not modelled (SessionDock's `failed`): not judged."""
+        nothing there (gone since it was sent: seed 4200569) what SessionDock does is not
+        modelled (this one answers `completed`, not `failed`), so what the session holds
+        is unknown from then on (None: not judged) till an import reads it again."""
         now = self._content(path)
         for session in self.world.server.sessions.values():
-            if session.project_path == path and (now is not None or session.id not in self.holds):
+            if session.project_path == path:
                 self.holds[session.id] = now
 
     def session_patched(self, session: Session, new_path: str) -> None:

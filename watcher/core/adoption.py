@@ -155,8 +155,18 @@ class Adoption(Sending):
             self.table.set_unheard(unknown, self._wall())
         failed = isinstance(outcome, Failure)
         waiting = [] if failed else self._not_listed_yet(unknown)
-        kept = self.table.requeue([k for k in unknown if k not in waiting], None, failed)
-        kept += self.table.requeue(waiting, None, True)
+        # Listed, a change in flight may have acted (the crash after its request went out).
+        paths = outcome.paths if isinstance(outcome, Library) else frozenset()
+        listed = {
+            k
+            for k in unknown
+            if k in self.table
+            and has_session(self.table[k])
+            and self.table[k].project_path in paths
+        }
+        rest = [k for k in unknown if k not in waiting and k not in listed]
+        kept = self.table.requeue(rest, None, failed)
+        kept += self.table.requeue([*waiting, *sorted(listed)], None, True)
         self._look_up.update(kept)
         for key in set(job.recovering).difference(kept):
             self._unlisted.pop(key, None)

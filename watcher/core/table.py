@@ -168,8 +168,9 @@ class Table(RelinkRows):
                 old = replace(old, unheard_at=wall)
             if old.missing_since is None:
                 self._put(replace(old, state="pending", last_error=error))
-            elif has_session(old):
-                self._put(replace(old, state="imported", last_error=None))  # gone meanwhile
+            elif has_session(old):  # gone meanwhile; its change, if it did not act, lost
+                held = old.moved_identity or (None if acted else NOT_HELD)  # (`stale`)
+                self._put(replace(old, state="imported", last_error=None, moved_identity=held))
             elif acted:
                 self._put(old)
                 kept.append(path)
