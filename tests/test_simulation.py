@@ -49,6 +49,12 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    10: "session bytes: a change in flight at a crash taken as delivered because the "
+    "library listed the path its session (made by the earlier bytes) was at",
+    17: "session bytes: as 10, the crash right after the in-flight persist",
+    728: "session bytes: as 10 (SESSION_HOLDS_DISK's first sweep)",
+    1159: "session bytes: saved while its PATCH was out: marked imported with the save, "
+    "which a PATCH never sends",
     801: "issue 12: a recovery took a path listed as the original of a relinked session",
     20932: "issue 12: a project with a change queued, moved out of a folder back unseen: its "
     "path stat'ed empty while offline to the core, the moved one was imported as new",
@@ -83,7 +89,9 @@ REGRESSION_SEEDS = {
     11159: "a wall-clock step back: a bundle saved slowly was confirmed after a 1 s settle",
     54834: "a bundle's mtime in the future held it to max_wait, released mid-save",
     164: "issue 12: a project queued as new, moved with its events lost, sent at its old path",
-    369: "issue 12: in flight at a crash, moved meanwhile: relinked once recovery knew",
+    369: "issue 12: in flight at a crash, moved meanwhile: relinked once recovery knew; "
+    "session bytes: saved at its new path, trashed before its PATCH went out, relinked "
+    "while gone, then restored: recognised, the save never sent",
     1150: "issue 12: a deleted copy's session given to its renamed original",
     60682: "issue 12: a relinking project found open in its DAW lost its relink",
     122: "issue 12: a set and its copy moved by a folder rename with events lost",
