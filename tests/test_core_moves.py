@@ -281,7 +281,8 @@ def test_a_project_moved_while_its_import_is_in_flight_waits_for_the_answer() ->
 
 def test_a_change_not_yet_sent_moves_with_its_session() -> None:
     """An imported project saved, its re-import not delivered yet (SessionDock down),
-    then moved: the session follows it (a relink), the old session is not orphaned."""
+    then moved: the session follows it (a relink), the old session is not orphaned,
+    and the change is sent to it at its new path once relinked (a PATCH sends none)."""
     d = start(a="id-a")
     d.advance(60)  # its session's id learned from the library first
     d.hold = True
@@ -299,7 +300,9 @@ def test_a_change_not_yet_sent_moves_with_its_session() -> None:
     assert [(i.old_path, i.new_path) for r in d.relinks for i in r.items] == [
         ("/studio/a.als", "/studio/b.als")
     ]
-    assert [i.project_path for s in d.sends() for i in s.items] == ["/studio/a.als"] * 2
+    sent = [(s.request, i.project_path) for s in d.sends() for i in s.items]
+    assert [p for _, p in sent] == ["/studio/a.als"] * 2 + ["/studio/b.als"]
+    assert sent[-1][0] > d.relinks[0].request, "after the PATCH: to the session"
     assert d.stored["/studio/b.als"].state == "imported"
     assert "/studio/a.als" not in d.stored
 

@@ -96,7 +96,10 @@ def test_the_project_back_at_a_path_its_session_may_be_at_keeps_that_session() -
     d.advance(120)
     item = d.relinks[-1].items[0]
     assert item.new_path == HOME and {item.old_path, *item.also_paths} == {AWAY, THIRD}
-    assert d.stored[HOME].state == "imported" and len(d.sends()) == 1
+    # Its saved bytes are sent to its session there once relinked: a PATCH sends none.
+    assert d.stored[HOME].state == "imported" and len(d.sends()) == 2
+    assert d.sends()[-1].items[0].project_path == HOME
+    assert d.sends()[-1].request > d.relinks[-1].request
 
 
 def test_a_new_project_at_a_path_the_session_may_be_at_waits_for_the_relink() -> None:

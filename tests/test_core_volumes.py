@@ -91,6 +91,14 @@ def volume(
     return d
 
 
+def sent_to_its_session(d: MovingDriver, path: str) -> bool:
+    """`path` was sent once, a change, after a relink pointed its session there: a
+    PATCH moves a session and sends no bytes (never an import beside the session)."""
+    relinks = [r.request for r in d.relinks if any(i.new_path == path for i in r.items)]
+    sends = [s.request for s in d.sends() if any(i.project_path == path for i in s.items)]
+    return len(sends) == 1 and bool(relinks) and min(relinks) < sends[0]
+
+
 def items_sent(d: MovingDriver) -> list[str]:
     return [i.project_path for s in d.sends() for i in s.items]
 
@@ -182,14 +190,15 @@ def test_a_case_only_rename_of_a_client_folder_relinks_every_project() -> None:
 
 def test_a_rename_saved_at_once_on_a_case_insensitive_volume_keeps_its_session() -> None:
     """The same file under its new name, with new bytes: the identity differs, the
-    path does not; its session follows (and SessionDock reads the new bytes there)."""
+    path does not; its session follows, and the new bytes are sent to it there."""
     d = volume({"/studio/song.als": "id-s"}, case_insensitive=True, detected=True)
     rename_on_disk(d, "/studio/song.als", "/studio/Song.als")
     d.disk["/studio/Song.als"], d.identity["/studio/Song.als"] = sig(8), "id-s2"
     d.feed(ProjectChanged(ROOT, "/studio/Song.als", False, d.now))
     d.advance(10)
     assert relinked(d) == [("/studio/song.als", "/studio/Song.als")]
-    assert items_sent(d) == ["/studio/song.als"]
+    assert items_sent(d) == ["/studio/song.als", "/studio/Song.als"]
+    assert sent_to_its_session(d, "/studio/Song.als")
 
 
 def test_on_a_case_sensitive_volume_another_case_is_another_project() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import watcher.core.adoption
 import watcher.core.base
 import watcher.core.sending
 from tests.simulation import disk
@@ -38,6 +39,7 @@ from watcher.core.effects import Persist
 from watcher.core.inputs import Accepted, NotAProject
 from watcher.core.policy import Pause
 from watcher.core.records import Project, ProjectRecord, Signature
+from watcher.core.relinks import NOT_MOVED, RelinkRows
 from watcher.core.settings import FolderSettings
 from watcher.daws import Registry
 
@@ -47,6 +49,12 @@ GREEN_SEEDS = range(1, 301)
 SEARCH = range(1, 401)
 """A planted bug must be found within these seeds."""
 REGRESSION_SEEDS = {
+    10: "session bytes: a change in flight at a crash taken as delivered because the "
+    "library listed the path its session (made by the earlier bytes) was at",
+    17: "session bytes: as 10, the crash right after the in-flight persist",
+    728: "session bytes: as 10 (SESSION_HOLDS_DISK's first sweep)",
+    1159: "session bytes: saved while its PATCH was out: marked imported with the save, "
+    "which a PATCH never sends",
     801: "issue 12: a recovery took a path listed as the original of a relinked session",
     20932: "issue 12: a project with a change queued, moved out of a folder back unseen: its "
     "path stat'ed empty while offline to the core, the moved one was imported as new",
@@ -81,7 +89,9 @@ REGRESSION_SEEDS = {
     11159: "a wall-clock step back: a bundle saved slowly was confirmed after a 1 s settle",
     54834: "a bundle's mtime in the future held it to max_wait, released mid-save",
     164: "issue 12: a project queued as new, moved with its events lost, sent at its old path",
-    369: "issue 12: in flight at a crash, moved meanwhile: relinked once recovery knew",
+    369: "issue 12: in flight at a crash, moved meanwhile: relinked once recovery knew; "
+    "session bytes: saved at its new path, trashed before its PATCH went out, relinked "
+    "while gone, then restored: recognised, the save never sent",
     1150: "issue 12: a deleted copy's session given to its renamed original",
     60682: "issue 12: a relinking project found open in its DAW lost its relink",
     122: "issue 12: a set and its copy moved by a folder rename with events lost",
@@ -484,6 +494,26 @@ def _mark_tags_done_before_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Core, "_send_tags", buggy)
 
 
+def _relinked_takes_the_change_as_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relink marked `imported` with the project's bytes, as if a PATCH sent them
+    (the bytes its session holds are older: saved meanwhile, or back with new ones)."""
+
+    def buggy(self: Any, path: str, session_id: str, wall: float) -> Any:
+        old = self._rows.get(path)
+        if old is None or old.state != "relinking":
+            return None
+        self._put(replace(old, state="imported", session_id=session_id, **NOT_MOVED))
+        return old
+
+    monkeypatch.setattr(RelinkRows, "relinked", buggy)
+
+
+def _library_vouches_for_a_change_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a crash, a change in flight taken as delivered because SessionDock lists
+    its path: the session there is the one its earlier bytes made."""
+    monkeypatch.setattr(watcher.core.adoption, "has_session", lambda record: False)
+
+
 PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_mark_imported_before_the_answer, "persisted imported without a 2xx"),
     (_forget_in_flight_work_on_restart, "is not in SessionDock (in_flight)"),
@@ -497,6 +527,8 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (_import_moved_projects_as_new, "has sessions at"),
     (_never_tag_sessions, "lacks folder tags"),
     (_mark_tags_done_before_the_answer, "lacks folder tags"),
+    (_relinked_takes_the_change_as_sent, "its session holds older bytes"),
+    (_library_vouches_for_a_change_in_flight, "its session holds older bytes"),
 ]
 
 

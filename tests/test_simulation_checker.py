@@ -13,7 +13,7 @@ from dataclasses import replace
 from tests.simulation.content import FORMATS
 from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
-from tests.simulation.server import Session
+from tests.simulation.server import Item, Session
 from tests.simulation.world import ROOTS, World, random_settings
 from tests.simulation.world import Project as WorldProject
 from watcher.core.effects import Persist, Relink, RelinkItem
@@ -148,3 +148,44 @@ def test_a_session_a_copy_took_given_to_another_project_is_still_flagged() -> No
     )
     checker.on_relink(Relink(3, (elsewhere,)), 30.0)
     assert len(checker.violations) == 2, checker.violations
+
+
+def _an_imported_session(path: str) -> Checker:
+    """`path` written and imported: its session (s1) holds those bytes."""
+    checker = _checker()
+    fs = checker.world.fs
+    fs.makedirs(P(path).parent, 1)
+    fs.write(P(path), b"first bytes", 2)
+    checker.world.server._store("Ableton", (Item(path, "Song", "als"),))
+    assert not checker._holds_old(path)
+    return checker
+
+
+def test_a_session_holds_what_an_import_read_not_what_was_saved_since() -> None:
+    """SESSION_HOLDS_DISK: saved since its import, the session at its path holds older
+    bytes (a change marked imported never sent) until an import carries it again."""
+    path = f"{ROOTS[0]}/Song.als"
+    checker = _an_imported_session(path)
+    checker.world.fs.write(P(path), b"saved since", 3)
+    assert checker._holds_old(path)
+    checker.world.server._store("Ableton", (Item(path, "Song", "als"),))  # skipped: a change
+    assert not checker._holds_old(path)
+
+
+def test_a_patch_that_leaves_a_session_where_it_is_reads_nothing() -> None:
+    """A PATCH pointing the session at the path it is at (the project back there with
+    new bytes) sends no bytes; one moving it elsewhere reads the project there, as the
+    README says of a change riding with a relink (PATCH_READS_PROJECT)."""
+    path, away = f"{ROOTS[0]}/Song.als", f"{ROOTS[0]}/Moved/Song.als"
+    checker = _an_imported_session(path)
+    server = checker.world.server
+    checker.world.fs.write(P(path), b"back with new bytes", 3)
+    item = RelinkItem(path, "session_1", away, path, "Song", "Song", frozenset())
+    server.relink(10.0, server.token, (item,))
+    assert checker._holds_old(path), "its save is lost unless it is sent"
+    checker.world.fs.makedirs(P(away).parent, 4)
+    checker.world.fs.rename(P(path), P(away), 5)
+    moved = RelinkItem(away, "session_1", path, away, "Song", "Song", frozenset())
+    server.relink(11.0, server.token, (moved,))
+    assert server.sessions["session_1"].project_path == away
+    assert not checker._holds_old(away)

@@ -104,6 +104,29 @@ def signature(fs: SimFS, registry: Registry, path: str, bundle: bool) -> Signatu
     return Signature(size + count, max(newest, top.mtime_ns), top.inode, digest & DIGEST_MASK)
 
 
+def content(fs: SimFS, registry: Registry, path: str, bundle: bool) -> bytes | None:
+    """A digest of the bytes SessionDock reads as the project at `path` (offline or not:
+    what the drive holds): the file's, or a bundle's files the signature counts (junk
+    and backups inside it are not the project, and never make it look changed)."""
+    unit = P(path)
+    daw = _daw(registry, unit)
+    if daw is None or not bundle:
+        return fs.digest(unit) if fs.data(unit) is not None else None
+    skip = {d.lower() for d in daw.backup_dirs}
+    h = hashlib.blake2b(digest_size=16)
+    found = False
+    for child in fs.walk_files(unit):
+        parts = child.relative_to(unit).parts
+        dirs, name = parts[:-1], parts[-1]
+        if is_junk_name(name) or any(
+            d.lower() in skip or is_nosync(d) or is_junk_name(d) for d in dirs
+        ):
+            continue
+        found = True
+        h.update("/".join(parts).encode() + b"\0" + (fs.data(child) or b"") + b"\0")
+    return h.digest() if found else None
+
+
 def _bundle_files(fs: SimFS, bundle: P, pattern: str) -> list[P]:
     parts = pattern.split("/")
     found = [bundle]

@@ -28,7 +28,10 @@ every complete project is in SessionDock exactly once at its current path, or is
 persisted `rejected` with a reason; and its persisted record says `imported` with the
 signature on disk now (its last change was delivered, nothing is left behind), or
 `rejected` with a reason when SessionDock refused its last change (its session, at its
-path, keeps the earlier bytes).
+path, keeps the earlier bytes). With `SESSION_HOLDS_DISK`, the session at its path holds
+the bytes on disk too: what SessionDock last read for that session (an import carrying
+its path, new or skipped; a PATCH moves it with what it holds, and reads the project at
+the path it moves it to only under `PATCH_READS_PROJECT`), not only what the record says.
 
 `ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
 its current path": a project moved or renamed keeps its session. (A session at a path
@@ -80,8 +83,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tests.simulation.disk import signature
+from tests.simulation.disk import content, signature
 from tests.simulation.fs import P, below
+from tests.simulation.server import Session
 from tests.simulation.world import Project, World
 from watcher.core.effects import Log, Persist, Relink, RelinkItem, Send, Tag
 from watcher.core.inputs import (
@@ -100,6 +104,17 @@ from watcher.daws import Registry
 ONE_SESSION_PER_IDENTITY = True
 """Issue 12: a moved or renamed project keeps its one session (see `at_end`)."""
 
+SESSION_HOLDS_DISK = True
+"""The session at a complete project's path holds the bytes on disk: what SessionDock
+last read for it (an import carrying its path, new or skipped), carried along by the
+PATCHes that move it; not only the record's signature (a relink taking the project back
+at its session's path with new bytes, marked imported, never sent them)."""
+
+PATCH_READS_PROJECT = True
+"""README: a change not sent yet when a project moves "rides with the relink
+(SessionDock reads the project at its path)": a PATCH that moves a session to another
+path reads the project there. One that leaves it where it is reads nothing."""
+
 
 class Checker:
     def __init__(self, world: World, settings: Settings, registry: Registry) -> None:
@@ -108,6 +123,10 @@ class Checker:
         self.registry = registry
         self.violations: list[str] = []
         world.server.on_moved = self.session_moved
+        world.server.on_patched = self.session_patched
+        world.server.on_imported = self.session_imported
+        self.holds: dict[str, bytes | None] = {}
+        """Session id -> the bytes SessionDock last read for it (`SESSION_HOLDS_DISK`)."""
         self.last_probe_at: dict[str, float] = {}
         self.looked_at = world.looked_at
         """Path (stat'ed) or folder (walked) -> when the core last looked there."""
@@ -140,6 +159,26 @@ class Checker:
         move undone, the trash restored, a wrong guess) is not imported there any more,
         and importing it again is right."""
         self._imported.pop(path, None)
+
+    def _content(self, path: str) -> bytes | None:
+        daw = self.registry.format_for(P(path).name)
+        return content(self.world.fs, self.registry, path, daw.bundle if daw else False)
+
+    def session_imported(self, path: str) -> None:
+        """An import reached the library for `path`: each session there reads it. With
+        nothing there (gone since it was sent: seed 4200569) what SessionDock does is not
+        modelled (this one answers `completed`, not `failed`), so what the session holds
+        is unknown from then on (None: not judged) till an import reads it again."""
+        now = self._content(path)
+        for session in self.world.server.sessions.values():
+            if session.project_path == path:
+                self.holds[session.id] = now
+
+    def session_patched(self, session: Session, new_path: str) -> None:
+        """(Nothing there, in the trash: the session keeps what it held.)"""
+        now = self._content(new_path)
+        if PATCH_READS_PROJECT and session.project_path != new_path and now is not None:
+            self.holds[session.id] = now
 
     def fail(self, text: str) -> None:
         self.violations.append(text)
@@ -199,7 +238,7 @@ class Checker:
                     self.fail(f"request {send.request} sent {key} half-written ({why})")
             digest = world.fs.digest(path)
             imported = self._imported.get(key)
-            if imported is not None and imported[1] in (None, digest):
+            if imported is not None and imported[1] in (None, digest) and not self._holds_old(key):
                 bundle = daw.bundle if daw else False
                 if imported[0] == signature(world.fs, self.registry, key, bundle):
                     self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
@@ -418,6 +457,11 @@ class Checker:
                 bundle = project.fmt.bundle
                 if record.signature != signature(world.fs, self.registry, path, bundle):
                     self.fail(f"complete project #{project.pid} {path}: its last change never sent")
+                elif SESSION_HOLDS_DISK and self._holds_old(path):
+                    self.fail(
+                        f"complete project #{project.pid} {path}: its session holds older "
+                        "bytes (a change marked imported never sent)"
+                    )
             if ONE_SESSION_PER_IDENTITY:
                 # A session at a path it once had where another project is now, or came
                 # after it (deleted since: its session is kept), is that project's
@@ -443,6 +487,18 @@ class Checker:
                     self.fail(
                         f"project #{project.pid} has sessions at {where}, expected one at {path}"
                     )
+
+    def _holds_old(self, path: str) -> bool:
+        """The session at `path` did not read the bytes there now (`SESSION_HOLDS_DISK`):
+        at the end, a save lost; as a request carries `path`, not a resend of bytes
+        SessionDock has (marked imported by a relink that sent none: seed 369)."""
+        now = self._content(path)
+        held = [
+            self.holds.get(s.id)
+            for s in self.world.server.sessions.values()
+            if s.project_path == path
+        ]
+        return any(h is not None and h != now for h in held)
 
 
 def _refused_change(record: ProjectRecord | None) -> bool:

@@ -130,6 +130,11 @@ class SimSessionDock:
     """PATCHes that removed a tag the session had (the checker reports them)."""
     on_moved: Callable[[str], None] | None = None
     """Told the old path of each session a relink moves (the invariants listen)."""
+    on_patched: Callable[[Session, str], None] | None = None
+    """Told each session a PATCH finds, and the path it points it at, before it moves."""
+    on_imported: Callable[[str], None] | None = None
+    """Told each path an import reached the library for (new or skipped): SessionDock
+    reads the project there (the invariants keep what each session holds)."""
 
     @property
     def healthy(self) -> bool:
@@ -244,6 +249,8 @@ class SimSessionDock:
                 if session is None:
                     done.append((item.key, None))
                     continue
+                if self.on_patched is not None:
+                    self.on_patched(session, item.new_path)
                 if self.on_moved is not None:
                     self.on_moved(session.project_path)
                 session.project_path = item.new_path
@@ -394,11 +401,13 @@ class SimSessionDock:
             self.arrivals[path] = self.arrivals.get(path, 0) + 1
             if self.has(path):
                 skipped += 1
-                continue
-            session_id = f"session_{len(self.sessions) + 1}"
-            self.sessions[session_id] = Session(
-                session_id, path, path, kind, item.title, visible_at=at + self.visible_delay
-            )
+            else:
+                session_id = f"session_{len(self.sessions) + 1}"
+                self.sessions[session_id] = Session(
+                    session_id, path, path, kind, item.title, visible_at=at + self.visible_delay
+                )
+            if self.on_imported is not None:
+                self.on_imported(path)
         return skipped
 
 

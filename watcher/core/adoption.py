@@ -16,7 +16,7 @@ from watcher.core.inputs import Failure, Library, LibraryAnswered
 from watcher.core.policy import Pause
 from watcher.core.records import Project
 from watcher.core.sending import Sending
-from watcher.core.store import unheard
+from watcher.core.store import has_session, unheard
 
 
 class Adoption(Sending):
@@ -134,11 +134,14 @@ class Adoption(Sending):
         if isinstance(outcome, Library):
             # A path listed only as the `projectOriginalPath` of a session another
             # record holds (relinked away from it) is not this project's (seed 801).
+            # One that had a session before this request (a change in flight) is
+            # listed whether or not the change came: it is sent again (seeds 10, 17).
             holders = self.table.session_holders()
             known = [
                 k
                 for k in job.recovering
                 if k in self.table
+                and not has_session(self.table[k])
                 and (path := self.table[k].project_path) in outcome.paths
                 and holders.get(outcome.ids.get(path, ""), k) == k
             ]
@@ -152,8 +155,18 @@ class Adoption(Sending):
             self.table.set_unheard(unknown, self._wall())
         failed = isinstance(outcome, Failure)
         waiting = [] if failed else self._not_listed_yet(unknown)
-        kept = self.table.requeue([k for k in unknown if k not in waiting], None, failed)
-        kept += self.table.requeue(waiting, None, True)
+        # Listed, a change in flight may have acted (the crash after its request went out).
+        paths = outcome.paths if isinstance(outcome, Library) else frozenset()
+        listed = {
+            k
+            for k in unknown
+            if k in self.table
+            and has_session(self.table[k])
+            and self.table[k].project_path in paths
+        }
+        rest = [k for k in unknown if k not in waiting and k not in listed]
+        kept = self.table.requeue(rest, None, failed)
+        kept += self.table.requeue([*waiting, *sorted(listed)], None, True)
         self._look_up.update(kept)
         for key in set(job.recovering).difference(kept):
             self._unlisted.pop(key, None)

@@ -110,10 +110,13 @@ class ProjectRecord:
     """The session `tags_done` are on: another session (the user deleted the first and
     a later import made a new one) starts from none."""
     moved_identity: str | None = None
-    """The identity of the project at `moved_from` when the move was found: a save at
-    the new path before the PATCH went out changes `identity`, and a project back at
-    `moved_from` with this one is the project the relink was taken for (a copy took
-    its place: simulator seed 300817)."""
+    """The identity of the bytes its session holds when that may not be `identity`: of
+    the project at `moved_from` when the move was found (a save at the new path before
+    the PATCH went out changes `identity`; a project back at `moved_from` with this one
+    is the project the relink was taken for: simulator seed 300817), kept through moves
+    as a PATCH sends no bytes; and of an imported project's session while a change of
+    it is queued or gone unsent (`relinks.NOT_HELD` when unknown). Differing, the change
+    is sent once relinked or back (`relinks.stale`)."""
     moved_inode: int | None = None
     """The inode of the project at `moved_from` when the move was found: another than
     the record's own when a copy was taken for a twin that was gone (in the trash). A

@@ -86,8 +86,11 @@ class Relinking(Spellings, Adoption):
                 # path, goes by the id this one found.
                 self.table.relink_session(moved_on, session_id)
                 continue
-            old = self.table.relinked(key, session_id)
+            old = self.table.relinked(key, session_id, self._wall())
             if old is not None:
+                if self.table[key].state == "pending":  # its change is sent next
+                    self.counters.queued += 1
+                    self._replan = True
                 self.counters.relinked += 1
                 self._set_meta("relinked", int(self.meta.get("relinked", 0) or 0) + 1)
                 fields = {"session_id": session_id, "from": old.moved_from, "to": old.project_path}

@@ -40,7 +40,8 @@ class RelinkRows(Rows):
                 missing_since=None,
                 moved_from=moved_from,
                 moved_title=(old.moved_title if same else None) or old.title,
-                moved_identity=old.moved_identity if same else old.identity,
+                # What its session holds: a PATCH moves a session, it sends no bytes.
+                moved_identity=old.moved_identity or old.identity,
                 moved_inode=old.moved_inode if same else old.signature.inode,
                 moved_also=tuple(places[1:])[-MAX_ALSO:],
             )
@@ -76,18 +77,25 @@ class RelinkRows(Rows):
                 return r
         return None
 
-    def relinked(self, path: str, session_id: str) -> ProjectRecord | None:
+    def relinked(self, path: str, session_id: str, wall: float) -> ProjectRecord | None:
+        """Its session points at its path now. Bytes other than those the session holds
+        (`moved_identity`: saved since, or the project taken back at a path its session
+        may be at with new bytes) are sent to it next, as any change (pending): a PATCH
+        moves a session, it sends none. Gone meanwhile, it is imported (missing) and
+        keeps `moved_identity`: back, or found moved, its bytes are sent then
+        (`Table.seen_again`, `Table.returned`, `relink`)."""
         old = self._rows.get(path)
         if old is None or old.state != "relinking":
             return None
-        self._put(
-            replace(
-                old,
-                state="imported",
-                session_id=session_id,
-                **NOT_MOVED,
-            )
-        )
+        changed = old.moved_identity is not None and old.identity != old.moved_identity
+        send = changed and old.missing_since is None
+        record = replace(old, session_id=session_id, **NOT_MOVED)
+        if send:
+            record = replace(record, state="pending", attempts=0, queued_at=wall)
+        else:
+            held = old.moved_identity if changed else None
+            record = replace(record, state="imported", moved_identity=held)
+        self._put(record)
         return old
 
     def relink_session(self, path: str, session_id: str | None) -> None:
@@ -148,3 +156,18 @@ def session_places(record: ProjectRecord) -> tuple[str, ...]:
     if record.moved_from is None:
         return ()
     return (record.moved_from, *record.moved_also)
+
+
+NOT_HELD = "?"
+"""`moved_identity` of a record whose session holds other bytes than its own, which
+ones unknown (a change not sent when it went missing); never a real identity."""
+
+
+def stale(record: ProjectRecord) -> bool:
+    """An imported record whose session holds other bytes than its own: relinked while
+    gone, a change riding with it (`RelinkRows.relinked`); sent once it is back."""
+    return (
+        record.state == "imported"
+        and record.moved_identity is not None
+        and record.moved_identity != record.identity
+    )

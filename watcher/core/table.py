@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from watcher.core.records import Project, ProjectRecord, Signature, StateName
-from watcher.core.relinks import NOT_MOVED, RelinkRows, as_project, project_fields
+from watcher.core.relinks import NOT_HELD, NOT_MOVED, RelinkRows, as_project, project_fields, stale
 from watcher.core.store import base_name, has_session
 
 SETTLED: frozenset[StateName] = frozenset({"imported", "rejected", "pending", "in_flight"})
@@ -52,6 +52,7 @@ class Table(RelinkRows):
                 tags_done=old.tags_done if old is not None else (),
                 tags_session=old.tags_session if old is not None else None,
                 unheard_at=self._unheard_at(old, wall),
+                moved_identity=_held(old),
             )
         )
         return True
@@ -104,7 +105,9 @@ class Table(RelinkRows):
         for path in paths:
             old = self._rows.get(path)
             if old is not None and old.state == "pending":
-                record = replace(old, state="in_flight", attempts=old.attempts + 1)
+                record = replace(
+                    old, state="in_flight", attempts=old.attempts + 1, moved_identity=None
+                )  # its bytes are carried now (`stale`)
                 self._put(record)
                 marked.append(record)
         return marked
@@ -118,14 +121,18 @@ class Table(RelinkRows):
             if old is not None and old.state in ("pending", "invalid") and not has_session(old):
                 self._put(replace(old, import_id=import_id, imported_at=wall))
             if old is not None and old.state == "in_flight":
+                # Kept in flight for an older request (`mark_missing`, carried) and back
+                # since: its session has the older bytes, and these are sent (seed 87675).
+                send = stale(replace(old, state="imported")) and old.missing_since is None
                 self._put(
                     replace(
                         old,
-                        state="imported",
+                        state="pending" if send else "imported",
                         import_id=import_id,
                         imported_at=wall,
                         last_error=None,
                         session_id=None,  # learned again: it may be a new session
+                        moved_identity=None if send else old.moved_identity,
                     )
                 )
                 count += 1
@@ -161,8 +168,9 @@ class Table(RelinkRows):
                 old = replace(old, unheard_at=wall)
             if old.missing_since is None:
                 self._put(replace(old, state="pending", last_error=error))
-            elif has_session(old):
-                self._put(replace(old, state="imported", last_error=None))  # gone meanwhile
+            elif has_session(old):  # gone meanwhile; its change, if it did not act, lost
+                held = old.moved_identity or (None if acted else NOT_HELD)  # (`stale`)
+                self._put(replace(old, state="imported", last_error=None, moved_identity=held))
             elif acted:
                 self._put(old)
                 kept.append(path)
@@ -215,9 +223,23 @@ class Table(RelinkRows):
         if old.state in ("imported", "relinking", "in_flight"):
             self._put(replace(old, missing_since=wall))
         elif old.state in ("pending", "invalid", "rejected") and has_session(old):
-            self._put(replace(old, state="imported", missing_since=wall, last_error=None))
+            # A change not sent: its session holds other bytes (`stale`), sent if it
+            # comes back (seed 2311). (Bytes refused or not a project are not.)
+            held = old.moved_identity or (NOT_HELD if old.state == "pending" else None)
+            self._put(
+                replace(
+                    old, state="imported", missing_since=wall, last_error=None, moved_identity=held
+                )
+            )
         elif old.state in ("pending", "invalid") and carried:
-            self._put(replace(old, state="in_flight", missing_since=wall, last_error=None))
+            # The session that request may have made holds older bytes, unless these are
+            # the ones it carried (`attempts`: a change starts at 0): seed 87675.
+            held = old.moved_identity or (old.identity if old.attempts else NOT_HELD)
+            self._put(
+                replace(
+                    old, state="in_flight", missing_since=wall, last_error=None, moved_identity=held
+                )
+            )
         else:
             return False
         return True
@@ -228,6 +250,13 @@ class Table(RelinkRows):
         if old is None or old.missing_since is None:
             return False
         queued = wall if old.state in ("imported", "relinking") else old.queued_at
+        if stale(old):  # its session holds older bytes (`relinked`): they are sent
+            self._put(
+                replace(
+                    old, state="pending", missing_since=None, queued_at=wall, moved_identity=None
+                )
+            )
+            return True
         self._put(replace(old, missing_since=None, queued_at=queued))
         return True
 
@@ -239,7 +268,17 @@ class Table(RelinkRows):
             return False
         if old.identity != project.identity:
             return False
-        self._put(replace(old, signature=project.signature, missing_since=None, queued_at=wall))
+        state: StateName = "pending" if stale(old) else "imported"  # (`seen_again`)
+        self._put(
+            replace(
+                old,
+                signature=project.signature,
+                state=state,
+                missing_since=None,
+                queued_at=wall,
+                moved_identity=None,
+            )
+        )
         return True
 
     def relink_undone(
@@ -303,3 +342,12 @@ class Table(RelinkRows):
             return False
         self._put(replace(old, tags_done=(*done, *more), tags_session=session_id))
         return True
+
+
+def _held(old: ProjectRecord | None) -> str | None:
+    """The bytes a session has (or a request out or unanswered may give it) of a project
+    changed now: its `moved_identity` while pending (`stale`, `RelinkRows.relinked`)."""
+    if old is None or old.moved_identity is not None:
+        return None if old is None else old.moved_identity
+    carried = old.state in ("imported", "in_flight") or (old.state == "pending" and old.attempts)
+    return old.identity if carried else None

@@ -1,0 +1,182 @@
+"""What bytes a project's session holds: those an import sent it, never those a PATCH
+pointed it at (a PATCH moves a session; it sends nothing). A record marked `imported`
+with bytes its session never got is a save lost: SessionDock keeps the old bytes.
+
+`moved_identity` says what the session holds when that is not the record's own
+identity: kept through a move, a change queued, a record gone; a relink whose
+project's bytes differ sends them once answered, and a record gone with its change not
+sent sends it when it comes back (found by the simulator's per-session check,
+`invariants.SESSION_HOLDS_DISK`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.test_core import ROOT, WALL0, sig
+from tests.test_core_moves import start
+from tests.test_core_relink_races import saved_and_held
+from tests.test_core_unheard import A, listing, restarted
+from watcher.core.inputs import Library, Started
+from watcher.core.records import Project, ProjectRecord
+from watcher.core.relinks import NOT_HELD, stale
+from watcher.core.table import Table
+
+HOME, AWAY = f"{ROOT}/song.als", f"{ROOT}/Moved/song.als"
+
+
+def project(path: str, identity: str, size: int = 1) -> Project:
+    return Project(
+        path, ROOT, "Ableton", "song", "als", path, None, True, sig(size), identity=identity
+    )
+
+
+def imported(path: str = HOME, identity: str = "id-1") -> Table:
+    table = Table()
+    table.enqueue(project(path, identity), WALL0)
+    table.mark_in_flight([path])
+    table.mark_imported([path], "imp-1", WALL0)
+    assert table[path].state == "imported"
+    return table
+
+
+def relinked_to(table: Table, path: str, identity: str, size: int = 1) -> ProjectRecord:
+    """The imported project at HOME found at `path` with `identity`; its PATCH answered."""
+    table.mark_missing(HOME, WALL0 + 1)
+    table.relink(project(path, identity, size), table[HOME], WALL0 + 2)
+    assert table[path].state == "relinking"
+    table.relinked(path, "s-1", WALL0 + 3)
+    return table[path]
+
+
+def test_a_relink_of_unchanged_bytes_is_imported() -> None:
+    record = relinked_to(imported(), AWAY, "id-1")
+    assert record.state == "imported" and not stale(record)
+
+
+def test_a_relink_of_new_bytes_sends_them_to_its_session_once_answered() -> None:
+    """The project back at a path its session may be at with new bytes (simulator's
+    SESSION_HOLDS_DISK, the 87666 family), or saved before its PATCH was answered: the
+    PATCH does not send them, so it is queued (with its session) once relinked."""
+    record = relinked_to(imported(), AWAY, "id-2", size=2)
+    assert record.state == "pending" and record.session_id == "s-1"
+    assert record.imported_at is not None, "a change of its session, not a new project"
+
+
+def test_saved_while_relinking_then_relinked_sends_the_save() -> None:
+    table = imported()
+    table.mark_missing(HOME, WALL0 + 1)
+    table.relink(project(AWAY, "id-1"), table[HOME], WALL0 + 2)
+    assert not table.enqueue(project(AWAY, "id-2", size=2), WALL0 + 3), "rides the relink"
+    table.relinked(AWAY, "s-1", WALL0 + 4)
+    assert table[AWAY].state == "pending"
+
+
+def test_relinked_while_gone_sends_its_new_bytes_when_it_is_back() -> None:
+    """Simulator seed 369: saved at its new path, trashed before its PATCH went out,
+    the PATCH answered, then restored: its session never had the save."""
+    table = imported()
+    table.mark_missing(HOME, WALL0 + 1)
+    table.relink(project(AWAY, "id-1"), table[HOME], WALL0 + 2)
+    table.enqueue(project(AWAY, "id-2", size=2), WALL0 + 3)
+    table.mark_missing(AWAY, WALL0 + 4)
+    table.relinked(AWAY, "s-1", WALL0 + 5)
+    assert table[AWAY].state == "imported" and stale(table[AWAY]), "missing: kept"
+    assert table.seen_again(AWAY, WALL0 + 6)
+    assert table[AWAY].state == "pending" and not stale(table[AWAY])
+
+
+def test_a_restored_copy_of_bytes_its_session_lacks_is_sent() -> None:
+    table = imported()
+    table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)  # a change, not sent
+    table.mark_missing(HOME, WALL0 + 2)
+    assert table[HOME].state == "imported" and table[HOME].moved_identity == "id-1"
+    assert table.returned(replace(project(HOME, "id-2"), signature=sig(3)), WALL0 + 3)
+    assert table[HOME].state == "pending"
+
+
+def test_a_change_not_sent_gone_and_back_is_sent() -> None:
+    """Simulator seed 2311: saved, its re-import refused by a 503, trashed, restored
+    with its events seen: it was `imported` (missing) with the unsent bytes, and back
+    it was recognised, never sent."""
+    table = imported()
+    table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)
+    table.mark_missing(HOME, WALL0 + 2)
+    assert stale(table[HOME])
+    table.seen_again(HOME, WALL0 + 3)
+    assert table[HOME].state == "pending"
+    table.mark_in_flight([HOME])
+    table.mark_imported([HOME], "imp-2", WALL0 + 4)
+    assert table[HOME].state == "imported" and not stale(table[HOME]), "sent: settled"
+
+
+def test_the_same_bytes_gone_and_back_are_not_sent_again() -> None:
+    table = imported()
+    table.mark_missing(HOME, WALL0 + 1)
+    assert not stale(table[HOME])
+    table.seen_again(HOME, WALL0 + 2)
+    assert table[HOME].state == "imported"
+
+
+def test_a_change_kept_in_flight_for_an_unheard_request_is_sent_once_listed() -> None:
+    """Simulator seed 87675: its first import unheard (SessionDock made the session),
+    saved, gone, so kept in flight for that request; listed, it is imported (missing)
+    with bytes the session never got, and sent when back. Its own bytes carried by that
+    request (not changed since) are not sent again (seed 31027)."""
+    for changed in (True, False):
+        table = Table()
+        table.enqueue(project(HOME, "id-1"), WALL0)
+        table.mark_in_flight([HOME])
+        table.requeue([HOME], "timeout", acted=True, wall=WALL0 + 1)
+        if changed:
+            table.enqueue(project(HOME, "id-2", size=2), WALL0 + 2)
+        table.mark_missing(HOME, WALL0 + 3, carried=True)
+        assert table[HOME].state == "in_flight"
+        assert table[HOME].moved_identity == "id-1", "what that request carried"
+        table.mark_imported([HOME], None, WALL0 + 4)  # listed
+        assert stale(table[HOME]) is changed
+        table.seen_again(HOME, WALL0 + 5)
+        assert table[HOME].state == ("pending" if changed else "imported")
+
+
+def test_a_change_queued_after_an_unknown_past_counts_as_not_held() -> None:
+    """Changed with no request to tell what the session may hold: whatever it holds is
+    not these bytes."""
+    table = Table()
+    table.enqueue(project(HOME, "id-1"), WALL0)
+    table.mark_missing(HOME, WALL0 + 1, carried=True)
+    assert table[HOME].moved_identity == NOT_HELD and table[HOME].state == "in_flight"
+
+
+def test_a_change_in_flight_at_a_crash_is_sent_again_though_its_path_is_listed() -> None:
+    """Simulator seeds 10, 17: a change of an imported project in flight at a crash
+    (before the request went out). SessionDock lists the path, its session made by the
+    earlier bytes: that says nothing of the change, which is sent again, never taken as
+    delivered."""
+    d = start(a="id-a")
+    d.advance(60)
+    d.disk[A], d.identity[A] = sig(5), "id-a2"
+    saved_and_held(d, A)
+    assert d.stored[A].state == "in_flight"
+    d = restarted(d)  # the crash: the request never went out
+    d.feed(Started(wall=WALL0 + d.now))
+    d.advance(1)
+    listing(d, Library(frozenset({A}), {A: "s-a"}), 30)
+    sends = [s for s in d.sends() if any(i.project_path == A for i in s.items)]
+    assert sends, "the change is sent again"
+    assert d.stored[A].state == "imported" and d.stored[A].signature == sig(5)
+
+
+def test_a_change_gone_while_out_and_refused_is_sent_when_back() -> None:
+    """Its request failed without acting (a 503) while the project was gone: imported
+    (missing) with its session, which never got the change; back, it is sent. A lost
+    answer (it may have acted) is taken as delivered, as ever."""
+    for acted in (False, True):
+        table = imported()
+        table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)
+        table.mark_in_flight([HOME])
+        table.mark_missing(HOME, WALL0 + 2)
+        table.requeue([HOME], "HTTP 503", acted=acted)
+        assert table[HOME].state == "imported" and stale(table[HOME]) is not acted
+        table.seen_again(HOME, WALL0 + 3)
+        assert table[HOME].state == ("imported" if acted else "pending")
