@@ -66,7 +66,11 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   that session stays on that path whatever happens, so relinking its own there would
   put two sessions on it for good; and of one that moved on with its events lost, its
   record there missing and it not found anywhere yet: to the daemon, one in the trash
-  (seed 2601685).
+  (seed 2601685), or with the daemon stopped, its record there not missing yet: to
+  the daemon, that one saved (seed 6608478). Moved on from such a twin's path before
+  the daemon looked at it there (the daemon's record there is another file of its
+  content), the twin's session there stays, missing, and its own follows it (seed
+  6606857).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved), unless that project
 arrived there, its event lost, after the core last looked (the stat before the PATCH:
@@ -307,6 +311,7 @@ class Checker:
     def on_persist(self, persist: Persist, durable: Mapping[str, ProjectRecord]) -> None:
         for path in persist.deletes:
             self.world.recorded.pop(path, None)  # moved away (relinked) or dropped
+            self.world.recorded_inode.pop(path, None)
             self.world.missing.discard(path)
         for record in persist.upserts:
             if record.missing_since is None:
@@ -315,10 +320,12 @@ class Checker:
                 self.world.missing.add(record.path)
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
+                self.world.recorded_inode[record.path] = record.signature.inode
             elif record.imported_at is None and record.session_id is None:
                 # Refused (400) or not a project, no session there: no live record, so
                 # a project moved there and saved unseen is new (seed 17063).
                 self.world.recorded.pop(record.path, None)
+                self.world.recorded_inode.pop(record.path, None)
             if record.state in ("pending", "in_flight") and record.path not in durable:
                 self._offline_original(record.path, durable)
             if record.state == "rejected":

@@ -321,6 +321,8 @@ class Sim:
                 self.note("lost", happening)
                 if not happening.gone:
                     self.checker.arrived_unseen[str(happening.path)] = self.now
+                else:
+                    self.world.left_unseen_at(happening.path)
                 self.stats["events lost"] += 1
                 continue
             fed = disk.classify_event(

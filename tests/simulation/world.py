@@ -96,8 +96,15 @@ class World(Faults, More):
         self.recorded: dict[str, str | None] = {}
         """Path -> the identity of the live record the daemon last persisted for it
         (pending, in flight, imported or relinking; filled by the checker)."""
+        self.recorded_inode: dict[str, int] = {}
+        """Path -> the inode of that record's file: another than the file there now, of
+        the same content, is a twin's record (the daemon has not looked at this one)."""
         self.missing: set[str] = set()
         """Paths whose record the daemon last persisted as missing (filled by the checker)."""
+        self.left_unseen: dict[str, int | None] = {}
+        """Recorded path -> the project that was last at it when a gone event for it (or
+        a folder above it) never reached the daemon: stopped, not watching, or lost
+        (filled by the sim shell). Its record there stays live, not missing."""
         self.identify: Callable[[Project], str | None] = lambda project: None
         """The identity the daemon's probe would record for a project now (the shell's,
         reading its bytes even while its drive is offline)."""
@@ -231,9 +238,19 @@ class World(Faults, More):
 
     def _leaving(self, project: Project) -> None:
         """The project moves while the daemon's record of its path holds other content
-        (saved, and moved before the daemon checked the save): see `left_behind`."""
-        if self.recorded.get(str(project.unit)) != self.identify(project):
+        (saved, and moved before the daemon checked the save): see `left_behind`.
+
+        Or while that record is a twin's, of its content but another file (inode): it
+        came onto a deleted twin's path (`_onto_a_twin`) and leaves before the daemon
+        looked at it there. To the daemon the session there is the twin's, missing, and
+        it relinks the project's own, found by the inode a move keeps (seed 6606857)."""
+        unit = str(project.unit)
+        if self.recorded.get(unit) != self.identify(project):
             project.left_behind.update(project.paths)
+        elif unit in self.recorded_inode and self.recorded_inode[unit] != self.fs.inode(
+            project.unit
+        ):
+            project.left_behind.add(project.unit)
 
     def _onto_a_twin(self, project: Project) -> None:
         """Moved onto the path of another project of its content that the daemon's
@@ -250,12 +267,16 @@ class World(Faults, More):
 
         And onto the path of one that moved on unseen (its events lost): the daemon holds
         its record there, missing and naming it, and has not found it where it is now,
-        so to the daemon it is one in the trash (seed 2601685). Once found (a record at
-        its new path) or relinked away from that path, the daemon can know: no excuse."""
+        so to the daemon it is one in the trash (seed 2601685). So too when that record
+        is not missing because the daemon never got the event of its leaving (stopped,
+        seed 6608478): to the daemon the file there is that project, saved. Once found (a
+        record at its new path) or relinked away from that path, the daemon can know: no
+        excuse."""
         before = self.last_at.get(project.unit)
         if before in (None, project.pid):
             return
-        held = self.recorded.get(str(project.unit))
+        unit = str(project.unit)
+        held = self.recorded.get(unit)
         named = held == self.identify(project)
         other = self.projects.get(before)
         trashed = (
@@ -268,13 +289,19 @@ class World(Faults, More):
         unseen = (
             other is not None
             and other.unit != project.unit
-            and str(project.unit) in self.missing
+            and (unit in self.missing or self.left_unseen.get(unit) == before)
             and held is not None
             and held == self.identify(other)
             and str(other.unit) not in self.recorded
         )
         if named or trashed or stays or unseen:
             project.left_behind.update(project.paths)
+
+    def left_unseen_at(self, path: P) -> None:
+        """A gone event for `path` the daemon never got: see `left_unseen`."""
+        for recorded in self.recorded:
+            if under(P(recorded), path):
+                self.left_unseen[recorded] = self.last_at.get(P(recorded))
 
     def _write_files(
         self, now: float, project: Project, files: Files, slow: bool
