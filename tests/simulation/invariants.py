@@ -67,7 +67,8 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   put two sessions on it for good; and of one that moved on with its events lost, its
   record there missing and it not found anywhere yet: to the daemon, one in the trash
   (seed 2601685), or with the daemon stopped, its record there not missing yet: to
-  the daemon, that one saved (seed 6608478). Moved on from such a twin's path before
+  the daemon, that one saved (seed 6608478); or with the event of its leaving on its
+  way, handled before the daemon looks at the file there (seed 6629916). Moved on from such a twin's path before
   the daemon looked at it there (the daemon's record there is another file of its
   content), the twin's session there stays, missing, and its own follows it (seed
   6606857).

@@ -315,14 +315,14 @@ class Sim:
             root = next((r for r, p in self.root_paths.items() if under(happening.path, p)), None)
             if root is None:
                 continue
+            if happening.gone:
+                self.world.gone_event(happening.path)
             lost = self.core is None or root not in self.watched or self.now < self.blind_until
             if lost or self.rng.random() < self.world.lose_events:
                 self.dirty[root] = True
                 self.note("lost", happening)
                 if not happening.gone:
                     self.checker.arrived_unseen[str(happening.path)] = self.now
-                else:
-                    self.world.left_unseen_at(happening.path)
                 self.stats["events lost"] += 1
                 continue
             fed = disk.classify_event(

@@ -101,10 +101,11 @@ class World(Faults, More):
         the same content, is a twin's record (the daemon has not looked at this one)."""
         self.missing: set[str] = set()
         """Paths whose record the daemon last persisted as missing (filled by the checker)."""
-        self.left_unseen: dict[str, int | None] = {}
+        self.vacated: dict[str, int | None] = {}
         """Recorded path -> the project that was last at it when a gone event for it (or
-        a folder above it) never reached the daemon: stopped, not watching, or lost
-        (filled by the sim shell). Its record there stays live, not missing."""
+        a folder above it) came (filled by the sim shell): either the daemon never gets
+        it (stopped, not watching, lost), and its record there stays live, or it gets it
+        and marks that record missing, perhaps only after the next project came there."""
         self.identify: Callable[[Project], str | None] = lambda project: None
         """The identity the daemon's probe would record for a project now (the shell's,
         reading its bytes even while its drive is offline)."""
@@ -268,10 +269,11 @@ class World(Faults, More):
         And onto the path of one that moved on unseen (its events lost): the daemon holds
         its record there, missing and naming it, and has not found it where it is now,
         so to the daemon it is one in the trash (seed 2601685). So too when that record
-        is not missing because the daemon never got the event of its leaving (stopped,
-        seed 6608478): to the daemon the file there is that project, saved. Once found (a
-        record at its new path) or relinked away from that path, the daemon can know: no
-        excuse."""
+        is not missing yet: the daemon never gets the event of its leaving (stopped, seed
+        6608478), so to the daemon the file there is that project, saved; or it gets it
+        after this move (seed 6629916), and marks that record missing before it looks at
+        the file there. Once found (a record at its new path) or relinked away from that
+        path, the daemon can know: no excuse."""
         before = self.last_at.get(project.unit)
         if before in (None, project.pid):
             return
@@ -289,7 +291,7 @@ class World(Faults, More):
         unseen = (
             other is not None
             and other.unit != project.unit
-            and (unit in self.missing or self.left_unseen.get(unit) == before)
+            and (unit in self.missing or self.vacated.get(unit) == before)
             and held is not None
             and held == self.identify(other)
             and str(other.unit) not in self.recorded
@@ -297,11 +299,11 @@ class World(Faults, More):
         if named or trashed or stays or unseen:
             project.left_behind.update(project.paths)
 
-    def left_unseen_at(self, path: P) -> None:
-        """A gone event for `path` the daemon never got: see `left_unseen`."""
+    def gone_event(self, path: P) -> None:
+        """A gone event for `path`, delivered to the daemon or not: see `vacated`."""
         for recorded in self.recorded:
             if under(P(recorded), path):
-                self.left_unseen[recorded] = self.last_at.get(P(recorded))
+                self.vacated[recorded] = self.last_at.get(P(recorded))
 
     def _write_files(
         self, now: float, project: Project, files: Files, slow: bool
