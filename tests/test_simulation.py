@@ -245,6 +245,9 @@ REGRESSION_SEEDS = {
     6608478: "simulator (by design, as 2601685): moved onto the path of a project that moved "
     "on while the daemon was stopped (its record there not missing yet): it takes that "
     "session as that project saved, but the world excused it only once the record was missing",
+    6647325: "issue 12: a copy moved onto the path a moved project's session still pointed at "
+    "(its PATCH waiting, not listed yet): the copy's relink by path took that session at its "
+    "new path, its own left behind",
     6629916: "simulator (by design, as 2601685): moved onto the path another project left "
     "32 ms before, its gone event not handled yet: the daemon marked that record missing, "
     "then took its session there, but the world had judged it before the record was missing",

@@ -137,6 +137,11 @@ class RelinkItem:
     `old_path` or `new_path` is still listed under it as `projectOriginalPath`, and
     its content may differ since: simulator seed 7301083); the lookup by path never
     takes one of them."""
+    by_new_path: bool = True
+    """With no `session_id`: the session may be at `new_path` already (an earlier PATCH
+    of this relink may have acted, its answer lost), so the lookup tries it after
+    `old_path`. Else a session there is another project's, whose own relink away from
+    that path has not acted yet (simulator seed 6647325), and is never taken."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class Relinking(Spellings, Adoption):
                 old_title=r.moved_title or r.title,
                 new_title=r.title,
                 taken=held if r.session_id is None else frozenset(),
+                by_new_path=r.attempts > 0,  # counted before this PATCH: may have acted
             )
             for r in rows
         )
