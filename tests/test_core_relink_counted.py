@@ -119,3 +119,25 @@ def test_a_patch_that_may_have_acted_stays_counted_when_the_next_finds_no_sessio
     assert second.request != first.request and d.stored[AWAY].attempts == 2
     d.feed(RelinkAnswered(second.request, Relinked(((AWAY, None),))))
     assert d.stored[AWAY].attempts == 1, "the lost one may still have acted"
+
+
+LOST = Failure("unreachable", "no answer from SessionDock (timeout)", "retrying")
+
+
+def test_a_relink_looks_for_its_session_at_its_new_path_only_once_a_patch_may_have_acted() -> None:
+    """Seed 6647325: a copy moved onto the path a moved project's session still pointed
+    at (that project's PATCH by path waiting, its session not listed yet): the copy's
+    relink by path found, at its new path, the other project's session and took it; the
+    copy's own stayed behind. A session at the new path is this relink's only once one
+    of its PATCHes may have acted (counted, its answer lost)."""
+    d = start(a="id-a")
+    d.deleted_sessions.add(HOME)  # not listed yet: not found by path
+    move(d, HOME, AWAY)
+    assert [i.by_new_path for r in d.relinks for i in r.items] == [False] * len(d.relinks)
+    d.hold_relinks = True
+    d.advance(600)
+    out = d.relinks[-1]
+    d.feed(RelinkAnswered(out.request, Relinked((), sent=True), failure=LOST))
+    d.advance(600)
+    assert d.relinks[-1] is not out
+    assert [i.by_new_path for i in d.relinks[-1].items] == [True]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from watcher.api import Session
+from watcher.core.effects import RelinkItem
 from watcher.relinker import SessionListing
 
 
@@ -20,3 +23,21 @@ def test_the_session_at_a_path_is_found_before_one_first_imported_from_it() -> N
 def test_a_session_is_still_found_by_the_path_it_was_imported_from() -> None:
     old = Session("s1", "Intro", (), "/studio/Renamed.als", "/studio/Intro.als")
     assert SessionListing([old]).by_path["/studio/Intro.als"] is old
+
+
+def test_the_new_path_is_looked_at_only_when_an_earlier_patch_may_have_acted() -> None:
+    """A session at the relink's new path is another project's unless one of this
+    relink's PATCHes may have put it there (simulator seed 6647325)."""
+    there = Session("s1", "Intro", (), "/studio/Intro.als", "/studio/Intro.als")
+    listing = SessionListing([there])
+    item = RelinkItem(
+        "/studio/Intro.als",
+        None,
+        "/studio/Copy/Intro.als",
+        "/studio/Intro.als",
+        "Intro",
+        "Intro",
+        by_new_path=False,
+    )
+    assert listing.find(item) is None
+    assert listing.find(replace(item, by_new_path=True)) is there

@@ -277,6 +277,18 @@ REGRESSION_SEEDS = {
     42000121: "simulator (by design, as 2888): imported anew out of an offline folder, renamed, "
     "then moved out of that folder offline again: the move relinked the older session, and "
     "the one at the path it left, which no daemon could check, counted as left behind wrongly",
+    6606857: "simulator (by design): moved onto a deleted twin's path and on before the daemon "
+    "looked there: its own session follows it, the twin's stays, but the world took that "
+    "path's session for the project's",
+    6608478: "simulator (by design, as 2601685): moved onto the path of a project that moved "
+    "on while the daemon was stopped (its record there not missing yet): it takes that "
+    "session as that project saved, but the world excused it only once the record was missing",
+    6647325: "issue 12: a copy moved onto the path a moved project's session still pointed at "
+    "(its PATCH waiting, not listed yet): the copy's relink by path took that session at its "
+    "new path, its own left behind",
+    6629916: "simulator (by design, as 2601685): moved onto the path another project left "
+    "32 ms before, its gone event not handled yet: the daemon marked that record missing, "
+    "then took its session there, but the world had judged it before the record was missing",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -654,7 +666,14 @@ def test_moved_onto_a_path_whose_session_stays_there_takes_it_by_design(other_is
 
 
 @pytest.mark.parametrize(
-    "daemon", ["has not found it", "found it", "relinked it away", "holds it there, not missing"]
+    "daemon",
+    [
+        "has not found it",
+        "found it",
+        "relinked it away",
+        "holds it there, not missing",
+        "has not handled the event of its leaving",
+    ],
 )
 def test_moved_onto_the_path_of_one_moved_on_unseen_takes_it_only_if_not_found(
     daemon: str,
@@ -662,8 +681,12 @@ def test_moved_onto_the_path_of_one_moved_on_unseen_takes_it_only_if_not_found(
     """A project moved onto the path of another that moved on with its events lost: the
     daemon holds that one's record there, missing, and has not found it anywhere, so it
     cannot tell it from one in the trash; the session there is taken and the mover's own
-    stays behind, by design (seed 2601685). Found where it is now, or relinked away from
-    that path, or not missing there, the daemon could know: two sessions are flagged."""
+    stays behind, by design (seed 2601685). So too when the record there is not missing
+    yet, the event of its leaving not handled: lost (the daemon stopped: seed 6608478,
+    to the daemon the mover there is that one, saved) or on its way (seed 6629916: the
+    daemon marks the record missing before it looks at the mover). Found where it is
+    now, or relinked away from that path, or held there with no event of its leaving,
+    the daemon could know: two sessions are flagged."""
     world, mover, other = two_recorded_projects()
     start, there = mover.unit, other.unit
     elsewhere = P("/sim/studio-b/Elsewhere") / there.name
@@ -676,8 +699,45 @@ def test_moved_onto_the_path_of_one_moved_on_unseen_takes_it_only_if_not_found(
         world.missing.discard(str(there))
     elif daemon == "holds it there, not missing":
         world.missing.discard(str(there))
+    elif daemon == "has not handled the event of its leaving":
+        world.missing.discard(str(there))
+        world.gone_event(there.parent)  # the sim shell, for the gone event of its folder
     world._relocate(3.0, start, there)
-    assert (start in mover.left_behind) == (daemon == "has not found it")
+    excused = ("has not found it", "has not handled the event of its leaving")
+    assert (start in mover.left_behind) == (daemon in excused)
+
+
+@pytest.mark.parametrize("daemon", ["never looked at it there", "looked at it there"])
+def test_moved_on_from_a_deleted_twins_path_leaves_that_session_to_the_twin(daemon: str) -> None:
+    """A project moved onto the path of a deleted twin of its content, whose record the
+    daemon still holds there, takes the session there if the daemon sees it there (its
+    own stays behind, by design). Moved on before the daemon looked at it there (the
+    record there still has the twin's inode), the daemon finds it by the inode a move
+    keeps and relinks its own: the twin's session stays at that path, missing, as a
+    deleted project's does (seed 6606857: the world took it for the mover's)."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    home, twin = P("/sim/studio-a/Song" + fmt.ext), P("/sim/studio-a/Copy/Song" + fmt.ext)
+    files = fmt.build("p1r0")
+    for pid, unit in ((1, home), (2, twin)):
+        project = WorldProject(pid, fmt, unit, dict(files), paths=[unit])
+        world._write_files(0.0, project, files, slow=False)
+        world.projects[pid], world.last_at[unit] = project, pid
+        world.recorded[str(unit)] = world.identify(project)
+        world.recorded_inode[str(unit)] = world.fs.inode(unit) or 0
+    world._pids = 2
+    mover = world.projects[1]
+    del world.projects[2]
+    world.fs.delete(twin, 1)
+    world._relocate(2.0, home, twin)
+    assert home in mover.left_behind  # the twin's session taken there: its own behind
+    if daemon == "looked at it there":
+        world.recorded_inode[str(twin)] = world.fs.inode(twin) or 0
+        world.looked_at[str(twin.parent)] = 2.5
+    world._relocate(3.0, twin, twin.with_name("Renamed" + fmt.ext))
+    # The session there is the twin's (`_left_unseen`), or excused as one left behind.
+    twins = twin in mover.left_behind or world.last_at.get(twin) != mover.pid
+    assert twins == (daemon == "never looked at it there")
 
 
 def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None:

@@ -80,11 +80,12 @@ class SessionListing:
     def find(self, item: RelinkItem) -> Session | None:
         """The item's session: by its id when known (a session not listed yet is asked
         for by id), else by its old path, then any other it may be at, or its new one
-        when an earlier PATCH went through before a crash; never a session another
-        project holds."""
+        when an earlier PATCH may have gone through unheard (`RelinkItem.by_new_path`);
+        never a session another project holds."""
         if item.session_id is not None:
             return self.by_id.get(item.session_id)
-        for path in (item.old_path, *item.also_paths, item.new_path):
+        last = (item.new_path,) if item.by_new_path else ()
+        for path in (item.old_path, *item.also_paths, *last):
             found = self.by_path.get(nfc(path))
             if found is not None and found.id not in item.taken:
                 return found

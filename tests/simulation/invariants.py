@@ -69,10 +69,15 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   that session stays on that path whatever happens, so relinking its own there would
   put two sessions on it for good; and of one that moved on with its events lost, its
   record there missing and it not found anywhere yet: to the daemon, one in the trash
-  (seed 2601685). All this only once the daemon could know it was there: moved on
-  before the core looked there and before any write of its state touched that path, it
-  never was there to the daemon, so the session there stays the other one's and its own
-  must follow it (`World._left_unseen`, seed 13000887).
+  (seed 2601685), or with the daemon stopped, its record there not missing yet: to
+  the daemon, that one saved (seed 6608478); or with the event of its leaving on its
+  way, handled before the daemon looks at the file there (seed 6629916). All this
+  only once the daemon could know it was there: moved on before the core looked there
+  and before any write of its state touched that path, it never was there to the
+  daemon, so the session there stays the other one's and its own must follow it
+  (`World._left_unseen`, seed 13000887; and when the daemon's record there is another
+  file of its content, a deleted twin's, that session stays there, missing: seed
+  6606857).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved), unless that project
 arrived there, its event lost, after the core last looked (the stat before the PATCH:
@@ -365,6 +370,7 @@ class Checker:
             self.world.persisted[path] = self.world.persisted.get(path, 0) + 1
         for path in persist.deletes:
             self.world.recorded.pop(path, None)  # moved away (relinked) or dropped
+            self.world.recorded_inode.pop(path, None)
             self.world.missing.discard(path)
         for record in persist.upserts:
             if record.missing_since is None:
@@ -373,10 +379,12 @@ class Checker:
                 self.world.missing.add(record.path)
             if record.state in ("pending", "in_flight", "imported", "relinking"):
                 self.world.recorded[record.path] = record.identity
+                self.world.recorded_inode[record.path] = record.signature.inode
             elif record.imported_at is None and record.session_id is None:
                 # Refused (400) or not a project, no session there: no live record, so
                 # a project moved there and saved unseen is new (seed 17063).
                 self.world.recorded.pop(record.path, None)
+                self.world.recorded_inode.pop(record.path, None)
             if record.state in ("pending", "in_flight") and record.path not in durable:
                 self._offline_original(record.path, durable)
             if record.state == "rejected":

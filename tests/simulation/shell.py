@@ -315,6 +315,8 @@ class Sim:
             root = next((r for r, p in self.root_paths.items() if under(happening.path, p)), None)
             if root is None:
                 continue
+            if happening.gone:
+                self.world.gone_event(happening.path)
             lost = self.core is None or root not in self.watched or self.now < self.blind_until
             if lost or self.rng.random() < self.world.lose_events:
                 self.dirty[root] = True

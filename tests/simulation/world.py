@@ -132,6 +132,9 @@ class World(Faults, More):
         self.recorded: dict[str, str | None] = {}
         """Path -> the identity of the live record the daemon last persisted for it
         (pending, in flight, imported or relinking; filled by the checker)."""
+        self.recorded_inode: dict[str, int] = {}
+        """Path -> the inode of that record's file: another than the file there now, of
+        the same content, is a twin's record (the daemon has not looked at this one)."""
         self.missing: set[str] = set()
         """Paths whose record the daemon last persisted as missing (filled by the checker)."""
         self.persisted: dict[str, int] = {}
@@ -139,6 +142,11 @@ class World(Faults, More):
         self.looked_at: dict[str, float] = {}
         """Path (stat'ed) or folder (walked) -> when the core last looked there (filled
         by the shell)."""
+        self.vacated: dict[str, int | None] = {}
+        """Recorded path -> the project that was last at it when a gone event for it (or
+        a folder above it) came (filled by the sim shell): either the daemon never gets
+        it (stopped, not watching, lost), and its record there stays live, or it gets it
+        and marks that record missing, perhaps only after the next project came there."""
         self.identify: Callable[[Project], str | None] = lambda project: None
         """The identity the daemon's probe would record for a project now (the shell's,
         reading its bytes even while its drive is offline)."""
@@ -275,10 +283,18 @@ class World(Faults, More):
 
     def _leaving(self, project: Project) -> bool:
         """The project moves while the daemon's record of its path holds other content
-        (saved, and moved before the daemon checked the save): see `left_behind`."""
-        if self.recorded.get(str(project.unit)) != self.identify(project):
+        (saved, and moved before the daemon checked the save): see `left_behind`.
+
+        Or while that record is a twin's, of its content but another file (inode): it
+        came onto a deleted twin's path (`_onto_a_twin`) and leaves before the daemon
+        looked at it there. To the daemon the session there is the twin's, missing, and
+        it relinks the project's own, found by the inode a move keeps (seed 6606857)."""
+        unit = str(project.unit)
+        if self.recorded.get(unit) != self.identify(project):
             project.left_behind.update(project.paths)
             return True
+        if unit in self.recorded_inode and self.recorded_inode[unit] != self.fs.inode(project.unit):
+            project.left_behind.add(project.unit)
         return False
 
     def _onto_a_twin(self, project: Project) -> None:
@@ -296,12 +312,17 @@ class World(Faults, More):
 
         And onto the path of one that moved on unseen (its events lost): the daemon holds
         its record there, missing and naming it, and has not found it where it is now,
-        so to the daemon it is one in the trash (seed 2601685). Once found (a record at
-        its new path) or relinked away from that path, the daemon can know: no excuse."""
+        so to the daemon it is one in the trash (seed 2601685). So too when that record
+        is not missing yet: the daemon never gets the event of its leaving (stopped, seed
+        6608478), so to the daemon the file there is that project, saved; or it gets it
+        after this move (seed 6629916), and marks that record missing before it looks at
+        the file there. Once found (a record at its new path) or relinked away from that
+        path, the daemon can know: no excuse."""
         before = self.last_at.get(project.unit)
         if before in (None, project.pid):
             return
-        held = self.recorded.get(str(project.unit))
+        unit = str(project.unit)
+        held = self.recorded.get(unit)
         named = held == self.identify(project)
         other = self.projects.get(before)
         trashed = (
@@ -314,7 +335,7 @@ class World(Faults, More):
         unseen = (
             other is not None
             and other.unit != project.unit
-            and str(project.unit) in self.missing
+            and (unit in self.missing or self.vacated.get(unit) == before)
             and held is not None
             and held == self.identify(other)
             and str(other.unit) not in self.recorded
@@ -327,6 +348,12 @@ class World(Faults, More):
                 for s in self.server.sessions.values()
                 if s.project_path == there
             )
+
+    def gone_event(self, path: P) -> None:
+        """A gone event for `path`, delivered to the daemon or not: see `vacated`."""
+        for recorded in self.recorded:
+            if under(P(recorded), path):
+                self.vacated[recorded] = self.last_at.get(P(recorded))
 
     def _write_files(
         self, now: float, project: Project, files: Files, slow: bool

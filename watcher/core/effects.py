@@ -140,6 +140,11 @@ class RelinkItem:
     also_paths: tuple[str, ...] = ()
     """With no `session_id`: other paths the session may be at, looked up after
     `old_path` (`ProjectRecord.moved_also`: a PATCH that may have acted unsettled)."""
+    by_new_path: bool = True
+    """With no `session_id`: the session may be at `new_path` already (an earlier PATCH
+    of this relink may have acted, its answer lost), so the lookup tries it after
+    `old_path`. Else a session there is another project's, whose own relink away from
+    that path has not acted yet (simulator seed 6647325), and is never taken."""
 
 
 @dataclass(frozen=True)

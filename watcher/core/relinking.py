@@ -40,6 +40,7 @@ class Relinking(Spellings, Adoption):
                 new_title=r.title,
                 taken=held if r.session_id is None else frozenset(),
                 also_paths=r.moved_also,
+                by_new_path=r.attempts > 0,  # counted before this PATCH: may have acted
             )
             for r in rows
         )
