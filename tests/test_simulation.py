@@ -289,6 +289,9 @@ REGRESSION_SEEDS = {
     6629916: "simulator (by design, as 2601685): moved onto the path another project left "
     "32 ms before, its gone event not handled yet: the daemon marked that record missing, "
     "then took its session there, but the world had judged it before the record was missing",
+    71002953: "issue 11: an .aup3 renamed (its relink out), saved, then opened in Audacity: the "
+    "check that found it open was dropped as the record was relinking, and once relinked "
+    "the bytes its move found were sent while it was half written",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

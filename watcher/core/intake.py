@@ -25,13 +25,13 @@ from watcher.core.inputs import (
     WalkEnded,
     WalkFound,
 )
-from watcher.core.late import LateNews
 from watcher.core.records import Project, Signature
-from watcher.core.store import has_session, is_under
+from watcher.core.store import is_under
+from watcher.core.unconfirmed import Unconfirmed
 from watcher.core.unreadable import is_read_error
 
 
-class Intake(LateNews):
+class Intake(Unconfirmed):
     # --- events -----------------------------------------------------------------------
 
     def _on_project_changed(self, event: ProjectChanged) -> None:
@@ -178,13 +178,6 @@ class Intake(LateNews):
             return not before
         return since >= at + self._wall_offset
 
-    def _confirm_restored(self, path: str, signature: Signature | None) -> None:
-        """A record queued or in flight in an earlier life, seen again by a walk: sent
-        only if its bytes are still those that were checked (else it goes through the
-        quiet period and the check again, as any change)."""
-        self._unconfirmed.discard(path)
-        self._replan_soft = True
-
     def _on_walk_ended(self, ended: WalkEnded) -> None:
         if self._walking.pop((ended.root, ended.under), None) is not None and ended.under is None:
             self.counters.walked += 1
@@ -202,19 +195,6 @@ class Intake(LateNews):
                 self._log("folder_readable", folder=path, action="its projects are found")
         if news:
             self._status()
-
-    def _restored_not_found(self, root: str) -> None:
-        """A record from an earlier life that the first walk of its folder did not find:
-        the project is gone (deleted or moved while the daemon was down)."""
-        gone = [p for p in self._unconfirmed if p in self.table and self.table[p].root == root]
-        for path in gone:
-            self._unconfirmed.discard(path)
-            if self.table[path].state == "in_flight":
-                self._vanish(path)  # missing: its lookup keeps or drops it (seed 7101670)
-            elif self._carried(path) or has_session(self.table[path]):
-                self._vanish(path)  # it may have a session, or has one (seeds 55472, 20932)
-            elif self.table.cancel(path):
-                self._log("project_removed", path=path, action="pending import cancelled")
 
     # --- quiet, stat, probe -----------------------------------------------------------
 
@@ -262,16 +242,6 @@ class Intake(LateNews):
             self._out_of_sight(path)
         elif decision is Decision.READY:
             self._ready(waiting.root, path, waiting.bundle, signature)
-
-    def _out_of_sight(self, path: str) -> None:
-        """A stat found nothing while the project changed or was checked (its folder went
-        offline, or it was deleted, the event late or lost), or its folder was offline
-        when that look came back (seed 69674). What was queued was checked before it
-        changed (seed 28553: a rewritten .aup3, open in Audacity, sent as queued), so, as
-        a record of an earlier life, it waits for a walk to see its bytes again."""
-        record = self.table.get(path)
-        if record is not None and record.state in ("pending", "in_flight"):
-            self._unconfirmed.add(path)  # in flight: held if its request fails
 
     def _still_settling(self, path: str, signature: Signature) -> bool:
         """A bundle whose newest file is younger than the quiet period waits for it.
@@ -357,9 +327,10 @@ class Intake(LateNews):
             self._log("project_readable", path=path)
         if isinstance(outcome, NotAProject):
             record = self.table.get(path)
-            if record is not None and record.state == "in_flight":
-                # The bytes in flight were complete; these are not. If that request
-                # fails, the old bytes are not sent again (`_requeue`).
+            if record is not None and record.state in ("in_flight", "relinking"):
+                # The bytes in flight (or moved) were complete; these are not. If that
+                # request fails, or the relink would send the bytes the move found, they
+                # are not sent (`_requeue`, `_relink_verdict`; simulator seed 71002953).
                 self._superseded[path] = (root, outcome, signature)
                 return
             if self.table.mark_invalid(path, root, outcome.kind, signature, outcome.detail):
@@ -372,6 +343,7 @@ class Intake(LateNews):
                     action=outcome.advice or "tried again when the file changes",
                 )
             return
+        self._superseded.pop(path, None)  # these newer bytes are a project after all
         self._enqueue(outcome, bundle)
 
     def _there(self, root: str, path: str) -> None:

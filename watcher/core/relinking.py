@@ -71,13 +71,14 @@ class Relinking(Spellings, Adoption):
                 if self._relink_not_listed_yet(key):
                     continue  # stays relinking: sent again later
                 if self.table.relink_lost(key, self._wall()):
-                    self.counters.queued += 1
+                    self.counters.queued += 0 if self._relink_verdict(key) else 1
                     self._log(
                         "project_relink_lost",
                         "warning",
                         path=key,
                         action="its session was deleted in SessionDock; imported as new",
                     )
+                self._superseded.pop(key, None)
                 continue
             self._unlisted.pop(key, None)
             self._relink_later.pop(key, None)
@@ -86,8 +87,10 @@ class Relinking(Spellings, Adoption):
                 # Moved again while its PATCH was out: the next PATCH, for its newest
                 # path, goes by the id this one found.
                 self.table.relink_session(moved_on, session_id)
+                self._superseded.pop(key, None)  # its newest path is checked on its own
                 continue
             old = self.table.relinked(key, session_id, self._wall())
+            self._relink_verdict(key)
             if old is not None:
                 if self.table[key].state == "pending":  # its change is sent next
                     self.counters.queued += 1
@@ -110,3 +113,17 @@ class Relinking(Spellings, Adoption):
             self._log("sending_resumed", pending=self.table.counts()["pending"])
         self._resolve_error()
         self._status()
+
+    def _relink_verdict(self, key: str) -> bool:
+        """Its PATCH answered, a relinked project is queued to send the bytes its move
+        found (`Table.relinked`, `relink_lost`); a check since that found its newest
+        bytes not a project (open in Audacity, rewritten in place: simulator seed
+        71002953) stands in their stead, as for a request in flight (`_requeue`). True
+        when it did."""
+        superseded = self._superseded.pop(key, None)
+        record = self.table.get(key)
+        if superseded is None or record is None or record.state != "pending":
+            return False
+        root, verdict, signature = superseded
+        self.table.mark_invalid(key, root, verdict.kind, signature, verdict.detail)
+        return True

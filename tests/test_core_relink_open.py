@@ -1,0 +1,125 @@
+"""A project moved, then opened in Audacity (which rewrites the .aup3 in place) before
+its relink is answered: the bytes the move found are not sent to its session once it
+is relinked, those open in Audacity are not a project; its next save is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tests.test_core import ROOT, sig
+from tests.test_core_moves import MovingDriver, move
+from tests.test_core_moves import start as start_moving
+from watcher.core.effects import Effect, Probe, Send
+from watcher.core.inputs import (
+    Failure,
+    NotAProject,
+    Probed,
+    ProjectChanged,
+    RelinkAnswered,
+    Relinked,
+    SendAnswered,
+)
+
+OLD, NEW = "/studio/a.als", "/studio/b.als"
+
+
+@dataclass
+class OpeningDriver(MovingDriver):
+    opened: set[str] = field(default_factory=set)
+    """Paths open in their DAW: a probe finds them half written."""
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Probe) and effect.path in self.opened:
+            self.feed(Probed(effect.path, NotAProject("open", "open in Audacity")))
+        else:
+            super().carry_out(effect)
+
+
+def start() -> OpeningDriver:
+    moving = start_moving(a="id-a")
+    d = OpeningDriver(moving.core, moving.now, moving.disk, moving.stored, moving.meta)
+    d.identity, d.carried = moving.identity, moving.carried
+    return d
+
+
+def saved(d: OpeningDriver, path: str, n: int, identity: str) -> None:
+    d.disk[path], d.identity[path] = sig(n), identity
+    d.feed(ProjectChanged(ROOT, path, False, d.now))
+    d.advance(10)
+
+
+def opened(d: OpeningDriver, path: str, n: int) -> None:
+    d.opened.add(path)
+    d.disk[path] = sig(n)
+    d.feed(ProjectChanged(ROOT, path, False, d.now))
+    d.advance(10)
+
+
+def moved_and_saved_with_its_relink_out() -> tuple[OpeningDriver, int]:
+    """Imported, moved (its PATCH held), then saved at its new path: its new bytes are
+    to be sent to its session once relinked."""
+    d = start()
+    assert len(d.sends()) == 1
+    d.hold_relinks = True
+    move(d, OLD, NEW)
+    [relink] = d.relinks
+    saved(d, NEW, 8, "id-a2")
+    assert d.stored[NEW].state == "relinking"
+    return d, relink.request
+
+
+def relinked(d: OpeningDriver, request: int) -> None:
+    d.hold_relinks = False
+    d.feed(RelinkAnswered(request, Relinked(((NEW, "s-1"),))))
+    d.advance(10)
+
+
+def test_a_relinked_project_open_in_audacity_since_its_move_is_not_sent_half_written() -> None:
+    """Simulator seed 71002953: the relinking record's newest bytes were checked (open
+    in Audacity) and the verdict dropped, as the record was relinking; the PATCH
+    answered, the bytes the move found were sent though the file was half written."""
+    d, request = moved_and_saved_with_its_relink_out()
+    opened(d, NEW, 9)
+    assert d.stored[NEW].state == "relinking"
+    relinked(d, request)
+    assert len(d.sends()) == 1, "nothing sent while it is open"
+    record = d.stored[NEW]
+    assert (record.state, record.signature, record.session_id) == ("invalid", sig(9), "s-1")
+    d.opened.clear()
+    saved(d, NEW, 10, "id-a3")  # closed, saved: sent to its session
+    [send] = d.sends()[1:]
+    assert [i.project_path for i in send.items] == [NEW]
+    assert (d.stored[NEW].state, d.stored[NEW].signature) == ("imported", sig(10))
+
+
+def test_a_relinked_project_saved_again_after_it_was_found_open_is_sent() -> None:
+    """The verdict on bytes open in Audacity is moot once newer bytes are a project:
+    those are sent once relinked, not marked as not a project."""
+    d, request = moved_and_saved_with_its_relink_out()
+    opened(d, NEW, 9)
+    d.opened.clear()
+    saved(d, NEW, 10, "id-a3")
+    relinked(d, request)
+    [send] = d.sends()[1:]
+    assert [i.project_path for i in send.items] == [NEW]
+    assert (d.stored[NEW].state, d.stored[NEW].signature) == ("imported", sig(10))
+
+
+def test_a_project_in_flight_found_open_then_saved_sends_its_newest_bytes_if_that_fails() -> None:
+    """In flight, found open (the verdict kept for if the request fails), then saved
+    and closed: the request failing, the newest bytes are sent, not judged by the
+    older verdict (they were left `invalid` until the next reconciliation)."""
+    d = start()
+    d.advance(60)  # its session's id learned from the library first
+    d.hold = True
+    saved(d, OLD, 5, "id-a2")
+    [send] = [e for e in d.held if isinstance(e, Send)]
+    d.held.clear()
+    opened(d, OLD, 6)
+    d.opened.clear()
+    saved(d, OLD, 7, "id-a3")
+    d.hold = False
+    d.feed(SendAnswered(send.request, Failure("server", "HTTP 503", "later")))
+    d.advance(120)
+    assert [i.project_path for s in d.sends()[2:] for i in s.items] == [OLD]
+    assert (d.stored[OLD].state, d.stored[OLD].signature) == ("imported", sig(7))
