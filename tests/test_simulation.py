@@ -286,6 +286,9 @@ REGRESSION_SEEDS = {
     6647325: "issue 12: a copy moved onto the path a moved project's session still pointed at "
     "(its PATCH waiting, not listed yet): the copy's relink by path took that session at its "
     "new path, its own left behind",
+    71003238: "checker (lost-answer window): a change carried out by SessionDock, its answer "
+    "lost in a crash, then moved away and back: sent once more, as the core never heard it "
+    "delivered; the checker had taken its missing record's bytes as delivered",
     6629916: "simulator (by design, as 2601685): moved onto the path another project left "
     "32 ms before, its gone event not handled yet: the daemon marked that record missing, "
     "then took its session there, but the world had judged it before the record was missing",

@@ -11,12 +11,14 @@ import random
 from dataclasses import replace
 
 from tests.simulation.content import FORMATS
+from tests.simulation.disk import signature
 from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
 from tests.simulation.server import Item, Session
 from tests.simulation.world import ROOTS, World, random_settings
 from tests.simulation.world import Project as WorldProject
-from watcher.core.effects import Persist, Relink, RelinkItem
+from watcher.core.effects import Persist, Relink, RelinkItem, Send, SendItem
+from watcher.core.inputs import Accepted
 from watcher.core.records import ProjectRecord, Signature
 from watcher.daws import Registry
 
@@ -189,3 +191,54 @@ def test_a_patch_that_leaves_a_session_where_it_is_reads_nothing() -> None:
     server.relink(11.0, server.token, (moved,))
     assert server.sessions["session_1"].project_path == away
     assert not checker._holds_old(away)
+
+
+def _a_change_sent_then_gone(heard: bool) -> tuple[Checker, str, Send]:
+    """Seed 71003238: imported, saved, the change sent and carried out by SessionDock
+    (its session reads the new bytes); its answer `heard`, or lost in a crash; the
+    project then found missing (persisted imported with the new signature, as the core
+    does for a change queued or out) and back unchanged, sent once more."""
+    path = f"{ROOTS[0]}/Song.als"
+    checker = _an_imported_session(path)
+    world, registry = checker.world, checker.registry
+    world.ever.add(P(path))
+
+    def on_disk() -> Signature:
+        found = signature(world.fs, registry, path, False)
+        assert found is not None
+        return found
+
+    first = _record(path=path, project_path=path, signature=on_disk())
+    imported = replace(first, state="imported", imported_at=1.0, import_id="imp_1")
+    checker._outcome[path] = "ok"
+    checker.on_persist(Persist(upserts=(imported,)), {})
+    world.fs.write(P(path), b"saved since", 3)
+    change = replace(imported, state="in_flight", signature=on_disk())
+    send = Send(7, "Ableton", True, (SendItem(path, path, "Song", "als", None),))
+    checker.on_send(send, 4.0)
+    world.server._store("Ableton", (Item(path, "Song", "als"),))  # acted: a change
+    if heard:
+        checker.on_send_answer(send, Accepted("imp_2", 1, 0, 0, 1, True))
+    else:
+        checker.on_restart({path: change})  # the crash: its answer never written
+    gone = replace(change, state="imported", missing_since=5.0)
+    checker.on_persist(Persist(upserts=(gone,)), {path: replace(change, state="pending")})
+    return checker, path, replace(send, request=9)
+
+
+def test_a_change_whose_answer_was_lost_may_be_sent_again_once_back() -> None:
+    """The README's lost-answer window: the core never heard its change delivered, so
+    sending the same bytes again once the project is back is not a resend of bytes
+    SessionDock had for sure (the session does hold them: `_holds_old` cannot excuse it)."""
+    checker, path, again = _a_change_sent_then_gone(heard=False)
+    assert not checker._holds_old(path)
+    checker.on_send(again, 6.0)
+    assert [v for v in checker.violations if "re-sent" in v] == []
+
+
+def test_a_change_heard_delivered_sent_again_once_back_is_still_flagged() -> None:
+    checker, path, again = _a_change_sent_then_gone(heard=True)
+    checker.on_send(again, 6.0)
+    assert [v for v in checker.violations if "re-sent" in v] == [
+        f"request 9 re-sent {path}: imported and unchanged"
+    ]

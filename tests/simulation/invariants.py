@@ -403,7 +403,15 @@ class Checker:
             if old is not None and old.state == "imported" and old.signature == record.signature:
                 continue
             if record.missing_since is not None and before is not None:
-                continue  # gone before its change was sent: imported (missing) as it was
+                # Gone before its change was sent, or heard delivered: imported (missing)
+                # as it was. Bytes no 2xx was heard for in this process (the change's
+                # answer lost in a crash or a timeout that may have acted) are not known
+                # delivered: the core sending them again once the project is back is the
+                # lost-answer window of the README, not a resend of bytes SessionDock
+                # had for sure (seed 71003238).
+                if self._outcome.get(record.path) != "ok":
+                    self._imported[record.path] = before
+                continue
             outcome = self._outcome.get(record.path)
             back = old is not None and old.state == "imported" and old.identity is not None
             if back and old is not None and old.identity == record.identity:
