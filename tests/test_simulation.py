@@ -289,6 +289,13 @@ REGRESSION_SEEDS = {
     6629916: "simulator (by design, as 2601685): moved onto the path another project left "
     "32 ms before, its gone event not handled yet: the daemon marked that record missing, "
     "then took its session there, but the world had judged it before the record was missing",
+    6612826: "issue 12: a project moved back to its session's path and saved there (a new "
+    "inode) before it was probed was taken for a twin; a copy of it then took that session "
+    "from the file there",
+    5511109: "issue 12: a project restored at its session's path while a copy's guessed "
+    "PATCH was out was queued as new; that PATCH's answer lost, it was sent again",
+    6622013: "simulator (by design, as 7400418): restored at a session's path after the stat "
+    "before a copy's PATCH, its event handed to the core after the PATCH went out",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
