@@ -295,6 +295,13 @@ REGRESSION_SEEDS = {
     71002953: "issue 11: an .aup3 renamed (its relink out), saved, then opened in Audacity: the "
     "check that found it open was dropped as the record was relinking, and once relinked "
     "the bytes its move found were sent while it was half written",
+    6612826: "issue 12: a project moved back to its session's path and saved there (a new "
+    "inode) before it was probed was taken for a twin; a copy of it then took that session "
+    "from the file there",
+    5511109: "issue 12: a project restored at its session's path while a copy's guessed "
+    "PATCH was out was queued as new; that PATCH's answer lost, it was sent again",
+    6622013: "simulator (by design, as 7400418): restored at a session's path after the stat "
+    "before a copy's PATCH, its event handed to the core after the PATCH went out",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

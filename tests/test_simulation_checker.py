@@ -99,6 +99,17 @@ def test_a_file_the_core_could_have_seen_still_counts() -> None:
     assert not _checker()._arrived_unseen(P(PATH))
 
 
+def test_a_file_whose_event_is_on_its_way_when_the_patch_goes_is_not_held_against_it() -> None:
+    """Seed 6622013: restored at the session's path 16 ms after the stat before the
+    PATCH found it empty, its event handed to the core only after the PATCH went out:
+    the same window no daemon can close. Handed over before the PATCH, the core knew."""
+    checker = _checker()
+    checker.looked_at[PATH] = 117.321
+    checker.arriving[PATH] = (117.337, 117.380)
+    assert checker._arrived_unseen(P(PATH), 117.368)
+    assert not checker._arrived_unseen(P(PATH), 117.390)
+
+
 def _a_copy_took_a_session() -> tuple[Checker, WorldProject, WorldProject, RelinkItem]:
     """a imported at `home` (session s1), moved with its events lost; a copy of it (no
     inode told) was taken for it, `home` being empty, and its PATCH acted: s1 is at the

@@ -80,8 +80,9 @@ may leave behind at earlier paths, each by design (README "Moves and renames"):
   6606857).
 A relink is also checked, as it is sent, not to take the session of a project still at
 its path (a copy with the same bytes is not the project that moved), unless that project
-arrived there, its event lost, after the core last looked (the stat before the PATCH:
-a window between a check and the request it decides that no daemon can close).
+arrived there, its event lost or not handed to the core yet, after the core last looked
+(the stat before the PATCH: a window between a check and the request it decides that no
+daemon can close).
 """
 
 from __future__ import annotations
@@ -137,6 +138,9 @@ class Checker:
         """Path (stat'ed) or folder (walked) -> when the core last looked there."""
         self.arrived_unseen: dict[str, float] = {}
         """Path (file or folder) -> when something arrived there with its event lost."""
+        self.arriving: dict[str, tuple[float, float]] = {}
+        """Path -> when something arrived there, its event fed to the core, and when
+        that event is handed over (unseen until then)."""
         self._outcome: dict[str, str] = {}
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
         `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
@@ -305,7 +309,7 @@ class Checker:
         holder = self.world.project_at(old)
         if holder is not None and self._given_back(session.id, item.new_path, target, holder):
             return
-        if holder is not None and holder is not target and not self._arrived_unseen(old):
+        if holder is not None and holder is not target and not self._arrived_unseen(old, now):
             self.fail(
                 f"relink {request} moves the session of {session.project_path} to "
                 f"{item.new_path}, but project #{holder.pid} is still at {session.project_path}"
@@ -319,13 +323,18 @@ class Checker:
         have acted, so the session may be at its path: seeds 42004, 9701678)."""
         return self._taken.get(session_id) == (target.pid, path, holder.pid)
 
-    def _arrived_unseen(self, path: P) -> bool:
+    def _arrived_unseen(self, path: P, now: float | None = None) -> bool:
         """Something arrived at `path` (or a folder above it), its event lost, after the
         core last looked there (a stat of it or a walk over it): the core's stat just
         before a PATCH found it empty, and no daemon can close that window between a
-        check and the request it decides (seed 7400418)."""
+        check and the request it decides (seed 7400418). So too with its event not
+        handed to the core yet when the PATCH goes (on its way: seed 6622013)."""
         chain = [str(p) for p in (path, *path.parents)]
         arrived = max(self.arrived_unseen.get(p, -1.0) for p in chain)
+        for p in chain:
+            at, handed = self.arriving.get(p, (-1.0, -1.0))
+            if now is not None and handed > now:
+                arrived = max(arrived, at)
         return arrived > max(self.looked_at.get(p, -1.0) for p in chain)
 
     def on_relink_answer(self, answered: RelinkAnswered) -> None:

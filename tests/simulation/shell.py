@@ -329,7 +329,10 @@ class Sim:
                 self.world.fs, REGISTRY, self.folders[root], happening, self.now
             )
             if fed is not None:
-                self.later(self.rng.uniform(0.0, 0.05), fed)
+                delay = self.rng.uniform(0.0, 0.05)
+                if not happening.gone:  # on its way: unseen until it is handed over
+                    self.checker.arriving[str(happening.path)] = (self.now, self.now + delay)
+                self.later(delay, fed)
 
     # --- the run ----------------------------------------------------------------------
 

@@ -149,6 +149,9 @@ class CoreBase:
         """A relinking record moved on from its session's project's own path (that
         inode) with PATCHes that may have acted: path -> their count then (they never
         put the session at its new path: `_relink_retaken`). Not kept over a restart."""
+        self._back_while_out: dict[str, str] = {}
+        """A relinking record whose PATCH was out when a project came back to its
+        session's path: its path -> that path (`Relinking._undo_guesses_back`)."""
         self._summary_relinked = 0
         """`counters.relinked` at the last hourly summary."""
         self._walk_paths: dict[str, set[str]] = {}

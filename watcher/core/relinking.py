@@ -13,12 +13,15 @@ from watcher.core.base import Job
 from watcher.core.effects import Log, Relink, RelinkItem
 from watcher.core.inputs import RelinkAnswered
 from watcher.core.policy import answer_lost
+from watcher.core.relinks import as_project
 from watcher.core.spellings import Spellings
+from watcher.core.store import has_session
 
 
 class Relinking(Spellings, Adoption):
     def _relink_due(self) -> bool:
         """Send waiting relinks (before imports): True when a request went out."""
+        self._undo_guesses_back()
         later = self._relink_later  # a session not listed yet: asked for later
         rows = [r for r in self.table.in_state("relinking") if not self._held_at_session(r)]
         waiting = [r for r in rows if later.get(r.path, 0.0) <= self._now]
@@ -56,6 +59,29 @@ class Relinking(Spellings, Adoption):
         self._emit(Relink(job.request, items))
         self._request_out()
         return True
+
+    def _undo_guesses_back(self) -> None:
+        """A project came back to its session's path while a relink's PATCH was out,
+        and was queued as new (`_relink_undone`: the answer decides). That PATCH failed
+        or its answer was lost: the project back is looked at again, as before any
+        PATCH, so a copy taken for it (not its inode) gives the session back (pointed
+        back at it, if the PATCH acted) and is imported as new, never sent again to
+        take the session from the project there (simulator seed 5511109)."""
+        for key, back in list(self._back_while_out.items()):
+            if self._out_with("relink", key):
+                continue
+            del self._back_while_out[key]
+            r, there = self.table.get(key), self.table.get(back)
+            if (
+                r is not None
+                and there is not None
+                and r.state == "relinking"
+                and r.moved_from == back
+                and there.state == "pending"
+                and not has_session(there)
+                and not self._looking_at(back)
+            ):
+                self._relink_undone(as_project(there))
 
     def _on_relink_answered(self, answered: RelinkAnswered) -> None:
         job = self._job_answered("relink", answered.request)

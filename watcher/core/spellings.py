@@ -56,7 +56,10 @@ class Spellings(CoreBase):
         if moving is None:
             return False
         if self._out_with("relink", moving.path):
-            return False  # its PATCH is out: the answer decides (a move, then a copy)
+            # Its PATCH is out: the answer decides (a move, then a copy; failed or lost,
+            # the project back is looked at again: `_undo_guesses_back`).
+            self._back_while_out[moving.path] = project.path
+            return False
         # The inode a move keeps: the file taken for it moved back (its gone event lost,
         # simulator seed 301325), not a copy left behind.
         back = moving.signature.inode == project.signature.inode
@@ -143,9 +146,17 @@ class Spellings(CoreBase):
         """Not the inode the missing project had, and a file being looked at where its
         session still is (moved from there, the PATCH not answered): the project may be
         back there, and a copy must never take its session (simulator seed 15200: moved,
-        copied, moved back, the copy's move check answered before the one back was)."""
+        copied, moved back, the copy's move check answered before the one back was).
+        Nor while a file the core holds a record of is there, not missing: taken for a
+        twin moved onto that path while the relink kept the inode, it may be the
+        project itself back there, saved (a new inode) before it was probed; once the
+        relink would be a guess, it must not move the session away from a file
+        (simulator seed 6612826)."""
         if old.moved_from is None or project.signature.inode == old.signature.inode:
             return False
+        there = self.table.get(old.moved_from)
+        if there is not None and there.missing_since is None and there.path != old.path:
+            return old.moved_from != project.path
         return old.moved_from != project.path and self._looking_at(old.moved_from)
 
     def _held_at_session(self, record: ProjectRecord) -> bool:
