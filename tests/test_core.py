@@ -590,6 +590,15 @@ def test_a_project_in_flight_that_changed_then_went_out_of_sight_is_not_resent_s
     assert (len(d.sends()), record.state, record.signature) == (2, "imported", sig(2))
 
 
+def _watching(core: Core) -> Core:
+    """A core started, SessionDock healthy, ROOT watched natively."""
+    core.handle(Started(wall=WALL0), 0.0)
+    core.handle(HealthAnswered(1, FULL), 0.0)
+    core.handle(FolderChecked(ROOT, True), 0.0)
+    core.handle(WatchStarted(ROOT, "native"), 0.0)
+    return core
+
+
 def test_a_walk_that_sees_a_change_while_the_quiet_check_is_out_makes_that_check_moot() -> None:
     """Simulator seed 123457320: the stat at the end of the quiet period was out when a
     reconciling walk found newer bytes; the stat's answer was then compared with the
@@ -598,11 +607,7 @@ def test_a_walk_that_sees_a_change_while_the_quiet_check_is_out_makes_that_check
     from watcher.core.inputs import EventsLost
 
     known = ProjectRecord(**{**project("/studio/old.als").__dict__, "state": "imported"})
-    core = Core.restore(settings(), [known], {})
-    core.handle(Started(wall=WALL0), 0.0)
-    core.handle(HealthAnswered(1, FULL), 0.0)
-    core.handle(FolderChecked(ROOT, True), 0.0)
-    core.handle(WatchStarted(ROOT, "native"), 0.0)
+    core = _watching(Core.restore(settings(), [known], {}))
     core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(1)),)), 0.0)
     core.handle(WalkEnded(ROOT, None), 0.0)
     assert Stat("/studio/a.als", False) in core.handle(Tick(), 5.0)  # the quiet check
@@ -623,11 +628,7 @@ def test_a_walk_that_finds_the_bytes_already_waiting_does_not_restart_their_quie
     half-written. A walk that sees nothing new is no news."""
     from watcher.core.inputs import EventsLost
 
-    core = Core.restore(settings(), [], {})
-    core.handle(Started(wall=WALL0), 0.0)
-    core.handle(HealthAnswered(1, FULL), 0.0)
-    core.handle(FolderChecked(ROOT, True), 0.0)
-    core.handle(WatchStarted(ROOT, "native"), 0.0)
+    core = _watching(Core.restore(settings(), [], {}))
     core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(1)),)), 0.0)
     core.handle(WalkEnded(ROOT, None), 0.0)
     assert Walk(ROOT) in core.handle(EventsLost("queue overflow"), 4.0)

@@ -720,6 +720,22 @@ def test_moved_onto_the_path_of_one_moved_on_unseen_takes_it_only_if_not_found(
     assert (start in mover.left_behind) == (daemon in excused)
 
 
+def _two_of_one_content(first: P, second: P) -> World:
+    """A world with projects #1 at `first` and #2 at `second`, of the same bytes, both
+    recorded by the daemon (with their inodes)."""
+    world = Sim(1).world
+    fmt = FORMATS[0]
+    files = fmt.build("p1r0")
+    for pid, unit in ((1, first), (2, second)):
+        project = WorldProject(pid, fmt, unit, dict(files), paths=[unit])
+        world._write_files(0.0, project, files, slow=False)
+        world.projects[pid], world.last_at[unit] = project, pid
+        world.recorded[str(unit)] = world.identify(project)
+        world.recorded_inode[str(unit)] = world.fs.inode(unit) or 0
+    world._pids = 2
+    return world
+
+
 @pytest.mark.parametrize("daemon", ["never looked at it there", "looked at it there"])
 def test_moved_on_from_a_deleted_twins_path_leaves_that_session_to_the_twin(daemon: str) -> None:
     """A project moved onto the path of a deleted twin of its content, whose record the
@@ -728,17 +744,9 @@ def test_moved_on_from_a_deleted_twins_path_leaves_that_session_to_the_twin(daem
     record there still has the twin's inode), the daemon finds it by the inode a move
     keeps and relinks its own: the twin's session stays at that path, missing, as a
     deleted project's does (seed 6606857: the world took it for the mover's)."""
-    world = Sim(1).world
     fmt = FORMATS[0]
     home, twin = P("/sim/studio-a/Song" + fmt.ext), P("/sim/studio-a/Copy/Song" + fmt.ext)
-    files = fmt.build("p1r0")
-    for pid, unit in ((1, home), (2, twin)):
-        project = WorldProject(pid, fmt, unit, dict(files), paths=[unit])
-        world._write_files(0.0, project, files, slow=False)
-        world.projects[pid], world.last_at[unit] = project, pid
-        world.recorded[str(unit)] = world.identify(project)
-        world.recorded_inode[str(unit)] = world.fs.inode(unit) or 0
-    world._pids = 2
+    world = _two_of_one_content(home, twin)
     mover = world.projects[1]
     del world.projects[2]
     world.fs.delete(twin, 1)
@@ -759,16 +767,9 @@ def test_a_duplicate_made_at_a_trashed_twins_path_may_take_its_session() -> None
     it is the twin back (that session is its own); moved on unseen, imported anew, and
     back there, its session made meanwhile stays behind, as for any move onto a trashed
     twin (seed 2604567: the world had taken that path for the duplicate's own)."""
-    world = Sim(1).world
     fmt = FORMATS[0]
     home, path = P("/sim/studio-a/Song" + fmt.ext), P("/sim/studio-a/Song copy" + fmt.ext)
-    files = fmt.build("p1r0")
-    for pid, unit in ((1, home), (2, path)):
-        project = WorldProject(pid, fmt, unit, dict(files), paths=[unit])
-        world._write_files(0.0, project, files, slow=False)
-        world.projects[pid], world.last_at[unit] = project, pid
-        world.recorded[str(unit)] = world.identify(project)
-    world._pids = 2
+    world = _two_of_one_content(home, path)
     world._relocate(1.0, path, TRASH / "trashed Song copy")
     world._duplicate(2.0)
     copy = world.projects[3]
