@@ -13,11 +13,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.test_core import ROOT, WALL0, sig
-from tests.test_core_moves import start
+from tests.test_core import FULL, ROOT, WALL0, sig
+from tests.test_core_moves import MovingDriver, start
 from tests.test_core_relink_races import saved_and_held
 from tests.test_core_unheard import A, listing, restarted
-from watcher.core.inputs import Library, Started
+from watcher.core.effects import AskHealth, Send
+from watcher.core.inputs import (
+    Failure,
+    HealthAnswered,
+    Library,
+    ProjectChanged,
+    ProjectGone,
+    SendAnswered,
+    Started,
+)
 from watcher.core.records import Project, ProjectRecord
 from watcher.core.relinks import NOT_HELD, stale
 from watcher.core.table import Table
@@ -180,3 +189,35 @@ def test_a_change_gone_while_out_and_refused_is_sent_when_back() -> None:
         assert table[HOME].state == "imported" and stale(table[HOME]) is not acted
         table.seen_again(HOME, WALL0 + 3)
         assert table[HOME].state == ("imported" if acted else "pending")
+
+
+def test_a_change_refused_unread_does_not_count_as_held_by_an_unheard_session() -> None:
+    """Seed 100031487: an import whose answer was lost (`unheard`: it may have made a
+    session of `id-a`), then saved (`id-b`) and refused unread (403 read-only: it made
+    nothing), then trashed. The session that import may have made holds `id-a`, so
+    `id-b` is sent once it is back and listed; before, the refused request counted as
+    one that carried `id-b` (`attempts`) and the record was taken as held."""
+    d: MovingDriver = start()
+    d.disk[A], d.identity[A] = sig(1), "id-a"
+    first = saved_and_held(d, A)
+    d.feed(SendAnswered(first.request, Failure("unreachable", "reset", "start it")))
+    assert d.stored[A].unheard_at is not None
+    d.disk[A], d.identity[A] = sig(2), "id-b"
+    d.feed(ProjectChanged(ROOT, A, False, d.now))
+    d.advance(10)
+    while not any(isinstance(e, Send) for e in d.held):  # back: SessionDock answers
+        held, d.held = d.held, []
+        for effect in held:
+            if isinstance(effect, AskHealth):
+                d.feed(HealthAnswered(effect.request, FULL))
+        d.advance(5)
+    [second] = [e for e in d.held if isinstance(e, Send)]
+    assert [i.key for i in second.items] == [A]
+    d.feed(SendAnswered(second.request, Failure("read_only", "HTTP 403", "enable it")))
+    assert d.stored[A].state == "pending" and d.stored[A].identity == "id-b"
+    del d.disk[A]
+    d.feed(ProjectGone(ROOT, A, d.now))
+    gone = d.stored[A]
+    assert gone.missing_since is not None
+    assert gone.moved_identity != "id-b", "id-b was never sent: its session cannot hold it"
+    assert gone.moved_identity == "id-a"

@@ -302,6 +302,8 @@ REGRESSION_SEEDS = {
     "PATCH was out was queued as new; that PATCH's answer lost, it was sent again",
     6622013: "simulator (by design, as 7400418): restored at a session's path after the stat "
     "before a copy's PATCH, its event handed to the core after the PATCH went out",
+    100031487: "issue 12: a change refused unread (403 read-only) counted as carried; "
+    "trashed, an unheard import's session of the older bytes was taken to hold it",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -67,6 +67,9 @@ class Job:
     recovering: tuple[str, ...] = ()
     """For `library`: the records that were in flight when the last process died (its
     `kind` "crash"), or left in flight since by a request whose answer was lost."""
+    before: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    """For `send`: each record's `attempts` and `moved_identity` before it went out,
+    put back for those it never carried (`Table.unsent`)."""
 
 
 class CoreBase:

@@ -118,11 +118,15 @@ class Sending(CoreBase):
         return [q for q in queued if not table.moving_from(table[q.key].project_path)]
 
     def _send_batch(self, batch: Batch[str]) -> None:
-        marked = self.table.mark_in_flight(batch.keys)
+        table = self.table
+        before = {
+            k: (r.attempts, r.moved_identity) for k in batch.keys if (r := table.get(k, None))
+        }
+        marked = table.mark_in_flight(batch.keys)
         if not marked:
             return
         self.counters.requests += 1
-        job = Job(self._request(), "send", batch.kind, batch.generate_previews)
+        job = Job(self._request(), "send", batch.kind, batch.generate_previews, before=before)
         self._job = job
         self._send_part(job, tuple(r.path for r in marked))
 
@@ -190,11 +194,13 @@ class Sending(CoreBase):
         # A refused token or a read-only API made nothing; anything else may have
         # failed after SessionDock acted (only the part out was carried).
         acted = outcome.kind not in ("auth", "read_only")
+        carried = job.current if acted else ()
+        self.table.unsent([k for k in unsent if k not in carried], job.before)
         # No answer heard (a timeout, a reset) or a 2xx not read: `unheard` a while.
         unheard = answer_lost(outcome)
         if not unheard:  # heard: those changed meanwhile no longer wait on it
             self.table.heard(job.current)
-        self._requeue(unsent, outcome.message, job.current if acted else (), unheard)
+        self._requeue(unsent, outcome.message, carried, unheard)
         self._failed(outcome, projects=len(unsent))
 
     def _requeue(

@@ -259,6 +259,17 @@ class Rows(Mapping[str, ProjectRecord]):
             if old is not None and old.state == "pending" and unheard(old):
                 self._put(replace(old, unheard_at=None))
 
+    def unsent(self, paths: Iterable[str], before: Mapping[str, tuple[int, str | None]]) -> None:
+        """Marked in flight (`mark_in_flight`), these were not carried after all (the
+        request refused unread: read-only, a bad token; or a part never sent): their
+        `attempts` and held bytes as before, lest a session of older bytes (an unheard
+        request's) be taken to hold theirs (simulator seed 100031487)."""
+        for path in paths:
+            old = self._rows.get(path)
+            if old is not None and old.state == "in_flight" and path in before:
+                attempts, held = before[path]
+                self._put(replace(old, attempts=attempts, moved_identity=held))
+
     def uncarried(self, paths: Iterable[str]) -> None:
         """The request that carried these relinking records was refused: it did not act."""
         for path in paths:
