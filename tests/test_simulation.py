@@ -302,6 +302,9 @@ REGRESSION_SEEDS = {
     "PATCH was out was queued as new; that PATCH's answer lost, it was sent again",
     6622013: "simulator (by design, as 7400418): restored at a session's path after the stat "
     "before a copy's PATCH, its event handed to the core after the PATCH went out",
+    100001463: "checker (a PATCH sends no bytes, README): a change refused read-only, then "
+    "moved and trashed; restored unseen as its PATCH went out, the simulated PATCH read the "
+    "change, which the core sent once back; the checker took the PATCH's read as delivered",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -253,3 +253,47 @@ def test_a_change_heard_delivered_sent_again_once_back_is_still_flagged() -> Non
     assert [v for v in checker.violations if "re-sent" in v] == [
         f"request 9 re-sent {path}: imported and unchanged"
     ]
+
+
+def _a_change_moved_by_a_patch(imported_again: bool) -> tuple[Checker, str, Send]:
+    """Seed 100001463: imported, saved (the change refused, never sent), moved; the
+    PATCH moving its session reads the new bytes there (`PATCH_READS_PROJECT`) while
+    the core thinks the project gone (its restore not seen yet), so it persists it
+    imported (missing) with the session holding other bytes, and sends the change once
+    back. With `imported_again`, an import had carried those bytes to the session."""
+    path, away = f"{ROOTS[0]}/Song.als", f"{ROOTS[0]}/Moved/Song.als"
+    checker = _an_imported_session(path)
+    world, registry = checker.world, checker.registry
+    world.ever.add(P(away))
+    world.fs.write(P(path), b"saved, never sent", 3)
+    world.fs.makedirs(P(away).parent, 4)
+    world.fs.rename(P(path), P(away), 5)
+    item = RelinkItem(away, "session_1", path, away, "Song", "Song", frozenset())
+    world.server.relink(6.0, world.server.token, (item,))
+    assert not checker._holds_old(away), "the PATCH read the bytes there"
+    if imported_again:
+        world.server._store("Ableton", (Item(away, "Song", "als"),))
+    on_disk = signature(world.fs, registry, away, False)
+    assert on_disk is not None
+    record = _record(path=away, project_path=away, signature=on_disk, session_id="session_1")
+    gone = replace(record, state="imported", imported_at=1.0, missing_since=5.0)
+    checker.on_persist(Persist(upserts=(gone,)), {})
+    send = Send(9, "Ableton", True, (SendItem(away, away, "Song", "als", None),))
+    return checker, away, send
+
+
+def test_a_change_a_patch_read_but_no_import_sent_may_be_sent_once_back() -> None:
+    """README: a PATCH moves a session, it sends no bytes; the core sends the change
+    to the session once the project is back. That the simulated SessionDock read it
+    on the PATCH does not make it a resend of bytes the core knew delivered."""
+    checker, _, send = _a_change_moved_by_a_patch(imported_again=False)
+    checker.on_send(send, 7.0)
+    assert [v for v in checker.violations if "re-sent" in v] == []
+
+
+def test_a_change_an_import_sent_sent_again_once_back_is_still_flagged() -> None:
+    checker, away, send = _a_change_moved_by_a_patch(imported_again=True)
+    checker.on_send(send, 7.0)
+    assert [v for v in checker.violations if "re-sent" in v] == [
+        f"request 9 re-sent {away}: imported and unchanged"
+    ]
