@@ -297,3 +297,39 @@ def test_a_change_an_import_sent_sent_again_once_back_is_still_flagged() -> None
     assert [v for v in checker.violations if "re-sent" in v] == [
         f"request 9 re-sent {away}: imported and unchanged"
     ]
+
+
+def _gone_unheard(heard: bool) -> tuple[Checker, str, Send]:
+    """Seed 4632906: its change in flight at a crash (SessionDock acted, the answer
+    lost: `unheard_at`), moved (relinked) and gone before the change was sent again:
+    persisted imported (missing) with its session, then back unchanged and sent. With
+    `heard`, a 2xx for those bytes came in this process first."""
+    path = f"{ROOTS[0]}/Song.als"
+    checker = _an_imported_session(path)
+    world = checker.world
+    world.ever.add(P(path))
+    found = signature(world.fs, checker.registry, path, False)
+    assert found is not None
+    send = Send(9, "Ableton", True, (SendItem(path, path, "Song", "als", None),))
+    if heard:
+        checker.on_send(send, 3.0)
+        checker.on_send_answer(send, Accepted("imp_2", 1, 0, 0, 1, True))
+    base = _record(path=path, project_path=path, signature=found, session_id="session_1")
+    old = replace(base, state="pending", imported_at=1.0, unheard_at=2.0)
+    gone = replace(old, state="imported", missing_since=5.0, moved_identity="?")
+    checker.on_persist(Persist(upserts=(gone,)), {path: old})
+    return checker, path, replace(send, request=10)
+
+
+def test_gone_after_a_lost_answer_it_may_be_sent_again_once_back() -> None:
+    checker, _, send = _gone_unheard(heard=False)
+    checker.on_send(send, 6.0)
+    assert checker.violations == []
+
+
+def test_gone_after_a_lost_answer_then_a_2xx_sent_again_once_back_is_flagged() -> None:
+    checker, path, send = _gone_unheard(heard=True)
+    checker.on_send(send, 6.0)
+    assert [v for v in checker.violations if "re-sent" in v] == [
+        f"request 10 re-sent {path}: imported and unchanged"
+    ]

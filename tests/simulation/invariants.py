@@ -445,6 +445,16 @@ class Checker:
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
             elif not self.world.server.has(record.project_path):
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")
+            if (
+                record.missing_since is not None
+                and record.unheard_at is not None
+                and self._outcome.get(record.path) != "ok"
+                and before is None
+            ):
+                # Gone with a request carrying it unanswered (`unheard_at`: a crash, a
+                # timeout) and no 2xx heard since: its bytes are not known delivered, and
+                # sending them once back is the README's lost-answer window (seed 4632906).
+                self._imported.pop(record.path, None)
 
     def _offline_original(self, path: str, durable: Mapping[str, ProjectRecord]) -> None:
         """A project queued as new at `path` while a folder holding its session (or its
