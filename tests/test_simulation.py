@@ -304,6 +304,12 @@ REGRESSION_SEEDS = {
     "before a copy's PATCH, its event handed to the core after the PATCH went out",
     100031487: "issue 12: a change refused unread (403 read-only) counted as carried; "
     "trashed, an unheard import's session of the older bytes was taken to hold it",
+    100001463: "checker (a PATCH sends no bytes, README): a change refused read-only, then "
+    "moved and trashed; restored unseen as its PATCH went out, the simulated PATCH read the "
+    "change, which the core sent once back; the checker took the PATCH's read as delivered",
+    4632906: "checker (lost-answer window): a change in flight at a crash, its answer lost "
+    "(unheard_at), relinked then trashed before it was sent again: sent once back, as the "
+    "core never heard it delivered; the checker had taken its missing record as delivered",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

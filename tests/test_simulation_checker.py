@@ -253,3 +253,83 @@ def test_a_change_heard_delivered_sent_again_once_back_is_still_flagged() -> Non
     assert [v for v in checker.violations if "re-sent" in v] == [
         f"request 9 re-sent {path}: imported and unchanged"
     ]
+
+
+def _a_change_moved_by_a_patch(imported_again: bool) -> tuple[Checker, str, Send]:
+    """Seed 100001463: imported, saved (the change refused, never sent), moved; the
+    PATCH moving its session reads the new bytes there (`PATCH_READS_PROJECT`) while
+    the core thinks the project gone (its restore not seen yet), so it persists it
+    imported (missing) with the session holding other bytes, and sends the change once
+    back. With `imported_again`, an import had carried those bytes to the session."""
+    path, away = f"{ROOTS[0]}/Song.als", f"{ROOTS[0]}/Moved/Song.als"
+    checker = _an_imported_session(path)
+    world, registry = checker.world, checker.registry
+    world.ever.add(P(away))
+    world.fs.write(P(path), b"saved, never sent", 3)
+    world.fs.makedirs(P(away).parent, 4)
+    world.fs.rename(P(path), P(away), 5)
+    item = RelinkItem(away, "session_1", path, away, "Song", "Song", frozenset())
+    world.server.relink(6.0, world.server.token, (item,))
+    assert not checker._holds_old(away), "the PATCH read the bytes there"
+    if imported_again:
+        world.server._store("Ableton", (Item(away, "Song", "als"),))
+    on_disk = signature(world.fs, registry, away, False)
+    assert on_disk is not None
+    record = _record(path=away, project_path=away, signature=on_disk, session_id="session_1")
+    gone = replace(record, state="imported", imported_at=1.0, missing_since=5.0)
+    checker.on_persist(Persist(upserts=(gone,)), {})
+    send = Send(9, "Ableton", True, (SendItem(away, away, "Song", "als", None),))
+    return checker, away, send
+
+
+def test_a_change_a_patch_read_but_no_import_sent_may_be_sent_once_back() -> None:
+    """README: a PATCH moves a session, it sends no bytes; the core sends the change
+    to the session once the project is back. That the simulated SessionDock read it
+    on the PATCH does not make it a resend of bytes the core knew delivered."""
+    checker, _, send = _a_change_moved_by_a_patch(imported_again=False)
+    checker.on_send(send, 7.0)
+    assert [v for v in checker.violations if "re-sent" in v] == []
+
+
+def test_a_change_an_import_sent_sent_again_once_back_is_still_flagged() -> None:
+    checker, away, send = _a_change_moved_by_a_patch(imported_again=True)
+    checker.on_send(send, 7.0)
+    assert [v for v in checker.violations if "re-sent" in v] == [
+        f"request 9 re-sent {away}: imported and unchanged"
+    ]
+
+
+def _gone_unheard(heard: bool) -> tuple[Checker, str, Send]:
+    """Seed 4632906: its change in flight at a crash (SessionDock acted, the answer
+    lost: `unheard_at`), moved (relinked) and gone before the change was sent again:
+    persisted imported (missing) with its session, then back unchanged and sent. With
+    `heard`, a 2xx for those bytes came in this process first."""
+    path = f"{ROOTS[0]}/Song.als"
+    checker = _an_imported_session(path)
+    world = checker.world
+    world.ever.add(P(path))
+    found = signature(world.fs, checker.registry, path, False)
+    assert found is not None
+    send = Send(9, "Ableton", True, (SendItem(path, path, "Song", "als", None),))
+    if heard:
+        checker.on_send(send, 3.0)
+        checker.on_send_answer(send, Accepted("imp_2", 1, 0, 0, 1, True))
+    base = _record(path=path, project_path=path, signature=found, session_id="session_1")
+    old = replace(base, state="pending", imported_at=1.0, unheard_at=2.0)
+    gone = replace(old, state="imported", missing_since=5.0, moved_identity="?")
+    checker.on_persist(Persist(upserts=(gone,)), {path: old})
+    return checker, path, replace(send, request=10)
+
+
+def test_gone_after_a_lost_answer_it_may_be_sent_again_once_back() -> None:
+    checker, _, send = _gone_unheard(heard=False)
+    checker.on_send(send, 6.0)
+    assert checker.violations == []
+
+
+def test_gone_after_a_lost_answer_then_a_2xx_sent_again_once_back_is_flagged() -> None:
+    checker, path, send = _gone_unheard(heard=True)
+    checker.on_send(send, 6.0)
+    assert [v for v in checker.violations if "re-sent" in v] == [
+        f"request 10 re-sent {path}: imported and unchanged"
+    ]

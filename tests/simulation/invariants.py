@@ -21,7 +21,9 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   (never `imported`), so that one batch may be sent again after the restart, at most
   once per such crash; a reset or timeout after SessionDock acted is the same (the
   core never heard the 2xx). SessionDock keys its library by path, so such a resend
-  is skipped there, not a second session.
+  is skipped there, not a second session. Nor are bytes its session got only from a
+  PATCH that moved it (`PATCH_READS_PROJECT`): the core counts what imports sent, so a
+  change relinked while it seemed gone is sent once back (`Checker._never_sent`).
 
 At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
 every complete project is in SessionDock exactly once at its current path, or is
@@ -133,6 +135,10 @@ class Checker:
         world.server.on_imported = self.session_imported
         self.holds: dict[str, bytes | None] = {}
         """Session id -> the bytes SessionDock last read for it (`SESSION_HOLDS_DISK`)."""
+        self.sent_to: dict[str, bytes | None] = {}
+        """Session id -> the bytes the last import carrying its path read: what the core
+        counts a session as holding (README: a PATCH moves a session, it sends no bytes),
+        while `holds` also takes what a moving PATCH read (`PATCH_READS_PROJECT`)."""
         self.last_probe_at: dict[str, float] = {}
         self.looked_at = world.looked_at
         """Path (stat'ed) or folder (walked) -> when the core last looked there."""
@@ -182,6 +188,7 @@ class Checker:
         for session in self.world.server.sessions.values():
             if session.project_path == path:
                 self.holds[session.id] = now
+                self.sent_to[session.id] = now
 
     def session_patched(self, session: Session, new_path: str) -> None:
         """(Nothing there, in the trash: the session keeps what it held.)"""
@@ -247,7 +254,12 @@ class Checker:
                     self.fail(f"request {send.request} sent {key} half-written ({why})")
             digest = world.fs.digest(path)
             imported = self._imported.get(key)
-            if imported is not None and imported[1] in (None, digest) and not self._holds_old(key):
+            if (
+                imported is not None
+                and imported[1] in (None, digest)
+                and not self._holds_old(key)
+                and not self._never_sent(key)
+            ):
                 bundle = daw.bundle if daw else False
                 if imported[0] == signature(world.fs, self.registry, key, bundle):
                     self.fail(f"request {send.request} re-sent {key}: imported and unchanged")
@@ -433,6 +445,16 @@ class Checker:
                 self.fail(f"{record.path} persisted imported without a 2xx (last: {outcome})")
             elif not self.world.server.has(record.project_path):
                 self.fail(f"{record.path} persisted imported but SessionDock does not have it")
+            if (
+                record.missing_since is not None
+                and record.unheard_at is not None
+                and self._outcome.get(record.path) != "ok"
+                and before is None
+            ):
+                # Gone with a request carrying it unanswered (`unheard_at`: a crash, a
+                # timeout) and no 2xx heard since: its bytes are not known delivered, and
+                # sending them once back is the README's lost-answer window (seed 4632906).
+                self._imported.pop(record.path, None)
 
     def _offline_original(self, path: str, durable: Mapping[str, ProjectRecord]) -> None:
         """A project queued as new at `path` while a folder holding its session (or its
@@ -524,6 +546,21 @@ class Checker:
             if s.project_path == path
         ]
         return any(h is not None and h != now for h in held)
+
+    def _never_sent(self, path: str) -> bool:
+        """The session at `path` holds the bytes there only as a moving PATCH read them:
+        no import sent it those. The core counts imports alone (README: a PATCH sends no
+        bytes), and one that relinked a project it thought gone (its restore not seen
+        yet) sends its change once back (seed 100001463): a resend SessionDock may not
+        need, never one of bytes the core knew delivered (an import that carried them
+        leaves `sent_to` equal, and it is still flagged)."""
+        now = self._content(path)
+        sent = [
+            self.sent_to.get(s.id)
+            for s in self.world.server.sessions.values()
+            if s.project_path == path
+        ]
+        return any(h is not None and h != now for h in sent)
 
 
 def _refused_change(record: ProjectRecord | None) -> bool:
