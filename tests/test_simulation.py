@@ -304,6 +304,8 @@ REGRESSION_SEEDS = {
     "before a copy's PATCH, its event handed to the core after the PATCH went out",
     100031487: "issue 12: a change refused unread (403 read-only) counted as carried; "
     "trashed, an unheard import's session of the older bytes was taken to hold it",
+    100008477: "issue 11: a change sent over an unheard import, in flight at a crash, was "
+    "taken as delivered by the listing of that import's session of older bytes",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
