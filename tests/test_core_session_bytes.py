@@ -221,3 +221,49 @@ def test_a_change_refused_unread_does_not_count_as_held_by_an_unheard_session() 
     assert gone.missing_since is not None
     assert gone.moved_identity != "id-b", "id-b was never sent: its session cannot hold it"
     assert gone.moved_identity == "id-a"
+
+
+def test_a_change_in_flight_at_a_crash_over_an_unheard_import_is_sent_again() -> None:
+    """Seed 100008477: an import whose answer was lost (`unheard`: it may have made a
+    session of `id-a`), then saved (`id-b`) and sent, the process dying before that
+    request went out. The listing after the restart has the path: the unheard import's
+    session, of `id-a`, perhaps; `id-b` is sent again, never taken as delivered. Before,
+    marking it in flight forgot the older bytes that session may hold."""
+    d: MovingDriver = start()
+    d.disk[A], d.identity[A] = sig(1), "id-a"
+    first = saved_and_held(d, A)
+    d.feed(SendAnswered(first.request, Failure("unreachable", "reset", "start it")))
+    assert d.stored[A].unheard_at is not None
+    d.disk[A], d.identity[A] = sig(2), "id-b"
+    d.feed(ProjectChanged(ROOT, A, False, d.now))
+    d.advance(10)
+    while not any(isinstance(e, Send) for e in d.held):  # back: SessionDock answers
+        held, d.held = d.held, []
+        for effect in held:
+            if isinstance(effect, AskHealth):
+                d.feed(HealthAnswered(effect.request, FULL))
+        d.advance(5)
+    assert d.stored[A].state == "in_flight"
+    d = restarted(d)  # the crash: the request never went out
+    d.feed(Started(wall=WALL0 + d.now))
+    d.advance(1)
+    listing(d, Library(frozenset({A}), {A: "s-a"}), 30)
+    sends = [s for s in d.sends() if any(i.project_path == A for i in s.items)]
+    assert sends, "id-b is sent again: the listed session may hold id-a"
+    assert d.stored[A].state == "imported" and d.stored[A].signature == sig(2)
+    assert not stale(d.stored[A]), "its own 2xx delivered id-b"
+
+
+def test_a_change_sent_over_an_unheard_import_and_answered_is_delivered() -> None:
+    """The same change answered with a 2xx of its own request: delivered, not sent
+    again (the older bytes it kept for a listing no longer count)."""
+    table = Table()
+    table.enqueue(project(HOME, "id-a"), WALL0)
+    table.mark_in_flight([HOME])
+    table.requeue([HOME], "reset", acted=True, wall=WALL0 + 1)  # unheard
+    table.enqueue(project(HOME, "id-b", size=2), WALL0 + 2)
+    table.mark_in_flight([HOME])
+    assert table[HOME].moved_identity == "id-a"
+    table.mark_imported([HOME], "imp-2", WALL0 + 3)
+    assert table[HOME].state == "imported" and not stale(table[HOME])
+    assert table[HOME].moved_identity is None

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from watcher.core.records import Project, ProjectRecord, Signature, StateName
 from watcher.core.relinks import NOT_HELD, NOT_MOVED, RelinkRows, as_project, project_fields, stale
-from watcher.core.store import base_name, has_session
+from watcher.core.store import base_name, has_session, unheard
 
 SETTLED: frozenset[StateName] = frozenset({"imported", "rejected", "pending", "in_flight"})
 """States in which the same bytes are never queued again."""
@@ -105,9 +105,12 @@ class Table(RelinkRows):
         for path in paths:
             old = self._rows.get(path)
             if old is not None and old.state == "pending":
+                # Its bytes are carried now (`stale`); an `unheard` request's session
+                # may hold older ones still, kept for the library check after a crash.
+                held = old.moved_identity if unheard(old) else None
                 record = replace(
-                    old, state="in_flight", attempts=old.attempts + 1, moved_identity=None
-                )  # its bytes are carried now (`stale`)
+                    old, state="in_flight", attempts=old.attempts + 1, moved_identity=held
+                )
                 self._put(record)
                 marked.append(record)
         return marked
@@ -123,7 +126,12 @@ class Table(RelinkRows):
             if old is not None and old.state == "in_flight":
                 # Kept in flight for an older request (`mark_missing`, carried) and back
                 # since: its session has the older bytes, and these are sent (seed 87675).
+                # Listed (no 2xx) after a crash, one sent over an `unheard` request's
+                # session of older bytes may be listed for that session: sent again
+                # (seed 100008477). A 2xx of its own request delivered its bytes.
+                own = import_id is not None and old.attempts > 0
                 send = stale(replace(old, state="imported")) and old.missing_since is None
+                send = send and not own
                 self._put(
                     replace(
                         old,
@@ -132,7 +140,7 @@ class Table(RelinkRows):
                         imported_at=wall,
                         last_error=None,
                         session_id=None,  # learned again: it may be a new session
-                        moved_identity=None if send else old.moved_identity,
+                        moved_identity=None if send or own else old.moved_identity,
                     )
                 )
                 count += 1
