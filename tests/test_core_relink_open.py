@@ -4,12 +4,12 @@ is relinked, those open in Audacity are not a project; its next save is sent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from tests.test_core import ROOT, sig
+from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import MovingDriver, move
 from tests.test_core_moves import start as start_moving
-from watcher.core.effects import Effect, Probe, Send
+from watcher.core.effects import Effect, Probe, Send, Walk
 from watcher.core.inputs import (
     Failure,
     NotAProject,
@@ -18,7 +18,9 @@ from watcher.core.inputs import (
     RelinkAnswered,
     Relinked,
     SendAnswered,
+    Started,
 )
+from watcher.core.machine import Core
 
 OLD, NEW = "/studio/a.als", "/studio/b.als"
 
@@ -123,3 +125,51 @@ def test_a_project_in_flight_found_open_then_saved_sends_its_newest_bytes_if_tha
     d.advance(120)
     assert [i.project_path for s in d.sends()[2:] for i in s.items] == [OLD]
     assert (d.stored[OLD].state, d.stored[OLD].signature) == ("imported", sig(7))
+
+
+@dataclass
+class SlowWalkDriver(OpeningDriver):
+    walks: list[Effect] = field(default_factory=list)
+    """Walks not answered yet (a big folder): answered by `walked`."""
+
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Walk):
+            self.walks.append(effect)
+        else:
+            super().carry_out(effect)
+
+    def walked(self) -> None:
+        walks, self.walks = self.walks, []
+        for walk in walks:
+            super().carry_out(walk)
+
+
+def test_a_project_relinking_at_a_crash_and_opened_is_not_sent_before_a_walk_sees_it() -> None:
+    """Simulator seed 100042098: moved and saved, its PATCH not sent yet; opened in
+    Audacity, the verdict (kept in memory only) was lost in a crash. In the next life
+    the PATCH is answered before the first walk is: the bytes the move found were sent
+    though the file was half written. Relinked, it waits for the walk, which finds the
+    file changed, and checked, it is not a project."""
+    d, _ = moved_and_saved_with_its_relink_out()
+    opened(d, NEW, 9)
+    assert d.stored[NEW].state == "relinking"
+    # As in the seed: its session's id known, the file itself moved (its inode kept).
+    record = d.stored[NEW]
+    d.stored[NEW] = replace(record, session_id="s-1", moved_inode=record.signature.inode)
+    life = SlowWalkDriver(
+        Core.restore(settings(), d.stored.values(), dict(d.meta)),
+        now=d.now + 5,
+        disk=d.disk,
+        stored=dict(d.stored),
+        identity=d.identity,
+        opened=d.opened,
+    )
+    life.feed(Started(wall=WALL0 + 60))
+    life.advance(10)
+    assert life.relinks, "its PATCH goes out before the first walk is answered"
+    assert life.sends() == [], "not sent before a walk has seen its bytes"
+    assert life.stored[NEW].state == "pending", "relinked, its change next"
+    life.walked()
+    life.advance(30)
+    assert life.sends() == [], "found open in Audacity"
+    assert (life.stored[NEW].state, life.stored[NEW].signature) == ("invalid", sig(9))

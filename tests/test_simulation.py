@@ -312,6 +312,9 @@ REGRESSION_SEEDS = {
     "core never heard it delivered; the checker had taken its missing record as delivered",
     100008477: "issue 11: a change sent over an unheard import, in flight at a crash, was "
     "taken as delivered by the listing of that import's session of older bytes",
+    100042098: "issue 11: an .aup3 moved (its relink held), then opened in Audacity; the "
+    "check that found it open was lost in a crash, and the next life, its PATCH answered "
+    "before the first walk, sent the bytes the move found while it was half written",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -105,10 +105,11 @@ class CoreBase:
         """Probes answered, waiting for the stat that says the bytes are still those."""
         self.unreadable = Unreadable()
         self._unconfirmed: set[str] = {
-            r.path for r in table.values() if r.state in ("pending", "in_flight")
+            r.path for r in table.values() if r.state in ("pending", "in_flight", "relinking")
         }
-        """Records queued or in flight in an earlier life: not sent until a walk has
-        seen the same bytes again (the file may have been opened or rewritten since)."""
+        """Records queued, in flight or relinking in an earlier life: not sent until a
+        walk has seen the same bytes again (the file may have been opened or rewritten
+        since; a relinked record sends the bytes its move found: seed 100042098)."""
         self._missing_before: dict[str, float] = {
             r.path: r.missing_since for r in table.values() if r.missing_since is not None
         }

@@ -1,5 +1,5 @@
-"""Records whose bytes the core cannot vouch for: queued or in flight in an earlier life,
-or looked at while their project went out of sight. They are sent only once a walk has
+"""Records whose bytes the core cannot vouch for: queued, in flight or relinking in an
+earlier life, or looked at while their project went out of sight. They are sent only once a walk has
 seen the project again (`_unconfirmed`), never on the strength of an older check.
 """
 
@@ -34,6 +34,8 @@ class Unconfirmed(LateNews):
         gone = [p for p in self._unconfirmed if p in self.table and self.table[p].root == root]
         for path in gone:
             self._unconfirmed.discard(path)
+            if self.table[path].state == "relinking":
+                continue  # missing as any record a walk lacks; its PATCH says the rest
             if self.table[path].state == "in_flight":
                 self._vanish(path)  # missing: its lookup keeps or drops it (seed 7101670)
             elif self._carried(path) or has_session(self.table[path]):
