@@ -191,12 +191,9 @@ def test_a_change_gone_while_out_and_refused_is_sent_when_back() -> None:
         assert table[HOME].state == ("imported" if acted else "pending")
 
 
-def test_a_change_refused_unread_does_not_count_as_held_by_an_unheard_session() -> None:
-    """Seed 100031487: an import whose answer was lost (`unheard`: it may have made a
-    session of `id-a`), then saved (`id-b`) and refused unread (403 read-only: it made
-    nothing), then trashed. The session that import may have made holds `id-a`, so
-    `id-b` is sent once it is back and listed; before, the refused request counted as
-    one that carried `id-b` (`attempts`) and the record was taken as held."""
+def _unheard_then_saved_and_sent() -> MovingDriver:
+    """An import of `id-a` whose answer was lost (`unheard`: it may have made a
+    session), then `A` saved as `id-b`, whose request is held, ready to go out."""
     d: MovingDriver = start()
     d.disk[A], d.identity[A] = sig(1), "id-a"
     first = saved_and_held(d, A)
@@ -211,6 +208,16 @@ def test_a_change_refused_unread_does_not_count_as_held_by_an_unheard_session() 
             if isinstance(effect, AskHealth):
                 d.feed(HealthAnswered(effect.request, FULL))
         d.advance(5)
+    return d
+
+
+def test_a_change_refused_unread_does_not_count_as_held_by_an_unheard_session() -> None:
+    """Seed 100031487: an import whose answer was lost (`unheard`: it may have made a
+    session of `id-a`), then saved (`id-b`) and refused unread (403 read-only: it made
+    nothing), then trashed. The session that import may have made holds `id-a`, so
+    `id-b` is sent once it is back and listed; before, the refused request counted as
+    one that carried `id-b` (`attempts`) and the record was taken as held."""
+    d = _unheard_then_saved_and_sent()
     [second] = [e for e in d.held if isinstance(e, Send)]
     assert [i.key for i in second.items] == [A]
     d.feed(SendAnswered(second.request, Failure("read_only", "HTTP 403", "enable it")))
@@ -229,20 +236,7 @@ def test_a_change_in_flight_at_a_crash_over_an_unheard_import_is_sent_again() ->
     request went out. The listing after the restart has the path: the unheard import's
     session, of `id-a`, perhaps; `id-b` is sent again, never taken as delivered. Before,
     marking it in flight forgot the older bytes that session may hold."""
-    d: MovingDriver = start()
-    d.disk[A], d.identity[A] = sig(1), "id-a"
-    first = saved_and_held(d, A)
-    d.feed(SendAnswered(first.request, Failure("unreachable", "reset", "start it")))
-    assert d.stored[A].unheard_at is not None
-    d.disk[A], d.identity[A] = sig(2), "id-b"
-    d.feed(ProjectChanged(ROOT, A, False, d.now))
-    d.advance(10)
-    while not any(isinstance(e, Send) for e in d.held):  # back: SessionDock answers
-        held, d.held = d.held, []
-        for effect in held:
-            if isinstance(effect, AskHealth):
-                d.feed(HealthAnswered(effect.request, FULL))
-        d.advance(5)
+    d = _unheard_then_saved_and_sent()
     assert d.stored[A].state == "in_flight"
     d = restarted(d)  # the crash: the request never went out
     d.feed(Started(wall=WALL0 + d.now))
