@@ -315,6 +315,8 @@ REGRESSION_SEEDS = {
     100042098: "issue 11: an .aup3 moved (its relink held), then opened in Audacity; the "
     "check that found it open was lost in a crash, and the next life, its PATCH answered "
     "before the first walk, sent the bytes the move found while it was half written",
+    100022626: "issue 12: a project with two sessions by design, renamed unseen, took back "
+    "the other one a copy was given, leaving its own (its record missing there) behind",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -322,10 +324,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-OPEN_SEEDS: dict[int, str] = {
-    100022626: "issue 12 (a 60,000-seed run of the next stop's code, not analysed): one "
-    "project with two sessions, renamed and back, a session left at the name it left",
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer

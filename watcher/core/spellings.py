@@ -101,6 +101,16 @@ class Spellings(CoreBase):
         if project.identity is None:
             return False
         inode, folder = project.signature.inode, self.folders.containing(project.path)
+        if any(
+            r.signature.inode == inode
+            and (r.root == project.root or r.signature.agrees(project.signature))
+            for r in self.table.vanished_like(project.identity)
+        ):
+            # Its own record, missing, is this very file (the inode a move keeps): moved
+            # on from there, that session follows it as any move. The copy's is one the
+            # project left behind (two sessions by design); taking it back would leave
+            # its own at a path nothing is at (simulator seed 100022626).
+            return False
         taken = [
             r
             for r in self.table.present_like(project.identity)
