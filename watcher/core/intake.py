@@ -146,7 +146,7 @@ class Intake(Unconfirmed):
             self._walk_seen(found.root, [item.path for item in items])
         for item in items:
             if item.path in self._unconfirmed:
-                self._confirm_restored(item.path, item.signature)
+                self._confirm_restored(item.path)
             if item.signature is None:
                 continue
             if self._gone_since(item.path, at):

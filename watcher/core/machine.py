@@ -253,6 +253,7 @@ class Core(Watching, Moves, Sessions, Persisting):
         self._emit(*effects)
         for root in removed:
             self._forget_waiting_under(root)
+            self._forget_moves_under(root)
         if self.gate.pause is Pause.AUTH:
             self.timers["token"] = self._now
         self._log("config_reloaded", folders=self.folders.modes())

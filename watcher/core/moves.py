@@ -271,6 +271,15 @@ class Moves(Relinking):
             if self.folders.online(project.root) is not None:
                 self._enqueue(project, bundle, checked=True)
 
+    def _forget_moves_under(self, root: str) -> None:
+        """A reload dropped a folder whose check a move waits on: its answer will be
+        ignored, so gone from it is gone (as in `_move_checked`), and the new project is
+        taken for it moved rather than waiting forever (and the core busy finding)."""
+        for held in (self._gone_if_online, self._gone_if_back):
+            for path, waiting in held.pop(root, {}).items():
+                self._gone(path)
+                self._move_resolved(waiting)
+
     def _folder_answered(self, root: str) -> None:
         """A folder check asked by `_move_checked` came back: online, its originals are
         gone (the new projects are moves); offline, nothing is known (they are new)."""

@@ -6,7 +6,6 @@ seen the project again (`_unconfirmed`), never on the strength of an older check
 from __future__ import annotations
 
 from watcher.core.late import LateNews
-from watcher.core.records import Signature
 from watcher.core.store import has_session
 
 
@@ -21,10 +20,10 @@ class Unconfirmed(LateNews):
         if record is not None and record.state in ("pending", "in_flight"):
             self._unconfirmed.add(path)  # in flight: held if its request fails
 
-    def _confirm_restored(self, path: str, signature: Signature | None) -> None:
-        """A record queued or in flight in an earlier life, seen again by a walk: sent
-        only if its bytes are still those that were checked (else it goes through the
-        quiet period and the check again, as any change)."""
+    def _confirm_restored(self, path: str) -> None:
+        """A record queued or in flight in an earlier life, seen again by a walk: the
+        walk's signature then decides, as for any record (sent only if its bytes are still
+        those that were checked, else through the quiet period and the check again)."""
         self._unconfirmed.discard(path)
         self._replan_soft = True
 
