@@ -317,6 +317,9 @@ REGRESSION_SEEDS = {
     "before the first walk, sent the bytes the move found while it was half written",
     100022626: "issue 12: a project with two sessions by design, renamed unseen, took back "
     "the other one a copy was given, leaving its own (its record missing there) behind",
+    117000545: "checker (lost-answer window): a change relinked while trashed (imported, its "
+    "session holding older bytes), restored and sent; a crash before its 2xx was written "
+    "resent it once, which the checker took as a resend of bytes the relink had marked",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -333,3 +333,54 @@ def test_gone_after_a_lost_answer_then_a_2xx_sent_again_once_back_is_flagged() -
     assert [v for v in checker.violations if "re-sent" in v] == [
         f"request 10 re-sent {path}: imported and unchanged"
     ]
+
+
+def _a_change_relinked_while_gone_then_sent(answer: str) -> tuple[Checker, str, Send]:
+    """Seed 117000545: imported, saved, relinked while in the trash (persisted imported
+    with the new signature; its session holds the first bytes, the PATCH read none),
+    restored and its change sent (in flight), SessionDock acting on it. Its `answer`:
+    "persisted" (heard and written imported), "lost" (a crash before it was written,
+    its record left in flight). Returns the checker after the restart, the path, and
+    the next request carrying it."""
+    path = f"{ROOTS[0]}/Song.als"
+    checker = _an_imported_session(path)
+    world, registry = checker.world, checker.registry
+    world.ever.add(P(path))
+    world.fs.write(P(path), b"saved, then trashed", 3)
+    found = signature(world.fs, registry, path, False)
+    assert found is not None
+    base = _record(path=path, project_path=path, signature=found, session_id="session_1")
+    relinked = replace(base, state="imported", imported_at=1.0, missing_since=4.0)
+    checker._outcome[path] = "relinked"
+    checker.on_persist(Persist(upserts=(relinked,)), {})
+    out = replace(relinked, state="in_flight", missing_since=None, attempts=2)
+    checker.on_persist(Persist(upserts=(out,)), {path: relinked})
+    send = Send(4, "Ableton", True, (SendItem(path, path, "Song", "als", None),))
+    checker.on_send(send, 5.0)
+    assert checker.violations == [], "its session held other bytes: the change is owed"
+    world.server._store("Ableton", (Item(path, "Song", "als"),))  # acted: skipped, read
+    checker.on_send_answer(send, Accepted("imp_8", 1, 0, 0, 1, True))
+    durable = out
+    if answer == "persisted":
+        durable = replace(out, state="imported", import_id="imp_8")
+        checker.on_persist(Persist(upserts=(durable,)), {path: out})
+    checker.on_restart({path: durable})
+    return checker, path, replace(send, request=2)
+
+
+def test_a_change_whose_2xx_a_crash_lost_may_be_sent_once_after_the_restart() -> None:
+    """The README's window: the crash came after the send and before its answer was
+    written, so the record is in flight and the one batch is sent again; its record's
+    earlier `imported` (a relink's, with these bytes never sent) does not make that a
+    resend of bytes known delivered. Once, not twice."""
+    checker, path, again = _a_change_relinked_while_gone_then_sent("lost")
+    checker.on_send(again, 6.0)
+    assert checker.violations == []
+    checker.on_send(replace(again, request=3), 7.0)
+    assert checker.violations == [f"request 3 re-sent {path}: imported and unchanged"]
+
+
+def test_a_change_whose_2xx_was_written_sent_again_after_a_restart_is_flagged() -> None:
+    checker, path, again = _a_change_relinked_while_gone_then_sent("persisted")
+    checker.on_send(again, 6.0)
+    assert checker.violations == [f"request 2 re-sent {path}: imported and unchanged"]

@@ -19,8 +19,8 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   its session away from that path since. The documented window: a
   crash after a send and before its answer is persisted leaves the project `in_flight`
   (never `imported`), so that one batch may be sent again after the restart, at most
-  once per such crash; a reset or timeout after SessionDock acted is the same (the
-  core never heard the 2xx). SessionDock keys its library by path, so such a resend
+  once per such crash (`Checker._owed`); a reset or timeout after SessionDock acted is
+  the same (the core never heard the 2xx). SessionDock keys its library by path, so such a resend
   is skipped there, not a second session. Nor are bytes its session got only from a
   PATCH that moved it (`PATCH_READS_PROJECT`): the core counts what imports sent, so a
   change relinked while it seemed gone is sent once back (`Checker._never_sent`).
@@ -147,6 +147,12 @@ class Checker:
         self.arriving: dict[str, tuple[float, float]] = {}
         """Path -> when something arrived there, its event fed to the core, and when
         that event is handed over (unseen until then)."""
+        self._owed: set[str] = set()
+        """Paths a crash left `in_flight` after a request carried them, its answer (heard
+        or not) never persisted: the README's window, one resend after the restart
+        (its record may say imported with these bytes from a relink that sent none, and
+        the lost request delivered them: seed 117000545). Closed by that resend or by
+        the path persisted imported again."""
         self._outcome: dict[str, str] = {}
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
         `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
@@ -212,6 +218,8 @@ class Checker:
             # longer imported was relinked away, not unheard (it exempted too much).
             if outcome == "sent" and self.world.server.has(key) and not known:
                 self._unheard.add(key)  # SessionDock acted; the process died unaware
+            if outcome in ("sent", "ok") and record is not None and record.state == "in_flight":
+                self._owed.add(key)
         self._outcome.clear()
         self._paused = None
 
@@ -254,8 +262,11 @@ class Checker:
                     self.fail(f"request {send.request} sent {key} half-written ({why})")
             digest = world.fs.digest(path)
             imported = self._imported.get(key)
+            owed = key in self._owed
+            self._owed.discard(key)
             if (
                 imported is not None
+                and not owed
                 and imported[1] in (None, digest)
                 and not self._holds_old(key)
                 and not self._never_sent(key)
@@ -418,6 +429,7 @@ class Checker:
                     self.fail(f"{record.path} persisted rejected without a reason")
             if record.state != "imported":
                 continue
+            self._owed.discard(record.path)
             before = self._imported.get(record.path)
             self._imported[record.path] = (record.signature, self._sent.get(record.path))
             old = durable.get(record.path)
