@@ -6,18 +6,28 @@ that folder, the check's answer is ignored: without this rule the new project wa
 forever (never imported, never relinked) and the core stayed busy finding, so every
 later batch waited out its window. Gone from a folder no longer watched is gone, as in
 `_move_checked`: the project is taken for it, moved (a drive back under another mount
-point, and the config changed to it).
+point, and the config changed to it). So is a guessed relink waiting while the folder
+its session still points at is offline: that drive gone for good, the person drops it
+from `watch:` (as `status` says) and the session follows the copy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tests.test_core import WALL0, settings, sig
+from tests.test_core_relink_sweep import sent_since
+from tests.test_core_relink_taken import two_volumes
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
 from watcher.core.effects import CheckFolder, Effect
-from watcher.core.inputs import ProjectChanged, ReloadRequested, Started
+from watcher.core.inputs import (
+    DirectoryGone,
+    ProjectChanged,
+    ProjectGone,
+    ReloadRequested,
+    Started,
+)
 from watcher.core.settings import FolderSettings
 
 A, B = "/Volumes/A", "/Volumes/B"
@@ -54,3 +64,23 @@ def test_a_move_waiting_on_a_folder_the_config_drops_is_relinked() -> None:
     assert relinked(d) == [(home, away)]
     assert away not in items_sent(d), "never imported again at its new path"
     assert not d.core._busy_finding(), "nothing waits on a folder no longer watched"
+
+
+def test_a_guessed_relink_waiting_on_an_offline_folder_goes_once_it_is_dropped() -> None:
+    a, dup = f"{B}/Song/a.als", f"{A}/Copy/a.als"
+    d = two_volumes({a: "id-a", f"{A}/other.als": "id-o", f"{B}/other.als": "id-p"})
+    trashed = d.disk.pop(a)
+    d.feed(ProjectGone(B, a, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(A, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    d.unplugged.add(B)
+    d.feed(DirectoryGone(B, B, d.now))  # the drive goes, for good
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert not sent_since(d, tried), "no PATCH while the session's path cannot be looked at"
+    d.feed(ReloadRequested(settings(folders=(FolderSettings(A),))))
+    d.advance(600)
+    assert sent_since(d, tried) == [(a, dup)], "the session follows the copy"
+    assert d.stored[dup].state == "imported" and items_sent(d).count(dup) == 0

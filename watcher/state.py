@@ -248,6 +248,19 @@ class State:
         )
         return int(count), [(path_of_key(r["path"]), float(r["missing_since"])) for r in rows]
 
+    def relinking(self, limit: int = 20) -> tuple[int, list[tuple[str, str]]]:
+        """Projects whose session waits for its relink: how many, and the longest
+        waiting `(path, where the session still points)`. A guessed relink waits while
+        that path's folder is offline, and only `status` can tell a person why."""
+        if "moved_from" not in columns(self.db):
+            return 0, []
+        where = "FROM projects WHERE state = 'relinking' AND moved_from IS NOT NULL"
+        count = self.db.execute(f"SELECT COUNT(*) {where}").fetchone()[0]
+        rows = self.db.execute(
+            f"SELECT path, moved_from {where} ORDER BY updated_at LIMIT ?", (limit,)
+        )
+        return int(count), [(path_of_key(r["path"]), str(r["moved_from"])) for r in rows]
+
     def tag_work(self, folder_tags: dict[str, tuple[str, ...]]) -> dict[str, int]:
         """Sessions still to get their folder's tags (`watch[].tags`): how many, and how
         many of those SessionDock has not listed yet (their session id is unknown)."""
