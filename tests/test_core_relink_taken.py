@@ -92,20 +92,30 @@ def two_volumes(files: dict[str, str]) -> RefusingUnplugging:
     return d
 
 
+B_PATH, B_COPY = f"{B}/Song/a.als", f"{A}/Copy/a.als"
+
+
+def a_copy_on_a_waits_for_trashed_a_on_b() -> tuple[RefusingUnplugging, Signature]:
+    """a imported on B, then trashed; a copy of it on A (another inode, a's bytes) is
+    taken for it (B online, a's path empty), its PATCH refused."""
+    d = two_volumes({B_PATH: "id-a", f"{A}/other.als": "id-o", f"{B}/other.als": "id-p"})
+    trashed = d.disk.pop(B_PATH)
+    d.feed(ProjectGone(B, B_PATH, d.now))
+    d.disk[B_COPY], d.identity[B_COPY] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(A, B_COPY, False, d.now))
+    d.advance(10)
+    assert d.stored[B_COPY].state == "relinking", "a's path is empty: the copy is taken for a"
+    return d, trashed
+
+
 def test_a_copys_relink_waits_while_the_folder_of_its_sessions_path_is_offline() -> None:
     """Seeds 28052, 98026: a trashed on B; a copy of it on A taken for it (B online, a's
     path empty), its PATCH refused. B goes offline; a is restored there, unseen. While
     B is away, whether a is back cannot be told: the PATCH waits (SessionDock back).
     B back, its walk finds a at its session's path: the relink is undone, and the copy
     is imported as new."""
-    a, dup = f"{B}/Song/a.als", f"{A}/Copy/a.als"
-    d = two_volumes({a: "id-a", f"{A}/other.als": "id-o", f"{B}/other.als": "id-p"})
-    trashed = d.disk.pop(a)
-    d.feed(ProjectGone(B, a, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(A, dup, False, d.now))
-    d.advance(10)
-    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    a, dup = B_PATH, B_COPY
+    d, trashed = a_copy_on_a_waits_for_trashed_a_on_b()
     d.unplugged.add(B)
     d.feed(DirectoryGone(B, B, d.now))
     d.advance(1)

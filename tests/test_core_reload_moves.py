@@ -13,18 +13,17 @@ from `watch:` (as `status` says) and the session follows the copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tests.test_core import WALL0, settings, sig
 from tests.test_core_relink_sweep import sent_since
-from tests.test_core_relink_taken import two_volumes
+from tests.test_core_relink_taken import B_COPY, B_PATH, a_copy_on_a_waits_for_trashed_a_on_b
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
 from watcher.core.effects import CheckFolder, Effect
 from watcher.core.inputs import (
     DirectoryGone,
     ProjectChanged,
-    ProjectGone,
     ReloadRequested,
     Started,
 )
@@ -67,14 +66,8 @@ def test_a_move_waiting_on_a_folder_the_config_drops_is_relinked() -> None:
 
 
 def test_a_guessed_relink_waiting_on_an_offline_folder_goes_once_it_is_dropped() -> None:
-    a, dup = f"{B}/Song/a.als", f"{A}/Copy/a.als"
-    d = two_volumes({a: "id-a", f"{A}/other.als": "id-o", f"{B}/other.als": "id-p"})
-    trashed = d.disk.pop(a)
-    d.feed(ProjectGone(B, a, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(A, dup, False, d.now))
-    d.advance(10)
-    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    a, dup = B_PATH, B_COPY
+    d, _ = a_copy_on_a_waits_for_trashed_a_on_b()
     d.unplugged.add(B)
     d.feed(DirectoryGone(B, B, d.now))  # the drive goes, for good
     tried, d.refusing = len(d.relinks), False
