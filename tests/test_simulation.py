@@ -320,6 +320,8 @@ REGRESSION_SEEDS = {
     117000545: "checker (lost-answer window): a change relinked while trashed (imported, its "
     "session holding older bytes), restored and sent; a crash before its 2xx was written "
     "resent it once, which the checker took as a resend of bytes the relink had marked",
+    130002412: "checker (lost-answer window, no crash): the same change's 202 was not the "
+    "documented JSON after SessionDock acted; the core's one retry was taken as a resend",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -18,7 +18,7 @@ from tests.simulation.server import Item, Session
 from tests.simulation.world import ROOTS, World, random_settings
 from tests.simulation.world import Project as WorldProject
 from watcher.core.effects import Persist, Relink, RelinkItem, Send, SendItem
-from watcher.core.inputs import Accepted
+from watcher.core.inputs import Accepted, Failure
 from watcher.core.records import ProjectRecord, Signature
 from watcher.daws import Registry
 
@@ -340,8 +340,9 @@ def _a_change_relinked_while_gone_then_sent(answer: str) -> tuple[Checker, str, 
     with the new signature; its session holds the first bytes, the PATCH read none),
     restored and its change sent (in flight), SessionDock acting on it. Its `answer`:
     "persisted" (heard and written imported), "lost" (a crash before it was written,
-    its record left in flight). Returns the checker after the restart, the path, and
-    the next request carrying it."""
+    its record left in flight), "failed" (an answer the core took for a failure, no
+    crash). Returns the checker (after the restart, if any), the path, and the next
+    request carrying it."""
     path = f"{ROOTS[0]}/Song.als"
     checker = _an_imported_session(path)
     world, registry = checker.world, checker.registry
@@ -359,6 +360,9 @@ def _a_change_relinked_while_gone_then_sent(answer: str) -> tuple[Checker, str, 
     checker.on_send(send, 5.0)
     assert checker.violations == [], "its session held other bytes: the change is owed"
     world.server._store("Ableton", (Item(path, "Song", "als"),))  # acted: skipped, read
+    if answer == "failed":  # seed 130002412: a 202 whose body is not the documented JSON
+        checker.on_send_answer(send, Failure("bad_answer", "lacks importId", "retrying"))
+        return checker, path, replace(send, request=5)
     checker.on_send_answer(send, Accepted("imp_8", 1, 0, 0, 1, True))
     durable = out
     if answer == "persisted":
@@ -378,6 +382,16 @@ def test_a_change_whose_2xx_a_crash_lost_may_be_sent_once_after_the_restart() ->
     assert checker.violations == []
     checker.on_send(replace(again, request=3), 7.0)
     assert checker.violations == [f"request 3 re-sent {path}: imported and unchanged"]
+
+
+def test_a_change_whose_answer_failed_after_sessiondock_acted_may_be_sent_once_more() -> None:
+    """The same window without a crash: the core heard a failure, so it sends the batch
+    again; that one resend is not bytes known delivered. Once, not twice."""
+    checker, path, again = _a_change_relinked_while_gone_then_sent("failed")
+    checker.on_send(again, 6.0)
+    assert checker.violations == []
+    checker.on_send(replace(again, request=6), 7.0)
+    assert checker.violations == [f"request 6 re-sent {path}: imported and unchanged"]
 
 
 def test_a_change_whose_2xx_was_written_sent_again_after_a_restart_is_flagged() -> None:

@@ -19,8 +19,8 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   its session away from that path since. The documented window: a
   crash after a send and before its answer is persisted leaves the project `in_flight`
   (never `imported`), so that one batch may be sent again after the restart, at most
-  once per such crash (`Checker._owed`); a reset or timeout after SessionDock acted is
-  the same (the core never heard the 2xx). SessionDock keys its library by path, so such a resend
+  once per such crash; a reset or timeout after SessionDock acted is the same (the
+  core never heard the 2xx; both `Checker._owed`). SessionDock keys its library by path, so such a resend
   is skipped there, not a second session. Nor are bytes its session got only from a
   PATCH that moved it (`PATCH_READS_PROJECT`): the core counts what imports sent, so a
   change relinked while it seemed gone is sent once back (`Checker._never_sent`).
@@ -149,10 +149,12 @@ class Checker:
         that event is handed over (unseen until then)."""
         self._owed: set[str] = set()
         """Paths a crash left `in_flight` after a request carried them, its answer (heard
-        or not) never persisted: the README's window, one resend after the restart
-        (its record may say imported with these bytes from a relink that sent none, and
-        the lost request delivered them: seed 117000545). Closed by that resend or by
-        the path persisted imported again."""
+        or not) never persisted, or a request carrying them failed (a reset, a timeout,
+        an answer that is not the documented JSON) after SessionDock acted: the README's
+        window, one resend after the restart or the failure (its record may say imported
+        with these bytes from a relink that sent none, and the lost request delivered
+        them: seeds 117000545, 130002412). Closed by that resend or by the path
+        persisted imported again."""
         self._outcome: dict[str, str] = {}
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
         `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
@@ -282,6 +284,7 @@ class Checker:
                 self._unheard.discard(item.project_path)
             elif self.world.server.has(item.project_path):
                 self._unheard.add(item.project_path)
+                self._owed.add(item.key)  # acted, its 2xx unheard: one resend (130002412)
         mark = "ok" if isinstance(outcome, Accepted) else "fail"
         if isinstance(outcome, Failure) and outcome.kind == "rejected" and len(send.items) == 1:
             mark = "rejected"
