@@ -155,7 +155,8 @@ class CoreBase:
         put the session at its new path: `_relink_retaken`). Not kept over a restart."""
         self._back_while_out: dict[str, str] = {}
         """A relinking record whose PATCH was out when a project came back to its
-        session's path: its path -> that path (`Relinking._undo_guesses_back`)."""
+        session's path: its path -> that path (`Relinking._undo_guesses_back`). Read
+        back from disk at a restart (`Relinking._back_while_out_on_disk`)."""
         self._summary_relinked = 0
         """`counters.relinked` at the last hourly summary."""
         self._walk_paths: dict[str, set[str]] = {}
