@@ -166,3 +166,41 @@ def test_a_project_restored_while_a_copys_patch_is_out_and_saved_when_it_fails_k
     assert (dup, home) in again, "the session is pointed back at a (the PATCH may have acted)"
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert d.stored[home].state == "imported"
+
+
+def test_a_copy_moved_on_after_its_patch_found_the_session_keeps_it_after_a_restart() -> None:
+    """The history that leaves the same rows behind as seed 5511109's window, and is
+    not read as it: a restored while the copy's PATCH is out, the copy moves on, then
+    that PATCH is answered 2xx (the session is the copy's: the next PATCH, for its new
+    path, goes by the id it found), and the daemon dies with that next PATCH out. The
+    relink moved on while a PATCH was unsettled (`moved_also`), so the order of a's
+    return and the answer cannot be read from disk: the copy keeps its relink after
+    the restart, as without one, and a is imported as new."""
+    home, dup, dup2 = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als", f"{ROOT}/Kite/a copy.als"
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing, d.hold_relinks = False, True
+    trashed = d.disk.pop(home)
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    out = d.relinks[-1]
+    d.disk[home] = trashed  # restored, with its inode, while the PATCH is out
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.advance(10)
+    d.disk[dup2], d.identity[dup2] = d.disk.pop(dup), "id-a"  # the copy moves on
+    d.feed(ProjectGone(ROOT, dup, d.now))
+    d.feed(ProjectChanged(ROOT, dup2, False, d.now))
+    d.advance(10)
+    assert d.stored[dup2].state == "relinking" and d.stored[dup2].moved_from == home
+    d.feed(RelinkAnswered(out.request, Relinked(((dup, "s1"),))))
+    d.advance(10)
+    assert d.relinks[-1] is not out, "the next PATCH, for the copy's new path, is out"
+    assert d.stored[home].state == "pending" and d.stored[dup2].session_id == "s1"
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert not again.logs("project_relink_undone")
+    assert all(new != home for _, new in sent_since(again, 0)), "the copy keeps the session"
+    assert items_sent(again) == [home], "a is imported as new"

@@ -93,11 +93,16 @@ class Relinking(Spellings, Adoption):
         has another inode (unless the file system gave it out again): this one came back
         while the PATCH was out, whose answer died with the process, or failed (not
         counted then: `attempts` alone cannot tell) and the process died before the
-        next turn that could send (`_undo_guesses_back` then decides)."""
+        next turn that could send (`_undo_guesses_back` then decides). Not one that
+        moved on while a PATCH was unsettled (`moved_also`): the copy moved on after the
+        project came back and that PATCH found the session (a 2xx: its next PATCH goes
+        by that id, and the copy keeps it) leaves the same rows, so it is not read as
+        this; nor, then, one whose earlier PATCH moved on unsettled (as before)."""
         for r in self.table.in_state("relinking"):
             there = self.table.get(r.moved_from or "")
             if (
-                there is not None
+                not r.moved_also
+                and there is not None
                 and there.state == "pending"
                 and there.missing_since is None
                 and not has_session(there)
