@@ -7,18 +7,29 @@ A project moved back to its session's path and saved there (a new inode) before 
 probed is taken for a twin moved onto the path it left, queued as new, while the relink
 kept its inode; once that relink would be a copy's, the file there keeps the session. A
 project restored at its session's path while a copy's PATCH is out is queued as new
-(the answer decides); that answer lost, the project keeps its session and the copy is
-imported as new, never sent again.
+(the answer decides); that answer lost (or the PATCH refused), the project keeps its
+session and the copy is imported as new, never sent again: once the project is looked
+at, if it was being looked at then, and after a restart too (what is on disk says so).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.test_core import ROOT
-from tests.test_core_relink_sweep import refusing, sent_since
+import pytest
+
+from tests.test_core import ROOT, WALL0, settings
+from tests.test_core_relink_sweep import SlowProbes, refusing, sent_since
 from tests.test_core_volumes import items_sent
-from watcher.core.inputs import Failure, ProjectChanged, ProjectGone, RelinkAnswered, Relinked
+from watcher.core import Core
+from watcher.core.inputs import (
+    Failure,
+    ProjectChanged,
+    ProjectGone,
+    RelinkAnswered,
+    Relinked,
+    Started,
+)
 
 
 def test_a_copy_never_takes_the_session_of_a_project_back_and_saved_at_its_path() -> None:
@@ -81,3 +92,115 @@ def test_a_project_restored_while_a_copys_patch_is_out_keeps_its_session() -> No
     assert (dup, home) in again, "the session is pointed back at a (the PATCH may have acted)"
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert items_sent(d).count(home) == 1, "a is never imported again"
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["unanswered", "refused"])
+def test_a_project_restored_while_a_copys_patch_is_out_keeps_it_after_a_restart(
+    refused: bool,
+) -> None:
+    """Seed 5511109's window across a restart: a trashed; a copy of it (another inode)
+    taken for it, its PATCH out when a is restored at its path with its inode (queued
+    as new); the daemon dies before the answer (the PATCH may have acted), or after a
+    refusal, while it waits for SessionDock. What is on disk says so: the copy's relink
+    did not keep the inode it was taken for, and at the path it moves the session from
+    is a project queued with no session and that inode (back while no PATCH was out,
+    it would have undone the relink at once). After the restart the project keeps its
+    session (pointed back at it if the PATCH may have acted), the copy is imported as
+    new, and its PATCH is never sent again."""
+    home, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als"
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing, d.hold_relinks = False, True
+    trashed = d.disk.pop(home)
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
+    out = d.relinks[-1]
+    d.disk[home] = trashed  # restored, with its inode, while the PATCH is out
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.advance(10)
+    assert d.stored[home].state == "pending", "the PATCH is out: the answer decides"
+    if refused:
+        down = Failure("server", "HTTP 503 unavailable: starting", "check SessionDock")
+        d.feed(RelinkAnswered(out.request, Relinked(()), failure=down))
+        assert d.stored[dup].attempts == 0 and d.stored[home].state == "pending"
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    sent = sent_since(again, 0)
+    assert (home, dup) not in sent, "the copy's PATCH is never sent again"
+    assert sent == ([] if refused else [(dup, home)]), "pointed back at a if it may have acted"
+    assert items_sent(again) == [dup], "the copy is imported as new, a never"
+    assert again.stored[home].state == "imported" and again.stored[dup].state == "imported"
+
+
+def test_a_project_restored_while_a_copys_patch_is_out_and_saved_when_it_fails_keeps_it() -> None:
+    """Seed 5511109's window, the project being looked at when the answer comes: a
+    restored while the copy's PATCH is out, then saved; the PATCH's answer is lost
+    during a's quiet period. The relink waits for a to be looked at, then is undone as
+    before: the session is pointed back at a, and the copy is imported as new."""
+    home, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als"
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing, d.hold_relinks = False, True
+    trashed = d.disk.pop(home)
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    out = d.relinks[-1]
+    d.disk[home] = trashed  # restored, with its inode
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.advance(10)
+    assert d.stored[home].state == "pending", "the PATCH is out: the answer decides"
+    d.disk[home], d.identity[home] = replace(trashed, size=999), "id-a saved"
+    d.feed(ProjectChanged(ROOT, home, False, d.now))  # saved: a quiet period
+    d.hold_relinks = False
+    lost = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
+    d.feed(RelinkAnswered(out.request, Relinked((), sent=True), failure=lost))
+    tried = len(d.relinks)
+    d.advance(600)
+    again = sent_since(d, tried)
+    assert (home, dup) not in again, "the copy's PATCH is never sent again"
+    assert (dup, home) in again, "the session is pointed back at a (the PATCH may have acted)"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+    assert d.stored[home].state == "imported"
+
+
+def test_a_copy_moved_on_after_its_patch_found_the_session_keeps_it_after_a_restart() -> None:
+    """The history that leaves the same rows behind as seed 5511109's window, and is
+    not read as it: a restored while the copy's PATCH is out, the copy moves on, then
+    that PATCH is answered 2xx (the session is the copy's: the next PATCH, for its new
+    path, goes by the id it found), and the daemon dies with that next PATCH out. The
+    relink moved on while a PATCH was unsettled (`moved_also`), so the order of a's
+    return and the answer cannot be read from disk: the copy keeps its relink after
+    the restart, as without one, and a is imported as new."""
+    home, dup, dup2 = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als", f"{ROOT}/Kite/a copy.als"
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing, d.hold_relinks = False, True
+    trashed = d.disk.pop(home)
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    out = d.relinks[-1]
+    d.disk[home] = trashed  # restored, with its inode, while the PATCH is out
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.advance(10)
+    d.disk[dup2], d.identity[dup2] = d.disk.pop(dup), "id-a"  # the copy moves on
+    d.feed(ProjectGone(ROOT, dup, d.now))
+    d.feed(ProjectChanged(ROOT, dup2, False, d.now))
+    d.advance(10)
+    assert d.stored[dup2].state == "relinking" and d.stored[dup2].moved_from == home
+    d.feed(RelinkAnswered(out.request, Relinked(((dup, "s1"),))))
+    d.advance(10)
+    assert d.relinks[-1] is not out, "the next PATCH, for the copy's new path, is out"
+    assert d.stored[home].state == "pending" and d.stored[dup2].session_id == "s1"
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert not again.logs("project_relink_undone")
+    assert all(new != home for _, new in sent_since(again, 0)), "the copy keeps the session"
+    assert items_sent(again) == [home], "a is imported as new"

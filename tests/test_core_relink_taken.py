@@ -11,12 +11,15 @@ folder offline (the project may be back there, unseen: seeds 28052, 98026), or n
 walked yet since it came back or the daemon started (restored while the daemon was
 stopped, or before a crash: seed 31750). A PATCH that may have acted while the relink
 was at the project's own path does not keep the project, found with its inode, from
-taking a copy's relink back (seed 75330); one the copy sent does.
+taking a copy's relink back (seed 75330); one the copy sent does. Both are told after
+a restart too: the relink keeps on disk what it counted before the copy was taken for
+it (`arrived_with`, schema 9).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import move, start
@@ -24,7 +27,7 @@ from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing,
 from tests.test_core_unheard import listing
 from tests.test_core_volumes import items_sent
 from watcher.core import Core
-from watcher.core.effects import Effect, Relink
+from watcher.core.effects import Effect, Persist, Relink
 from watcher.core.inputs import (
     DirectoryGone,
     Failure,
@@ -348,6 +351,97 @@ def test_a_patch_that_may_have_acted_at_the_projects_own_path_does_not_keep_it_f
     d.advance(600)
     assert sent_since(d, tried) == [(a, moved)], "the session stays with a, not the copy"
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
+
+
+OWN_PATHS = tuple(f"{ROOT}/{n}a.als" for n in ("", "Moved/", "Hook/", "Kite/"))
+
+
+def a_copy_taken_after_a_patch_at_as_own_path() -> LosingAnswers:
+    """Seed 75330's world up to the copy: a moved to Moved, its PATCH's answer lost; a
+    moves on to Hook unseen and a copy of it (another inode) at Kite is taken for it."""
+    a, moved, away, dup = OWN_PATHS
+    d = LosingAnswers(Core.restore(settings(), (), {}))
+    d.disk[a], d.identity[a] = sig(1), "id-a"
+    d.disk[f"{ROOT}/other.als"], d.identity[f"{ROOT}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.lose, d.refusing = 1, True  # then SessionDock is starting (503): nothing acts
+    d.disk[moved], d.identity[moved] = d.disk.pop(a), "id-a"
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    d.disk[away], d.identity[away] = d.disk.pop(moved), "id-a"  # no event
+    d.disk[dup], d.identity[dup] = replace(d.disk[away], inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
+    assert d.stored[dup].arrived_with == 1, "counted at a's own path, Moved"
+    return d
+
+
+def test_a_patch_that_may_have_acted_at_the_projects_own_path_counts_so_after_a_restart() -> None:
+    """Seed 75330's rule across a restart: the copy taken for a (its relink counting a
+    PATCH sent while it was at a's own path, Moved); the daemon stops, and a comes back
+    to Moved meanwhile. That count is on disk with the relink (`arrived_with`): those
+    PATCHes never put the session at the copy's path, so after the restart a takes the
+    relink back, and the copy is imported as new."""
+    a, moved, away, dup = OWN_PATHS
+    d = a_copy_taken_after_a_patch_at_as_own_path()
+    d.disk[moved] = d.disk.pop(away)  # back while the daemon is stopped
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert again.logs("project_relink_retaken")
+    assert sent_since(again, 0) == [(a, moved)], "the session stays with a, not the copy"
+    assert items_sent(again) == [dup], "the copy is imported as new"
+
+
+def test_a_copys_patch_counted_after_it_arrived_keeps_the_session_after_a_restart() -> None:
+    """The guard beside it: the copy's own PATCH goes out from the copy's path and the
+    daemon dies before its answer (it may have put the session there): after the
+    restart, a found back at Moved does not take the relink back (a is new)."""
+    _, moved, away, dup = OWN_PATHS
+    d = a_copy_taken_after_a_patch_at_as_own_path()
+    d.refusing, d.hold_relinks = False, True
+    d.advance(600)
+    assert d.stored[dup].attempts == 2 and d.stored[dup].arrived_with == 1
+    d.disk[moved] = d.disk.pop(away)
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    assert not again.logs("project_relink_retaken")
+    assert all(new != moved for _, new in sent_since(again, 0)), "the copy's session stays"
+    assert moved in items_sent(again), "a is imported as new"
+
+
+def test_a_version_8_database_opens_and_stores_the_count(tmp_path: Path) -> None:
+    """Schema 9 adds `arrived_with`: an older record has none (it behaves as before a
+    restart did: the copy keeps the relink); anything unreadable counts as none."""
+    from watcher.state import State
+    from watcher.state_rows import SCHEMA_VERSION
+
+    dup = OWN_PATHS[3]
+    path = tmp_path / "state.sqlite3"
+    record = a_copy_taken_after_a_patch_at_as_own_path().stored[dup]
+    state = State(path)
+    state.apply([Persist(upserts=(replace(record, arrived_with=0),))])
+    state.db.execute("ALTER TABLE projects DROP COLUMN arrived_with")  # as version 8 had it
+    state.db.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
+    state.db.commit()
+    state.close()
+    state = State(path)
+    [old] = state.load()[0]
+    assert old == replace(record, arrived_with=0)
+    state.apply([Persist(upserts=(record,))])
+    assert [r.arrived_with for r in state.load()[0]] == [1]
+    state.db.execute("UPDATE projects SET arrived_with = 'one' WHERE path = ?", (dup,))
+    state.close()
+    again = State(path, readonly=True)
+    assert [r.arrived_with for r in again.load()[0]] == [0]
+    assert again.get_meta("schema_version") == SCHEMA_VERSION >= 9
+    again.close()
 
 
 def test_a_copy_whose_patch_may_have_acted_never_retakes_the_session_it_gave_back() -> None:

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -62,6 +62,8 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("unheard_at", "REAL"),
     # version 8 (issue 12): other paths a relink's session may be at (JSON list)
     ("moved_also", "TEXT"),
+    # version 9 (issue 12): PATCHes a relink counted before a copy was taken for it
+    ("arrived_with", "INTEGER"),
 )
 
 
@@ -84,8 +86,8 @@ INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
     identity, session_id, missing_since, moved_from, moved_title, tags_done, digest,
-    moved_identity, moved_inode, unheard_at, moved_also)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    moved_identity, moved_inode, unheard_at, moved_also, arrived_with)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -123,6 +125,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         r.moved_inode,
         r.unheard_at,
         json.dumps([printable(p) for p in r.moved_also]) if r.moved_also else None,
+        r.arrived_with or None,
     )
 
 
@@ -157,6 +160,7 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         moved_inode=r["moved_inode"],
         unheard_at=r["unheard_at"],
         moved_also=_paths(r["moved_also"]),
+        arrived_with=_count(r["arrived_with"]),
     )
 
 
@@ -191,3 +195,9 @@ def _paths(raw: str | None) -> tuple[str, ...]:
     if not isinstance(paths, list):
         return ()
     return tuple(p for p in paths if isinstance(p, str))
+
+
+def _count(raw: Any) -> int:
+    """The stored `arrived_with`; NULL (written before schema 9) or anything unreadable
+    counts as none: a copy's relink is then kept from the project, as before."""
+    return raw if type(raw) is int and raw > 0 else 0

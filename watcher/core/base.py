@@ -149,13 +149,10 @@ class CoreBase:
         out: False while the stat is out, True once it found nothing there."""
         self._retargeted: dict[str, str] = {}
         """A relinking project moved again while its PATCH was out: old path -> new."""
-        self._arrived_with: dict[str, int] = {}
-        """A relinking record moved on from its session's project's own path (that
-        inode) with PATCHes that may have acted: path -> their count then (they never
-        put the session at its new path: `_relink_retaken`). Not kept over a restart."""
         self._back_while_out: dict[str, str] = {}
         """A relinking record whose PATCH was out when a project came back to its
-        session's path: its path -> that path (`Relinking._undo_guesses_back`)."""
+        session's path: its path -> that path (`Relinking._undo_guesses_back`). Read
+        back from disk at a restart (`Relinking._back_while_out_on_disk`)."""
         self._summary_relinked = 0
         """`counters.relinked` at the last hourly summary."""
         self._walk_paths: dict[str, set[str]] = {}

@@ -82,6 +82,7 @@ class Core(Watching, Moves, Sessions, Persisting):
         """
         core = cls(settings, Table(records), dict(meta))
         core._adopting = not core.table  # an empty state: adopt what SessionDock has first
+        core._back_while_out_on_disk()
         return core
 
     @property

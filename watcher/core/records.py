@@ -136,3 +136,10 @@ class ProjectRecord:
     next PATCH looks for the session at each (`RelinkItem.also_paths`), and a file back
     at one is the session's project, as at `moved_from` (simulator seed 87666: moved
     away, back, then away again, it forgot the first path, where the session still was)."""
+    arrived_with: int = 0
+    """The `attempts` a `relinking` record counted when it came to its path from the
+    path of its session's project's own file (that inode): those PATCHes may have put
+    the session there (`moved_also`), never at this path. A copy taken for that project
+    (another inode) may then give the relink back to the project found with it
+    (`Spellings._relink_retaken`) unless a PATCH counted since may have acted (simulator
+    seeds 75330, 64194); on disk so that a restart knows it too (schema 9)."""

@@ -66,10 +66,12 @@ class Relinking(Spellings, Adoption):
         or its answer was lost: the project back is looked at again, as before any
         PATCH, so a copy taken for it (not its inode) gives the session back (pointed
         back at it, if the PATCH acted) and is imported as new, never sent again to
-        take the session from the project there (simulator seed 5511109)."""
+        take the session from the project there (simulator seed 5511109). Being looked
+        at then (saved), it is once that is done: a record's check never asks whether
+        it is the project back (`Intake._enqueue`: not new)."""
         for key, back in list(self._back_while_out.items()):
-            if self._out_with("relink", key):
-                continue
+            if self._out_with("relink", key) or self._looking_at(back):
+                continue  # being looked at, the relink is held (`_held_at_session`)
             del self._back_while_out[key]
             r, there = self.table.get(key), self.table.get(back)
             if (
@@ -79,9 +81,34 @@ class Relinking(Spellings, Adoption):
                 and r.moved_from == back
                 and there.state == "pending"
                 and not has_session(there)
-                and not self._looking_at(back)
             ):
                 self._relink_undone(as_project(there))
+
+    def _back_while_out_on_disk(self) -> None:
+        """`_back_while_out` read back from disk at a restart (seed 5511109's window): a
+        relink that did not keep the inode it was taken for (a copy taken for its
+        session's project), whose session's path holds a project queued with no session
+        and that very inode. A project back there while no PATCH was out undid the
+        relink at once (`_relink_undone`), and one taken for a twin moved onto that path
+        has another inode (unless the file system gave it out again): this one came back
+        while the PATCH was out, whose answer died with the process, or failed (not
+        counted then: `attempts` alone cannot tell) and the process died before the
+        next turn that could send (`_undo_guesses_back` then decides). Not one that
+        moved on while a PATCH was unsettled (`moved_also`): the copy moved on after the
+        project came back and that PATCH found the session (a 2xx: its next PATCH goes
+        by that id, and the copy keeps it) leaves the same rows, so it is not read as
+        this; nor, then, one whose earlier PATCH moved on unsettled (as before)."""
+        for r in self.table.in_state("relinking"):
+            there = self.table.get(r.moved_from or "")
+            if (
+                not r.moved_also
+                and there is not None
+                and there.state == "pending"
+                and there.missing_since is None
+                and not has_session(there)
+                and there.signature.inode == r.moved_inode != r.signature.inode
+            ):
+                self._back_while_out[r.path] = there.path
 
     def _on_relink_answered(self, answered: RelinkAnswered) -> None:
         job = self._job_answered("relink", answered.request)

@@ -19,8 +19,11 @@ class RelinkRows(Rows):
         acted may have put the session at `old.path` already (simulator seed 20878), or
         not, leaving it at `moved_from` (seed 87666). Back at one of those paths, the
         others are where its session may be (`Spellings._relink_undone`). Without
-        `here`, the PATCHes counted were all sent before it came to `old.path`."""
+        `here`, the PATCHes counted were all sent before it came to `old.path`. Those
+        counted at its session's project's own file are `arrived_with` at the new path."""
         was = session_places(old) or (old.project_path,)
+        own = old.moved_inode == old.signature.inode is not None  # at its project's file
+        counted = old.attempts if old.state == "relinking" and own else 0
         if old.state == "relinking" and old.attempts and here:
             # Back at one of them, the relink goes from where it just was first (as
             # ever, seed 200742); moving on, from where it was when the move was found.
@@ -44,6 +47,7 @@ class RelinkRows(Rows):
                 moved_identity=old.moved_identity or old.identity,
                 moved_inode=old.moved_inode if same else old.signature.inode,
                 moved_also=tuple(places[1:])[-MAX_ALSO:],
+                arrived_with=counted,
             )
         )
 
@@ -141,6 +145,7 @@ _PROJECT_FIELDS = tuple(f.name for f in fields(Project))
 NOT_MOVED: dict[str, Any] = {
     **dict.fromkeys(("moved_from", "moved_title", "moved_identity", "moved_inode")),
     "moved_also": (),
+    "arrived_with": 0,
 }
 """The fields of a move found, cleared once it is answered, undone or lost."""
 

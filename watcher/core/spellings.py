@@ -29,13 +29,7 @@ class Spellings(CoreBase):
         if old.state == "relinking" and self._out_with("relink", old.path):
             self._retargeted[old.path] = project.path
         # PATCHes counted while at the session's project's own path (its inode) put the
-        # session there if anywhere: never at `project.path` (`_relink_retaken`).
-        own = old.moved_inode == old.signature.inode is not None
-        self._arrived_with.pop(old.path, None)
-        if old.state == "relinking" and old.attempts and own:
-            self._arrived_with[project.path] = old.attempts
-        else:
-            self._arrived_with.pop(project.path, None)
+        # session there if anywhere: never at `project.path` (`arrived_with`).
         self.table.relink(project, old, self._wall(), here)
         self._log("project_moved", "debug", path=project.path, old=old.path)
         self._replan = True
@@ -97,7 +91,7 @@ class Spellings(CoreBase):
         size and time the copy has too, a copy keeping them (simulator seed 4201447).
         PATCHes sent while the relink was at the project's own path (it moved on, then
         the copy was taken for it) may have put the session there, never at the copy's:
-        they do not keep it from the project (seed 75330; not known after a restart)."""
+        they do not keep it from the project (seed 75330; `arrived_with`, on disk)."""
         if project.identity is None:
             return False
         inode, folder = project.signature.inode, self.folders.containing(project.path)
@@ -120,7 +114,7 @@ class Spellings(CoreBase):
             and not self._out_with("relink", r.path)  # its PATCH is out: the answer decides
             # One that may have acted at the copy's path put the session there (seed
             # 64194); those sent before it moved there did not (seed 75330).
-            and r.attempts <= self._arrived_with.get(r.path, 0)
+            and r.attempts <= r.arrived_with
             and (
                 self.folders.containing(r.moved_from) is folder
                 or replace(r.signature, inode=inode).agrees(project.signature)
