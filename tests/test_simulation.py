@@ -315,6 +315,10 @@ REGRESSION_SEEDS = {
     100042098: "issue 11: an .aup3 moved (its relink held), then opened in Audacity; the "
     "check that found it open was lost in a crash, and the next life, its PATCH answered "
     "before the first walk, sent the bytes the move found while it was half written",
+    1065: "session bytes (a PATCH sends none): a change whose request timed out while the "
+    "project was renamed was taken as delivered; relinked, its session kept the old bytes",
+    1097: "session bytes, as 1065: a copy saved, its request timing out as its folder was "
+    "renamed; the relink moved its session with the bytes before the save",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -176,8 +176,11 @@ class Table(RelinkRows):
                 old = replace(old, unheard_at=wall)
             if old.missing_since is None:
                 self._put(replace(old, state="pending", last_error=error))
-            elif has_session(old):  # gone meanwhile; its change, if it did not act, lost
-                held = old.moved_identity or (None if acted else NOT_HELD)  # (`stale`)
+            elif has_session(old):
+                # Gone meanwhile: no 2xx says its session got this change (one that may
+                # have acted may as well not have), so it is sent once relinked or back
+                # (`stale`; a PATCH sends no bytes: simulator seeds 1065, 1097).
+                held = old.moved_identity or NOT_HELD
                 self._put(replace(old, state="imported", last_error=None, moved_identity=held))
             elif acted:
                 self._put(old)
