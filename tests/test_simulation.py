@@ -319,6 +319,9 @@ REGRESSION_SEEDS = {
     "project was renamed was taken as delivered; relinked, its session kept the old bytes",
     1097: "session bytes, as 1065: a copy saved, its request timing out as its folder was "
     "renamed; the relink moved its session with the bytes before the save",
+    300504: "session bytes, as 1065: a save's request timed out as the project was renamed",
+    115000099: "session bytes, as 1065: a save in flight at a crash (its 401 not persisted), "
+    "its library check timing out as its folder was renamed: taken as delivered",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
