@@ -322,6 +322,9 @@ REGRESSION_SEEDS = {
     300504: "session bytes, as 1065: a save's request timed out as the project was renamed",
     115000099: "session bytes, as 1065: a save in flight at a crash (its 401 not persisted), "
     "its library check timing out as its folder was renamed: taken as delivered",
+    7004469: "checker (lost-answer window): a change gone unsent, its missing record "
+    "written again with its session id, counted as delivered; back, its 2xx lost in a "
+    "crash, it was flagged when sent again",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -211,11 +211,12 @@ def test_a_patch_that_leaves_a_session_where_it_is_reads_nothing(
     assert checker._holds_old(away) is not reads
 
 
-def _a_change_sent_then_gone(heard: bool) -> tuple[Checker, str, Send]:
+def _a_change_sent_then_gone(heard: bool, again: bool = False) -> tuple[Checker, str, Send]:
     """Seed 71003238: imported, saved, the change sent and carried out by SessionDock
     (its session reads the new bytes); its answer `heard`, or lost in a crash; the
     project then found missing (persisted imported with the new signature, as the core
-    does for a change queued or out) and back unchanged, sent once more."""
+    does for a change queued or out) and back unchanged, sent once more. With `again`,
+    that missing record is written again unchanged but for its session id."""
     path = f"{ROOTS[0]}/Song.als"
     checker = _an_imported_session(path)
     world, registry = checker.world, checker.registry
@@ -241,6 +242,9 @@ def _a_change_sent_then_gone(heard: bool) -> tuple[Checker, str, Send]:
         checker.on_restart({path: change})  # the crash: its answer never written
     gone = replace(change, state="imported", missing_since=5.0)
     checker.on_persist(Persist(upserts=(gone,)), {path: replace(change, state="pending")})
+    if again:
+        known = replace(gone, session_id="session_1")
+        checker.on_persist(Persist(upserts=(known,)), {path: gone})
     return checker, path, replace(send, request=9)
 
 
@@ -260,6 +264,18 @@ def test_a_change_heard_delivered_sent_again_once_back_is_still_flagged() -> Non
     assert [v for v in checker.violations if "re-sent" in v] == [
         f"request 9 re-sent {path}: imported and unchanged"
     ]
+
+
+@pytest.mark.parametrize("heard", [False, True])
+def test_a_record_written_again_unchanged_delivers_nothing(heard: bool) -> None:
+    """Seed 7004469: the missing record of a change never heard delivered, written again
+    unchanged but for its session id (learned from the library) before it is back: that
+    write delivered nothing, so sending the change once back is still the lost-answer
+    window. One heard delivered is still flagged."""
+    checker, path, again = _a_change_sent_then_gone(heard=heard, again=True)
+    checker.on_send(again, 6.0)
+    flagged = [f"request 9 re-sent {path}: imported and unchanged"] if heard else []
+    assert [v for v in checker.violations if "re-sent" in v] == flagged
 
 
 def _a_change_moved_by_a_patch(imported_again: bool) -> tuple[Checker, str, Send]:

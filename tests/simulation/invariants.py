@@ -429,6 +429,12 @@ class Checker:
             self._imported[record.path] = (record.signature, self._sent.get(record.path))
             old = durable.get(record.path)
             if old is not None and old.state == "imported" and old.signature == record.signature:
+                # Written again unchanged (its session id learned, say): nothing delivered
+                # now. Bytes the first write did not count as delivered (it kept `before`)
+                # stay so (seed 7004469: a change gone unsent, then back and sent, its 2xx
+                # lost in a crash, was flagged as a resend when sent again).
+                if before is not None:
+                    self._imported[record.path] = before
                 continue
             if record.missing_since is not None and before is not None:
                 # Gone before its change was sent, or heard delivered: imported (missing)
