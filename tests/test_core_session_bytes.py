@@ -215,6 +215,22 @@ def test_a_change_whose_request_timed_out_while_it_moved_is_sent_once_relinked()
     assert d.stored[DONE].signature == sig(5)
 
 
+def test_a_change_refused_then_moved_is_sent_once_relinked() -> None:
+    """Simulator seed 116007409: a change SessionDock refused (400) of a project with a
+    session, then renamed: the record went missing as imported with the refused bytes,
+    so the relink ended it, the session keeping the bytes before the change (a PATCH
+    sends none). A 400 says the session did not take them: they are sent once relinked
+    (refused again, the record says so at its new path)."""
+    table = imported()
+    table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)
+    table.mark_in_flight([HOME])
+    assert table.mark_rejected(HOME, "Cannot import: not a project.")
+    table.mark_missing(HOME, WALL0 + 2)
+    assert table[HOME].state == "imported" and stale(table[HOME])
+    record = relinked_to(table, AWAY, "id-2", size=2)
+    assert record.state == "pending" and record.session_id == "s-1"
+
+
 def _unheard_then_saved_and_sent() -> MovingDriver:
     """An import of `id-a` whose answer was lost (`unheard`: it may have made a
     session), then `A` saved as `id-b`, whose request is held, ready to go out."""

@@ -325,6 +325,8 @@ REGRESSION_SEEDS = {
     7004469: "checker (lost-answer window): a change gone unsent, its missing record "
     "written again with its session id, counted as delivered; back, its 2xx lost in a "
     "crash, it was flagged when sent again",
+    116007409: "session bytes: a change SessionDock refused (400), then renamed: taken as "
+    "held by its session, which the PATCH moved with the bytes before the change",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
