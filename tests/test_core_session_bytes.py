@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.test_core import FULL, ROOT, WALL0, sig
-from tests.test_core_moves import MovingDriver, start
+from tests.test_core_moves import MovingDriver, move, start
 from tests.test_core_relink_races import saved_and_held
-from tests.test_core_unheard import A, listing, restarted
+from tests.test_core_unheard import DONE, A, listing, restarted
 from watcher.core.effects import AskHealth, Send
 from watcher.core.inputs import (
     Failure,
@@ -177,18 +177,58 @@ def test_a_change_in_flight_at_a_crash_is_sent_again_though_its_path_is_listed()
 
 
 def test_a_change_gone_while_out_and_refused_is_sent_when_back() -> None:
-    """Its request failed without acting (a 503) while the project was gone: imported
-    (missing) with its session, which never got the change; back, it is sent. A lost
-    answer (it may have acted) is taken as delivered, as ever."""
+    """Its request failed (a 503) while the project was gone: imported (missing) with
+    its session, which never got the change; back, it is sent. So too when SessionDock
+    may have acted (a lost answer): no 2xx says it did, and a resend is the README's
+    lost-answer window, while taking it as delivered loses the change for good."""
     for acted in (False, True):
         table = imported()
         table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)
         table.mark_in_flight([HOME])
         table.mark_missing(HOME, WALL0 + 2)
         table.requeue([HOME], "HTTP 503", acted=acted)
-        assert table[HOME].state == "imported" and stale(table[HOME]) is not acted
+        assert table[HOME].state == "imported" and stale(table[HOME])
         table.seen_again(HOME, WALL0 + 3)
-        assert table[HOME].state == ("imported" if acted else "pending")
+        assert table[HOME].state == "pending"
+
+
+def test_a_change_whose_request_timed_out_while_it_moved_is_sent_once_relinked() -> None:
+    """Simulator seeds 1065, 1097: an imported project saved, the request carrying the
+    save timing out (SessionDock did not act) while the project was renamed. The core
+    took the lost answer as delivered, so the relink was the end of it: the PATCH moved
+    the session, which kept the older bytes (a PATCH sends none). No 2xx said the
+    session got the save: it is sent to its session once relinked."""
+    d = start(a="id-a")
+    d.advance(60)  # its session's id learned from the library first
+    d.disk[A], d.identity[A] = sig(5), "id-a2"
+    send = saved_and_held(d, A)
+    move(d, A, DONE)
+    assert not d.relinks, "the move waits for the answer"
+    d.hold = False
+    timeout = Failure("unreachable", "cannot reach SessionDock (timeout)", "start it")
+    d.feed(SendAnswered(send.request, timeout))
+    d.advance(120)
+    assert [(i.old_path, i.new_path) for r in d.relinks for i in r.items] == [(A, DONE)]
+    after = [s for s in d.sends() if s.request > d.relinks[0].request]
+    assert [i.project_path for s in after for i in s.items] == [DONE], "the save, sent"
+    assert d.stored[DONE].state == "imported" and not stale(d.stored[DONE])
+    assert d.stored[DONE].signature == sig(5)
+
+
+def test_a_change_refused_then_moved_is_sent_once_relinked() -> None:
+    """Simulator seed 116007409: a change SessionDock refused (400) of a project with a
+    session, then renamed: the record went missing as imported with the refused bytes,
+    so the relink ended it, the session keeping the bytes before the change (a PATCH
+    sends none). A 400 says the session did not take them: they are sent once relinked
+    (refused again, the record says so at its new path)."""
+    table = imported()
+    table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)
+    table.mark_in_flight([HOME])
+    assert table.mark_rejected(HOME, "Cannot import: not a project.")
+    table.mark_missing(HOME, WALL0 + 2)
+    assert table[HOME].state == "imported" and stale(table[HOME])
+    record = relinked_to(table, AWAY, "id-2", size=2)
+    assert record.state == "pending" and record.session_id == "s-1"
 
 
 def _unheard_then_saved_and_sent() -> MovingDriver:

@@ -322,6 +322,18 @@ REGRESSION_SEEDS = {
     "resent it once, which the checker took as a resend of bytes the relink had marked",
     130002412: "checker (lost-answer window, no crash): the same change's 202 was not the "
     "documented JSON after SessionDock acted; the core's one retry was taken as a resend",
+    1065: "session bytes (a PATCH sends none): a change whose request timed out while the "
+    "project was renamed was taken as delivered; relinked, its session kept the old bytes",
+    1097: "session bytes, as 1065: a copy saved, its request timing out as its folder was "
+    "renamed; the relink moved its session with the bytes before the save",
+    300504: "session bytes, as 1065: a save's request timed out as the project was renamed",
+    115000099: "session bytes, as 1065: a save in flight at a crash (its 401 not persisted), "
+    "its library check timing out as its folder was renamed: taken as delivered",
+    7004469: "checker (lost-answer window): a change gone unsent, its missing record "
+    "written again with its session id, counted as delivered; back, its 2xx lost in a "
+    "crash, it was flagged when sent again",
+    116007409: "session bytes: a change SessionDock refused (400), then renamed: taken as "
+    "held by its session, which the PATCH moved with the bytes before the change",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -20,10 +20,11 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   crash after a send and before its answer is persisted leaves the project `in_flight`
   (never `imported`), so that one batch may be sent again after the restart, at most
   once per such crash; a reset or timeout after SessionDock acted is the same (the
-  core never heard the 2xx; both `Checker._owed`). SessionDock keys its library by path, so such a resend
-  is skipped there, not a second session. Nor are bytes its session got only from a
-  PATCH that moved it (`PATCH_READS_PROJECT`): the core counts what imports sent, so a
-  change relinked while it seemed gone is sent once back (`Checker._never_sent`).
+  core never heard the 2xx; both `Checker._owed`). SessionDock keys its library by path,
+  so such a resend is skipped there, not a second session. (Under `PATCH_READS_PROJECT`,
+  off by default, nor are bytes its session got only from a PATCH that moved it: the
+  core counts what imports sent, so a change relinked while it seemed gone is sent once
+  back: `Checker._never_sent`.)
 
 At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
 every complete project is in SessionDock exactly once at its current path, or is
@@ -32,8 +33,9 @@ signature on disk now (its last change was delivered, nothing is left behind), o
 `rejected` with a reason when SessionDock refused its last change (its session, at its
 path, keeps the earlier bytes). With `SESSION_HOLDS_DISK`, the session at its path holds
 the bytes on disk too: what SessionDock last read for that session (an import carrying
-its path, new or skipped; a PATCH moves it with what it holds, and reads the project at
-the path it moves it to only under `PATCH_READS_PROJECT`), not only what the record says.
+its path, new or skipped; a PATCH moves it with what it holds and reads nothing, as
+README "Moves and renames" says, unless `PATCH_READS_PROJECT` is turned on), not only
+what the record says.
 
 `ONE_SESSION_PER_IDENTITY` (issue 12) makes that "one session per project identity, at
 its current path": a project moved or renamed keeps its session. (A session at a path
@@ -118,10 +120,13 @@ last read for it (an import carrying its path, new or skipped), carried along by
 PATCHes that move it; not only the record's signature (a relink taking the project back
 at its session's path with new bytes, marked imported, never sent them)."""
 
-PATCH_READS_PROJECT = True
-"""README: a change not sent yet when a project moves "rides with the relink
-(SessionDock reads the project at its path)": a PATCH that moves a session to another
-path reads the project there. One that leaves it where it is reads nothing."""
+PATCH_READS_PROJECT = False
+"""Off: a PATCH moves a session and sends no bytes (README "Moves and renames"; no
+SessionDock page says a PATCH reads the project), so a change is delivered only by an
+import. On, a PATCH that moves a session to another path reads the project there (one
+that leaves it where it is reads nothing): a laxer SessionDock, under which the core's
+under-sends after a relink go unseen (seeds 1065, 1097: a change whose request timed
+out, the project moved meanwhile, taken as delivered)."""
 
 
 class Checker:
@@ -138,7 +143,8 @@ class Checker:
         self.sent_to: dict[str, bytes | None] = {}
         """Session id -> the bytes the last import carrying its path read: what the core
         counts a session as holding (README: a PATCH moves a session, it sends no bytes),
-        while `holds` also takes what a moving PATCH read (`PATCH_READS_PROJECT`)."""
+        while `holds` also takes what a moving PATCH read under `PATCH_READS_PROJECT`
+        (the same as this one with it off)."""
         self.last_probe_at: dict[str, float] = {}
         self.looked_at = world.looked_at
         """Path (stat'ed) or folder (walked) -> when the core last looked there."""
@@ -199,7 +205,8 @@ class Checker:
                 self.sent_to[session.id] = now
 
     def session_patched(self, session: Session, new_path: str) -> None:
-        """(Nothing there, in the trash: the session keeps what it held.)"""
+        """Only under `PATCH_READS_PROJECT` does a PATCH read anything. (Nothing there,
+        in the trash: the session keeps what it held.)"""
         now = self._content(new_path)
         if PATCH_READS_PROJECT and session.project_path != new_path and now is not None:
             self.holds[session.id] = now
@@ -437,6 +444,12 @@ class Checker:
             self._imported[record.path] = (record.signature, self._sent.get(record.path))
             old = durable.get(record.path)
             if old is not None and old.state == "imported" and old.signature == record.signature:
+                # Written again unchanged (its session id learned, say): nothing delivered
+                # now. Bytes the first write did not count as delivered (it kept `before`)
+                # stay so (seed 7004469: a change gone unsent, then back and sent, its 2xx
+                # lost in a crash, was flagged as a resend when sent again).
+                if before is not None:
+                    self._imported[record.path] = before
                 continue
             if record.missing_since is not None and before is not None:
                 # Gone before its change was sent, or heard delivered: imported (missing)
@@ -563,12 +576,13 @@ class Checker:
         return any(h is not None and h != now for h in held)
 
     def _never_sent(self, path: str) -> bool:
-        """The session at `path` holds the bytes there only as a moving PATCH read them:
-        no import sent it those. The core counts imports alone (README: a PATCH sends no
-        bytes), and one that relinked a project it thought gone (its restore not seen
-        yet) sends its change once back (seed 100001463): a resend SessionDock may not
-        need, never one of bytes the core knew delivered (an import that carried them
-        leaves `sent_to` equal, and it is still flagged)."""
+        """The session at `path` holds the bytes there only as a moving PATCH read them
+        (`PATCH_READS_PROJECT`; never with it off): no import sent it those. The core
+        counts imports alone (README: a PATCH sends no bytes), and one that relinked a
+        project it thought gone (its restore not seen yet) sends its change once back
+        (seed 100001463): a resend SessionDock may not need, never one of bytes the core
+        knew delivered (an import that carried them leaves `sent_to` equal, and it is
+        still flagged)."""
         now = self._content(path)
         sent = [
             self.sent_to.get(s.id)

@@ -176,8 +176,11 @@ class Table(RelinkRows):
                 old = replace(old, unheard_at=wall)
             if old.missing_since is None:
                 self._put(replace(old, state="pending", last_error=error))
-            elif has_session(old):  # gone meanwhile; its change, if it did not act, lost
-                held = old.moved_identity or (None if acted else NOT_HELD)  # (`stale`)
+            elif has_session(old):
+                # Gone meanwhile: no 2xx says its session got this change (one that may
+                # have acted may as well not have), so it is sent once relinked or back
+                # (`stale`; a PATCH sends no bytes: simulator seeds 1065, 1097).
+                held = old.moved_identity or NOT_HELD
                 self._put(replace(old, state="imported", last_error=None, moved_identity=held))
             elif acted:
                 self._put(old)
@@ -231,9 +234,12 @@ class Table(RelinkRows):
         if old.state in ("imported", "relinking", "in_flight"):
             self._put(replace(old, missing_since=wall))
         elif old.state in ("pending", "invalid", "rejected") and has_session(old):
-            # A change not sent: its session holds other bytes (`stale`), sent if it
-            # comes back (seed 2311). (Bytes refused or not a project are not.)
-            held = old.moved_identity or (NOT_HELD if old.state == "pending" else None)
+            # A change not sent, or refused (a 400 says SessionDock did not take it):
+            # its session holds other bytes (`stale`), sent if it comes back (seed 2311)
+            # or once relinked, a PATCH sending none (seed 116007409; a refused one is
+            # tried once more then). Bytes not a project are not.
+            untaken = old.state in ("pending", "rejected")
+            held = old.moved_identity or (NOT_HELD if untaken else None)
             self._put(
                 replace(
                     old, state="imported", missing_since=wall, last_error=None, moved_identity=held
