@@ -322,6 +322,9 @@ REGRESSION_SEEDS = {
     "resent it once, which the checker took as a resend of bytes the relink had marked",
     130002412: "checker (lost-answer window, no crash): the same change's 202 was not the "
     "documented JSON after SessionDock acted; the core's one retry was taken as a resend",
+    133001341: "checker (lost-answer window): a change's answer reset after SessionDock "
+    "acted, then a crash; trashed unseen, persisted imported (missing) on the listing, which "
+    "the checker took as delivery, so the one resend once restored was flagged",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
