@@ -334,6 +334,9 @@ REGRESSION_SEEDS = {
     "crash, it was flagged when sent again",
     116007409: "session bytes: a change SessionDock refused (400), then renamed: taken as "
     "held by its session, which the PATCH moved with the bytes before the change",
+    133001341: "checker (lost-answer window): a change's answer reset after SessionDock "
+    "acted, then a crash; trashed unseen, persisted imported (missing) on the listing, which "
+    "the checker took as delivery, so the one resend once restored was flagged",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

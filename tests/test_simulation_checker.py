@@ -21,7 +21,7 @@ from tests.simulation.server import Item, Session
 from tests.simulation.world import ROOTS, World, random_settings
 from tests.simulation.world import Project as WorldProject
 from watcher.core.effects import Persist, Relink, RelinkItem, Send, SendItem
-from watcher.core.inputs import Accepted, Failure
+from watcher.core.inputs import Accepted, Failure, Library
 from watcher.core.records import ProjectRecord, Signature
 from watcher.daws import Registry
 
@@ -428,3 +428,59 @@ def test_a_change_whose_2xx_was_written_sent_again_after_a_restart_is_flagged() 
     checker, path, again = _a_change_relinked_while_gone_then_sent("persisted")
     checker.on_send(again, 6.0)
     assert checker.violations == [f"request 2 re-sent {path}: imported and unchanged"]
+
+
+def _a_change_out_then_trashed_unseen(heard: bool) -> tuple[Checker, str, Send]:
+    """Seed 133001341: a change in flight, SessionDock acting on it; its answer a reset
+    (lost: `_owed`) then a crash, or with `heard` a 2xx written imported before it. The
+    project trashed while the daemon was down; the restart's library lists its path,
+    its record is persisted imported (missing: a record marked gone, no delivery), then
+    given its session id; restored unchanged, in flight, and the next request."""
+    path = f"{ROOTS[0]}/Song.als"
+    checker = _an_imported_session(path)
+    world, registry = checker.world, checker.registry
+    world.ever.add(P(path))
+    world.fs.write(P(path), b"saved since", 3)
+    found = signature(world.fs, registry, path, False)
+    assert found is not None
+    out = _record(path=path, project_path=path, signature=found, unheard_at=1.0)
+    send = Send(2, "Ableton", True, (SendItem(path, path, "Song", "als", None),))
+    checker.on_send(send, 4.0)
+    world.server._store("Ableton", (Item(path, "Song", "als"),))  # acted: skipped, read
+    durable = out
+    if heard:
+        checker.on_send_answer(send, Accepted("imp_2", 1, 0, 0, 1, True))
+        durable = replace(out, state="imported", import_id="imp_2", imported_at=4.0)
+        checker.on_persist(Persist(upserts=(durable,)), {path: out})
+    else:
+        checker.on_send_answer(send, Failure("unreachable", "cannot reach (reset)", "retrying"))
+    checker.on_restart({path: durable})
+    if not heard:
+        checker.on_library_answer(Library(frozenset({path})), {path: out})
+        listed = replace(out, state="pending", imported_at=5.0, moved_identity="?")
+        checker.on_persist(Persist(upserts=(listed,)), {path: out})
+        durable = listed
+    gone = replace(durable, state="imported", missing_since=6.0, moved_identity="?")
+    checker.on_persist(Persist(upserts=(gone,)), {path: durable})
+    named = replace(gone, session_id="session_1")
+    checker.on_persist(Persist(upserts=(named,)), {path: gone})
+    back = replace(named, state="in_flight", missing_since=None, moved_identity=None)
+    checker.on_persist(Persist(upserts=(back,)), {path: named})
+    assert checker.violations == []
+    return checker, path, replace(send, request=9)
+
+
+def test_a_change_whose_answer_was_lost_trashed_unseen_may_be_sent_once_back() -> None:
+    """Persisted imported while gone claims no delivery: the lost answer's one resend
+    is still owed once the project is back. Once, not twice."""
+    checker, path, again = _a_change_out_then_trashed_unseen(heard=False)
+    checker.on_send(again, 7.0)
+    assert checker.violations == []
+    checker.on_send(replace(again, request=10), 8.0)
+    assert checker.violations == [f"request 10 re-sent {path}: imported and unchanged"]
+
+
+def test_a_change_whose_2xx_was_written_trashed_unseen_sent_again_is_flagged() -> None:
+    checker, path, again = _a_change_out_then_trashed_unseen(heard=True)
+    checker.on_send(again, 7.0)
+    assert checker.violations == [f"request 9 re-sent {path}: imported and unchanged"]

@@ -160,7 +160,7 @@ class Checker:
         window, one resend after the restart or the failure (its record may say imported
         with these bytes from a relink that sent none, and the lost request delivered
         them: seeds 117000545, 130002412). Closed by that resend or by the path
-        persisted imported again."""
+        persisted imported again (not merely marked gone without a 2xx: 133001341)."""
         self._outcome: dict[str, str] = {}
         """Per key, in this process, the last word on it: `sent`, then `ok` (a 2xx),
         `fail`, `rejected` (a 400 for it alone) or `library` (listed in recovery)."""
@@ -439,7 +439,10 @@ class Checker:
                     self.fail(f"{record.path} persisted rejected without a reason")
             if record.state != "imported":
                 continue
-            self._owed.discard(record.path)
+            if record.missing_since is None or self._outcome.get(record.path) == "ok":
+                # Persisted imported (missing) with no 2xx heard is the record marked
+                # gone, not a delivery: the resend owed stays (seed 133001341).
+                self._owed.discard(record.path)
             before = self._imported.get(record.path)
             self._imported[record.path] = (record.signature, self._sent.get(record.path))
             old = durable.get(record.path)
