@@ -22,6 +22,7 @@ from tests.test_core import ROOT, WALL0, settings
 from tests.test_core_relink_sweep import SlowProbes, refusing, sent_since
 from tests.test_core_volumes import items_sent
 from watcher.core import Core
+from watcher.core.effects import Relink
 from watcher.core.inputs import (
     Failure,
     ProjectChanged,
@@ -30,6 +31,7 @@ from watcher.core.inputs import (
     Relinked,
     Started,
 )
+from watcher.core.records import Signature
 
 
 def test_a_copy_never_takes_the_session_of_a_project_back_and_saved_at_its_path() -> None:
@@ -62,26 +64,37 @@ def test_a_copy_never_takes_the_session_of_a_project_back_and_saved_at_its_path(
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
 
 
+HOME, DUP = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als"
+
+
+def restored_while_the_copys_patch_is_out() -> tuple[SlowProbes, Relink, Signature]:
+    """a trashed; a copy of it (another inode) taken for it, its PATCH out (held) when
+    a is restored at its path with its inode: queued as new, the answer decides.
+    Returns the driver, that PATCH, and a's signature."""
+    d = refusing({HOME: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing, d.hold_relinks = False, True
+    trashed = d.disk.pop(HOME)
+    d.feed(ProjectGone(ROOT, HOME, d.now))
+    d.disk[DUP], d.identity[DUP] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, DUP, False, d.now))
+    d.advance(10)
+    assert d.stored[DUP].state == "relinking" and d.stored[DUP].attempts == 1
+    out = d.relinks[-1]
+    assert [(i.old_path, i.new_path) for i in out.items] == [(HOME, DUP)], "a guess, sent"
+    d.disk[HOME] = trashed
+    d.feed(ProjectChanged(ROOT, HOME, False, d.now))
+    d.advance(10)
+    assert d.stored[HOME].state == "pending", "the PATCH is out: the answer decides"
+    return d, out, trashed
+
+
 def test_a_project_restored_while_a_copys_patch_is_out_keeps_its_session() -> None:
     """Seed 5511109: a trashed; a copy of it (another inode) taken for it, its PATCH
     out when a is restored at its path with its inode: queued as new meanwhile. The
     PATCH's answer is lost (it may have acted): the session is pointed back at a, the
     copy imported as new; the copy's PATCH is never sent again."""
-    home, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als"
-    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
-    d.refusing, d.hold_relinks = False, True
-    trashed = d.disk.pop(home)
-    d.feed(ProjectGone(ROOT, home, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
-    assert d.stored[dup].state == "relinking" and d.relinks, "a's path empty: a guess, sent"
-    out = d.relinks[-1]
-    assert [(i.old_path, i.new_path) for i in out.items] == [(home, dup)]
-    d.disk[home] = trashed  # restored, with its inode
-    d.feed(ProjectChanged(ROOT, home, False, d.now))
-    d.advance(10)
-    assert d.stored[home].state == "pending", "the PATCH is out: the answer decides"
+    home, dup = HOME, DUP
+    d, out, _ = restored_while_the_copys_patch_is_out()
     d.hold_relinks = False
     lost = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
     d.feed(RelinkAnswered(out.request, Relinked((), sent=True), failure=lost))
@@ -107,20 +120,8 @@ def test_a_project_restored_while_a_copys_patch_is_out_keeps_it_after_a_restart(
     it would have undone the relink at once). After the restart the project keeps its
     session (pointed back at it if the PATCH may have acted), the copy is imported as
     new, and its PATCH is never sent again."""
-    home, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als"
-    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
-    d.refusing, d.hold_relinks = False, True
-    trashed = d.disk.pop(home)
-    d.feed(ProjectGone(ROOT, home, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
-    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
-    out = d.relinks[-1]
-    d.disk[home] = trashed  # restored, with its inode, while the PATCH is out
-    d.feed(ProjectChanged(ROOT, home, False, d.now))
-    d.advance(10)
-    assert d.stored[home].state == "pending", "the PATCH is out: the answer decides"
+    home, dup = HOME, DUP
+    d, out, _ = restored_while_the_copys_patch_is_out()
     if refused:
         down = Failure("server", "HTTP 503 unavailable: starting", "check SessionDock")
         d.feed(RelinkAnswered(out.request, Relinked(()), failure=down))
@@ -141,19 +142,8 @@ def test_a_project_restored_while_a_copys_patch_is_out_and_saved_when_it_fails_k
     restored while the copy's PATCH is out, then saved; the PATCH's answer is lost
     during a's quiet period. The relink waits for a to be looked at, then is undone as
     before: the session is pointed back at a, and the copy is imported as new."""
-    home, dup = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als"
-    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
-    d.refusing, d.hold_relinks = False, True
-    trashed = d.disk.pop(home)
-    d.feed(ProjectGone(ROOT, home, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
-    out = d.relinks[-1]
-    d.disk[home] = trashed  # restored, with its inode
-    d.feed(ProjectChanged(ROOT, home, False, d.now))
-    d.advance(10)
-    assert d.stored[home].state == "pending", "the PATCH is out: the answer decides"
+    home, dup = HOME, DUP
+    d, out, trashed = restored_while_the_copys_patch_is_out()
     d.disk[home], d.identity[home] = replace(trashed, size=999), "id-a saved"
     d.feed(ProjectChanged(ROOT, home, False, d.now))  # saved: a quiet period
     d.hold_relinks = False
