@@ -316,43 +316,6 @@ class LosingAnswers(SlowProbes):
             super().carry_out(effect)
 
 
-def test_a_patch_that_may_have_acted_at_the_projects_own_path_does_not_keep_it_from_a_copy() -> (
-    None
-):
-    """Seed 75330: a moved to Moved (seen); the PATCH for it goes out and its answer
-    is lost (the session may be at Moved now). a moves on unseen, and a copy of it
-    (another inode) is taken for it, Moved being empty: the relink, with that PATCH
-    counted, is the copy's now. a comes back to Moved, with the inode its session's
-    project had. The PATCH that may have acted put the session at a's path, never at
-    the copy's: the relink is a's again (sent from where the session was imported),
-    and the copy is imported as new, never given a's session."""
-    a, moved, away, dup = (f"{ROOT}/{n}a.als" for n in ("", "Moved/", "Hook/", "Kite/"))
-    d = LosingAnswers(Core.restore(settings(), (), {}))
-    d.disk[a], d.identity[a] = sig(1), "id-a"
-    d.disk[f"{ROOT}/other.als"], d.identity[f"{ROOT}/other.als"] = sig(2), "id-o"
-    d.feed(Started(wall=WALL0))
-    d.advance(10)
-    d.lose, d.refusing = 1, True  # then SessionDock is starting (503): nothing acts
-    d.disk[moved], d.identity[moved] = d.disk.pop(a), "id-a"
-    d.feed(ProjectGone(ROOT, a, d.now))
-    d.feed(ProjectChanged(ROOT, moved, False, d.now))
-    d.advance(10)
-    assert d.stored[moved].state == "relinking" and d.stored[moved].attempts == 1
-    d.disk[away], d.identity[away] = d.disk.pop(moved), "id-a"  # no event
-    d.disk[dup], d.identity[dup] = replace(d.disk[away], inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
-    assert d.stored[dup].state == "relinking", "Moved is empty: the copy is taken for a"
-    d.disk[moved] = d.disk.pop(away)  # back, unseen; a walk finds it
-    d.feed(ProjectChanged(ROOT, moved, False, d.now))
-    d.advance(10)
-    assert d.stored[moved].state == "relinking" and d.logs("project_relink_retaken")
-    tried, d.refusing = len(d.relinks), False
-    d.advance(600)
-    assert sent_since(d, tried) == [(a, moved)], "the session stays with a, not the copy"
-    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
-
-
 OWN_PATHS = tuple(f"{ROOT}/{n}a.als" for n in ("", "Moved/", "Hook/", "Kite/"))
 
 
@@ -377,6 +340,28 @@ def a_copy_taken_after_a_patch_at_as_own_path() -> LosingAnswers:
     assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
     assert d.stored[dup].arrived_with == 1, "counted at a's own path, Moved"
     return d
+
+
+def test_a_patch_that_may_have_acted_at_the_projects_own_path_does_not_keep_it_from_a_copy() -> (
+    None
+):
+    """Seed 75330: a moved to Moved (seen); the PATCH for it goes out and its answer
+    is lost (the session may be at Moved now). a moves on unseen, and a copy of it
+    (another inode) is taken for it, Moved being empty: the relink, with that PATCH
+    counted, is the copy's now. a comes back to Moved, with the inode its session's
+    project had. The PATCH that may have acted put the session at a's path, never at
+    the copy's: the relink is a's again (sent from where the session was imported),
+    and the copy is imported as new, never given a's session."""
+    a, moved, away, dup = OWN_PATHS
+    d = a_copy_taken_after_a_patch_at_as_own_path()
+    d.disk[moved] = d.disk.pop(away)  # back, unseen; a walk finds it
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(10)
+    assert d.stored[moved].state == "relinking" and d.logs("project_relink_retaken")
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert sent_since(d, tried) == [(a, moved)], "the session stays with a, not the copy"
+    assert items_sent(d).count(dup) == 1, "the copy is imported as new"
 
 
 def test_a_patch_that_may_have_acted_at_the_projects_own_path_counts_so_after_a_restart() -> None:
