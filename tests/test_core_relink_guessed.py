@@ -194,3 +194,31 @@ def test_a_copy_moved_on_after_its_patch_found_the_session_keeps_it_after_a_rest
     assert not again.logs("project_relink_undone")
     assert all(new != home for _, new in sent_since(again, 0)), "the copy keeps the session"
     assert items_sent(again) == [home], "a is imported as new"
+
+
+def test_another_project_moved_onto_a_guessed_relinks_path_keeps_its_own_session() -> None:
+    """Seed 9008788: a trashed; a copy of it (another inode) is taken for it, its PATCH
+    refused. Then b, another imported project, moves onto a's path: its inode and its
+    bytes are those of b's record, missing. That file is b moved, not a back: b's own
+    session follows it there, and the copy keeps the one it was taken for (its PATCH
+    leaves a's path). Undone, b took a's session and left its own at a path nothing is
+    at, and the copy was imported as new."""
+    home, dup, b = f"{ROOT}/a.als", f"{ROOT}/a copy.als", f"{ROOT}/Copy/a.als"
+    d = refusing({home: "id-a", b: "id-b", f"{ROOT}/other.als": "id-o"})
+    trashed = d.disk.pop(home)
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
+    d.disk[home], d.identity[home] = d.disk.pop(b), "id-b"  # b moved onto a's path
+    d.feed(ProjectGone(ROOT, b, d.now))
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.advance(10)
+    assert not d.logs("project_relink_undone"), "the file at a's path is b, moved"
+    tried, d.refusing = len(d.relinks), False
+    d.advance(600)
+    assert sorted(sent_since(d, tried)) == [(b, home), (home, dup)]
+    assert items_sent(d).count(dup) == 0 and items_sent(d).count(home) == 1
+    assert d.stored[dup].state == d.stored[home].state == "imported"
+    assert b not in d.stored

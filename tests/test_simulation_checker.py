@@ -18,7 +18,7 @@ from tests.simulation.disk import signature
 from tests.simulation.fs import P
 from tests.simulation.invariants import Checker
 from tests.simulation.server import Item, Session
-from tests.simulation.world import ROOTS, World, random_settings
+from tests.simulation.world import ROOTS, Arrival, World, random_settings
 from tests.simulation.world import Project as WorldProject
 from watcher.core.effects import Persist, Relink, RelinkItem, Send, SendItem
 from watcher.core.inputs import Accepted, Failure, Library
@@ -164,6 +164,46 @@ def test_a_session_a_copy_took_given_to_another_project_is_still_flagged() -> No
     )
     checker.on_relink(Relink(3, (elsewhere,)), 30.0)
     assert len(checker.violations) == 2, checker.violations
+
+
+def _moved_onto_a_guessed_path(own_session: bool) -> tuple[Checker, RelinkItem]:
+    """a (session s1) trashed; a copy of it taken for it; then b moved from `there`
+    onto a's path, its own session s2 (if `own_session`) still at `there`. Returns the
+    checker and the copy's relink of s1, off a's path."""
+    checker = _checker()
+    world = checker.world
+    fmt = FORMATS[0]
+    home, there, dup = (P(f"{ROOTS[0]}/{d}Song{fmt.ext}") for d in ("", "B/", "Copy/"))
+    trash = P(f"/sim/trash/Song{fmt.ext}")
+    a = WorldProject(1, fmt, trash, {}, paths=[home, trash])
+    b = WorldProject(2, fmt, home, {}, paths=[there, home])
+    b.arrival = Arrival(home, 40.0, 3, 1, set(), frozenset())
+    copy = WorldProject(3, fmt, dup, {}, paths=[dup])
+    world.projects = {1: a, 2: b, 3: copy}
+    world.last_at = {home: 2, there: 2, dup: 3, trash: 1}
+    world.server.sessions["s1"] = Session("s1", str(home), str(home), "k", "Song")
+    if own_session:
+        world.server.sessions["s2"] = Session("s2", str(there), str(there), "k", "Song")
+    take = RelinkItem(str(dup), "s1", str(home), str(dup), "Song", "Song", frozenset())
+    return checker, take
+
+
+def test_a_copy_takes_a_session_off_the_path_another_project_moved_onto_by_design() -> None:
+    """Seed 9008788: the session at a's path is a's, not b's, which moved there after
+    the copy was taken for a, and whose own session is still at the path b left (to
+    follow it): the copy's PATCH moving a's session off that path is by design."""
+    checker, take = _moved_onto_a_guessed_path(own_session=True)
+    checker.on_relink(Relink(1, (take,)), 50.0)
+    assert checker.violations == []
+    assert checker._taken["s1"] == (1, take.old_path, 3), "taken from a, not from b"
+
+
+def test_a_session_taken_from_a_project_moved_onto_its_path_without_its_own_is_flagged() -> None:
+    """b holds no other session (it took the one at a's path, by design, or it is the
+    only one it has): moving that one away leaves b without any; still flagged."""
+    checker, take = _moved_onto_a_guessed_path(own_session=False)
+    checker.on_relink(Relink(1, (take,)), 50.0)
+    assert len(checker.violations) == 1 and "project #2 is still at" in checker.violations[0]
 
 
 def _an_imported_session(path: str) -> Checker:

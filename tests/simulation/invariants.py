@@ -86,7 +86,9 @@ A relink is also checked, as it is sent, not to take the session of a project st
 its path (a copy with the same bytes is not the project that moved), unless that project
 arrived there, its event lost or not handed to the core yet, after the core last looked
 (the stat before the PATCH: a window between a check and the request it decides that no
-daemon can close).
+daemon can close), or moved there onto another project's path, its own session still at
+the path it left, to follow it (`Checker._moved_onto`: that session is the other one's,
+which a copy was taken for; seed 9008788).
 """
 
 from __future__ import annotations
@@ -342,12 +344,37 @@ class Checker:
         holder = self.world.project_at(old)
         if holder is not None and self._given_back(session.id, item.new_path, target, holder):
             return
-        if holder is not None and holder is not target and not self._arrived_unseen(old, now):
+        onto = holder is not None and self._moved_onto(session, old, holder)
+        if (
+            holder is not None
+            and holder is not target
+            and not onto
+            and not self._arrived_unseen(old, now)
+        ):
             self.fail(
                 f"relink {request} moves the session of {session.project_path} to "
                 f"{item.new_path}, but project #{holder.pid} is still at {session.project_path}"
             )
-        self._taken[session.id] = (self.world.last_at.get(old), str(old), target.pid)
+        before = holder.arrival.before if onto and holder and holder.arrival else None
+        self._taken[session.id] = (before or self.world.last_at.get(old), str(old), target.pid)
+
+    def _moved_onto(self, session: Session, old: P, holder: Project) -> bool:
+        """`holder` moved onto `old`, the path of another project (whose session this
+        is), and its own session is still at the path it left, nothing there now: to
+        follow it. The session at `old` is the other one's, and may go to a copy taken
+        for it (a guess made before `holder` came: seed 9008788); `holder` keeps its
+        own, and `at_end` checks that it does."""
+        arrival = holder.arrival
+        if arrival is None or arrival.path != old or arrival.before in (None, holder.pid):
+            return False
+        world = self.world
+        return any(
+            other is not session
+            and P(other.project_path) in holder.paths[:-1]
+            and world.project_at(P(other.project_path)) is None
+            and world.last_at.get(P(other.project_path)) == holder.pid
+            for other in world.server.sessions.values()
+        )
 
     def _given_back(self, session_id: str, path: str, target: Project, holder: Project) -> bool:
         """The session goes back to the project a relink took it from, found back at the

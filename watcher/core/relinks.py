@@ -60,7 +60,8 @@ class RelinkRows(Rows):
         1542). A relink that did not keep it was a guess (a copy taken for a project
         gone from there), and a file at the session's path before its PATCH goes out is
         the session's project there, whatever its bytes and inode (saved unseen, then
-        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439).
+        restored: seeds 87675, 88718), as for a trashed project's path (seed 700439),
+        but another missing project moved there (`Spellings._moved_onto_guess`).
         The record may be missing (the copy gone too: seed 29746); its relink is undone
         all the same. At a path in its `moved_also` (one it moved on from, a PATCH that
         may have acted unsettled), only its own file back there is taken (seed 87666)."""

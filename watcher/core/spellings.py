@@ -47,7 +47,7 @@ class Spellings(CoreBase):
         simulator seed 200742). So is one back at another path its session may be at
         than the one it moved from (`moved_also`: seed 87666)."""
         moving = self.table.relinking_from(project)
-        if moving is None:
+        if moving is None or self._moved_onto_guess(project, moving):
             return False
         if self._out_with("relink", moving.path):
             # Its PATCH is out: the answer decides (a move, then a copy; failed or lost,
@@ -80,6 +80,25 @@ class Spellings(CoreBase):
             action="the project is back at its session's path; the copy is imported as new",
         )
         return True
+
+    def _moved_onto_guess(self, project: Project, moving: ProjectRecord) -> bool:
+        """A file at the path a guessed relink (a copy taken for the project gone from
+        there, not its inode) is taking the session from, that is another project's,
+        missing, moved there: its inode (a move keeps it, on its volume) and its bytes.
+        Not the session's project back: its own session follows it, and the copy keeps
+        the one it was taken for, whose PATCH leaves that path (simulator seed 9008788;
+        undone, the file took that session and left its own at a path nothing is at)."""
+        inode = project.signature.inode
+        if project.identity is None or inode in (moving.moved_inode, moving.signature.inode):
+            return False
+        if moving.moved_inode == moving.signature.inode:
+            return False  # the file itself moved: a twin onto its path is `relinking_from`'s
+        return any(
+            r.path != project.path
+            and r.signature.inode == inode
+            and (r.root == project.root or r.signature.agrees(project.signature))
+            for r in self.table.vanished_like(project.identity)
+        )
 
     def _relink_retaken(self, project: Project) -> bool:
         """A new project with the inode its twin had where that twin's session still is,
