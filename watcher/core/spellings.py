@@ -93,10 +93,18 @@ class Spellings(CoreBase):
             return False
         if moving.moved_inode == moving.signature.inode:
             return False  # the file itself moved: a twin onto its path is `relinking_from`'s
+        return self._missing_as(project, elsewhere=True)
+
+    def _missing_as(self, project: Project, elsewhere: bool = False) -> bool:
+        """A missing record is this very file moved: its inode (a move keeps it) in the
+        project's watched folder, or with the same size and time in another one (as
+        `moves._same_file`). `elsewhere`: at another path than the project's."""
+        if project.identity is None:
+            return False
         return any(
-            r.path != project.path
-            and r.signature.inode == inode
+            r.signature.inode == project.signature.inode
             and (r.root == project.root or r.signature.agrees(project.signature))
+            and not (elsewhere and r.path == project.path)
             for r in self.table.vanished_like(project.identity)
         )
 
@@ -114,11 +122,7 @@ class Spellings(CoreBase):
         if project.identity is None:
             return False
         inode, folder = project.signature.inode, self.folders.containing(project.path)
-        if any(
-            r.signature.inode == inode
-            and (r.root == project.root or r.signature.agrees(project.signature))
-            for r in self.table.vanished_like(project.identity)
-        ):
+        if self._missing_as(project):
             # Its own record, missing, is this very file (the inode a move keeps): moved
             # on from there, that session follows it as any move. The copy's is one the
             # project left behind (two sessions by design); taking it back would leave
