@@ -203,4 +203,5 @@ def test_a_copy_moved_on_after_its_patch_found_the_session_keeps_it_after_a_rest
     again.advance(600)
     assert not again.logs("project_relink_undone")
     assert all(new != home for _, new in sent_since(again, 0)), "the copy keeps the session"
-    assert items_sent(again) == [home], "a is imported as new"
+    # a is imported as new; the copy, its relink a guess, is sent its bytes once (118000211).
+    assert sorted(items_sent(again)) == sorted([home, dup2]), "a is imported as new"

@@ -337,6 +337,9 @@ REGRESSION_SEEDS = {
     133001341: "checker (lost-answer window): a change's answer reset after SessionDock "
     "acted, then a crash; trashed unseen, persisted imported (missing) on the listing, which "
     "the checker took as delivery, so the one resend once restored was flagged",
+    118000211: "session bytes: a save (event lost) read by the import after the probe, the "
+    "project renamed, a copy of the probed bytes given its session by a guessed relink: "
+    "taken as holding them, never sent",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
