@@ -80,4 +80,6 @@ def test_a_project_renamed_keeps_its_own_session_not_the_one_a_copy_was_given() 
     assert d.stored[renamed].state == "imported"
     assert d.stored[renamed].session_id == f"s:{here}"
     assert here not in d.stored, "no session is left at the name the project left"
-    assert dup not in items_sent(d), "the copy keeps the session it was given"
+    # The copy keeps the session it was given, and is sent its bytes once: a guess
+    # (another inode), the session holds what SessionDock read of the original (118000211).
+    assert items_sent(d).count(dup) == 1, "the copy keeps the session it was given"

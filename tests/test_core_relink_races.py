@@ -27,6 +27,7 @@ from watcher.core.inputs import (
     SendAnswered,
 )
 from watcher.core.records import ProjectRecord
+from watcher.core.relinks import GUESSED
 from watcher.core.settings import LISTING_LAG_SECONDS
 
 
@@ -117,7 +118,35 @@ def test_a_copy_made_after_the_project_is_gone_for_good_still_relinks() -> None:
     d.feed(ProjectChanged(ROOT, moved, False, d.now))
     d.advance(30)
     assert relinked(d) == [(a, moved)]
-    assert sent(d) == [a]
+    assert sent(d) == [a, moved], "a guess (another inode): its bytes sent once, relinked"
+    assert d.stored[moved].state == "imported"
+
+
+def test_a_guessed_relink_sends_the_copys_bytes_once_an_ordinary_move_none() -> None:
+    """Seed 118000211: a save, its event lost, was read by the import after the probe, so
+    the session holds bytes the record does not name; the project then changed (a new
+    identity) and a copy of the probed bytes took its session by a guess (another inode).
+    Nothing says those bytes reached the session: they are sent once the PATCH is
+    answered, to it (no new import). A move that keeps the inode sends nothing."""
+    d = start(a="id-a", b="id-b")
+    a, b = "/studio/a.als", "/studio/b.als"
+    copy, moved = "/studio/Copy/a.als", "/studio/Done/b.als"
+    original = d.disk.pop(a)
+    d.identity.pop(a)
+    d.feed(ProjectGone(ROOT, a, d.now))
+    d.disk[copy], d.identity[copy] = replace(original, inode=90), "id-a"
+    d.feed(ProjectChanged(ROOT, copy, False, d.now))
+    d.disk[moved], d.identity[moved] = d.disk.pop(b), "id-b"  # its inode kept
+    d.identity.pop(b)
+    d.feed(ProjectGone(ROOT, b, d.now))
+    d.feed(ProjectChanged(ROOT, moved, False, d.now))
+    d.advance(30)
+    assert sorted(relinked(d)) == [(a, copy), (b, moved)]
+    [relink] = [r for r in d.relinks if any(i.new_path == copy for i in r.items)]
+    [after] = [s for s in d.sends() if any(i.project_path == copy for i in s.items)]
+    assert after.request > relink.request, "sent after the PATCH: to the session it took"
+    assert sent(d).count(copy) == 1 and moved not in sent(d)
+    assert d.stored[copy].state == "imported" and d.stored[moved].state == "imported"
 
 
 def saved_and_held(d: MovingDriver, path: str) -> Send:
@@ -167,7 +196,7 @@ def test_a_relink_saved_before_its_patch_is_undone_when_the_project_comes_back()
     d.feed(ProjectChanged(ROOT, dup, False, d.now))
     d.advance(10)
     [relink] = d.relinks
-    assert d.stored[dup].moved_identity == "id-a"
+    assert d.stored[dup].moved_identity == GUESSED + "id-a"  # a guess: another inode
     d.hold = True  # health probes unanswered a while
     d.feed(RelinkAnswered(relink.request, Relinked(()), Failure("read_only", "403", "enable")))
     d.disk[dup], d.identity[dup] = sig(51), "id-a saved"  # saved before the PATCH

@@ -217,7 +217,8 @@ def test_a_patch_unanswered_at_a_stop_may_have_acted() -> None:
     again.advance(600)
     assert not again.logs("project_relink_retaken")
     assert all(new != moved for _, new in sent_since(again, 0)), "the copy's session stays"
-    assert items_sent(again) == [moved], "a is imported as new"
+    # a is imported as new; the copy, its relink a guess, is sent its bytes once (118000211).
+    assert sorted(items_sent(again)) == sorted([moved, dup]), "a is imported as new"
 
 
 def test_a_refused_patch_did_not_act() -> None:

@@ -340,6 +340,9 @@ REGRESSION_SEEDS = {
     9008788: "a project moved onto the path a guessed relink (a copy taken for one trashed) "
     "was leaving, with the inode and bytes of its own missing record: taken for the trashed "
     "one back, it took that session and left its own behind",
+    118000211: "session bytes: a save (event lost) read by the import after the probe, the "
+    "project renamed, a copy of the probed bytes given its session by a guessed relink: "
+    "taken as holding them, never sent",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

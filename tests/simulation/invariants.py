@@ -24,7 +24,8 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   so such a resend is skipped there, not a second session. (Under `PATCH_READS_PROJECT`,
   off by default, nor are bytes its session got only from a PATCH that moved it: the
   core counts what imports sent, so a change relinked while it seemed gone is sent once
-  back: `Checker._never_sent`.)
+  back: `Checker._never_sent`.) Nor is the one send, after a guessed relink, of a file
+  its session never read (a copy taken for a project gone: `Checker._guessed`).
 
 At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
 every complete project is in SessionDock exactly once at its current path, or is
@@ -176,6 +177,12 @@ class Checker:
         """Session id -> (the project it was at the path of, that path, the project it
         was relinked to) for a relink that gave a session to another project (a copy
         taken for a project gone from there: see `_check_relink_target`)."""
+        self.read_inode: dict[str, int | None] = {}
+        """Session id -> the inode of the file its bytes were last read from."""
+        self._guessed: set[str] = set()
+        """Paths a PATCH moved a session to whose file is not the one it read (a copy
+        taken for a project gone, a move across volumes): README sends that file's bytes
+        once, the session's being another file's (seed 118000211). Closed by a 2xx."""
         self._sent: dict[str, bytes | None] = {}
         """Path -> a digest of its bytes on disk when a request last carried it."""
         self._imported: dict[str, tuple[Signature, bytes | None]] = {}
@@ -201,15 +208,20 @@ class Checker:
         modelled (this one answers `completed`, not `failed`), so what the session holds
         is unknown from then on (None: not judged) till an import reads it again."""
         now = self._content(path)
+        inode = self.world.fs.inode(P(path))
         for session in self.world.server.sessions.values():
             if session.project_path == path:
                 self.holds[session.id] = now
                 self.sent_to[session.id] = now
+                self.read_inode[session.id] = inode
 
     def session_patched(self, session: Session, new_path: str) -> None:
         """Only under `PATCH_READS_PROJECT` does a PATCH read anything. (Nothing there,
         in the trash: the session keeps what it held.)"""
         now = self._content(new_path)
+        inode = self.world.fs.inode(P(new_path))
+        if inode is not None and inode != self.read_inode.get(session.id, inode):
+            self._guessed.add(new_path)
         if PATCH_READS_PROJECT and session.project_path != new_path and now is not None:
             self.holds[session.id] = now
 
@@ -281,6 +293,7 @@ class Checker:
                 and imported[1] in (None, digest)
                 and not self._holds_old(key)
                 and not self._never_sent(key)
+                and key not in self._guessed
             ):
                 bundle = daw.bundle if daw else False
                 if imported[0] == signature(world.fs, self.registry, key, bundle):
@@ -470,6 +483,8 @@ class Checker:
                 # Persisted imported (missing) with no 2xx heard is the record marked
                 # gone, not a delivery: the resend owed stays (seed 133001341).
                 self._owed.discard(record.path)
+            if self._outcome.get(record.path) == "ok":
+                self._guessed.discard(record.path)
             before = self._imported.get(record.path)
             self._imported[record.path] = (record.signature, self._sent.get(record.path))
             old = durable.get(record.path)

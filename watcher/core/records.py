@@ -115,7 +115,8 @@ class ProjectRecord:
     the PATCH went out changes `identity`; a project back at `moved_from` with this one
     is the project the relink was taken for: simulator seed 300817), kept through moves
     as a PATCH sends no bytes; and of an imported project's session while a change of
-    it is queued or gone unsent (`relinks.NOT_HELD` when unknown). Differing, the change
+    it is queued or gone unsent (`relinks.NOT_HELD` when unknown; `relinks.GUESSED` marks
+    one a guessed relink gave another file). Differing, the change
     is sent once relinked or back (`relinks.stale`)."""
     moved_inode: int | None = None
     """The inode of the project at `moved_from` when the move was found: another than

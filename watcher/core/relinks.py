@@ -44,7 +44,7 @@ class RelinkRows(Rows):
                 moved_from=moved_from,
                 moved_title=(old.moved_title if same else None) or old.title,
                 # What its session holds: a PATCH moves a session, it sends no bytes.
-                moved_identity=old.moved_identity or old.identity,
+                moved_identity=_held_by_session(project, old),
                 moved_inode=old.moved_inode if same else old.signature.inode,
                 moved_also=tuple(places[1:])[-MAX_ALSO:],
                 arrived_with=counted,
@@ -129,6 +129,36 @@ class RelinkRows(Rows):
             )
         )
         return True
+
+
+GUESSED = "~"
+"""Before a `moved_identity`: the relink was a guess (a file with another inode than
+the one its session was taken for: a copy, or a move across volumes), so the session
+holds what SessionDock read of that other file. The recorded identity need not be it (a
+save, its event lost, read by the import after the probe: simulator seed 118000211),
+and nothing says this file's bytes reached it: they are sent once relinked (`stale`)."""
+
+
+def held_identity(record: ProjectRecord) -> str | None:
+    """The identity its session holds as recorded, a guess's mark aside."""
+    held = record.moved_identity
+    return held[len(GUESSED) :] if held is not None and held.startswith(GUESSED) else held
+
+
+def _held_by_session(project: Project, old: ProjectRecord) -> str | None:
+    """`moved_identity` of `old` moved to `project`: carried (a PATCH sends no bytes),
+    marked `GUESSED` when a recorded project's session goes to a file that is not its
+    own, and unmarked when a relink comes back to the file its session was taken for
+    (`Spellings._relink_undone`, `_relink_retaken`)."""
+    held = old.moved_identity or old.identity
+    if held is None:
+        return None
+    if old.state != "relinking":
+        guessed = project.signature.inode != old.signature.inode
+        return GUESSED + held if guessed and not held.startswith(GUESSED) else held
+    if project.signature.inode == old.moved_inode:
+        return held_identity(old)
+    return held
 
 
 def project_fields(project: Project | ProjectRecord) -> dict[str, Any]:

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from watcher.core.records import Project, ProjectRecord, Signature, StateName
-from watcher.core.relinks import NOT_HELD, NOT_MOVED, RelinkRows, as_project, project_fields, stale
+from watcher.core.relinks import (
+    NOT_HELD,
+    NOT_MOVED,
+    RelinkRows,
+    as_project,
+    held_identity,
+    project_fields,
+    stale,
+)
 from watcher.core.store import base_name, has_session, unheard
 
 SETTLED: frozenset[StateName] = frozenset({"imported", "rejected", "pending", "in_flight"})
@@ -303,7 +311,7 @@ class Table(RelinkRows):
         Without `copy`, `back` is that very file moved back: nothing is queued. Its
         bytes changed since the move was found (saved in the trash, or at the path it
         came back from), its session is sent them (pending)."""
-        changed = back.identity != moving.moved_identity
+        changed = back.identity != held_identity(moving)
         self._drop(moving.path)
         self._put(
             replace(
