@@ -312,6 +312,8 @@ class Rows(Mapping[str, ProjectRecord]):
             return
         for path in sorted(self._missing.get(record.identity, ())):
             old = self._rows[path]
+            if old.state != "imported":
+                continue  # a relinking one's inode says whether its move kept it (a guess)
             if path != record.path and old.root == record.root and old.signature.inode == inode:
                 self._put(replace(old, signature=replace(old.signature, inode=0)))
 
