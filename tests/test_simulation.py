@@ -343,9 +343,6 @@ REGRESSION_SEEDS = {
     118000211: "session bytes: a save (event lost) read by the import after the probe, the "
     "project renamed, a copy of the probed bytes given its session by a guessed relink: "
     "taken as holding them, never sent",
-    141000366: "issue 12: one file recorded at two paths of a folder (two sessions by "
-    "design), both missing after the wall clock stepped back: renamed unseen, it took the "
-    "older record's session and left its newest one where nothing is",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

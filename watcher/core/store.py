@@ -124,8 +124,6 @@ class Rows(Mapping[str, ProjectRecord]):
         session may be listed there."""
         for r in self._rows.values():
             self._index_moving(r, add=True)
-        for r in list(self._rows.values()):  # as when it was put (its write may be lost)
-            self._supersede(r)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -297,25 +295,6 @@ class Rows(Mapping[str, ProjectRecord]):
             self._add_pending(record)
         self._changed.add(record.path)
         self.revision += 1
-        self._supersede(record)
-
-    def _supersede(self, record: ProjectRecord) -> None:
-        """A file recorded at a path is no longer at the paths of missing records of its
-        bytes that had its inode in its folder (a move keeps it): their inode is dropped,
-        so a later move of the file is matched to its latest record alone, whatever the
-        wall clock says of when each was recorded (stepped back: simulator seed 141000366,
-        its older record taken, the newer one's session left where nothing is)."""
-        inode = record.signature.inode
-        if record.identity is None or record.missing_since is not None or not inode:
-            return
-        if record.state not in LIVE:
-            return
-        for path in sorted(self._missing.get(record.identity, ())):
-            old = self._rows[path]
-            if old.state != "imported":
-                continue  # a relinking one's inode says whether its move kept it (a guess)
-            if path != record.path and old.root == record.root and old.signature.inode == inode:
-                self._put(replace(old, signature=replace(old.signature, inode=0)))
 
     def _drop(self, path: str) -> None:
         old = self._rows.pop(path)
