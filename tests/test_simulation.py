@@ -346,6 +346,9 @@ REGRESSION_SEEDS = {
     141000366: "issue 12: one file recorded at two paths of a folder (two sessions by "
     "design), both missing after the wall clock stepped back: renamed unseen, it took the "
     "older record's session and left its newest one where nothing is",
+    153002999: "issue 12: a project moved (its PATCH held by a full disk), gone from its new "
+    "path and moved back while the daemon stopped: the relink, restored, took its session "
+    "before the walk found it back",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
