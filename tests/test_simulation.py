@@ -346,6 +346,9 @@ REGRESSION_SEEDS = {
     160004713: "a rename recorded imported at a path SessionDock did not have, under a "
     "rule (reverted, fix-s141) that dropped the inode of a missing record whose file was "
     "recorded live elsewhere: kept so that no such rule comes back unseen",
+    153002999: "issue 12: a project moved (its PATCH held by a full disk), gone from its new "
+    "path and moved back while the daemon stopped: the relink, restored, took its session "
+    "before the walk found it back",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

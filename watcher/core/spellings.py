@@ -196,14 +196,20 @@ class Spellings(CoreBase):
         for it, a guess) waits too while that path cannot be looked at: its folder is
         offline (the project may be back there, unseen: seeds 28052, 98026), or not
         walked yet since it came back or since the start (restored while the daemon was
-        stopped: seed 31750); the walk finds a file there, which is then looked at."""
+        stopped: seed 31750); the walk finds a file there, which is then looked at. So
+        does one whose file moved itself, gone from its new path since: it may have
+        moved back (seed 153002999)."""
         moved_from = record.moved_from
         if moved_from is None:
             return False
         if any(self._looking_at(place) for place in session_places(record)):
             return True
-        if record.moved_inode == record.signature.inode or moved_from in self.table:
-            return False  # the file itself moved, or what is there is known (a copy)
+        if moved_from in self.table:
+            return False  # what is there is known (a copy)
+        if record.moved_inode == record.signature.inode and record.missing_since is None:
+            # The file itself moved, and is there. Gone from there since (seed
+            # 153002999), it may be back where its session is: looked at first.
+            return False
         if same_path(moved_from, record.path, True):
             return False  # renamed in letter case: its old spelling finds it
         folder = self.folders.containing(moved_from)
