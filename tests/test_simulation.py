@@ -349,6 +349,8 @@ REGRESSION_SEEDS = {
     153002999: "issue 12: a project moved (its PATCH held by a full disk), gone from its new "
     "path and moved back while the daemon stopped: the relink, restored, took its session "
     "before the walk found it back",
+    160036415: "checker (guessed relink): a copy taken for a project gone, in the trash as "
+    "the PATCH moved the session to its path, restored: the guess's one send flagged",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

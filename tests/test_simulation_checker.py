@@ -524,3 +524,40 @@ def test_a_change_whose_2xx_was_written_trashed_unseen_sent_again_is_flagged() -
     checker, path, again = _a_change_out_then_trashed_unseen(heard=True)
     checker.on_send(again, 7.0)
     assert checker.violations == [f"request 9 re-sent {path}: imported and unchanged"]
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_a_session_patched_onto_a_copy_in_the_trash_is_sent_its_bytes_once_back(
+    copy: bool,
+) -> None:
+    """Seed 160036415: a copy taken for a project gone, itself in the trash as the PATCH
+    moved the session to its path, then restored: a guessed relink, judged once a file is
+    back there, its bytes sent once (README). The project's own file back there instead
+    (the inode its session read) is still flagged."""
+    home, dup = f"{ROOTS[0]}/Song.als", f"{ROOTS[0]}/Copy/Song.als"
+    trash = P("/sim/trash/Song.als")
+    checker = _an_imported_session(home)
+    world, registry = checker.world, checker.registry
+    world.ever.add(P(dup))
+    world.fs.makedirs(P(dup).parent, 3)
+    world.fs.makedirs(trash.parent, 3)
+    if copy:
+        world.fs.write(P(dup), b"first bytes", 4)  # another inode, the same bytes
+    else:
+        world.fs.rename(P(home), P(dup), 4)
+    world.fs.rename(P(dup), trash, 5)
+    item = RelinkItem(dup, "session_1", home, dup, "Song", "Song", frozenset())
+    world.server.relink(10.0, world.server.token, (item,))
+    assert world.server.sessions["session_1"].project_path == dup
+    world.fs.rename(trash, P(dup), 6)
+    found = signature(world.fs, registry, dup, False)
+    assert found is not None
+    record = _record(path=dup, project_path=dup, signature=found)
+    checker.on_persist(Persist(upserts=(replace(record, state="imported"),)), {})
+    send = Send(9, "Ableton", True, (SendItem(dup, dup, "Song", "als", None),))
+    checker.on_send(send, 20.0)
+    flagged = [] if copy else [f"request 9 re-sent {dup}: imported and unchanged"]
+    assert [v for v in checker.violations if "re-sent" in v] == flagged
+    world.server._store("Ableton", (Item(dup, "Song", "als"),))  # the one send, read
+    checker.on_send(replace(send, request=10), 21.0)
+    assert len([v for v in checker.violations if "re-sent" in v]) == len(flagged) + 1

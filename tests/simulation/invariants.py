@@ -25,7 +25,8 @@ During the run (at the moment the shell carries out an effect or delivers an ans
   off by default, nor are bytes its session got only from a PATCH that moved it: the
   core counts what imports sent, so a change relinked while it seemed gone is sent once
   back: `Checker._never_sent`.) Nor is the one send, after a guessed relink, of a file
-  its session never read (a copy taken for a project gone: `Checker._guessed`).
+  its session never read (a copy taken for a project gone: `Checker._guessed`; the
+  copy in the trash as the PATCH acted, once it is back: `Checker._guessed_blind`).
 
 At the end (world quiet, SessionDock healthy, every folder online, run to quiescence):
 every complete project is in SessionDock exactly once at its current path, or is
@@ -183,6 +184,10 @@ class Checker:
         """Paths a PATCH moved a session to whose file is not the one it read (a copy
         taken for a project gone, a move across volumes): README sends that file's bytes
         once, the session's being another file's (seed 118000211). Closed by a 2xx."""
+        self._blind: dict[str, str] = {}
+        """Path -> the session a PATCH moved there while nothing was there (the copy it
+        was taken for in the trash): a guess or not is judged once a file is back there
+        (`_guessed_blind`, seed 160036415)."""
         self._sent: dict[str, bytes | None] = {}
         """Path -> a digest of its bytes on disk when a request last carried it."""
         self._imported: dict[str, tuple[Signature, bytes | None]] = {}
@@ -222,6 +227,8 @@ class Checker:
         inode = self.world.fs.inode(P(new_path))
         if inode is not None and inode != self.read_inode.get(session.id, inode):
             self._guessed.add(new_path)
+        if inode is None:
+            self._blind[new_path] = session.id
         if PATCH_READS_PROJECT and session.project_path != new_path and now is not None:
             self.holds[session.id] = now
 
@@ -294,6 +301,7 @@ class Checker:
                 and not self._holds_old(key)
                 and not self._never_sent(key)
                 and key not in self._guessed
+                and not self._guessed_blind(key)
             ):
                 bundle = daw.bundle if daw else False
                 if imported[0] == signature(world.fs, self.registry, key, bundle):
@@ -619,6 +627,18 @@ class Checker:
             if s.project_path == path
         ]
         return any(h is not None and h != now for h in held)
+
+    def _guessed_blind(self, path: str) -> bool:
+        """A PATCH moved a session to `path` while nothing was there (the copy it was
+        taken for in the trash), and the file there now is not the one it read (the copy
+        restored): the guess's one send, owed when it is back (README: a guessed relink
+        sends the file's bytes once; seed 160036415). Closed by an import it reads."""
+        sid = self._blind.get(path)
+        session = self.world.server.sessions.get(sid) if sid is not None else None
+        if session is None or session.project_path != path:
+            return False
+        read, now = self.read_inode.get(session.id), self.world.fs.inode(P(path))
+        return read is not None and now is not None and read != now
 
     def _never_sent(self, path: str) -> bool:
         """The session at `path` holds the bytes there only as a moving PATCH read them
