@@ -349,6 +349,8 @@ REGRESSION_SEEDS = {
     153002999: "issue 12: a project moved (its PATCH held by a full disk), gone from its new "
     "path and moved back while the daemon stopped: the relink, restored, took its session "
     "before the walk found it back",
+    160019198: "session bytes: a send held back by a full disk went out on the retry while "
+    "its project was being saved; SessionDock read the new bytes, the core owed them a resend",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
