@@ -351,6 +351,8 @@ REGRESSION_SEEDS = {
     "before the walk found it back",
     160036415: "checker (guessed relink): a copy taken for a project gone, in the trash as "
     "the PATCH moved the session to its path, restored: the guess's one send flagged",
+    160019198: "session bytes: a send held back by a full disk went out on the retry while "
+    "its project was being saved; SessionDock read the new bytes, the core owed them a resend",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -101,11 +101,13 @@ class Sending(CoreBase):
         SessionDock would read now is not what was checked, so they wait for their
         new quiet period (and are queued again, or found open or broken)."""
         queued = self._not_at_a_moving_session(self.table.sendable())
+        return [q for q in queued if not self._changing(q.key)]
+
+    def _changing(self, key: str) -> bool:
+        """Written to again since it was checked: waiting out a quiet period, or checked."""
         busy: tuple[Container[str], ...] = (self._waiting, self._probing, self._verifying)
         busy += (self._confirm_stats, self._touch_stats, self._unconfirmed)
-        if not any(busy):
-            return queued
-        return [q for q in queued if not any(q.key in b for b in busy)]
+        return any(key in b for b in busy)
 
     def _not_at_a_moving_session(self, queued: list[Queued[str]]) -> list[Queued[str]]:
         """Minus those at a path a moved project's session still points at (its PATCH not
@@ -131,6 +133,7 @@ class Sending(CoreBase):
         self._send_part(job, tuple(r.path for r in marked))
 
     def _send_part(self, job: Job, keys: tuple[str, ...]) -> None:
+        self._hold_changed(job, keys)
         rows = [self.table[k] for k in keys if self.table.get(k, None) is not None]
         rows = [r for r in rows if r.state == "in_flight"]
         if not rows:
@@ -146,6 +149,18 @@ class Sending(CoreBase):
         )
         self._emit(Send(job.request, job.kind, job.generate_previews, items))
         self._request_out()
+
+    def _hold_changed(self, job: Job, keys: tuple[str, ...]) -> None:
+        """A part sent late (its write failed: `_send_again`; or a later part) leaves out
+        the projects written to since they were queued, as `_sendable` does: SessionDock
+        would read bytes never checked, and the core, taking its session to hold the
+        checked ones, would send the same bytes again once they are (simulator seed
+        160019198). Back to pending with their `attempts` and held bytes as before."""
+        changed = [k for k in keys if k in job.before and self._changing(k)]
+        if changed:
+            self.table.unsent(changed, job.before)
+            self.table.requeue(changed, None)
+            self._replan = True
 
     def _next_part(self, job: Job) -> None:
         if job.parts:
