@@ -88,6 +88,19 @@ def restored_while_the_copys_patch_is_out() -> tuple[SlowProbes, Relink, Signatu
     return d, out, trashed
 
 
+def its_answer_lost(d: SlowProbes, out: Relink) -> None:
+    """The copy's PATCH `out` is answered with a timeout (it may have acted): the
+    session is pointed back at a, and the copy's PATCH is never sent again."""
+    d.hold_relinks = False
+    lost = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
+    d.feed(RelinkAnswered(out.request, Relinked((), sent=True), failure=lost))
+    tried = len(d.relinks)
+    d.advance(600)
+    again = sent_since(d, tried)
+    assert (HOME, DUP) not in again, "the copy's PATCH is never sent again"
+    assert (DUP, HOME) in again, "the session is pointed back at a (the PATCH may have acted)"
+
+
 def test_a_project_restored_while_a_copys_patch_is_out_keeps_its_session() -> None:
     """Seed 5511109: a trashed; a copy of it (another inode) taken for it, its PATCH
     out when a is restored at its path with its inode: queued as new meanwhile. The
@@ -95,14 +108,7 @@ def test_a_project_restored_while_a_copys_patch_is_out_keeps_its_session() -> No
     copy imported as new; the copy's PATCH is never sent again."""
     home, dup = HOME, DUP
     d, out, _ = restored_while_the_copys_patch_is_out()
-    d.hold_relinks = False
-    lost = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
-    d.feed(RelinkAnswered(out.request, Relinked((), sent=True), failure=lost))
-    tried = len(d.relinks)
-    d.advance(600)
-    again = sent_since(d, tried)
-    assert (home, dup) not in again, "the copy's PATCH is never sent again"
-    assert (dup, home) in again, "the session is pointed back at a (the PATCH may have acted)"
+    its_answer_lost(d, out)
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert items_sent(d).count(home) == 1, "a is never imported again"
 
@@ -146,14 +152,7 @@ def test_a_project_restored_while_a_copys_patch_is_out_and_saved_when_it_fails_k
     d, out, trashed = restored_while_the_copys_patch_is_out()
     d.disk[home], d.identity[home] = replace(trashed, size=999), "id-a saved"
     d.feed(ProjectChanged(ROOT, home, False, d.now))  # saved: a quiet period
-    d.hold_relinks = False
-    lost = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
-    d.feed(RelinkAnswered(out.request, Relinked((), sent=True), failure=lost))
-    tried = len(d.relinks)
-    d.advance(600)
-    again = sent_since(d, tried)
-    assert (home, dup) not in again, "the copy's PATCH is never sent again"
-    assert (dup, home) in again, "the session is pointed back at a (the PATCH may have acted)"
+    its_answer_lost(d, out)
     assert items_sent(d).count(dup) == 1, "the copy is imported as new"
     assert d.stored[home].state == "imported"
 
