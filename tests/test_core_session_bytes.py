@@ -157,6 +157,16 @@ def test_a_change_queued_after_an_unknown_past_counts_as_not_held() -> None:
     assert table[HOME].moved_identity == NOT_HELD and table[HOME].state == "in_flight"
 
 
+def crashed_then_listed(d: MovingDriver) -> tuple[MovingDriver, list[Send]]:
+    """A restart from what `d` stored, SessionDock listing A with a session: the new
+    driver, and the requests carrying A since."""
+    d = restarted(d)
+    d.feed(Started(wall=WALL0 + d.now))
+    d.advance(1)
+    listing(d, Library(frozenset({A}), {A: "s-a"}), 30)
+    return d, [s for s in d.sends() if any(i.project_path == A for i in s.items)]
+
+
 def test_a_change_in_flight_at_a_crash_is_sent_again_though_its_path_is_listed() -> None:
     """Simulator seeds 10, 17: a change of an imported project in flight at a crash
     (before the request went out). SessionDock lists the path, its session made by the
@@ -167,11 +177,7 @@ def test_a_change_in_flight_at_a_crash_is_sent_again_though_its_path_is_listed()
     d.disk[A], d.identity[A] = sig(5), "id-a2"
     saved_and_held(d, A)
     assert d.stored[A].state == "in_flight"
-    d = restarted(d)  # the crash: the request never went out
-    d.feed(Started(wall=WALL0 + d.now))
-    d.advance(1)
-    listing(d, Library(frozenset({A}), {A: "s-a"}), 30)
-    sends = [s for s in d.sends() if any(i.project_path == A for i in s.items)]
+    d, sends = crashed_then_listed(d)  # the crash: the request never went out
     assert sends, "the change is sent again"
     assert d.stored[A].state == "imported" and d.stored[A].signature == sig(5)
 
@@ -278,11 +284,7 @@ def test_a_change_in_flight_at_a_crash_over_an_unheard_import_is_sent_again() ->
     marking it in flight forgot the older bytes that session may hold."""
     d = _unheard_then_saved_and_sent()
     assert d.stored[A].state == "in_flight"
-    d = restarted(d)  # the crash: the request never went out
-    d.feed(Started(wall=WALL0 + d.now))
-    d.advance(1)
-    listing(d, Library(frozenset({A}), {A: "s-a"}), 30)
-    sends = [s for s in d.sends() if any(i.project_path == A for i in s.items)]
+    d, sends = crashed_then_listed(d)  # the crash: the request never went out
     assert sends, "id-b is sent again: the listed session may hold id-a"
     assert d.stored[A].state == "imported" and d.stored[A].signature == sig(2)
     assert not stale(d.stored[A]), "its own 2xx delivered id-b"
