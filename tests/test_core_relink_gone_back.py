@@ -10,11 +10,10 @@ path, as a relink taken for a copy does, and a project found back there undoes i
 
 from __future__ import annotations
 
-from tests.test_core import ROOT, WALL0, settings
-from tests.test_core_relink_sweep import SlowProbes, refusing, sent_since
+from tests.test_core import ROOT
+from tests.test_core_relink_sweep import SlowProbes, refusing, sent_since, started_again
 from tests.test_core_volumes import items_sent
-from watcher.core import Core
-from watcher.core.inputs import ProjectChanged, ProjectGone, Started
+from watcher.core.inputs import ProjectChanged, ProjectGone
 
 HOME, AWAY = f"{ROOT}/a.als", f"{ROOT}/Done/a.als"
 
@@ -40,10 +39,7 @@ def test_a_moved_project_back_while_the_daemon_was_stopped_keeps_its_session() -
     """Seed 153002999: the daemon stops before it looks at a back at its path. At the
     start, the relink restored from disk does not go before the walk finds a there."""
     d = moved_then_gone()
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     assert all(new != AWAY for _, new in sent_since(again, 0)), "the session stays at a's path"
     assert again.stored[HOME].state == "imported" and AWAY not in again.stored
     assert HOME not in items_sent(again), "a is never imported again"

@@ -18,10 +18,9 @@ from dataclasses import replace
 
 import pytest
 
-from tests.test_core import ROOT, WALL0, settings
-from tests.test_core_relink_sweep import SlowProbes, refusing, sent_since
+from tests.test_core import ROOT
+from tests.test_core_relink_sweep import SlowProbes, refusing, sent_since, started_again
 from tests.test_core_volumes import items_sent
-from watcher.core import Core
 from watcher.core.effects import Relink
 from watcher.core.inputs import (
     Failure,
@@ -29,7 +28,6 @@ from watcher.core.inputs import (
     ProjectGone,
     RelinkAnswered,
     Relinked,
-    Started,
 )
 from watcher.core.records import Signature
 
@@ -132,10 +130,7 @@ def test_a_project_restored_while_a_copys_patch_is_out_keeps_it_after_a_restart(
         down = Failure("server", "HTTP 503 unavailable: starting", "check SessionDock")
         d.feed(RelinkAnswered(out.request, Relinked(()), failure=down))
         assert d.stored[dup].attempts == 0 and d.stored[home].state == "pending"
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     sent = sent_since(again, 0)
     assert (home, dup) not in sent, "the copy's PATCH is never sent again"
     assert sent == ([] if refused else [(dup, home)]), "pointed back at a if it may have acted"
@@ -186,10 +181,7 @@ def test_a_copy_moved_on_after_its_patch_found_the_session_keeps_it_after_a_rest
     d.advance(10)
     assert d.relinks[-1] is not out, "the next PATCH, for the copy's new path, is out"
     assert d.stored[home].state == "pending" and d.stored[dup2].session_id == "s1"
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     assert not again.logs("project_relink_undone")
     assert all(new != home for _, new in sent_since(again, 0)), "the copy keeps the session"
     # a is imported as new; the copy, its relink a guess, is sent its bytes once (118000211).

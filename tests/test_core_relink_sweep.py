@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from tests.test_core import ROOT, WALL0, settings, sig
-from tests.test_core_moves import start
+from tests.test_core_moves import MovingDriver, start
 from tests.test_core_volumes import VolumeDriver, items_sent, relinked
 from watcher.core import Core
 from watcher.core.effects import CheckFolder, Effect, Probe, Relink
@@ -132,6 +132,16 @@ class SlowProbes(VolumeDriver):
         for probe in self.probes:
             self.carry_out(probe)
         self.probes.clear()
+
+
+def started_again(d: MovingDriver) -> SlowProbes:
+    """A new life 60 s after the start, from what `d` stored (the daemon stopped or
+    died), run for 10 minutes with SessionDock answering."""
+    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
+    again.identity = dict(d.identity)
+    again.feed(Started(wall=WALL0 + 60))
+    again.advance(600)
+    return again
 
 
 def test_a_copy_never_takes_the_session_of_a_project_back_where_it_is() -> None:

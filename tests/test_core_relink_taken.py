@@ -23,7 +23,15 @@ from pathlib import Path
 
 from tests.test_core import ROOT, WALL0, settings, sig
 from tests.test_core_moves import move, start
-from tests.test_core_relink_sweep import A, B, SlowProbes, Unplugging, refusing, sent_since
+from tests.test_core_relink_sweep import (
+    A,
+    B,
+    SlowProbes,
+    Unplugging,
+    refusing,
+    sent_since,
+    started_again,
+)
 from tests.test_core_unheard import listing
 from tests.test_core_volumes import items_sent
 from watcher.core import Core
@@ -142,10 +150,7 @@ def test_a_copys_relink_restored_at_start_waits_for_the_walk_of_its_sessions_pat
     d, trashed = a_copy_waits_for_trashed_a()
     assert d.stored[dup].state == "relinking"
     d.disk[a] = trashed  # restored while the daemon is stopped
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     assert again.logs("project_relink_undone") and again.stored[a].state == "imported"
     assert all(new != dup for _, new in sent_since(again, 0)), "the session stays off the copy"
     assert items_sent(again) == [dup], "the copy is imported as new, a never again"
@@ -211,10 +216,7 @@ def test_a_patch_unanswered_at_a_stop_may_have_acted() -> None:
     assert len(d.relinks) == 1, "the PATCH went out"
     assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
     d.identity[moved] = "id-a"
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     assert not again.logs("project_relink_retaken")
     assert all(new != moved for _, new in sent_since(again, 0)), "the copy's session stays"
     # a is imported as new; the copy, its relink a guess, is sent its bytes once (118000211).
@@ -374,10 +376,7 @@ def test_a_patch_that_may_have_acted_at_the_projects_own_path_counts_so_after_a_
     a, moved, away, dup = OWN_PATHS
     d = a_copy_taken_after_a_patch_at_as_own_path()
     d.disk[moved] = d.disk.pop(away)  # back while the daemon is stopped
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     assert again.logs("project_relink_retaken")
     assert sent_since(again, 0) == [(a, moved)], "the session stays with a, not the copy"
     assert items_sent(again) == [dup], "the copy is imported as new"
@@ -393,10 +392,7 @@ def test_a_copys_patch_counted_after_it_arrived_keeps_the_session_after_a_restar
     d.advance(600)
     assert d.stored[dup].attempts == 2 and d.stored[dup].arrived_with == 1
     d.disk[moved] = d.disk.pop(away)
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     assert not again.logs("project_relink_retaken")
     assert all(new != moved for _, new in sent_since(again, 0)), "the copy's session stays"
     assert moved in items_sent(again), "a is imported as new"
@@ -484,10 +480,7 @@ def test_a_project_back_at_its_sessions_path_takes_it_back_from_the_copy_still_t
     d.advance(10)
     assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
     d.disk[a], d.identity[a] = d.disk.pop(moved), "id-a"  # moved back, no event
-    again = SlowProbes(Core.restore(settings(), d.stored.values(), d.meta), disk=dict(d.disk))
-    again.identity = dict(d.identity)
-    again.feed(Started(wall=WALL0 + 60))
-    again.advance(600)
+    again = started_again(d)
     assert again.logs("project_relink_undone")
     assert sent_since(again, 0) == [(dup, a)], "the session is pointed back at a"
     assert items_sent(again) == [dup], "the copy is imported as new"
