@@ -101,13 +101,22 @@ class Sending(CoreBase):
         SessionDock would read now is not what was checked, so they wait for their
         new quiet period (and are queued again, or found open or broken)."""
         queued = self._not_at_a_moving_session(self.table.sendable())
-        return [q for q in queued if not self._changing(q.key)]
+        busy = self._being_looked_at()
+        if not any(busy):
+            return queued  # the common case: nothing to look up per project
+        return [q for q in queued if not any(q.key in b for b in busy)]
 
-    def _changing(self, key: str) -> bool:
-        """Written to again since it was checked: waiting out a quiet period, or checked."""
-        busy: tuple[Container[str], ...] = (self._waiting, self._probing, self._verifying)
-        busy += (self._confirm_stats, self._touch_stats, self._unconfirmed)
-        return any(key in b for b in busy)
+    def _being_looked_at(self) -> tuple[Container[str], ...]:
+        """Paths written to again since they were checked: waiting out a quiet period,
+        or being checked."""
+        return (
+            self._waiting,
+            self._probing,
+            self._verifying,
+            self._confirm_stats,
+            self._touch_stats,
+            self._unconfirmed,
+        )
 
     def _not_at_a_moving_session(self, queued: list[Queued[str]]) -> list[Queued[str]]:
         """Minus those at a path a moved project's session still points at (its PATCH not
@@ -156,7 +165,8 @@ class Sending(CoreBase):
         would read bytes never checked, and the core, taking its session to hold the
         checked ones, would send the same bytes again once they are (simulator seed
         160019198). Back to pending with their `attempts` and held bytes as before."""
-        changed = [k for k in keys if k in job.before and self._changing(k)]
+        busy = self._being_looked_at()
+        changed = [k for k in keys if k in job.before and any(k in b for b in busy)]
         if changed:
             self.table.unsent(changed, job.before)
             self.table.requeue(changed, None)
