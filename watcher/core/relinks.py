@@ -92,7 +92,7 @@ class RelinkRows(Rows):
         old = self._rows.get(path)
         if old is None or old.state != "relinking":
             return None
-        changed = old.moved_identity is not None and old.identity != old.moved_identity
+        changed = holds_other(old)
         send = changed and old.missing_since is None
         record = replace(old, session_id=session_id, **NOT_MOVED)
         if send:
@@ -202,8 +202,9 @@ ones unknown (a change not sent when it went missing); never a real identity."""
 def stale(record: ProjectRecord) -> bool:
     """An imported record whose session holds other bytes than its own: relinked while
     gone, a change riding with it (`RelinkRows.relinked`); sent once it is back."""
-    return (
-        record.state == "imported"
-        and record.moved_identity is not None
-        and record.moved_identity != record.identity
-    )
+    return record.state == "imported" and holds_other(record)
+
+
+def holds_other(record: ProjectRecord) -> bool:
+    """Its session holds other bytes than its own (`moved_identity`), whatever its state."""
+    return record.moved_identity is not None and record.moved_identity != record.identity

@@ -19,6 +19,7 @@ from watcher.core.relinks import (
     RelinkRows,
     as_project,
     held_identity,
+    holds_other,
     project_fields,
     stale,
 )
@@ -138,7 +139,7 @@ class Table(RelinkRows):
                 # session of older bytes may be listed for that session: sent again
                 # (seed 100008477). A 2xx of its own request delivered its bytes.
                 own = import_id is not None and old.attempts > 0
-                send = stale(replace(old, state="imported")) and old.missing_since is None
+                send = holds_other(old) and old.missing_since is None
                 send = send and not own
                 self._put(
                     replace(
