@@ -349,20 +349,35 @@ def test_one_file_recorded_at_two_missing_paths_takes_the_session_it_left_last()
     session kept, by design); the drive back, its first path is missing. Moved on, the
     file (one inode at both paths) is where it was seen last: that session follows it,
     not the older one, however alike the paths."""
+    moved_off_a_drive_and_on(restarted_at=None)
+
+
+def moved_off_a_drive_and_on(restarted_at: float | None) -> None:
+    """Seed 101095's story; `restarted_at`: the daemon restarts after the first import
+    with its wall clock at this time (set back: the second record's `queued_at` is then
+    the earlier)."""
     a, b = "/Volumes/A", "/Volumes/B"
-    folders = (FolderSettings(a), FolderSettings(b))
-    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
+    folders = settings(folders=(FolderSettings(a), FolderSettings(b)))
+    d = VolumeDriver(Core.restore(folders, (), {}))
     first, second, later = f"{a}/Song/s.als", f"{b}/s.als", f"{a}/Imported/Song/s.als"
     d.disk[first], d.identity[first] = sig(1), "id-s"
     d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
     d.feed(Started(wall=WALL0))
     d.advance(10)
+    if restarted_at is not None:
+        e = VolumeDriver(Core.restore(folders, d.stored.values(), d.meta), stored=dict(d.stored))
+        e.disk, e.identity, e.meta = d.disk, d.identity, d.meta
+        e.feed(Started(wall=restarted_at))
+        e.advance(10)
+        d = e
     d.disk[second] = d.disk.pop(first)  # moved off the drive as it went away
     d.identity[second] = "id-s"
     d.feed(DirectoryGone(a, a, d.now))
     d.feed(ProjectChanged(b, second, False, d.now))
     d.advance(30)
     assert not d.relinks and items_sent(d)[-1] == second
+    if restarted_at is not None and restarted_at < WALL0:
+        assert (d.stored[second].queued_at or 0) < (d.stored[first].queued_at or 0)
     d.disk[f"{a}/x.als"], d.identity[f"{a}/x.als"] = sig(3), "id-x"  # the drive back
     d.advance(120)
     assert d.stored[first].missing_since is not None
@@ -434,3 +449,13 @@ def test_one_file_at_two_missing_paths_back_at_the_first_left_the_first() -> Non
     d.advance(30)
     assert relinked(d) == [(first, later)]
     assert d.stored[second].missing_since is not None, "the newer session is kept, missing"
+
+
+def test_one_file_at_two_missing_paths_left_the_one_recorded_last_though_the_clock_went_back() -> (
+    None
+):
+    """Seed 141000366: as seed 101095, but the wall clock steps back ten minutes (and
+    the daemon restarts) between the two recordings, so the later one has the earlier
+    `queued_at`. Its `queued_order`, which no clock step changes and which a restart
+    keeps, still tells that the file left the second path: that session follows it."""
+    moved_off_a_drive_and_on(restarted_at=WALL0 - 600)

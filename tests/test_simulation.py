@@ -353,6 +353,10 @@ REGRESSION_SEEDS = {
     "the PATCH moved the session to its path, restored: the guess's one send flagged",
     160019198: "session bytes: a send held back by a full disk went out on the retry while "
     "its project was being saved; SessionDock read the new bytes, the core owed them a resend",
+    141000366: "issue 12: a project with two sessions by design, renamed twice with its "
+    "events lost after the wall clock stepped back; of its two missing records with its "
+    "inode, the move matching took the later queued_at, which the step made the older "
+    "record, and left the other session at a path nothing is at (now: queued_order)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
@@ -360,14 +364,7 @@ CI. Seed numbers hold while the world's random draws stay as they are
 (tests/simulation/more.py keeps the worlds of seeds found before its actions existed).
 Seed 141733 (a project imported during a walk marked missing) is not here: the checker
 no longer flags what it showed, and tests/test_core_moves_walk.py covers it."""
-OPEN_SEEDS: dict[int, str] = {
-    141000366: "issue 12 (analysed, open): a project with two sessions by design, renamed "
-    "twice with its events lost after the wall clock stepped back; of its two missing "
-    "records with its inode, the move matching took the one with the later queued_at, "
-    "which the step made the older one, and left the other session at a path nothing is "
-    "at. A fix that dropped the older record's inode (fix-s141) made seed 160004713 fail "
-    "and was reverted",
-}
+OPEN_SEEDS: dict[int, str] = {}
 """Seeds of bugs still open: strict xfail, so a fix turns them into failures until they
 move to REGRESSION_SEEDS."""
 # Seed 28553 (an .aup3 rewritten in place, events lost, sent stale while open) no longer

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS projects (
 CREATE INDEX IF NOT EXISTS projects_by_state ON projects (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     # version 2 (issue 12, relinking moved projects)
@@ -64,6 +64,8 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("moved_also", "TEXT"),
     # version 9 (issue 12): PATCHes a relink counted before a copy was taken for it
     ("arrived_with", "INTEGER"),
+    # version 10 (issue 12): when `queued_at` was set, in an order no clock step changes
+    ("queued_order", "INTEGER"),
 )
 
 
@@ -86,8 +88,9 @@ INSERT OR REPLACE INTO projects (path, root, kind, title, project_type, project_
     preview_path, generate_previews, size, mtime_ns, inode, state, attempts,
     next_attempt_at, queued_at, last_error, last_import_id, imported_at, updated_at,
     identity, session_id, missing_since, moved_from, moved_title, tags_done, digest,
-    moved_identity, moved_inode, unheard_at, moved_also, arrived_with)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    moved_identity, moved_inode, unheard_at, moved_also, arrived_with, queued_order)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+    ?)
 """
 
 
@@ -126,6 +129,7 @@ def values_of(r: ProjectRecord, now: float) -> tuple[Any, ...]:
         r.unheard_at,
         json.dumps([printable(p) for p in r.moved_also]) if r.moved_also else None,
         r.arrived_with or None,
+        r.queued_order or None,
     )
 
 
@@ -161,6 +165,7 @@ def record_of(r: sqlite3.Row) -> ProjectRecord:
         unheard_at=r["unheard_at"],
         moved_also=_paths(r["moved_also"]),
         arrived_with=_count(r["arrived_with"]),
+        queued_order=_count(r["queued_order"]),
     )
 
 
@@ -198,6 +203,6 @@ def _paths(raw: str | None) -> tuple[str, ...]:
 
 
 def _count(raw: Any) -> int:
-    """The stored `arrived_with`; NULL (written before schema 9) or anything unreadable
-    counts as none: a copy's relink is then kept from the project, as before."""
+    """A stored count (`arrived_with`, `queued_order`); NULL (written before its schema)
+    or anything unreadable counts as none: the rule then works as it did before it."""
     return raw if type(raw) is int and raw > 0 else 0

@@ -110,9 +110,10 @@ class Moves(Relinking):
                 # One file recorded at two paths (moved out of an offline folder, so
                 # imported anew: seed 101095): it just left the one recorded last (when
                 # it was found missing says less: a folder offline is looked at late,
-                # seed 13201).
-                last = max(r.queued_at or 0.0 for r in kept)
-                kept = [r for r in kept if (r.queued_at or 0.0) == last]
+                # seed 13201). Last by `queued_order`, as the wall clock may have
+                # stepped back between them (seed 141000366).
+                last = max(_recorded(r) for r in kept)
+                kept = [r for r in kept if _recorded(r) == last]
             if len(kept) == 1:
                 candidates = kept
             else:
@@ -328,3 +329,8 @@ def _same_file(record: ProjectRecord, project: Project) -> bool:
     if record.signature.inode != project.signature.inode:
         return False
     return record.root == project.root or record.signature.agrees(project.signature)
+
+
+def _recorded(record: ProjectRecord) -> tuple[int, float]:
+    """When a record was queued at its path, in the order no clock step changes."""
+    return record.queued_order, record.queued_at or 0.0

@@ -144,3 +144,8 @@ class ProjectRecord:
     (another inode) may then give the relink back to the project found with it
     (`Spellings._relink_retaken`) unless a PATCH counted since may have acted (simulator
     seeds 75330, 64194); on disk so that a restart knows it too (schema 9)."""
+    queued_order: int = 0
+    """When `queued_at` was last set, as a count that never goes back (`Rows._put`),
+    unlike the wall clock: which of two records of one file was recorded last is told
+    by it (`Moves._moved`; simulator seed 141000366, the clock stepped back 569 s).
+    0 (written before schema 10) falls back to `queued_at`."""
