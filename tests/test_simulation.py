@@ -349,6 +349,9 @@ REGRESSION_SEEDS = {
     153002999: "issue 12: a project moved (its PATCH held by a full disk), gone from its new "
     "path and moved back while the daemon stopped: the relink, restored, took its session "
     "before the walk found it back",
+    200009208: "issue 12: a copy taken for a project moved unseen, itself renamed unseen; "
+    "one walk found both, the project probed first while the copy's record was missing: "
+    "queued as new, not taking the relink back, it left a session at its path once it moved on",
     160036415: "checker (guessed relink): a copy taken for a project gone, in the trash as "
     "the PATCH moved the session to its path, restored: the guess's one send flagged",
     160019198: "session bytes: a send held back by a full disk went out on the retry while "

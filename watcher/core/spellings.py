@@ -118,7 +118,10 @@ class Spellings(CoreBase):
         size and time the copy has too, a copy keeping them (simulator seed 4201447).
         PATCHes sent while the relink was at the project's own path (it moved on, then
         the copy was taken for it) may have put the session there, never at the copy's:
-        they do not keep it from the project (seed 75330; `arrived_with`, on disk)."""
+        they do not keep it from the project (seed 75330; `arrived_with`, on disk).
+        The copy may be missing, moved on unseen before it was found again (simulator
+        seed 200009208: its new path probed after the project's): the session is the
+        project's all the same, and the copy, found where it went, is new."""
         if project.identity is None:
             return False
         inode, folder = project.signature.inode, self.folders.containing(project.path)
@@ -128,9 +131,10 @@ class Spellings(CoreBase):
             # project left behind (two sessions by design); taking it back would leave
             # its own at a path nothing is at (simulator seed 100022626).
             return False
+        identity = project.identity
         taken = [
             r
-            for r in self.table.present_like(project.identity)
+            for r in [*self.table.present_like(identity), *self.table.vanished_like(identity)]
             if r.state == "relinking"
             and r.moved_from is not None
             and r.moved_inode == inode != r.signature.inode
@@ -147,7 +151,7 @@ class Spellings(CoreBase):
             return False
         copy = taken[0]
         self._relink_to(project, copy, here=False)  # none counted at the copy's path
-        if self.table.enqueue(as_project(copy), self._wall()):
+        if copy.missing_since is None and self.table.enqueue(as_project(copy), self._wall()):
             self.counters.queued += 1
         self._log(
             "project_relink_retaken",
