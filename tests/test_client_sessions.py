@@ -52,3 +52,18 @@ def test_entries_that_are_not_sessions_are_skipped() -> None:
     assert Session.from_json("nonsense") is None
     parsed = Session.from_json({"id": "s1", "tags": "not a list", "projectPath": None})
     assert parsed == Session("s1", "", (), "", "")
+
+
+def test_the_index_tells_the_paths_listed_only_as_an_original(
+    emulator: Emulator, client: SessionDockClient
+) -> None:
+    """A path only a relinked session lists (its `projectOriginalPath`) has no session
+    now: the core must not take it for one a request of its own made (seed 200060278)."""
+    moved = emulator.library.add("/new/a.als", original_path="/old/a.als")
+    emulator.library.add("/x/b.als", original_path="/y/b.als")
+    emulator.library.add("/y/b.als")  # a new project where the moved one was
+    paths, ids, only = client.library_index(among={"/old/a.als", "/y/b.als", "/new/a.als"})
+    assert paths == {"/old/a.als", "/y/b.als", "/new/a.als"}
+    assert only == {"/old/a.als"}
+    assert ids["/old/a.als"] == moved["id"]
+    assert client.library_index()[2] == {"/old/a.als"}

@@ -463,7 +463,8 @@ def library_outcome(answer: Answer, token: str | None) -> Library | Failure:
     paths = (p for row in rows for p in (row["projectPath"], row["projectOriginalPath"]))
     ids = {row["projectOriginalPath"]: row["id"] for row in rows}
     ids.update({row["projectPath"]: row["id"] for row in rows})
-    return failure(answer, token) or Library(frozenset(paths), ids)
+    only = {r["projectOriginalPath"] for r in rows} - {r["projectPath"] for r in rows}
+    return failure(answer, token) or Library(frozenset(paths), ids, frozenset(only))
 
 
 def answer_request(
