@@ -67,3 +67,24 @@ def test_the_index_tells_the_paths_listed_only_as_an_original(
     assert only == {"/old/a.als"}
     assert ids["/old/a.als"] == moved["id"]
     assert client.library_index()[2] == {"/old/a.als"}
+
+
+def test_the_simulator_tells_the_core_what_the_client_does(
+    emulator: Emulator, client: SessionDockClient
+) -> None:
+    """The simulator's listing honours `among` as the client does (it once told the
+    core every path of the library: ids the real daemon never learns from a look-up)."""
+    from tests.simulation.server import Answer, library_outcome
+    from watcher.core.inputs import Library
+
+    emulator.library.add("/new/a.als", original_path="/old/a.als")
+    emulator.library.add("/x/b.als", original_path="/y/b.als")
+    emulator.library.add("/y/b.als")
+    rows = [
+        {"id": s.id, "projectPath": s.project_path, "projectOriginalPath": s.original_path}
+        for s in client.sessions()
+    ]
+    for among in (frozenset({"/old/a.als", "/y/b.als", "/nope.als"}), None):
+        paths, ids, only = client.library_index(among=among)
+        told = Library(frozenset(paths), ids, frozenset(only))
+        assert library_outcome(Answer(200, data=rows), TOKEN, among) == told
