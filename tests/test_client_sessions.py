@@ -52,3 +52,39 @@ def test_entries_that_are_not_sessions_are_skipped() -> None:
     assert Session.from_json("nonsense") is None
     parsed = Session.from_json({"id": "s1", "tags": "not a list", "projectPath": None})
     assert parsed == Session("s1", "", (), "", "")
+
+
+def test_the_index_tells_the_paths_listed_only_as_an_original(
+    emulator: Emulator, client: SessionDockClient
+) -> None:
+    """A path only a relinked session lists (its `projectOriginalPath`) has no session
+    now: the core must not take it for one a request of its own made (seed 200060278)."""
+    moved = emulator.library.add("/new/a.als", original_path="/old/a.als")
+    emulator.library.add("/x/b.als", original_path="/y/b.als")
+    emulator.library.add("/y/b.als")  # a new project where the moved one was
+    paths, ids, only = client.library_index(among={"/old/a.als", "/y/b.als", "/new/a.als"})
+    assert paths == {"/old/a.als", "/y/b.als", "/new/a.als"}
+    assert only == {"/old/a.als"}
+    assert ids["/old/a.als"] == moved["id"]
+    assert client.library_index()[2] == {"/old/a.als"}
+
+
+def test_the_simulator_tells_the_core_what_the_client_does(
+    emulator: Emulator, client: SessionDockClient
+) -> None:
+    """The simulator's listing honours `among` as the client does (it once told the
+    core every path of the library: ids the real daemon never learns from a look-up)."""
+    from tests.simulation.server import Answer, library_outcome
+    from watcher.core.inputs import Library
+
+    emulator.library.add("/new/a.als", original_path="/old/a.als")
+    emulator.library.add("/x/b.als", original_path="/y/b.als")
+    emulator.library.add("/y/b.als")
+    rows = [
+        {"id": s.id, "projectPath": s.project_path, "projectOriginalPath": s.original_path}
+        for s in client.sessions()
+    ]
+    for among in (frozenset({"/old/a.als", "/y/b.als", "/nope.als"}), None):
+        paths, ids, only = client.library_index(among=among)
+        told = Library(frozenset(paths), ids, frozenset(only))
+        assert library_outcome(Answer(200, data=rows), TOKEN, among) == told

@@ -92,3 +92,33 @@ def test_a_recovery_does_not_take_a_path_listed_as_another_records_original() ->
     d.feed(LibraryAnswered(ask.request, listing))
     d.advance(3)
     assert [i.key for s in d.sends() for i in s.items] == [FIRST]
+
+
+def test_a_recovery_does_not_take_a_path_listed_only_as_an_original() -> None:
+    """As above, but the record at COPY does not hold the session's id (dropped when
+    its changed bytes were sent, the listing to learn it again lost in a crash:
+    simulator seed 200060278), and the listing is the one the real client asks for,
+    `among` FIRST only: FIRST is listed only as an original, so it has no session
+    there and is sent again, never recorded imported."""
+    from dataclasses import replace
+
+    from tests.test_core import WALL0, Driver, settings
+    from watcher.core import Core
+    from watcher.core.effects import AskLibrary, Log
+    from watcher.core.inputs import Library, LibraryAnswered, Started
+
+    flying = replace(record(FIRST, None), state="in_flight", imported_at=None, attempts=1)
+    records = [record(COPY, None), flying]
+    d = Driver(Core.restore(settings(), records, {}), stored={r.path: r for r in records})
+    d.disk = {COPY: records[0].signature, FIRST: flying.signature}
+    d.hold = True
+    d.feed(Started(wall=WALL0))
+    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
+    assert ask.among == frozenset({FIRST})
+    d.held.clear()
+    d.hold = False
+    listing = Library(frozenset({FIRST}), {FIRST: "session_1"}, frozenset({FIRST}))
+    [told] = [e for e in d.feed(LibraryAnswered(ask.request, listing)) if isinstance(e, Log)]
+    assert told.fields["already_in_library"] == 0
+    d.advance(3)
+    assert [i.key for s in d.sends() for i in s.items] == [FIRST]

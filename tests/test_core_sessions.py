@@ -16,6 +16,7 @@ from tests.test_core_moves import MovingDriver, move
 from watcher.core import Core
 from watcher.core.effects import AskHealth, AskLibrary, Effect, Persist, Probe, Relink, Send, Tag
 from watcher.core.inputs import (
+    Accepted,
     Failure,
     HealthAnswered,
     Library,
@@ -26,6 +27,7 @@ from watcher.core.inputs import (
     RelinkAnswered,
     Relinked,
     ReloadRequested,
+    SendAnswered,
     Started,
     TagDone,
     TagsAnswered,
@@ -368,3 +370,29 @@ def test_an_import_forgets_the_session_id_until_the_library_says_it_again() -> N
 
 def test_the_driver_is_the_plain_one_for_other_tests() -> None:
     assert issubclass(LibraryDriver, Driver)
+
+
+def test_a_tag_write_held_back_by_a_failed_write_is_built_again_at_the_reloaded_size() -> None:
+    """Simulator seed 221001529: the ids of two sessions learned, the write before the
+    tag write failed (a full disk) and a SIGHUP lowered batch_size to 1: the tag write
+    was replayed as it was, with 2 items (as seed 93800 for a Send)."""
+    d = start(batch_size=2, **tagged(ROOT=("mix",)))
+    d.hold = True
+    paths = [save(d, "a", 1), save(d, "b", 2)]
+    d.advance(8)
+    [send] = d.held
+    d.held.clear()
+    assert isinstance(send, Send) and len(send.items) == 2
+    d.feed(SendAnswered(send.request, Accepted("imp_1", 2, 2)))
+    d.advance(5)
+    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]  # for their ids
+    d.held.clear()
+    d.hold, d.full_disk = False, True
+    ids = {p: d.sessions[p][0] for p in paths}
+    d.feed(LibraryAnswered(ask.request, Library(frozenset(ids), ids)))
+    assert not d.tags and d.logs("state_unavailable")
+    d.feed(ReloadRequested(replace(d.core.settings, batch_size=1)))
+    d.full_disk = False
+    d.advance(60)
+    assert [len(t.items) for t in d.tags] == [1, 1]
+    assert all(d.sessions[p][1] == ["mix"] for p in paths)

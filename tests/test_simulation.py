@@ -360,6 +360,10 @@ REGRESSION_SEEDS = {
     "events lost after the wall clock stepped back; of its two missing records with its "
     "inode, the move matching took the later queued_at, which the step made the older "
     "record, and left the other session at a path nothing is at (now: queued_order)",
+    200060278: "issue 12: a recovery took a path listed only as the original of a session "
+    "relinked away as this project's, the record at the new path not holding its id yet",
+    221001529: "a tag write held back by a failed state write was replayed as it was after "
+    "a reload lowered batch_size (as 93800 for a Send)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -334,21 +334,24 @@ class SessionDockClient:
     def session_paths(self, page_size: int = 200, among: Collection[str] | None = None) -> set[str]:
         """Every projectPath and projectOriginalPath in the library (only those in
         `among`, when given, which bounds the memory a huge library takes)."""
-        paths: set[str] = set()
-        for session in self._listing(page_size):
-            for key in ("projectPath", "projectOriginalPath"):
-                value = session.get(key) if isinstance(session, dict) else None
-                if isinstance(value, str) and value and (among is None or value in among):
-                    paths.add(value)
-        return paths
+        return self.library_index(page_size, among)[0]
 
     def session_index(
         self, page_size: int = 200, among: Collection[str] | None = None
     ) -> tuple[set[str], dict[str, str]]:
-        """One listing: the paths of `session_paths`, and path -> session id (a path
-        that is one session's projectPath and another's projectOriginalPath is the
-        first one's: that is where the project is now)."""
-        paths: set[str] = set()
+        """`library_index` without the paths listed only as an original."""
+        paths, ids, _ = self.library_index(page_size, among)
+        return paths, ids
+
+    def library_index(
+        self, page_size: int = 200, among: Collection[str] | None = None
+    ) -> tuple[set[str], dict[str, str], set[str]]:
+        """One listing: the paths of `session_paths`; path -> session id (a path that
+        is one session's projectPath and another's projectOriginalPath is the first
+        one's: that is where the project is now); and the paths no session's
+        projectPath is (listed only by a session relinked away: no session there)."""
+        here: set[str] = set()  # some session's projectPath
+        there: set[str] = set()  # some session's projectOriginalPath
         current: dict[str, str] = {}
         original: dict[str, str] = {}
         for entry in self._listing(page_size):
@@ -361,10 +364,10 @@ class SessionDockClient:
                     continue
                 if among is not None and value not in among:
                     continue
-                paths.add(value)
+                (here if ids is current else there).add(value)
                 if isinstance(sid, str) and sid:
                     ids.setdefault(value, clip(sid, 200))
-        return paths, {**original, **current}
+        return here | there, {**original, **current}, there - here
 
     def sessions(self, page_size: int = 200) -> list[Session]:
         """The whole library with ids, read in pages (a few requests for thousands)."""

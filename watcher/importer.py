@@ -63,8 +63,8 @@ def perform(client: SessionDockClient, job: Job, auth_advice: str | None = None)
             )
             return SendAnswered(job.request, accepted)
         if isinstance(job, AskLibrary):
-            paths, ids = client.session_index(among=job.among)
-            return LibraryAnswered(job.request, Library(frozenset(paths), ids))
+            paths, ids, only = client.library_index(among=job.among)
+            return LibraryAnswered(job.request, Library(frozenset(paths), ids, frozenset(only)))
         health = client.health()
         return HealthAnswered(
             job.request, Health(health.status, health.configured_mode, health.effective_mode)

@@ -458,12 +458,17 @@ def health_outcome(answer: Answer, token: str | None) -> Health | Failure:
     )
 
 
-def library_outcome(answer: Answer, token: str | None) -> Library | Failure:
+def library_outcome(
+    answer: Answer, token: str | None, among: frozenset[str] | None = None
+) -> Library | Failure:
+    """As `SessionDockClient.library_index` tells it: only the paths in `among`, when
+    given (the core learns nothing of the others from this listing)."""
     rows = answer.data or ()
-    paths = (p for row in rows for p in (row["projectPath"], row["projectOriginalPath"]))
-    ids = {row["projectOriginalPath"]: row["id"] for row in rows}
-    ids.update({row["projectPath"]: row["id"] for row in rows})
-    return failure(answer, token) or Library(frozenset(paths), ids)
+    current = {r["projectPath"]: r["id"] for r in rows}
+    original = {r["projectOriginalPath"]: r["id"] for r in rows}
+    only = set(original) - set(current)
+    ids = {p: i for p, i in {**original, **current}.items() if among is None or p in among}
+    return failure(answer, token) or Library(frozenset(ids), ids, frozenset(only & set(ids)))
 
 
 def answer_request(
@@ -503,4 +508,4 @@ def answer_request(
     if token is None:
         return LibraryAnswered(effect.request, NO_TOKEN), None
     answer = server.list_sessions(now, token)
-    return LibraryAnswered(effect.request, library_outcome(answer, token)), answer
+    return LibraryAnswered(effect.request, library_outcome(answer, token, effect.among)), answer

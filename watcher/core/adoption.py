@@ -132,8 +132,10 @@ class Adoption(Sending):
             return
         known: list[str] = []
         if isinstance(outcome, Library):
-            # A path listed only as the `projectOriginalPath` of a session another
-            # record holds (relinked away from it) is not this project's (seed 801).
+            # A path listed only as the `projectOriginalPath` of a session (relinked
+            # away from it) has no session now, even when the record at its new path
+            # does not hold its id yet (seeds 801, 200060278): what this project's
+            # request made would be listed there as a `projectPath`.
             # One that had a session before this request (a change in flight) is
             # listed whether or not the change came: it is sent again (seeds 10, 17).
             holders = self.table.session_holders()
@@ -143,6 +145,7 @@ class Adoption(Sending):
                 if k in self.table
                 and not has_session(self.table[k])
                 and (path := self.table[k].project_path) in outcome.paths
+                and path not in outcome.only_original
                 and holders.get(outcome.ids.get(path, ""), k) == k
             ]
         self.table.mark_imported(known, None, self._wall())

@@ -310,6 +310,9 @@ class Library:
     ids: Mapping[str, str] = field(default_factory=dict, hash=False)
     """path -> the id of the session listed under it (as `projectPath` first, else
     as `projectOriginalPath`); only the paths asked about when `AskLibrary.among`."""
+    only_original: frozenset[str] = frozenset()
+    """Of `paths`, those no session's `projectPath` is (only a session relinked away
+    from them lists them): no session is there now (simulator seed 200060278)."""
 
 
 @dataclass(frozen=True)

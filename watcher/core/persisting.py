@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import cast
 
 from watcher.core.base import CoreBase
-from watcher.core.effects import Effect, Log, Persist, Relink, Send
+from watcher.core.effects import Effect, Log, Persist, Relink, Send, Tag
 from watcher.core.inputs import PersistFailed
 
 REPLAY_LIMIT = 10_000
@@ -52,15 +52,15 @@ class Persisting(CoreBase):
         self._persist_retrying = True
         replay, self._replay = self._replay, []
         for effect in replay:
-            if isinstance(effect, (Send, Relink)):
+            if isinstance(effect, (Send, Relink, Tag)):
                 self._send_again(effect)
                 continue
             self._out.append(effect)
 
-    def _send_again(self, dropped: Send | Relink) -> None:
+    def _send_again(self, dropped: Send | Relink | Tag) -> None:
         """The request the failed write held back is built again, not replayed: a reload
-        since may have lowered batch_size (simulator seed 93800), and its projects may
-        have changed or gone."""
+        since may have lowered batch_size (simulator seeds 93800; 221001529, a tag
+        write), and its projects may have changed or gone."""
         job = self._job
         if job is None or dropped.request != job.request:
             return
@@ -70,6 +70,9 @@ class Persisting(CoreBase):
             self._job = None
             self.table.uncarried(job.current)  # never sent: counted again when it is
             self._relink_due()
+        elif job.what == "tag" and isinstance(dropped, Tag):
+            self._job_done()  # never sent: the tags still owed are planned again
+            self._sessions_due()
 
     def _persist_worked(self) -> None:
         """The retried write was not reported failed: the outage is over."""
