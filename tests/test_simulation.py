@@ -364,6 +364,9 @@ REGRESSION_SEEDS = {
     "relinked away as this project's, the record at the new path not holding its id yet",
     221001529: "a tag write held back by a failed state write was replayed as it was after "
     "a reload lowered batch_size (as 93800 for a Send)",
+    226300306: "issue 12: a file recorded at two paths of one drive (the older missing, its "
+    "session left behind by design), moved off it while it was away: the move matching took "
+    "the older session, not seeing that the file left the newer path, which cannot be checked",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -149,6 +149,19 @@ class Moves(Relinking):
             )
             return False
         old = candidates[0]
+        if self._recorded_since_offline(project, old):
+            # The file left `old` long ago: it was recorded since at a path of a drive
+            # now away, not missing there (seed 226300306). That is its original, which
+            # cannot be looked at: imported as new, as README says, and the session at
+            # `old` (left behind by design) stays there.
+            self._log(
+                "project_copy",
+                "debug",
+                path=project.path,
+                original=old.path,
+                action="its original's folder is offline; imported as new",
+            )
+            return False
         if project.signature.inode != old.signature.inode and self._offline(old.root):
             # Its path cannot be looked at: the project may be back there (restored
             # from the trash while its drive was away: simulator seed 1001081), and a
@@ -191,6 +204,23 @@ class Moves(Relinking):
     def _offline(self, root: str) -> bool:
         """A watched folder its drive or share is away from (not one no longer watched)."""
         return self.folders.get(root) is not None and self.folders.online(root) is None
+
+    def _recorded_since_offline(self, project: Project, old: ProjectRecord) -> bool:
+        """The file a missing project's record had (its inode, on its volume) was
+        recorded later at another path, not missing, in a folder now offline: it moved
+        back and on from there (one file at two paths, as seed 101095), so that path is
+        the one it left, and whether it is still there cannot be checked."""
+        inode = old.signature.inode
+        if project.identity is None or project.signature.inode != inode:
+            return False
+        return any(
+            r.path != old.path
+            and r.root == old.root
+            and r.signature.inode == inode
+            and _recorded(r) > _recorded(old)
+            and self._offline(r.root)
+            for r in self.table.present_like(project.identity)
+        )
 
     def _original_elsewhere(self, project: Project, old: ProjectRecord) -> bool:
         """Another file found and not dealt with yet carries the missing project's inode:
