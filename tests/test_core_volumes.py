@@ -352,7 +352,7 @@ def test_one_file_recorded_at_two_missing_paths_takes_the_session_it_left_last()
     moved_off_a_drive_and_on(restarted_at=None)
 
 
-def moved_off_a_drive_and_on(restarted_at: float | None) -> None:
+def moved_off_a_drive_and_on(restarted_at: float | None) -> VolumeDriver:
     """Seed 101095's story; `restarted_at`: the daemon restarts after the first import
     with its wall clock at this time (set back: the second record's `queued_at` is then
     the earlier)."""
@@ -388,6 +388,27 @@ def moved_off_a_drive_and_on(restarted_at: float | None) -> None:
     d.advance(30)
     assert relinked(d) == [(second, later)]
     assert d.stored[first].missing_since is not None, "the older session is kept, missing"
+    return d
+
+
+def test_a_move_off_a_drive_away_does_not_take_the_session_the_file_left_before() -> None:
+    """Seed 226300306: seed 101095's story (one file recorded at two paths of drive A,
+    the older missing, its session left behind by design), then the file moves off A
+    again as A goes away. The path it left is the newer one, which cannot be looked at:
+    imported as new (README: a project that appears while the folder of its original
+    is offline), never the older session taken along."""
+    d = moved_off_a_drive_and_on(restarted_at=None)
+    a, first, later = "/Volumes/A", "/Volumes/A/Song/s.als", "/Volumes/A/Imported/Song/s.als"
+    sent, again = len(items_sent(d)), "/Volumes/B/Again/s.als"
+    away = {p: d.disk.pop(p) for p in list(d.disk) if p.startswith(a + "/")}
+    d.disk[again], d.identity[again] = away.pop(later), "id-s"
+    d.feed(DirectoryGone(a, a, d.now))
+    d.feed(ProjectChanged("/Volumes/B", again, False, d.now))
+    d.advance(30)
+    assert len(relinked(d)) == 1, "no session taken from the drive away"
+    assert items_sent(d)[sent:] == [again] and d.stored[again].state == "imported"
+    assert d.stored[first].missing_since is not None, "the old session stays behind"
+    assert d.stored[later].missing_since is None, "offline, not missing"
 
 
 def test_one_file_at_two_missing_paths_is_where_it_was_recorded_last_not_missed_last() -> None:

@@ -149,23 +149,15 @@ class Moves(Relinking):
             )
             return False
         old = candidates[0]
-        if self._recorded_since_offline(project, old):
-            # The file left `old` long ago: it was recorded since at a path of a drive
-            # now away, not missing there (seed 226300306). That is its original, which
-            # cannot be looked at: imported as new, as README says, and the session at
-            # `old` (left behind by design) stays there.
-            self._log(
-                "project_copy",
-                "debug",
-                path=project.path,
-                original=old.path,
-                action="its original's folder is offline; imported as new",
-            )
-            return False
-        if project.signature.inode != old.signature.inode and self._offline(old.root):
+        if self._recorded_since_offline(project, old) or (
+            project.signature.inode != old.signature.inode and self._offline(old.root)
+        ):
             # Its path cannot be looked at: the project may be back there (restored
             # from the trash while its drive was away: simulator seed 1001081), and a
-            # copy must never take its session. Imported as new, as README says.
+            # copy must never take its session. Or the file left `old` long ago and was
+            # recorded since at a path of a drive now away (seed 226300306): that is its
+            # original, and the session at `old` (left behind by design) stays there.
+            # Imported as new, as README says.
             self._log(
                 "project_copy",
                 "debug",
