@@ -105,7 +105,7 @@ class Rows(Mapping[str, ProjectRecord]):
         for r in self._rows.values():
             self._counts[r.state] += 1
         self._changed: set[str] = set()
-        self._next_order = max((r.queued_order for r in self._rows.values()), default=0)
+        self._last_order = max((r.queued_order for r in self._rows.values()), default=0)
         """The last `queued_order` given: never behind a stored one, so a restart keeps
         the order; `_order_wall` is the `queued_at` it was given for."""
         self._order_wall: float | None = float("nan")  # equal to none: a new order first
@@ -286,8 +286,8 @@ class Rows(Mapping[str, ProjectRecord]):
         if old is None or record.queued_at != old.queued_at:
             if record.queued_at != self._order_wall:  # queued at one instant: one order
                 self._order_wall = record.queued_at
-                self._next_order += 1
-            record = replace(record, queued_order=self._next_order)
+                self._last_order += 1
+            record = replace(record, queued_order=self._last_order)
         elif record.queued_order != old.queued_order:
             record = replace(record, queued_order=old.queued_order)  # rebuilt, not queued
         if old is not None:
