@@ -411,6 +411,39 @@ def test_a_move_off_a_drive_away_does_not_take_the_session_the_file_left_before(
     assert d.stored[later].missing_since is None, "offline, not missing"
 
 
+def test_a_move_off_a_drive_away_onto_another_does_not_take_the_session_left_there() -> None:
+    """Seed 240070006: as seed 226300306, but the newer record is on the other drive
+    (B) and the older, missing, on the drive the file comes to (A): the file (its
+    inode, its size and time) was recorded last on B, which is away, so the path it
+    left cannot be looked at. Imported as new; the session left behind on A stays."""
+    a, b = "/Volumes/A", "/Volumes/B"
+    folders = (FolderSettings(a), FolderSettings(b))
+    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
+    first, second, later = f"{a}/Song/s.als", f"{b}/s.als", f"{a}/Imported/s.als"
+    d.disk[first], d.identity[first] = sig(1), "id-s"
+    d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
+    d.feed(Started(wall=WALL0))
+    d.advance(10)
+    d.disk[second], d.identity[second] = d.disk.pop(first), "id-s"  # off A as it went
+    d.feed(DirectoryGone(a, a, d.now))
+    d.feed(ProjectChanged(b, second, False, d.now))
+    d.advance(30)
+    assert not d.relinks and items_sent(d)[-1] == second
+    d.disk[f"{a}/x.als"], d.identity[f"{a}/x.als"] = sig(3), "id-x"  # A back
+    d.advance(120)
+    assert d.stored[first].missing_since is not None
+    sent = len(items_sent(d))
+    away = {p: d.disk.pop(p) for p in list(d.disk) if p.startswith(b + "/")}
+    d.disk[later], d.identity[later] = away.pop(second), "id-s"  # off B as it goes
+    d.feed(DirectoryGone(b, b, d.now))
+    d.feed(ProjectChanged(a, later, False, d.now))
+    d.advance(30)
+    assert not d.relinks, "no session taken: the file left B, which cannot be looked at"
+    assert items_sent(d)[sent:] == [later] and d.stored[later].state == "imported"
+    assert d.stored[first].missing_since is not None, "the old session stays behind"
+    assert d.stored[second].missing_since is None, "offline, not missing"
+
+
 def test_one_file_at_two_missing_paths_is_where_it_was_recorded_last_not_missed_last() -> None:
     """Seed 13201: as above, but the file moves back onto the drive while it is away:
     its first path is found missing only when the drive is back, after the second was.

@@ -367,6 +367,9 @@ REGRESSION_SEEDS = {
     226300306: "issue 12: a file recorded at two paths of one drive (the older missing, its "
     "session left behind by design), moved off it while it was away: the move matching took "
     "the older session, not seeing that the file left the newer path, which cannot be checked",
+    240070006: "issue 12: as 226300306, but the newer path on the other watched folder (away) "
+    "and the older, missing, on the one the file came to: the older session was taken, the "
+    "one on the folder away left behind at a path nothing is at",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -155,8 +155,9 @@ class Moves(Relinking):
             # Its path cannot be looked at: the project may be back there (restored
             # from the trash while its drive was away: simulator seed 1001081), and a
             # copy must never take its session. Or the file left `old` long ago and was
-            # recorded since at a path of a drive now away (seed 226300306): that is its
-            # original, and the session at `old` (left behind by design) stays there.
+            # recorded since at a path of a drive now away (seeds 226300306, 240070006):
+            # that is its original, and the session at `old` (left behind by design)
+            # stays there.
             # Imported as new, as README says.
             self._log(
                 "project_copy",
@@ -201,13 +202,15 @@ class Moves(Relinking):
         """The file a missing project's record had (its inode, on its volume) was
         recorded later at another path, not missing, in a folder now offline: it moved
         back and on from there (one file at two paths, as seed 101095), so that path is
-        the one it left, and whether it is still there cannot be checked."""
+        the one it left, and whether it is still there cannot be checked. That path may
+        be in another watched folder than `old` (seed 240070006): then it is the file
+        by its size and time too (`_same_file`)."""
         inode = old.signature.inode
         if project.identity is None or project.signature.inode != inode:
             return False
         return any(
             r.path != old.path
-            and r.root == old.root
+            and (r.root == old.root or _same_file(r, project))
             and r.signature.inode == inode
             and _recorded(r) > _recorded(old)
             and self._offline(r.root)
