@@ -157,8 +157,7 @@ class Moves(Relinking):
             # copy must never take its session. Or the file left `old` long ago and was
             # recorded since at a path of a drive now away (seeds 226300306, 240070006):
             # that is its original, and the session at `old` (left behind by design)
-            # stays there.
-            # Imported as new, as README says.
+            # stays there. Imported as new, as README says.
             self._log(
                 "project_copy",
                 "debug",
