@@ -10,12 +10,17 @@ ends the wait.
 
 from __future__ import annotations
 
-from tests.test_core import ROOT, WALL0, sig
+from tests.test_core import FULL, ROOT, WALL0, sig
 from tests.test_core_moves import MovingDriver, move, start
+from tests.test_core_relink_open import OpeningDriver, opened, saved
 from tests.test_core_relink_races import relinked, saved_and_held, sent
-from tests.test_core_unheard import DONE, A, lag_then_listed, restarted
+from tests.test_core_unheard import DONE, A, lag_then_listed, listing, restarted
+from watcher.core.effects import AskHealth, AskLibrary
 from watcher.core.inputs import (
     Failure,
+    HealthAnswered,
+    Library,
+    LibraryAnswered,
     ProjectChanged,
     ProjectGone,
     SendAnswered,
@@ -75,3 +80,38 @@ def test_changed_while_out_then_refused_is_heard_and_forgotten_when_deleted() ->
     d.feed(ProjectGone(ROOT, A, d.now))
     d.advance(1)
     assert A not in d.stored and sent(d) == [A]
+
+
+def test_an_unheard_import_then_open_in_its_daw_then_saved_sends_the_new_bytes() -> None:
+    """Seed 240085064: the daemon dies with `A`'s import out (SessionDock made its
+    session of those bytes); SessionDock down at the restart, `A` is opened in Audacity
+    (not a project a while) and saved on close. The session the unheard import made
+    holds the older bytes: listed after another crash (the new bytes marked in flight,
+    never sent), the new bytes are sent, not taken as held by that session."""
+    first = start()
+    first.disk[A], first.identity[A] = sig(1), "id-a"
+    saved_and_held(first, A)
+    d = restarted(first, OpeningDriver)
+    assert isinstance(d, OpeningDriver)
+    d.feed(Started(wall=WALL0 + d.now))
+    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
+    d.held.clear()
+    d.feed(LibraryAnswered(ask.request, Failure("server", "HTTP 503", "later")))
+    assert d.stored[A].state == "pending" and d.stored[A].unheard_at is not None
+    opened(d, A, 2)
+    assert d.stored[A].state == "invalid"
+    d.opened.discard(A)
+    saved(d, A, 3, "id-a2")  # closed: saved with new bytes
+    assert d.stored[A].state == "pending" and d.stored[A].identity == "id-a2"
+    for _ in range(60):  # SessionDock back: the new bytes go out...
+        health = [e for e in d.held if isinstance(e, AskHealth)]
+        d.held = [e for e in d.held if not isinstance(e, AskHealth)]
+        for e in health:
+            d.feed(HealthAnswered(e.request, FULL))
+        d.advance(1)
+    assert d.stored[A].state == "in_flight" and sent(d) == [A]
+    last = restarted(d)  # ...the process dying before the request is read
+    last.feed(Started(wall=WALL0 + last.now))
+    listing(last, Library(frozenset({A}), {A: "s-a"}), 30)
+    assert sent(last) == [A], "the session of the unheard import holds older bytes"
+    assert last.stored[A].state == "imported" and last.stored[A].import_id is not None

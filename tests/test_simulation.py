@@ -370,6 +370,9 @@ REGRESSION_SEEDS = {
     240070006: "issue 12: as 226300306, but the newer path on the other watched folder (away) "
     "and the older, missing, on the one the file came to: the older session was taken, the "
     "one on the folder away left behind at a path nothing is at",
+    240085064: "session bytes: an import unheard at a crash, then its project open in its "
+    "DAW (not a project) and saved: the bytes the unheard import's session holds were "
+    "forgotten, so listed after a crash before the new ones went out, they were taken as held",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

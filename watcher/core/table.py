@@ -373,4 +373,7 @@ def _held(old: ProjectRecord | None) -> str | None:
     if old is None or old.moved_identity is not None:
         return None if old is None else old.moved_identity
     carried = old.state in ("imported", "in_flight") or (old.state == "pending" and old.attempts)
+    # Not a project a while (open in its DAW) since a crash left its request `unheard`:
+    # the session that request may have made holds these bytes (seed 240085064).
+    carried = carried or (old.state == "invalid" and old.attempts > 0 and unheard(old))
     return old.identity if carried else None
