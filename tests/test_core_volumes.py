@@ -352,16 +352,19 @@ def test_one_file_recorded_at_two_missing_paths_takes_the_session_it_left_last()
     moved_off_a_drive_and_on(restarted_at=None)
 
 
-def moved_off_a_drive_and_on(restarted_at: float | None) -> VolumeDriver:
-    """Seed 101095's story; `restarted_at`: the daemon restarts after the first import
-    with its wall clock at this time (set back: the second record's `queued_at` is then
-    the earlier)."""
-    a, b = "/Volumes/A", "/Volumes/B"
-    folders = settings(folders=(FolderSettings(a), FolderSettings(b)))
+A, B = "/Volumes/A", "/Volumes/B"
+FIRST, SECOND, LATER = f"{A}/Song/s.als", f"{B}/s.als", f"{A}/Imported/Song/s.als"
+
+
+def off_drive_a_as_it_went(restarted_at: float | None = None) -> VolumeDriver:
+    """Seed 101095's start: a file imported on drive A moves to B as A goes away
+    (imported anew there: its first session kept, by design); A back, its first path is
+    missing. `restarted_at`: the daemon restarts after the first import with its wall
+    clock at this time (set back: the second record's `queued_at` is then the earlier)."""
+    folders = settings(folders=(FolderSettings(A), FolderSettings(B)))
     d = VolumeDriver(Core.restore(folders, (), {}))
-    first, second, later = f"{a}/Song/s.als", f"{b}/s.als", f"{a}/Imported/Song/s.als"
-    d.disk[first], d.identity[first] = sig(1), "id-s"
-    d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
+    d.disk[FIRST], d.identity[FIRST] = sig(1), "id-s"
+    d.disk[f"{B}/other.als"], d.identity[f"{B}/other.als"] = sig(2), "id-o"
     d.feed(Started(wall=WALL0))
     d.advance(10)
     if restarted_at is not None:
@@ -370,24 +373,28 @@ def moved_off_a_drive_and_on(restarted_at: float | None) -> VolumeDriver:
         e.feed(Started(wall=restarted_at))
         e.advance(10)
         d = e
-    d.disk[second] = d.disk.pop(first)  # moved off the drive as it went away
-    d.identity[second] = "id-s"
-    d.feed(DirectoryGone(a, a, d.now))
-    d.feed(ProjectChanged(b, second, False, d.now))
+    d.disk[SECOND], d.identity[SECOND] = d.disk.pop(FIRST), "id-s"
+    d.feed(DirectoryGone(A, A, d.now))
+    d.feed(ProjectChanged(B, SECOND, False, d.now))
     d.advance(30)
-    assert not d.relinks and items_sent(d)[-1] == second
+    assert not d.relinks and items_sent(d)[-1] == SECOND
     if restarted_at is not None and restarted_at < WALL0:
-        assert (d.stored[second].queued_at or 0) < (d.stored[first].queued_at or 0)
-    d.disk[f"{a}/x.als"], d.identity[f"{a}/x.als"] = sig(3), "id-x"  # the drive back
+        assert (d.stored[SECOND].queued_at or 0) < (d.stored[FIRST].queued_at or 0)
+    d.disk[f"{A}/x.als"], d.identity[f"{A}/x.als"] = sig(3), "id-x"  # the drive back
     d.advance(120)
-    assert d.stored[first].missing_since is not None
-    d.disk[later] = d.disk.pop(second)
-    d.identity[later] = "id-s"
-    d.feed(ProjectGone(b, second, d.now))
-    d.feed(ProjectChanged(a, later, False, d.now))
+    assert d.stored[FIRST].missing_since is not None
+    return d
+
+
+def moved_off_a_drive_and_on(restarted_at: float | None) -> VolumeDriver:
+    """Seed 101095's story: then the file moves on, back onto A."""
+    d = off_drive_a_as_it_went(restarted_at)
+    d.disk[LATER], d.identity[LATER] = d.disk.pop(SECOND), "id-s"
+    d.feed(ProjectGone(B, SECOND, d.now))
+    d.feed(ProjectChanged(A, LATER, False, d.now))
     d.advance(30)
-    assert relinked(d) == [(second, later)]
-    assert d.stored[first].missing_since is not None, "the older session is kept, missing"
+    assert relinked(d) == [(SECOND, LATER)]
+    assert d.stored[FIRST].missing_since is not None, "the older session is kept, missing"
     return d
 
 
@@ -398,17 +405,16 @@ def test_a_move_off_a_drive_away_does_not_take_the_session_the_file_left_before(
     imported as new (README: a project that appears while the folder of its original
     is offline), never the older session taken along."""
     d = moved_off_a_drive_and_on(restarted_at=None)
-    a, first, later = "/Volumes/A", "/Volumes/A/Song/s.als", "/Volumes/A/Imported/Song/s.als"
-    sent, again = len(items_sent(d)), "/Volumes/B/Again/s.als"
-    away = {p: d.disk.pop(p) for p in list(d.disk) if p.startswith(a + "/")}
-    d.disk[again], d.identity[again] = away.pop(later), "id-s"
-    d.feed(DirectoryGone(a, a, d.now))
-    d.feed(ProjectChanged("/Volumes/B", again, False, d.now))
+    sent, again = len(items_sent(d)), f"{B}/Again/s.als"
+    away = {p: d.disk.pop(p) for p in list(d.disk) if p.startswith(A + "/")}
+    d.disk[again], d.identity[again] = away.pop(LATER), "id-s"
+    d.feed(DirectoryGone(A, A, d.now))
+    d.feed(ProjectChanged(B, again, False, d.now))
     d.advance(30)
     assert len(relinked(d)) == 1, "no session taken from the drive away"
     assert items_sent(d)[sent:] == [again] and d.stored[again].state == "imported"
-    assert d.stored[first].missing_since is not None, "the old session stays behind"
-    assert d.stored[later].missing_since is None, "offline, not missing"
+    assert d.stored[FIRST].missing_since is not None, "the old session stays behind"
+    assert d.stored[LATER].missing_since is None, "offline, not missing"
 
 
 def test_a_move_off_a_drive_away_onto_another_does_not_take_the_session_left_there() -> None:
@@ -416,32 +422,18 @@ def test_a_move_off_a_drive_away_onto_another_does_not_take_the_session_left_the
     (B) and the older, missing, on the drive the file comes to (A): the file (its
     inode, its size and time) was recorded last on B, which is away, so the path it
     left cannot be looked at. Imported as new; the session left behind on A stays."""
-    a, b = "/Volumes/A", "/Volumes/B"
-    folders = (FolderSettings(a), FolderSettings(b))
-    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
-    first, second, later = f"{a}/Song/s.als", f"{b}/s.als", f"{a}/Imported/s.als"
-    d.disk[first], d.identity[first] = sig(1), "id-s"
-    d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
-    d.feed(Started(wall=WALL0))
-    d.advance(10)
-    d.disk[second], d.identity[second] = d.disk.pop(first), "id-s"  # off A as it went
-    d.feed(DirectoryGone(a, a, d.now))
-    d.feed(ProjectChanged(b, second, False, d.now))
-    d.advance(30)
-    assert not d.relinks and items_sent(d)[-1] == second
-    d.disk[f"{a}/x.als"], d.identity[f"{a}/x.als"] = sig(3), "id-x"  # A back
-    d.advance(120)
-    assert d.stored[first].missing_since is not None
+    d = off_drive_a_as_it_went()
+    later = f"{A}/Imported/s.als"
     sent = len(items_sent(d))
-    away = {p: d.disk.pop(p) for p in list(d.disk) if p.startswith(b + "/")}
-    d.disk[later], d.identity[later] = away.pop(second), "id-s"  # off B as it goes
-    d.feed(DirectoryGone(b, b, d.now))
-    d.feed(ProjectChanged(a, later, False, d.now))
+    away = {p: d.disk.pop(p) for p in list(d.disk) if p.startswith(B + "/")}
+    d.disk[later], d.identity[later] = away.pop(SECOND), "id-s"  # off B as it goes
+    d.feed(DirectoryGone(B, B, d.now))
+    d.feed(ProjectChanged(A, later, False, d.now))
     d.advance(30)
     assert not d.relinks, "no session taken: the file left B, which cannot be looked at"
     assert items_sent(d)[sent:] == [later] and d.stored[later].state == "imported"
-    assert d.stored[first].missing_since is not None, "the old session stays behind"
-    assert d.stored[second].missing_since is None, "offline, not missing"
+    assert d.stored[FIRST].missing_since is not None, "the old session stays behind"
+    assert d.stored[SECOND].missing_since is None, "offline, not missing"
 
 
 def test_one_file_at_two_missing_paths_is_where_it_was_recorded_last_not_missed_last() -> None:
@@ -477,32 +469,18 @@ def test_one_file_at_two_missing_paths_back_at_the_first_left_the_first() -> Non
     """As seed 101095, but the file goes back, unchanged, to the path it was recorded at
     first (seen again there), then moves on: it left the first path, recorded there
     last, so that session follows it, not the one imported anew meanwhile."""
-    a, b = "/Volumes/A", "/Volumes/B"
-    folders = (FolderSettings(a), FolderSettings(b))
-    d = VolumeDriver(Core.restore(settings(folders=folders), (), {}))
-    first, second, later = f"{a}/Song/s.als", f"{b}/s.als", f"{a}/Imported/Song/s.als"
-    d.disk[first], d.identity[first] = sig(1), "id-s"
-    d.disk[f"{b}/other.als"], d.identity[f"{b}/other.als"] = sig(2), "id-o"
-    d.feed(Started(wall=WALL0))
-    d.advance(10)
-    d.disk[second], d.identity[second] = d.disk.pop(first), "id-s"  # off the drive as it went
-    d.feed(DirectoryGone(a, a, d.now))
-    d.feed(ProjectChanged(b, second, False, d.now))
+    d = off_drive_a_as_it_went()
+    d.disk[FIRST] = d.disk.pop(SECOND)  # back where it was first, unchanged
+    d.feed(ProjectGone(B, SECOND, d.now))
+    d.feed(ProjectChanged(A, FIRST, False, d.now))
     d.advance(30)
-    assert not d.relinks and items_sent(d)[-1] == second
-    d.disk[f"{a}/x.als"], d.identity[f"{a}/x.als"] = sig(3), "id-x"  # the drive back
-    d.advance(120)
-    d.disk[first] = d.disk.pop(second)  # back where it was first, unchanged
-    d.feed(ProjectGone(b, second, d.now))
-    d.feed(ProjectChanged(a, first, False, d.now))
+    assert d.stored[FIRST].missing_since is None and d.stored[SECOND].missing_since is not None
+    d.disk[LATER], d.identity[LATER] = d.disk.pop(FIRST), "id-s"
+    d.feed(ProjectGone(A, FIRST, d.now))
+    d.feed(ProjectChanged(A, LATER, False, d.now))
     d.advance(30)
-    assert d.stored[first].missing_since is None and d.stored[second].missing_since is not None
-    d.disk[later], d.identity[later] = d.disk.pop(first), "id-s"
-    d.feed(ProjectGone(a, first, d.now))
-    d.feed(ProjectChanged(a, later, False, d.now))
-    d.advance(30)
-    assert relinked(d) == [(first, later)]
-    assert d.stored[second].missing_since is not None, "the newer session is kept, missing"
+    assert relinked(d) == [(FIRST, LATER)]
+    assert d.stored[SECOND].missing_since is not None, "the newer session is kept, missing"
 
 
 def test_one_file_at_two_missing_paths_left_the_one_recorded_last_though_the_clock_went_back() -> (
