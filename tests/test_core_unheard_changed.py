@@ -10,6 +10,8 @@ ends the wait.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_core import FULL, ROOT, WALL0, sig
 from tests.test_core_moves import MovingDriver, move, start
 from tests.test_core_relink_open import OpeningDriver, opened, saved
@@ -115,3 +117,41 @@ def test_an_unheard_import_then_open_in_its_daw_then_saved_sends_the_new_bytes()
     listing(last, Library(frozenset({A}), {A: "s-a"}), 30)
     assert sent(last) == [A], "the session of the unheard import holds older bytes"
     assert last.stored[A].state == "imported" and last.stored[A].import_id is not None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Failure("unreachable", "cannot reach SessionDock (timeout)", "start it"),
+        Library(frozenset()),
+    ],
+    ids=["lookup-failed", "not-listed"],
+)
+def test_a_project_opened_while_its_crash_lookup_is_out_is_not_sent_open(
+    answer: Failure | Library,
+) -> None:
+    """Seed 270004824: the daemon dies with `A`'s import marked in flight; at the
+    restart, while the library lookup for it is out, `A` is opened in Audacity (found
+    not a project, the verdict kept aside as its older bytes are in flight). The lookup
+    failing (or not listing it), `A` is not put back to send its older bytes while open
+    (SessionDock would read it half written): the verdict stands, and the bytes saved
+    on close are sent."""
+    first = start()
+    first.disk[A], first.identity[A] = sig(1), "id-a"
+    saved_and_held(first, A)
+    d = restarted(first, OpeningDriver)
+    assert isinstance(d, OpeningDriver)
+    d.feed(Started(wall=WALL0 + d.now))
+    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
+    d.held.clear()
+    opened(d, A, 2)
+    assert d.stored[A].state == "in_flight", "its lookup is still out"
+    d.feed(LibraryAnswered(ask.request, answer))
+    assert d.stored[A].state == "invalid" and d.stored[A].signature == sig(2)
+    listing(d, Library(frozenset()), 60)
+    assert sent(d) == [], "open in Audacity: not sent"
+    d.opened.discard(A)
+    saved(d, A, 3, "id-a2")  # closed: saved with new bytes
+    listing(d, Library(frozenset()), 60)
+    assert sent(d) == [A] and d.stored[A].state == "imported"
+    assert d.stored[A].signature == sig(3)

@@ -373,6 +373,9 @@ REGRESSION_SEEDS = {
     240085064: "session bytes: an import unheard at a crash, then its project open in its "
     "DAW (not a project) and saved: the bytes the unheard import's session holds were "
     "forgotten, so listed after a crash before the new ones went out, they were taken as held",
+    270004824: "half-written: a project in flight at a crash, opened in its DAW while the "
+    "restart's library lookup was out; the lookup failing, its older bytes went back to "
+    "pending and were sent while it was open (the not-a-project verdict was dropped)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -173,6 +173,8 @@ class Adoption(Sending):
         self._look_up.update(kept)
         for key in set(job.recovering).difference(kept):
             self._unlisted.pop(key, None)
+        # Found open in its DAW since the crash: not its older bytes sent again (seed 270004824).
+        self._supersede(sorted(set(job.recovering).difference(kept)))
         if kept and isinstance(outcome, Library):
             self._look_up_at = self._now + self._look_up_delay
             self.timers["look_up"] = self._look_up_at

@@ -10,7 +10,7 @@ what it has is imported, the rest is sent again.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterable
 
 from watcher.core.base import EXIT_UNDELIVERED, CoreBase, Job
 from watcher.core.batching import Batch, Queued, next_batch
@@ -238,6 +238,13 @@ class Sending(CoreBase):
         self.table.requeue([k for k in keys if k not in acted], error)
         wall = self._wall() if unheard else None
         self._look_up.update(self.table.requeue([k for k in keys if k in acted], error, True, wall))
+        self._supersede(keys)
+
+    def _supersede(self, keys: Iterable[str]) -> None:
+        """Found not a project while older bytes were out (`_on_verified`): once their
+        request is settled (failed here, or a crash's recovery: `_on_library`), the
+        newer verdict stands, lest the older bytes be sent again while the file is open
+        in its DAW or being written (simulator seeds 71002953, 270004824)."""
         for key in keys:
             superseded = self._superseded.pop(key, None)
             if superseded is not None:
