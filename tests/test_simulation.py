@@ -373,6 +373,9 @@ REGRESSION_SEEDS = {
     240085064: "session bytes: an import unheard at a crash, then its project open in its "
     "DAW (not a project) and saved: the bytes the unheard import's session holds were "
     "forgotten, so listed after a crash before the new ones went out, they were taken as held",
+    270051224: "issue 12: a path listed only as the original of a session relinked to a copy "
+    "(the copy's record lost its id to a skipped import) was given that id and tagged it; "
+    "its own session, listed later, was never asked about (a listing tells only `among`)",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
