@@ -396,3 +396,38 @@ def test_a_tag_write_held_back_by_a_failed_write_is_built_again_at_the_reloaded_
     d.advance(60)
     assert [len(t.items) for t in d.tags] == [1, 1]
     assert all(d.sessions[p][1] == ["mix"] for p in paths)
+
+
+def test_a_path_listed_only_as_an_original_waits_for_its_own_session_and_its_tags() -> None:
+    """Simulator seed 270051224: a project moved back onto the path it was first
+    imported at, imported there again, while its first session was relinked to a copy
+    (whose record lost that id to an import SessionDock skipped). The listing for both
+    ids, asked before the new session is listed, names FIRST only as the relinked
+    session's `projectOriginalPath`: that id is the copy's, not FIRST's. FIRST takes
+    none, is asked about again, and its own session gets the folder's tags (it was given
+    the copy's, tagged it, and never asked about again: the listing that named its own
+    told only the paths asked about)."""
+    first, copy = f"{ROOT}/Verse.als", f"{ROOT}/Done/Verse.als"
+    records = (
+        imported(first),
+        imported(copy, signature=sig(2), tags_done=("mix",), tags_session="session_1"),
+    )
+    d = start(records, **tagged(ROOT=("mix",)))
+    d.sessions = {copy: ("session_1", ["mix"]), first: ("session_2", [])}
+    d.hold = True
+    d.advance(40)
+    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
+    assert ask.among == frozenset({first, copy})
+    d.held.clear()
+    d.hold = False
+    # The new session at FIRST is not listed yet: FIRST is only session_1's original.
+    ids = {first: "session_1", copy: "session_1"}
+    d.feed(LibraryAnswered(ask.request, Library(frozenset(ids), ids, frozenset({first}))))
+    assert d.core.table[copy].session_id == "session_1"
+    assert d.core.table[first].session_id is None, "no session is at FIRST in that listing"
+    assert not d.tags, "session_1 has the copy's tags already; FIRST's is not known yet"
+    d.advance(30)
+    assert d.listings and first in (d.listings[-1].among or ())
+    assert d.stored[first].session_id == "session_2"
+    assert [(i.key, i.session_id) for t in d.tags for i in t.items] == [(first, "session_2")]
+    assert d.sessions[first][1] == ["mix"]

@@ -376,6 +376,11 @@ REGRESSION_SEEDS = {
     270004824: "half-written: a project in flight at a crash, opened in its DAW while the "
     "restart's library lookup was out; the lookup failing, its older bytes went back to "
     "pending and were sent while it was open (the not-a-project verdict was dropped)",
+    270051224: "issue 12: a path listed only as the original of a session relinked to a copy "
+    "(the copy's record lost its id to a skipped import) was given that id and tagged it; "
+    "its own session, listed later, was never asked about (a listing tells only `among`)",
+    283001357: "simulator (checker): a session an import made with nothing at its path holds "
+    "unknown bytes; the save never delivered, sent once its project was back, was flagged",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

@@ -561,3 +561,29 @@ def test_a_session_patched_onto_a_copy_in_the_trash_is_sent_its_bytes_once_back(
     world.server._store("Ableton", (Item(dup, "Song", "als"),))  # the one send, read
     checker.on_send(replace(send, request=10), 21.0)
     assert len([v for v in checker.violations if "re-sent" in v]) == len(flagged) + 1
+
+
+@pytest.mark.parametrize("read_since", [False, True])
+def test_a_session_an_import_made_with_nothing_there_holds_unknown_bytes(read_since: bool) -> None:
+    """Seed 283001357: its import went out as its folder was renamed (the session made
+    there read nothing), a save's send failed, the session was relinked onto it: the core
+    sends the save once it is back, which is no resend of bytes SessionDock has. Once an
+    import has read the bytes there, sending them again is flagged as ever."""
+    path = f"{ROOTS[0]}/Song.als"
+    checker = _checker()
+    world, registry = checker.world, checker.registry
+    world.ever.add(P(path))
+    world.server._store("Ableton", (Item(path, "Song", "als"),))  # nothing there
+    world.fs.makedirs(P(path).parent, 1)
+    world.fs.write(P(path), b"saved, never delivered", 2)
+    if read_since:
+        world.server._store("Ableton", (Item(path, "Song", "als"),))
+    assert checker._holds_unknown(path) is not read_since
+    on_disk = signature(world.fs, registry, path, False)
+    assert on_disk is not None
+    record = _record(path=path, project_path=path, signature=on_disk, session_id="session_1")
+    checker._outcome[path] = "ok"
+    checker.on_persist(Persist(upserts=(replace(record, state="imported", imported_at=1.0),)), {})
+    checker.on_send(Send(9, "Ableton", True, (SendItem(path, path, "Song", "als", None),)), 7.0)
+    flagged = [f"request 9 re-sent {path}: imported and unchanged"] if read_since else []
+    assert [v for v in checker.violations if "re-sent" in v] == flagged

@@ -299,6 +299,7 @@ class Checker:
                 and not owed
                 and imported[1] in (None, digest)
                 and not self._holds_old(key)
+                and not self._holds_unknown(key)
                 and not self._never_sent(key)
                 and key not in self._guessed
                 and not self._guessed_blind(key)
@@ -627,6 +628,17 @@ class Checker:
             if s.project_path == path
         ]
         return any(h is not None and h != now for h in held)
+
+    def _holds_unknown(self, path: str) -> bool:
+        """The session at `path` was made by an import that found nothing there (moved
+        away while it was out: `session_imported`), and none has read it since: what it
+        holds is not known, so sending the bytes there is no resend of bytes it has
+        (seed 283001357: a save never delivered, the session relinked onto it)."""
+        return any(
+            s.id in self.holds and self.holds[s.id] is None
+            for s in self.world.server.sessions.values()
+            if s.project_path == path
+        )
 
     def _guessed_blind(self, path: str) -> bool:
         """A PATCH moved a session to `path` while nothing was there (the copy it was

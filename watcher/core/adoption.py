@@ -150,7 +150,7 @@ class Adoption(Sending):
             ]
         self.table.mark_imported(known, None, self._wall())
         if isinstance(outcome, Library):
-            self.table.set_session_ids(outcome.ids)
+            self.table.set_session_ids(outcome.ids, outcome.only_original)
         unknown = [k for k in job.recovering if k not in set(known)]
         # Not answered: those gone stay in flight, asked again once SessionDock answers;
         # not listed, those `unheard` lately too, later (a background import: seed 52131).

@@ -157,7 +157,7 @@ class Sessions(Adoption):
         self._learn_ids(outcome)
 
     def _learn_ids(self, library: Library) -> None:
-        learned = self.table.set_session_ids(library.ids)
+        learned = self.table.set_session_ids(library.ids, library.only_original)
         if learned:
             self._log("session_ids_learned", "debug", sessions=learned)
         wall, patience = self._wall(), self.settings.session_id_patience_seconds

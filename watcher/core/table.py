@@ -329,17 +329,19 @@ class Table(RelinkRows):
             self.enqueue(as_project(moving), wall)
         return moving.path
 
-    def set_session_ids(self, ids: Mapping[str, str]) -> int:
+    def set_session_ids(self, ids: Mapping[str, str], only_original: Iterable[str] = ()) -> int:
         """Session ids the library told, by `project_path`; returns how many are new.
 
         A session is one project's: an id another record already holds is not taken
         (the listing names a session under its `projectOriginalPath` too, and a session
         relinked away from a path is still listed there, while the new project imported
-        at that path has its own session, perhaps not listed yet)."""
+        at that path has its own session, perhaps not listed yet). Nor is an id for a
+        path in `only_original`: no session is there now (seed 270051224)."""
         held = self.session_holders()
+        away = frozenset(only_original)
         count = 0
         for r in list(self._rows.values()):
-            sid = ids.get(r.project_path)
+            sid = None if r.project_path in away else ids.get(r.project_path)
             if sid is None or r.state != "imported" or r.session_id == sid:
                 continue
             if held.get(sid, r.path) != r.path:
