@@ -84,12 +84,9 @@ def test_changed_while_out_then_refused_is_heard_and_forgotten_when_deleted() ->
     assert A not in d.stored and sent(d) == [A]
 
 
-def test_an_unheard_import_then_open_in_its_daw_then_saved_sends_the_new_bytes() -> None:
-    """Seed 240085064: the daemon dies with `A`'s import out (SessionDock made its
-    session of those bytes); SessionDock down at the restart, `A` is opened in Audacity
-    (not a project a while) and saved on close. The session the unheard import made
-    holds the older bytes: listed after another crash (the new bytes marked in flight,
-    never sent), the new bytes are sent, not taken as held by that session."""
+def restarted_with_its_lookup_out() -> tuple[OpeningDriver, AskLibrary]:
+    """The daemon died with `A`'s import out; restarted, the library look-up for `A`
+    is out (held: not answered yet)."""
     first = start()
     first.disk[A], first.identity[A] = sig(1), "id-a"
     saved_and_held(first, A)
@@ -98,6 +95,16 @@ def test_an_unheard_import_then_open_in_its_daw_then_saved_sends_the_new_bytes()
     d.feed(Started(wall=WALL0 + d.now))
     [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
     d.held.clear()
+    return d, ask
+
+
+def test_an_unheard_import_then_open_in_its_daw_then_saved_sends_the_new_bytes() -> None:
+    """Seed 240085064: the daemon dies with `A`'s import out (SessionDock made its
+    session of those bytes); SessionDock down at the restart, `A` is opened in Audacity
+    (not a project a while) and saved on close. The session the unheard import made
+    holds the older bytes: listed after another crash (the new bytes marked in flight,
+    never sent), the new bytes are sent, not taken as held by that session."""
+    d, ask = restarted_with_its_lookup_out()
     d.feed(LibraryAnswered(ask.request, Failure("server", "HTTP 503", "later")))
     assert d.stored[A].state == "pending" and d.stored[A].unheard_at is not None
     opened(d, A, 2)
@@ -136,14 +143,7 @@ def test_a_project_opened_while_its_crash_lookup_is_out_is_not_sent_open(
     failing (or not listing it), `A` is not put back to send its older bytes while open
     (SessionDock would read it half written): the verdict stands, and the bytes saved
     on close are sent."""
-    first = start()
-    first.disk[A], first.identity[A] = sig(1), "id-a"
-    saved_and_held(first, A)
-    d = restarted(first, OpeningDriver)
-    assert isinstance(d, OpeningDriver)
-    d.feed(Started(wall=WALL0 + d.now))
-    [ask] = [e for e in d.held if isinstance(e, AskLibrary)]
-    d.held.clear()
+    d, ask = restarted_with_its_lookup_out()
     opened(d, A, 2)
     assert d.stored[A].state == "in_flight", "its lookup is still out"
     d.feed(LibraryAnswered(ask.request, answer))
