@@ -148,8 +148,8 @@ def test_a_project_relinking_at_a_crash_and_opened_is_not_sent_before_a_walk_see
     """Simulator seed 100042098: moved and saved, its PATCH not sent yet; opened in
     Audacity, the verdict (kept in memory only) was lost in a crash. In the next life
     the PATCH is answered before the first walk is: the bytes the move found were sent
-    though the file was half written. Relinked, it waits for the walk, which finds the
-    file changed, and checked, it is not a project."""
+    though the file was half written. Its change waits for the walk (as its PATCH now
+    does), which finds the file changed, and checked, it is not a project."""
     d, _ = moved_and_saved_with_its_relink_out()
     opened(d, NEW, 9)
     assert d.stored[NEW].state == "relinking"
@@ -166,10 +166,12 @@ def test_a_project_relinking_at_a_crash_and_opened_is_not_sent_before_a_walk_see
     )
     life.feed(Started(wall=WALL0 + 60))
     life.advance(10)
-    assert life.relinks, "its PATCH goes out before the first walk is answered"
+    # Since seed 270094505 its PATCH waits for that walk too (what is at its path is
+    # not known before: another file may have been moved onto it meanwhile).
+    assert not life.relinks, "its PATCH waits for the first walk"
     assert life.sends() == [], "not sent before a walk has seen its bytes"
-    assert life.stored[NEW].state == "pending", "relinked, its change next"
     life.walked()
     life.advance(30)
+    assert life.relinks, "its PATCH goes once the walk has looked"
     assert life.sends() == [], "found open in Audacity"
     assert (life.stored[NEW].state, life.stored[NEW].signature) == ("invalid", sig(9))

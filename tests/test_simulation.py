@@ -381,6 +381,9 @@ REGRESSION_SEEDS = {
     "its own session, listed later, was never asked about (a listing tells only `among`)",
     283001357: "simulator (checker): a session an import made with nothing at its path holds "
     "unknown bytes; the save never delivered, sent once its project was back, was flagged",
+    270094505: "issue 12: a moved file's relink restored at a start went out before the walk "
+    "of its new path's folder, which found a copy moved onto that path (another inode) while "
+    "the project had moved back unseen to its old path, on a folder now away",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

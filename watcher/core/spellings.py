@@ -202,7 +202,9 @@ class Spellings(CoreBase):
         walked yet since it came back or since the start (restored while the daemon was
         stopped: seed 31750); the walk finds a file there, which is then looked at. So
         does one whose file moved itself, gone from its new path since: it may have
-        moved back (seed 153002999)."""
+        moved back (seed 153002999), or with another file found there, not probed yet
+        (another inode: a copy moved onto its path while the daemon was stopped, the
+        project moved back unseen: seed 270094505)."""
         moved_from = record.moved_from
         if moved_from is None:
             return False
@@ -210,7 +212,8 @@ class Spellings(CoreBase):
             return True
         if moved_from in self.table:
             return False  # what is there is known (a copy)
-        if record.moved_inode == record.signature.inode and record.missing_since is None:
+        itself = record.moved_inode == record.signature.inode
+        if itself and record.missing_since is None and not self._other_file_at(record):
             # The file itself moved, and is there. Gone from there since (seed
             # 153002999), it may be back where its session is: looked at first.
             return False
@@ -229,6 +232,20 @@ class Spellings(CoreBase):
             self._flush()  # what was decided is on disk before anything is asked
             self._emit(Stat(moved_from, record.signature.digest is not None))
         return not looked
+
+    def _other_file_at(self, record: ProjectRecord) -> bool:
+        """The file at a relink's path is not known to be the one that moved there: its
+        folder is not walked yet since it came back or since the start (the daemon
+        stopped meanwhile), or a file with another inode is being looked at there
+        (found by a walk or an event, not probed yet). The relink is held as a guess
+        meanwhile (`_held_at_session`)."""
+        if self.folders.online(record.root) is None or (record.root, None) in self._walking:
+            return True
+        path, inode = record.path, record.signature.inode
+        seen = [self.debouncer.signature(path)]
+        seen += [self._probing[path][1]] if path in self._probing else []
+        seen += [self._verifying[path][1]] if path in self._verifying else []
+        return any(s is not None and s.inode != inode for s in seen)
 
     def _session_looked(self, path: str, signature: Signature | None) -> None:
         """The stat before a guessed relink's PATCH (`_held_at_session`): nothing at its
