@@ -215,3 +215,39 @@ def test_another_project_moved_onto_a_guessed_relinks_path_keeps_its_own_session
     assert items_sent(d).count(dup) == 1 and items_sent(d).count(home) == 1
     assert d.stored[dup].state == d.stored[home].state == "imported"
     assert b not in d.stored
+
+
+def test_a_relink_pointed_back_at_a_project_restored_is_not_read_as_a_guess_at_a_restart() -> None:
+    """Seed 300059191: a trashed; a copy of it (another inode) taken for it, its PATCH's
+    answer lost (it may have acted), then a restored at its path with its inode while no
+    PATCH is out: the relink is undone at once, pointed back at a (from the copy's path,
+    where the session may be), the copy queued as new. The daemon dies before that
+    PATCH. On disk, a's relink leaves the copy's path with the copy's inode, the copy
+    queued with no session: the rows of seed 5511109's window, with the two swapped. a's
+    relink is a's own file's (the inode its session was taken for), never read as a
+    guess: the copy never takes the session back after the restart."""
+    home, dup = HOME, DUP
+    d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
+    d.refusing, d.hold_relinks = False, True
+    trashed = d.disk.pop(home)
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    out = d.relinks[-1]
+    lost = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
+    d.refusing, d.hold_relinks = True, False
+    d.feed(RelinkAnswered(out.request, Relinked((), sent=True), failure=lost))
+    d.advance(10)
+    assert d.stored[dup].state == "relinking" and d.stored[dup].attempts == 1
+    d.disk[home] = trashed  # restored with its inode, no PATCH out
+    d.feed(ProjectChanged(ROOT, home, False, d.now))
+    d.advance(10)
+    assert d.stored[home].state == "relinking" and d.stored[home].moved_from == dup
+    assert d.stored[dup].state == "pending", "the copy is queued as new"
+    again = started_again(d)
+    sent = sent_since(again, 0)
+    assert (home, dup) not in sent, "the copy never takes the session back"
+    assert sent == [(dup, home)], "pointed back at a (a PATCH may have acted)"
+    assert items_sent(again) == [dup], "the copy is imported as new, a never"
+    assert again.stored[home].state == "imported" and again.stored[dup].state == "imported"

@@ -384,6 +384,9 @@ REGRESSION_SEEDS = {
     270094505: "issue 12: a moved file's relink restored at a start went out before the walk "
     "of its new path's folder, which found a copy moved onto that path (another inode) while "
     "the project had moved back unseen to its old path, on a folder now away",
+    300059191: "issue 12: a relink pointed back at a project restored (a copy taken for it, "
+    "a PATCH's answer lost) kept the copy's inode, so a restart read it as a guess and gave "
+    "the session to the copy, queued at its path, while the project was still there",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

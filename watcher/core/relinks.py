@@ -32,6 +32,11 @@ class RelinkRows(Rows):
         places = [p for p in dict.fromkeys(was) if p != project.project_path]
         moved_from = places[0] if places else old.moved_from or old.project_path
         same = moved_from == old.moved_from
+        # Back to the file its session was taken for (a copy's relink undone or retaken,
+        # `_held_by_session`): that file's own relink, never a guess (read as one at a
+        # restart, the copy queued at its old path took the session back: seed 300059191).
+        taken_for = old.state == "relinking" and project.signature.inode == old.moved_inode
+        inode = old.moved_inode if same or taken_for else old.signature.inode
         self._drop(old.path)
         self._put(
             replace(
@@ -45,7 +50,7 @@ class RelinkRows(Rows):
                 moved_title=(old.moved_title if same else None) or old.title,
                 # What its session holds: a PATCH moves a session, it sends no bytes.
                 moved_identity=_held_by_session(project, old),
-                moved_inode=old.moved_inode if same else old.signature.inode,
+                moved_inode=inode,
                 moved_also=tuple(places[1:])[-MAX_ALSO:],
                 arrived_with=counted,
             )
