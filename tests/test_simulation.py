@@ -384,6 +384,8 @@ REGRESSION_SEEDS = {
     270094505: "issue 12: a moved file's relink restored at a start went out before the walk "
     "of its new path's folder, which found a copy moved onto that path (another inode) while "
     "the project had moved back unseen to its old path, on a folder now away",
+    300058730: "issue 11: a trashed project's path taken by another file (a change, not sent) "
+    "then left; the trashed file restored there, the bytes its session holds, was sent again",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
