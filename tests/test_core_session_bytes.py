@@ -104,6 +104,21 @@ def test_a_restored_copy_of_bytes_its_session_lacks_is_sent() -> None:
     assert table[HOME].state == "pending"
 
 
+def test_the_bytes_its_session_holds_restored_after_a_change_not_sent_are_not_sent() -> None:
+    """Simulator seed 300058730: imported, trashed; another file moved onto its path
+    (a change, not sent) and away; the trashed file restored there is the bytes its
+    session holds (`moved_identity`): recognised, not sent again."""
+    table = imported()
+    table.enqueue(project(HOME, "id-2", size=2), WALL0 + 1)  # a change, not sent
+    table.mark_missing(HOME, WALL0 + 2)
+    assert table[HOME].moved_identity == "id-1"
+    assert table.returned(replace(project(HOME, "id-1"), signature=sig(3)), WALL0 + 3)
+    record = table[HOME]
+    assert record.state == "imported" and not stale(record)
+    assert record.identity == "id-1" and record.signature == sig(3)
+    assert not table.enqueue(replace(project(HOME, "id-1"), signature=sig(3)), WALL0 + 4)
+
+
 def test_a_change_not_sent_gone_and_back_is_sent() -> None:
     """Simulator seed 2311: saved, its re-import refused by a 503, trashed, restored
     with its events seen: it was `imported` (missing) with the unsent bytes, and back

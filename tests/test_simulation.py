@@ -387,6 +387,8 @@ REGRESSION_SEEDS = {
     300059191: "issue 12: a relink pointed back at a project restored (a copy taken for it, "
     "a PATCH's answer lost) kept the copy's inode, so a restart read it as a guess and gave "
     "the session to the copy, queued at its path, while the project was still there",
+    300058730: "issue 11: a trashed project's path taken by another file (a change, not sent) "
+    "then left; the trashed file restored there, the bytes its session holds, was sent again",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

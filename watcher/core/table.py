@@ -285,17 +285,22 @@ class Table(RelinkRows):
 
     def returned(self, project: Project, wall: float) -> bool:
         """A missing project back at its path with the same content (a restored copy:
-        new inode and mtime): imported still, with its new signature, recorded now."""
+        new inode and mtime): imported still, with its new signature, recorded now.
+        So is one back with the bytes its session holds (`moved_identity`), its change
+        never sent: the file it was (trashed, restored) after another file took its
+        path a while and went (simulator seed 300058730), as `relink_undone` does."""
         old = self._rows.get(project.path)
         if old is None or old.missing_since is None or old.state != "imported":
             return False
-        if old.identity != project.identity:
+        held = project.identity is not None and old.moved_identity == project.identity
+        if old.identity != project.identity and not held:
             return False
-        state: StateName = "pending" if stale(old) else "imported"  # (`seen_again`)
+        state: StateName = "pending" if stale(old) and not held else "imported"
         self._put(
             replace(
                 old,
                 signature=project.signature,
+                identity=project.identity,
                 state=state,
                 missing_since=None,
                 queued_at=wall,
