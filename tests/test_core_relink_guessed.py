@@ -65,17 +65,24 @@ def test_a_copy_never_takes_the_session_of_a_project_back_and_saved_at_its_path(
 HOME, DUP = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als"
 
 
+def a_copy_taken_for_it_trashed(d: SlowProbes, home: str, dup: str) -> Signature:
+    """a (at `home`) trashed, then a copy of it with another inode found at `dup`:
+    taken for it (a guessed relink). Returns a's signature, to restore it with."""
+    trashed = d.disk.pop(home)
+    d.feed(ProjectGone(ROOT, home, d.now))
+    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
+    d.feed(ProjectChanged(ROOT, dup, False, d.now))
+    d.advance(10)
+    return trashed
+
+
 def restored_while_the_copys_patch_is_out() -> tuple[SlowProbes, Relink, Signature]:
     """a trashed; a copy of it (another inode) taken for it, its PATCH out (held) when
     a is restored at its path with its inode: queued as new, the answer decides.
     Returns the driver, that PATCH, and a's signature."""
     d = refusing({HOME: "id-a", f"{ROOT}/other.als": "id-o"})
     d.refusing, d.hold_relinks = False, True
-    trashed = d.disk.pop(HOME)
-    d.feed(ProjectGone(ROOT, HOME, d.now))
-    d.disk[DUP], d.identity[DUP] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, DUP, False, d.now))
-    d.advance(10)
+    trashed = a_copy_taken_for_it_trashed(d, HOME, DUP)
     assert d.stored[DUP].state == "relinking" and d.stored[DUP].attempts == 1
     out = d.relinks[-1]
     assert [(i.old_path, i.new_path) for i in out.items] == [(HOME, DUP)], "a guess, sent"
@@ -163,11 +170,7 @@ def test_a_copy_moved_on_after_its_patch_found_the_session_keeps_it_after_a_rest
     home, dup, dup2 = f"{ROOT}/a.als", f"{ROOT}/Done/a copy.als", f"{ROOT}/Kite/a copy.als"
     d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
     d.refusing, d.hold_relinks = False, True
-    trashed = d.disk.pop(home)
-    d.feed(ProjectGone(ROOT, home, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
+    trashed = a_copy_taken_for_it_trashed(d, home, dup)
     out = d.relinks[-1]
     d.disk[home] = trashed  # restored, with its inode, while the PATCH is out
     d.feed(ProjectChanged(ROOT, home, False, d.now))
@@ -197,11 +200,7 @@ def test_another_project_moved_onto_a_guessed_relinks_path_keeps_its_own_session
     at, and the copy was imported as new."""
     home, dup, b = f"{ROOT}/a.als", f"{ROOT}/a copy.als", f"{ROOT}/Copy/a.als"
     d = refusing({home: "id-a", b: "id-b", f"{ROOT}/other.als": "id-o"})
-    trashed = d.disk.pop(home)
-    d.feed(ProjectGone(ROOT, home, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
+    a_copy_taken_for_it_trashed(d, home, dup)
     assert d.stored[dup].state == "relinking", "a's path is empty: the copy is taken for a"
     d.disk[home], d.identity[home] = d.disk.pop(b), "id-b"  # b moved onto a's path
     d.feed(ProjectGone(ROOT, b, d.now))
@@ -229,11 +228,7 @@ def test_a_relink_pointed_back_at_a_project_restored_is_not_read_as_a_guess_at_a
     home, dup = HOME, DUP
     d = refusing({home: "id-a", f"{ROOT}/other.als": "id-o"})
     d.refusing, d.hold_relinks = False, True
-    trashed = d.disk.pop(home)
-    d.feed(ProjectGone(ROOT, home, d.now))
-    d.disk[dup], d.identity[dup] = replace(trashed, inode=77), "id-a"
-    d.feed(ProjectChanged(ROOT, dup, False, d.now))
-    d.advance(10)
+    trashed = a_copy_taken_for_it_trashed(d, home, dup)
     out = d.relinks[-1]
     lost = Failure("unreachable", "cannot reach SessionDock (timeout)", "retrying")
     d.refusing, d.hold_relinks = True, False
