@@ -621,6 +621,25 @@ def test_a_walk_that_sees_a_change_while_the_quiet_check_is_out_makes_that_check
     assert Probe(ROOT, "/studio/a.als", False, sig(2)) in out
 
 
+def test_an_event_while_the_quiet_check_is_out_waits_for_its_own_stat() -> None:
+    """Simulator seed 360026419: the stat at the end of the quiet period was out when
+    the file's event came (moved back in just after that stat looked) and its stat
+    went out too. The older answer, "nothing there", was taken for the event's, the
+    event's own answer dropped, and every later walk skipped the file as waiting on
+    those very bytes: never imported. The first answer is the older one, and moot."""
+    core = _watching(Core.restore(settings(), [], {}))
+    core.handle(WalkFound(ROOT, None, (Found("/studio/a.als", False, sig(1)),)), 0.0)
+    core.handle(WalkEnded(ROOT, None), 0.0)
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 5.0)  # the quiet check
+    out = core.handle(ProjectChanged(ROOT, "/studio/a.als", False, 5.01), 5.01)
+    assert Stat("/studio/a.als", False) in out  # the event's own stat
+    core.handle(Statted("/studio/a.als", None), 5.02)  # the quiet check's: not there yet
+    core.handle(Statted("/studio/a.als", sig(1)), 5.03)  # the event's: it is
+    assert Stat("/studio/a.als", False) in core.handle(Tick(), 10.1)
+    out = core.handle(Statted("/studio/a.als", sig(1)), 10.2)
+    assert Probe(ROOT, "/studio/a.als", False, sig(1)) in out
+
+
 def test_a_walk_that_finds_the_bytes_already_waiting_does_not_restart_their_quiet_period() -> None:
     """Simulator seed 55001129: a reconciling walk found a bundle with the signature it
     was already waiting on and started its quiet period again. A new save began before

@@ -389,6 +389,9 @@ REGRESSION_SEEDS = {
     "the session to the copy, queued at its path, while the project was still there",
     300058730: "issue 11: a trashed project's path taken by another file (a change, not sent) "
     "then left; the trashed file restored there, the bytes its session holds, was sent again",
+    360026419: "issue 11 (lost): a project moved back in while its quiet check's stat was "
+    "out; that older answer (nothing there) was taken for its event's stat, the event's "
+    "dropped, and every walk skipped it as waiting on those bytes: never imported",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

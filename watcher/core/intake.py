@@ -218,7 +218,13 @@ class Intake(Unconfirmed):
         self._replan_soft = True  # a queued project held back while it changed may go now
         touched = self._touch_stats.pop(path, None)
         if touched is not None:
-            self._confirm_stats.pop(path, None)
+            if self._confirm_stats.pop(path, None) is not None:
+                # The end of its quiet period was stat'ed before this change was: two
+                # answers come. This one is taken for the older, moot, and the next
+                # decides: taken for the change's, an older "nothing there" dropped the
+                # file for good (simulator seed 360026419, moved back meanwhile).
+                self._touch_stats[path] = touched
+                return
             self._verifying.pop(path, None)  # written again: its check is moot
             if signature is None or self.folders.online(touched[0]) is None:
                 self._out_of_sight(path)
