@@ -18,7 +18,7 @@ from watcher.core.effects import Stat
 from watcher.core.paths import closest
 from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.relinking import Relinking
-from watcher.core.store import has_session, is_under
+from watcher.core.store import has_session, is_under, same_file
 
 MAX_ORIGINAL_STATS = 8
 """At most this many projects of a new one's identity are stat'ed to tell a move whose
@@ -91,7 +91,7 @@ class Moves(Relinking):
             # lost: simulator seed 4001036).
             present = self.table.present_like(project.identity)
             if len(present) > MAX_ORIGINAL_STATS:
-                present = [r for r in present if _same_file(r, project)]
+                present = [r for r in present if same_file(r, project)]
             if present:
                 self._look_for(project, bundle, [r.path for r in present])
                 return True
@@ -203,13 +203,13 @@ class Moves(Relinking):
         back and on from there (one file at two paths, as seed 101095), so that path is
         the one it left, and whether it is still there cannot be checked. That path may
         be in another watched folder than `old` (seed 240070006): then it is the file
-        by its size and time too (`_same_file`)."""
+        by its size and time too (`same_file`)."""
         inode = old.signature.inode
         if project.identity is None or project.signature.inode != inode:
             return False
         return any(
             r.path != old.path
-            and (r.root == old.root or _same_file(r, project))
+            and (r.root == old.root or same_file(r, project))
             and r.signature.inode == inode
             and _recorded(r) > _recorded(old)
             and self._offline(r.root)
@@ -343,16 +343,6 @@ class Moves(Relinking):
             for project, bundle in self._parked.pop(path, []):
                 if self.folders.online(project.root) is not None:
                     self._touch(project.root, project.path, bundle, self._now, project.signature)
-
-
-def _same_file(record: ProjectRecord, project: Project) -> bool:
-    """The record's file may be the project's: its inode on the project's volume (an
-    inode means something on one volume only; a watched folder stands for its volume
-    here, as elsewhere), or in another watched folder with the size and time it had
-    too (the same file moved across one volume: as `_original_elsewhere`, seed 8008535)."""
-    if record.signature.inode != project.signature.inode:
-        return False
-    return record.root == project.root or record.signature.agrees(project.signature)
 
 
 def _recorded(record: ProjectRecord) -> tuple[int, float]:

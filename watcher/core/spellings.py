@@ -21,7 +21,7 @@ from watcher.core.effects import Stat
 from watcher.core.paths import nfc, same_path
 from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.relinks import as_project, session_places
-from watcher.core.store import has_session
+from watcher.core.store import has_session, same_file
 
 
 class Spellings(CoreBase):
@@ -97,14 +97,12 @@ class Spellings(CoreBase):
 
     def _missing_as(self, project: Project, elsewhere: bool = False) -> bool:
         """A missing record is this very file moved: its inode (a move keeps it) in the
-        project's watched folder, or with the same size and time in another one (as
-        `moves._same_file`). `elsewhere`: at another path than the project's."""
+        project's watched folder, or with the same size and time in another one
+        (`store.same_file`). `elsewhere`: at another path than the project's."""
         if project.identity is None:
             return False
         return any(
-            r.signature.inode == project.signature.inode
-            and (r.root == project.root or r.signature.agrees(project.signature))
-            and not (elsewhere and r.path == project.path)
+            same_file(r, project) and not (elsewhere and r.path == project.path)
             for r in self.table.vanished_like(project.identity)
         )
 

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from watcher.core.batching import Queued
 from watcher.core.effects import Persist
 from watcher.core.paths import loose_key
-from watcher.core.records import STATES, ProjectRecord, StateName
+from watcher.core.records import STATES, Project, ProjectRecord, StateName
 
 LIVE: frozenset[StateName] = frozenset({"imported", "pending", "in_flight", "relinking"})
 """States of a project that has (or is about to have) a session."""
@@ -78,6 +78,16 @@ def unheard(record: ProjectRecord) -> bool:
     """A request that may have made its session went unheard (`unheard_at`), and no
     session is known: gone, it is looked up before it is forgotten."""
     return record.unheard_at is not None and not has_session(record)
+
+
+def same_file(record: ProjectRecord, project: Project) -> bool:
+    """The record's file may be the project's: its inode on the project's volume (an
+    inode means something on one volume only; a watched folder stands for its volume
+    here, as elsewhere), or in another watched folder with the size and time it had
+    too (the same file moved across one volume: as `_original_elsewhere`, seed 8008535)."""
+    if record.signature.inode != project.signature.inode:
+        return False
+    return record.root == project.root or record.signature.agrees(project.signature)
 
 
 def base_name(path: str) -> str:
