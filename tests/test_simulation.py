@@ -392,6 +392,9 @@ REGRESSION_SEEDS = {
     360026419: "issue 11 (lost): a project moved back in while its quiet check's stat was "
     "out; that older answer (nothing there) was taken for its event's stat, the event's "
     "dropped, and every walk skipped it as waiting on those bytes: never imported",
+    360002751: "issue 12: on a folder offline, a copy renamed and a missing project moved onto "
+    "the path it left (that project's inode, size and time); the walk took the file there for "
+    "the copy saved: the copy was imported anew and the moved project's session left behind",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

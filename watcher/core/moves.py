@@ -18,6 +18,7 @@ from watcher.core.effects import Stat
 from watcher.core.paths import closest
 from watcher.core.records import Project, ProjectRecord, Signature
 from watcher.core.relinking import Relinking
+from watcher.core.relinks import as_project
 from watcher.core.store import has_session, is_under, same_file
 
 MAX_ORIGINAL_STATS = 8
@@ -71,7 +72,7 @@ class Moves(Relinking):
                     "project_back", path=project.path, action="recognised; not imported again"
                 )
                 return True
-            return False
+            return self._moved_onto_a_moved_project(project, bundle)
         if self._relink_undone(project) or self._relink_retaken(project):
             return True
         in_flight = self.table.gone_in_flight_like(project.identity)
@@ -173,6 +174,48 @@ class Moves(Relinking):
             self._look_for(project, bundle, [old.path])
             return True
         self._relink_to(project, old)
+        return True
+
+    def _moved_onto_a_moved_project(self, project: Project, bundle: bool) -> bool:
+        """A file at a recorded path that is not that record's file but a missing
+        project's (`_missing_as`: its inode, and its size and time across watched
+        folders), while the record's own file is found at another path (its inode, not
+        dealt with yet, or just queued as new): both moved, the one at this path away
+        first, unseen (its folder offline: simulator seed 360002751). Taken for a save
+        of the project here, the missing one's session would stay behind and the one
+        moved away would be imported anew. The record here is missing (True); the file
+        found elsewhere, looked at again, takes its session (a move keeping the inode),
+        and the file here, looked at again once that record has left this path, takes
+        the missing project's. Without the record's file found elsewhere the path's
+        session takes the file, as onto any missing project's path (README)."""
+        record = self.table.get(project.path)
+        if (
+            record is None
+            or not has_session(record)
+            or record.state not in ("imported", "pending")
+            or project.signature.inode == record.signature.inode
+            or not self._missing_as(project, elsewhere=True)
+        ):
+            return False
+        fresh = record.missing_since is None  # (once missing, only a file being looked at)
+        queued = [
+            r
+            for r in self.table.present_like(record.identity or "")
+            if fresh
+            and r.path != project.path
+            and r.state == "pending"
+            and not (has_session(r) or r.attempts or r.unheard_at or self._carried(r.path))
+            and same_file(record, as_project(r))
+        ]
+        queued = queued if len(queued) == 1 else []
+        if not queued and not self._original_elsewhere(project, record):
+            return False
+        if fresh:
+            self._vanish(record.path)
+        for r in queued:  # queued as new: looked at again, a move of the record now
+            self.table.cancel(r.path)
+            self._touch(r.root, r.path, r.signature.digest is not None, self._now, r.signature)
+        self._touch(project.root, project.path, bundle, self._now, project.signature)
         return True
 
     def _look_for(self, project: Project, bundle: bool, paths: list[str]) -> None:
