@@ -392,6 +392,9 @@ REGRESSION_SEEDS = {
     360026419: "issue 11 (lost): a project moved back in while its quiet check's stat was "
     "out; that older answer (nothing there) was taken for its event's stat, the event's "
     "dropped, and every walk skipped it as waiting on those bytes: never imported",
+    410009725: "checker (a listing is a delivery): a first import's answer lost in a crash, "
+    "listed after the next restart (unheard_at kept), moved and back before its relink went "
+    "out: imported there; the checker had forgotten the listing's delivery as unheard",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in
