@@ -395,6 +395,9 @@ REGRESSION_SEEDS = {
     360002751: "issue 12: on a folder offline, a copy renamed and a missing project moved onto "
     "the path it left (that project's inode, size and time); the walk took the file there for "
     "the copy saved: the copy was imported anew and the moved project's session left behind",
+    410009725: "checker (a listing is a delivery): a first import's answer lost in a crash, "
+    "listed after the next restart (unheard_at kept), moved and back before its relink went "
+    "out: imported there; the checker had forgotten the listing's delivery as unheard",
 }
 """Seeds that once found a bug in the core (SIM-NOTES.md findings 6-9, 11-13; then
 93800, 141606, 123457320, 5000575, and watcher.relinker's lookup for 61357, 20468, 41873), kept in

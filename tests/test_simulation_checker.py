@@ -587,3 +587,51 @@ def test_a_session_an_import_made_with_nothing_there_holds_unknown_bytes(read_si
     checker.on_send(Send(9, "Ableton", True, (SendItem(path, path, "Song", "als", None),)), 7.0)
     flagged = [f"request 9 re-sent {path}: imported and unchanged"] if read_since else []
     assert [v for v in checker.violations if "re-sent" in v] == flagged
+
+
+def _listed_after_a_crash_then_back(had_session: bool) -> list[str]:
+    """Seed 410009725: its import carried out by SessionDock (session_1 reads its bytes)
+    and the answer lost in a crash; the first listing too early to name the session
+    (`unheard_at`), the project moved, its events lost; after another restart a listing
+    names session_1 at its path: persisted imported (missing). Found at its new path
+    (relinking, the record at its path dropped), it moved back unchanged before the PATCH
+    went out: persisted imported at its path again. With `had_session`, those bytes were
+    a change sent over an earlier import's session instead. Returns the violations."""
+    path, away = f"{ROOTS[0]}/Song.als", f"{ROOTS[0]}/Moved/Song.als"
+    checker = _an_imported_session(path)
+    world = checker.world
+    world.ever.add(P(path))
+    on_disk = signature(world.fs, checker.registry, path, False)
+    assert on_disk is not None
+    first = _record(path=path, project_path=path, signature=on_disk)
+    if had_session:
+        first = replace(first, imported_at=1.0, import_id="imp_1")
+    checker.on_send(Send(4, "Ableton", True, (SendItem(path, path, "Song", "als", None),)), 3.0)
+    checker.on_restart({path: first})  # the crash: its answer never written
+    gone = replace(first, unheard_at=4.0, missing_since=5.0)
+    checker.on_library_answer(Library(frozenset({path}), {path: "session_1"}), {path: gone})
+    listed = replace(gone, state="imported", imported_at=6.0, session_id="session_1")
+    checker.on_persist(Persist(upserts=(listed,)), {path: gone})
+    moving = replace(listed, path=away, project_path=away, state="relinking", moved_from=path)
+    checker.on_persist(Persist(upserts=(moving,), deletes=(path,)), {path: listed})
+    checker.on_restart({away: moving})
+    back = replace(listed, missing_since=None, attempts=0)
+    checker.on_persist(Persist(upserts=(back,), deletes=(away,)), {away: moving})
+    return checker.violations
+
+
+def test_listed_as_its_own_import_after_a_crash_it_is_imported_back_at_its_path() -> None:
+    """The listing named the session its own request made (it had none before): that
+    is the evidence of delivery a 2xx is, so back at its path unchanged, the relink
+    never sent, it is imported there, not owed a send."""
+    assert _listed_after_a_crash_then_back(had_session=False) == []
+
+
+def test_a_change_over_an_earlier_session_listed_after_a_crash_back_imported_is_flagged() -> None:
+    """A listing of the session an earlier import made does not prove the change sent
+    over it delivered (seed 4632906): back at its path, recorded imported unsent is
+    still flagged."""
+    path = f"{ROOTS[0]}/Song.als"
+    assert _listed_after_a_crash_then_back(had_session=True) == [
+        f"{path} persisted imported without a 2xx (last: None)"
+    ]

@@ -532,11 +532,22 @@ class Checker:
                 and record.unheard_at is not None
                 and self._outcome.get(record.path) != "ok"
                 and before is None
+                and not self._listed_its_own(record.path, old)
             ):
                 # Gone with a request carrying it unanswered (`unheard_at`: a crash, a
                 # timeout) and no 2xx heard since: its bytes are not known delivered, and
                 # sending them once back is the README's lost-answer window (seed 4632906).
                 self._imported.pop(record.path, None)
+
+    def _listed_its_own(self, path: str, old: ProjectRecord | None) -> bool:
+        """A recovery listing named a session at `path`, whose record had none: the
+        session its own request made (no other could have), so the listing is the
+        evidence of its delivery that a 2xx is, `unheard_at` or not, and the project
+        back at that path unchanged (a relink of it never sent) is imported there, not
+        owed a send (seed 410009725: its import's answer lost in a crash, the next
+        listing too early to name it). One that had a session is a change sent over it,
+        which the listing of that session does not prove delivered (seed 4632906)."""
+        return self._outcome.get(path) == "library" and (old is None or not has_session(old))
 
     def _offline_original(self, path: str, durable: Mapping[str, ProjectRecord]) -> None:
         """A project queued as new at `path` while a folder holding its session (or its
