@@ -30,6 +30,17 @@ SAMPLES = REPO.parent / "shared" / "real-daw-samples"
 TOKEN = "tok-" + "s3cr3t-" * 4  # long and distinctive, so a leak is easy to find
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The suite runs on two xdist workers (pyproject's `addopts`). The tests that run the
+    daemon or mount a FUSE share wait on real time, and were written to run one at a
+    time: they share one worker, in turn (`--dist loadgroup`), while the rest (the
+    pure core, the simulator, ruff and mypy) run beside them. A FUSE share's test, run
+    beside another daemon's, once missed its deadline."""
+    for item in items:
+        if item.get_closest_marker("daemon") or "fuse_share" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("real_time"))
+
+
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
     """Poll until `condition()` is truthy and return it; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
